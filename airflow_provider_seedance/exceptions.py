@@ -1,0 +1,120 @@
+"""One error tree for the provider; a leaf module that imports nothing from the package.
+
+Split by what the caller should do next::
+
+    SeedanceError
+    ├── RequestValidationError      bad input, found before any network call; fix the request
+    └── GatewayError                the gateway answered with an error (``retryable`` says if waiting helps)
+        ├── AuthenticationError         401/403: wrong or revoked key, no access to the model
+        ├── InvalidRequestError         400/422: the gateway rejected a request we let through
+        ├── InsufficientCreditError     402: top up the account
+        ├── TaskNotFoundError           404: unknown or expired task id
+        ├── ContentModerationError      the prompt or an input was refused by content safety
+        ├── RateLimitError              429: retry after ``retry_after`` seconds (retryable)
+        ├── ServerError                 5xx / upstream failures (retryable)
+        └── UnexpectedResponseError     a reply we cannot interpret
+
+No message or attribute ever holds the API key: errors are built from response bodies and request
+fields only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class SeedanceError(Exception):
+    """Base class of every error raised by this provider."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: the field, the value given and what is allowed."""
+
+    field: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r}: {self.allowed}"
+
+
+class RequestValidationError(SeedanceError, ValueError):
+    """The request cannot be sent as it is; raised before any network call, so nothing was paid."""
+
+    def __init__(self, gateway: str | None, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.gateway = gateway
+        self.problems = tuple(problems)
+        where = f" for gateway {gateway!r}" if gateway else ""
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid video request{where} ({count} {noun}):\n{lines}")
+
+
+class GatewayError(SeedanceError):
+    """The gateway answered with an error; ``retryable`` tells whether trying again later can help."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        gateway: str,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.gateway = gateway
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        details = ", ".join(
+            f"{name}={value}"
+            for name, value in (("http", status_code), ("code", code), ("request_id", request_id))
+            if value is not None
+        )
+        super().__init__(f"{gateway}: {message}" + (f" ({details})" if details else ""))
+
+
+class AuthenticationError(GatewayError):
+    """The API key is missing, wrong or revoked, or it has no access to this model."""
+
+
+class InvalidRequestError(GatewayError):
+    """The gateway rejected the request as malformed or unsupported."""
+
+
+class InsufficientCreditError(GatewayError):
+    """The account has no balance or quota left for this generation."""
+
+
+class TaskNotFoundError(GatewayError):
+    """The gateway does not know the task id, or it expired."""
+
+
+class ContentModerationError(GatewayError):
+    """Content safety refused the prompt or one of the inputs."""
+
+
+class RateLimitError(GatewayError):
+    """Too many requests; wait ``retry_after`` seconds (when the gateway says) and retry."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(GatewayError):
+    """The gateway or its upstream model failed; transient, worth retrying."""
+
+    retryable = True
+
+
+class UnexpectedResponseError(GatewayError):
+    """The gateway replied with something this dialect cannot interpret."""

@@ -1,0 +1,199 @@
+"""BytePlus ModelArk / Volcengine Ark, the official upstream: ``/contents/generations/tasks``.
+
+Everything is one ``content[]`` array of typed parts with roles; statuses are the six we model
+directly; the only gateway with a real cancel (``DELETE``, queued tasks only).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow_provider_seedance.exceptions import (
+    AuthenticationError,
+    ContentModerationError,
+    GatewayError,
+    InsufficientCreditError,
+    InvalidRequestError,
+    Problem,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+)
+from airflow_provider_seedance.gateways.base import (
+    ErrorBody,
+    Gateway,
+    HttpResponse,
+    ModelSpec,
+    seconds,
+    state_from,
+)
+from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
+
+RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
+EVERY_SOURCE = frozenset(MediaKind)
+URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
+
+SEEDANCE_2 = ModelSpec(
+    durations=seconds(4, 15) | {-1},
+    resolutions=("480p", "720p", "1080p"),
+    ratios=RATIOS,
+    seed_range=(-1, 2**32 - 1),
+    camera_fixed=False,
+    image_sources=EVERY_SOURCE,
+    video_sources=URL_OR_ASSET,
+    audio_sources=URL_OR_ASSET,
+)
+SEEDANCE_2_FAST = ModelSpec(**{**SEEDANCE_2.__dict__, "resolutions": ("480p", "720p")})
+
+# Endpoint ids (ep-...) and models added after this release take this path: only gateway-wide rules.
+GATEWAY_WIDE = ModelSpec(
+    seed_range=(-1, 2**32 - 1),
+    image_sources=EVERY_SOURCE,
+    video_sources=URL_OR_ASSET,
+    audio_sources=URL_OR_ASSET,
+)
+
+STATES = {state.value: state for state in TaskState}
+
+# URLs in content are "valid for 24 hours" after the task finishes.
+RESULT_URL_LIFETIME = timedelta(hours=24)
+EXECUTION_EXPIRES_AFTER = (3600, 259200)
+_REQUEST_ID = re.compile(r"Request id:\s*([0-9A-Za-z]+)")
+
+
+class ArkGateway(Gateway):
+    name = "ark"
+    default_base_url = "https://ark.ap-southeast.bytepluses.com/api/v3"
+    submit_path = "contents/generations/tasks"
+    status_path = "contents/generations/tasks/{task_id}"
+    cancel_path = "contents/generations/tasks/{task_id}"
+    models = {
+        "dreamina-seedance-2-0-260128": SEEDANCE_2,
+        "dreamina-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
+        "doubao-seedance-2-0-260128": SEEDANCE_2,
+        "doubao-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
+    }
+    unknown_model_spec = GATEWAY_WIDE
+    managed_body_keys = frozenset(
+        {
+            "model",
+            "content",
+            "duration",
+            "resolution",
+            "ratio",
+            "seed",
+            "generate_audio",
+            "watermark",
+            "camera_fixed",
+            "return_last_frame",
+        }
+    )
+    error_codes = {
+        "AuthenticationError": AuthenticationError,
+        "AccessDenied": AuthenticationError,
+        "ModelNotOpen": AuthenticationError,
+        "InvalidEndpointOrModel.ModelIDAccessDisabled": AuthenticationError,
+        "AccountOverdueError": InsufficientCreditError,
+        "InvalidEndpoint.NotFound": InvalidRequestError,
+        "MissingParameter": InvalidRequestError,
+        "InvalidParameter": InvalidRequestError,
+        "QuotaExceeded": RateLimitError,
+        "ServerOverloaded": RateLimitError,
+        "ModelLoadingError": RateLimitError,
+        "InternalServiceError": ServerError,
+    }
+
+    def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
+        expires = request.extra.get("execution_expires_after")
+        low, high = EXECUTION_EXPIRES_AFTER
+        if expires is not None and not (isinstance(expires, int) and low <= expires <= high):
+            yield Problem("extra.execution_expires_after", expires, f"seconds in [{low}, {high}]")
+        if request.extra.get("service_tier") == "flex" and request.model in self.models:
+            yield Problem("extra.service_tier", "flex", "Seedance 2.0 models take only 'default'")
+
+    def submit_body(self, request: VideoRequest) -> dict[str, Any]:
+        content: list[dict[str, Any]] = []
+        if request.prompt:
+            content.append({"type": "text", "text": request.prompt})
+        if request.first_frame:
+            content.append(_part("image_url", request.first_frame, "first_frame"))
+        if request.last_frame:
+            content.append(_part("image_url", request.last_frame, "last_frame"))
+        content.extend(_part("image_url", url, "reference_image") for url in request.reference_images)
+        content.extend(_part("video_url", url, "reference_video") for url in request.reference_videos)
+        content.extend(_part("audio_url", url, "reference_audio") for url in request.reference_audios)
+        body: dict[str, Any] = {"model": request.model, "content": content}
+        for key in (
+            "resolution",
+            "ratio",
+            "duration",
+            "seed",
+            "generate_audio",
+            "watermark",
+            "camera_fixed",
+            "return_last_frame",
+        ):
+            value = getattr(request, key)
+            if value is not None:
+                body[key] = value
+        return body
+
+    def parse_submit(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        task_id = body.get("id") if isinstance(body, dict) else None
+        if not task_id:
+            raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)
+        return TaskStatus(task_id=str(task_id), state=TaskState.QUEUED, raw=body)
+
+    def parse_status(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        if not isinstance(body, dict) or "id" not in body or "status" not in body:
+            raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
+        state = state_from(body["status"], STATES, self.name)
+        content = body.get("content") or {}
+        error = body.get("error") or {}
+        finished = body.get("updated_at")
+        expires = (
+            datetime.fromtimestamp(finished, UTC) + RESULT_URL_LIFETIME
+            if state is TaskState.SUCCEEDED and isinstance(finished, int | float)
+            else None
+        )
+        return TaskStatus(
+            task_id=str(body["id"]),
+            state=state,
+            video_url=content.get("video_url"),
+            last_frame_url=content.get("last_frame_url"),
+            video_expires_at=expires,
+            error_code=error.get("code"),
+            error_message=error.get("message"),
+            usage=body.get("usage"),
+            raw=body,
+        )
+
+    def parse_error_body(self, body: Any) -> ErrorBody | None:
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict) or "message" not in error:
+            return None
+        message = str(error["message"])
+        request_id = _REQUEST_ID.search(message)
+        return ErrorBody(
+            message=message,
+            code=error.get("code"),
+            request_id=request_id.group(1) if request_id else None,
+        )
+
+    def classify(self, code: str | None, message: str) -> type[GatewayError] | None:
+        if code is None:
+            return None
+        if "SensitiveContentDetected" in code or code.endswith("RiskDetection"):
+            return ContentModerationError
+        if code.startswith("RateLimitExceeded") or code.endswith("RateLimitExceeded"):
+            return RateLimitError
+        return super().classify(code, message)
+
+
+def _part(kind: str, url: str, role: str) -> dict[str, Any]:
+    return {"type": kind, kind: {"url": url}, "role": role}

@@ -1,0 +1,147 @@
+"""Gateway-neutral data: the video request users write, and the task status every dialect parses into."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from airflow_provider_seedance.exceptions import Problem, RequestValidationError
+
+
+class MediaKind(enum.StrEnum):
+    """How a media input is addressed: a public URL, a gateway asset id, or inline bytes."""
+
+    URL = "url"
+    ASSET = "asset"
+    DATA = "data"
+
+
+def media_kind(uri: str) -> MediaKind:
+    """Classify a media reference; raise ``ValueError`` for anything that is none of the three forms."""
+    lowered = uri[:8].lower()
+    if lowered.startswith(("http://", "https://")):
+        return MediaKind.URL
+    if lowered.startswith("asset://"):
+        return MediaKind.ASSET
+    if lowered.startswith("data:"):
+        return MediaKind.DATA
+    raise ValueError("must be an http(s):// URL, an asset://<id> or a data: URI")
+
+
+class InputMode(enum.StrEnum):
+    """What the generation starts from; the modes are mutually exclusive on every gateway."""
+
+    TEXT = "text"
+    FIRST_FRAME = "first_frame"
+    FIRST_LAST_FRAME = "first_last_frame"
+    REFERENCE = "reference"
+
+
+class VideoRequest(BaseModel):
+    """One video generation, described once and translated by each gateway dialect.
+
+    Fields left as ``None`` are not sent, so the gateway's own default applies. ``extra`` is merged
+    into the gateway's request body verbatim, for fields this model does not cover.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    model: str = Field(min_length=1)
+    prompt: str | None = None
+    duration: int | None = None
+    resolution: str | None = None
+    ratio: str | None = None
+    seed: int | None = None
+    generate_audio: bool | None = None
+    watermark: bool | None = None
+    camera_fixed: bool | None = None
+    return_last_frame: bool | None = None
+    first_frame: str | None = None
+    last_frame: str | None = None
+    reference_images: tuple[str, ...] = ()
+    reference_videos: tuple[str, ...] = ()
+    reference_audios: tuple[str, ...] = ()
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("resolution")
+    @classmethod
+    def _lowercase_resolution(cls, value: str | None) -> str | None:
+        # Gateways disagree on "720P" vs "720p"; keep one spelling here, dialects re-case it.
+        return value.lower() if value else value
+
+    @field_validator("first_frame", "last_frame")
+    @classmethod
+    def _check_frame(cls, value: str | None) -> str | None:
+        if value is not None:
+            media_kind(value)
+        return value
+
+    @field_validator("reference_images", "reference_videos", "reference_audios")
+    @classmethod
+    def _check_references(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            media_kind(value)
+        return values
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> VideoRequest:
+        """Build a request, reporting every type or shape problem at once as a ``RequestValidationError``."""
+        try:
+            return cls.model_validate(dict(fields))
+        except ValidationError as exc:
+            problems = [
+                Problem(
+                    field=".".join(str(part) for part in error["loc"]) or "request",
+                    value=error.get("input"),
+                    allowed=error["msg"].removeprefix("Value error, "),
+                )
+                for error in exc.errors()
+            ]
+            raise RequestValidationError(None, problems) from None
+
+    @property
+    def input_mode(self) -> InputMode:
+        """The mode the inputs select; mixed inputs are reported by validation, not here."""
+        if self.reference_images or self.reference_videos or self.reference_audios:
+            return InputMode.REFERENCE
+        if self.first_frame and self.last_frame:
+            return InputMode.FIRST_LAST_FRAME
+        if self.first_frame:
+            return InputMode.FIRST_FRAME
+        return InputMode.TEXT
+
+
+class TaskState(enum.StrEnum):
+    """Lifecycle of a remote generation, with every gateway's status words mapped onto it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (TaskState.QUEUED, TaskState.RUNNING)
+
+
+class TaskStatus(BaseModel):
+    """What a gateway said about one task, in gateway-neutral terms; ``raw`` keeps the reply as sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task_id: str
+    state: TaskState
+    progress: int | None = None
+    video_url: str | None = None
+    last_frame_url: str | None = None
+    video_expires_at: datetime | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    usage: dict[str, Any] | None = None
+    raw: Any = None
