@@ -369,7 +369,7 @@ def _input_problems(request: VideoRequest, spec: ModelSpec) -> list[Problem]:
     ]
     for name, uri, sources in checks:
         if uri is not None and media_kind(uri) not in sources:
-            allowed = " or ".join(_SOURCE_WORDS[kind] for kind in sorted(sources))
+            allowed = " or ".join(_SOURCE_WORDS[kind] for kind in MediaKind if kind in sources)
             add(Problem(name, _shorten(uri), f"must be {allowed} on this gateway and model"))
     return problems
 

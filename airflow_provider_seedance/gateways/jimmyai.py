@@ -1,0 +1,7 @@
+"""PLACEHOLDER: being written; replace this whole file."""
+
+from airflow_provider_seedance.gateways.ark import ArkGateway
+
+
+class JimmyAiGateway(ArkGateway):
+    name = "jimmyai"
