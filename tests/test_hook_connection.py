@@ -1,0 +1,90 @@
+"""A ``seedance`` connection resolves to a dialect, a base URL and a key, or says exactly what is wrong."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk import Connection
+
+from airflow_provider_seedance.gateways import HttpCall
+from airflow_provider_seedance.hooks.seedance import SeedanceHook, gateway_connection
+
+KEY = "sk-test-never-print-me"
+
+
+def _conn(**fields) -> Connection:
+    return Connection(conn_id="seedance_test", conn_type="seedance", **fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "gateway", "base_url"),
+    [
+        pytest.param({"extra": '{"gateway": "apimart"}'}, "apimart", "https://api.apimart.ai", id="public-default"),
+        pytest.param(
+            {"host": "http://127.0.0.1:8765/imini", "extra": '{"gateway": "imini"}'},
+            "imini",
+            "http://127.0.0.1:8765/imini",
+            id="full-url-host",
+        ),
+        pytest.param(
+            {"host": "openapi.imini.ai", "port": 443, "schema": "imini/router", "extra": '{"gateway": "imini"}'},
+            "imini",
+            "https://openapi.imini.ai:443/imini/router",
+            id="bare-host-port-path",
+        ),
+        pytest.param(
+            {"host": "https://aiproxy.example/", "extra": '{"gateway": "aiproxy"}'},
+            "aiproxy",
+            "https://aiproxy.example/",
+            id="no-default-host-given",
+        ),
+    ],
+)
+def test_resolves_gateway_and_base_url(fields, gateway, base_url):
+    resolved = gateway_connection(_conn(password=KEY, **fields))
+    assert resolved.gateway.name == gateway
+    assert resolved.base_url == base_url
+    assert KEY not in repr(resolved)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param({"password": KEY}, "extra field 'gateway' is missing", id="no-gateway"),
+        pytest.param(
+            {"password": KEY, "extra": '{"gateway": "sora"}'},
+            "unknown gateway 'sora'; choose one of: ark, imini, apimart, aiproxy, infinityblue, jimmyai",
+            id="unknown-gateway",
+        ),
+        pytest.param({"extra": '{"gateway": "ark"}'}, "API key (password) is empty", id="no-key"),
+        pytest.param(
+            {"password": KEY, "extra": '{"gateway": "aiproxy"}'},
+            "gateway 'aiproxy' has no public default URL",
+            id="aiproxy-needs-host",
+        ),
+    ],
+)
+def test_bad_connection_is_named(fields, message):
+    with pytest.raises(ValueError, match="seedance_test") as caught:
+        gateway_connection(_conn(**fields))
+    assert message in str(caught.value)
+    assert KEY not in str(caught.value)
+
+
+def test_urls_and_headers_keep_the_key_on_the_gateway():
+    resolved = gateway_connection(_conn(host="http://127.0.0.1:1/ark/", password=KEY, extra='{"gateway": "ark"}'))
+    submit = HttpCall("POST", "contents/generations/tasks", json={})
+    assert resolved.url(submit) == "http://127.0.0.1:1/ark/contents/generations/tasks"
+    assert resolved.headers(submit)["Authorization"] == f"Bearer {KEY}"
+    cdn = HttpCall("GET", "https://cdn.example/v.mp4", authenticated=False)
+    assert resolved.url(cdn) == "https://cdn.example/v.mp4"
+    assert "Authorization" not in resolved.headers(cdn)
+
+
+def test_hook_reads_connection_from_the_environment(monkeypatch):
+    conn = {"conn_type": "seedance", "password": KEY, "extra": {"gateway": "infinityblue"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_ENV", json.dumps(conn))
+    hook = SeedanceHook(seedance_conn_id="seedance_env")
+    assert hook.get_conn().gateway.name == "infinityblue"
+    assert hook.connection.base_url == "https://api.getinfinityblue.com"
