@@ -1,0 +1,60 @@
+"""Imports flow one way (exceptions -> models -> gateways -> hooks), and dialects stay free of I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "airflow_provider_seedance"
+# A module may import package modules of its own layer or lower ones only.
+LAYERS = {
+    "exceptions": 0,
+    "models": 1,
+    "gateways": 2,
+    "hooks": 3,
+    "get_provider_info": 3,
+    "demo": 4,
+}
+NO_IO_IN_DIALECTS = {"httpx", "asyncio", "airflow", "socket", "requests", "urllib3", "ssl", "aiohttp"}
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "airflow_provider_seedance" or len(parts) < 2:
+        return None
+    return LAYERS.get(parts[1])
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_upward_imports(path):
+    own = _layer("airflow_provider_seedance." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+    assert own is not None, f"{path.name}: add this module to LAYERS"
+    upward = [name for name in _imports(path) if (_layer(name) or 0) > own]
+    assert not upward, f"{path.relative_to(PACKAGE)} imports from a higher layer: {upward}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "gateways").glob("*.py")), ids=lambda p: p.name)
+def test_dialects_do_no_io(path):
+    forbidden = [name for name in _imports(path) if name.split(".")[0] in NO_IO_IN_DIALECTS]
+    assert not forbidden, f"gateways/{path.name} imports I/O libraries: {forbidden}"
+
+
+def test_every_module_says_what_it_is_for():
+    for path in PACKAGE.rglob("*.py"):
+        assert ast.get_docstring(ast.parse(path.read_text())), f"{path} has no module docstring"
