@@ -1,7 +1,217 @@
-"""PLACEHOLDER: being written; replace this whole file."""
+"""aiproxy's "unified interface format" for Seedance 1.0: ``/v2/videos/generations``.
 
-from airflow_provider_seedance.gateways.ark import ArkGateway
+The body is flat: a ``prompt``, the model, and one role-less ``images`` list whose length is the only
+hint of what the images are for. Statuses are upper-case words, progress is a string such as
+``"100%"``, the video sits in ``data.output`` / ``data.outputs[]``, and there is no cancel.
+The published docs give no base URL and no HTTP error shape, so errors are read defensively.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from airflow_provider_seedance.exceptions import GatewayError, Problem, UnexpectedResponseError
+from airflow_provider_seedance.gateways.base import (
+    ErrorBody,
+    Gateway,
+    HttpResponse,
+    ModelSpec,
+    state_from,
+)
+from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
+
+RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21", "keep_ratio", "adaptive")
+URL_OR_DATA = frozenset({MediaKind.URL, MediaKind.DATA})
+
+# The unified format's `images` field takes "URL or base64"; nothing else here carries media, so
+# reference videos and audios have no field to travel in (max 0 everywhere on this gateway).
+SEEDANCE_1 = ModelSpec(
+    # The page lists the enum {5, 10} but also says "fixed at 5 and cannot be changed". We accept
+    # the enum, which is the machine-readable part, and let the gateway refuse 10 if it must.
+    durations=frozenset({5, 10}),
+    resolutions=("480p", "720p", "1080p"),
+    ratios=RATIOS,
+    # "Content that exceeds this limit will be truncated": a silently shortened prompt is a paid
+    # video of something else, so we refuse instead.
+    prompt_required=True,
+    max_prompt_chars=800,
+    seed_range=(0, 2_147_483_647),
+    # Seedance 1.0 renders silent video; the seed doc lists `generate_audio` only because the page
+    # is shared, so asking for audio here could only be ignored or billed for nothing.
+    generate_audio=False,
+    max_reference_images=0,
+    max_reference_videos=0,
+    max_reference_audios=0,
+    image_sources=URL_OR_DATA,
+)
+PRO = replace(SEEDANCE_1, input_modes=frozenset({InputMode.TEXT, InputMode.FIRST_FRAME}))
+LITE_T2V = replace(SEEDANCE_1, input_modes=frozenset({InputMode.TEXT}))
+LITE_I2V = replace(
+    SEEDANCE_1,
+    input_modes=frozenset({InputMode.FIRST_FRAME, InputMode.FIRST_LAST_FRAME, InputMode.REFERENCE}),
+    # Upstream Seedance 1.0 lite takes 1-4 reference images (gateways.md section 6).
+    max_reference_images=4,
+)
+
+# Models this release does not know: only what the wire format itself implies. The seed range is
+# upstream's widest, so a newer model's own range is left to the gateway.
+GATEWAY_WIDE = ModelSpec(
+    seed_range=(-1, 2**32 - 1),
+    max_reference_videos=0,
+    max_reference_audios=0,
+    image_sources=URL_OR_DATA,
+)
+
+# `images` has no roles: one image reads as a first frame and two as first + last frames, so
+# reference images are only sendable in counts that cannot be mistaken for those.
+MIN_UNAMBIGUOUS_REFERENCES = 3
+
+STATES = {
+    "NOT_START": TaskState.QUEUED,
+    "SUBMITTED": TaskState.QUEUED,
+    "QUEUED": TaskState.QUEUED,
+    "IN_PROGRESS": TaskState.RUNNING,
+    "SUCCESS": TaskState.SUCCEEDED,
+    "FAILURE": TaskState.FAILED,
+}
+
+# Request field -> body key, for the plain scalar options (only sent when the user set them).
+OPTION_KEYS = {
+    "duration": "duration",
+    "resolution": "resolution",
+    "ratio": "ratio",
+    "seed": "seed",
+    "watermark": "watermark",
+    "camera_fixed": "camerafixed",
+    "return_last_frame": "return_last_frame",
+    "generate_audio": "generate_audio",
+}
 
 
-class AiproxyGateway(ArkGateway):
+class AiproxyGateway(Gateway):
     name = "aiproxy"
+    # No public base URL is documented (only relative paths), so the connection must give the host.
+    default_base_url = None
+    submit_path = "v2/videos/generations"
+    status_path = "v2/videos/generations/{task_id}"
+    cancel_path = None
+    models = {
+        "doubao-seedance-1-0-pro-250528": PRO,
+        "doubao-seedance-1-0-lite-t2v-250428": LITE_T2V,
+        "doubao-seedance-1-0-lite-i2v-250428": LITE_I2V,
+    }
+    unknown_model_spec = GATEWAY_WIDE
+    managed_body_keys = frozenset({"model", "prompt", "images", *OPTION_KEYS.values()})
+    # No error codes are documented; errors are classified by HTTP status alone.
+    error_codes = {}
+
+    def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
+        count = len(request.reference_images)
+        framed = request.first_frame or request.last_frame
+        if 0 < count < MIN_UNAMBIGUOUS_REFERENCES and not framed and InputMode.REFERENCE in spec.input_modes:
+            yield Problem(
+                "reference_images",
+                f"<{count} items>",
+                f"at least {MIN_UNAMBIGUOUS_REFERENCES} on this gateway: its role-less `images` list reads "
+                "1 image as a first frame and 2 as first + last frames; use first_frame/last_frame for those",
+            )
+
+    def submit_body(self, request: VideoRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": request.model}
+        if request.prompt:
+            body["prompt"] = request.prompt
+        # Validation allows frames or references, never both, so the order is [first, last] or the
+        # references as given.
+        images = [uri for uri in (request.first_frame, request.last_frame) if uri] + list(request.reference_images)
+        if images:
+            body["images"] = images
+        for field_name, key in OPTION_KEYS.items():
+            value = getattr(request, field_name)
+            if value is not None:
+                body[key] = value
+        return body
+
+    def parse_submit(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        task_id = _task_id(body)
+        if task_id is None:
+            raise self._not_a_task(response, body, "submit reply has no task_id")
+        return TaskStatus(task_id=task_id, state=TaskState.QUEUED, raw=body)
+
+    def parse_status(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        task_id = _task_id(body)
+        if task_id is None or body.get("status") is None:
+            raise self._not_a_task(response, body, "status reply is not a task")
+        # The docs spell every word in upper case; tolerate other casing rather than poll blindly.
+        state = state_from(str(body["status"]).strip().upper(), STATES, self.name)
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        outputs = data.get("outputs") if isinstance(data.get("outputs"), list) else []
+        return TaskStatus(
+            task_id=task_id,
+            state=state,
+            progress=_progress(body.get("progress")),
+            video_url=_text(data.get("output")) or next(filter(None, map(_text, outputs)), None),
+            # No last-frame field is documented; the reference guesses it is passed through in
+            # `data`, so read upstream's name there if it appears and report None otherwise.
+            last_frame_url=_text(data.get("last_frame_url")),
+            # URLs are called "temporary" with no lifetime given, so no expiry is claimed.
+            video_expires_at=None,
+            error_message=_text(body.get("fail_reason")),
+            raw=body,
+        )
+
+    def parse_error_body(self, body: Any) -> ErrorBody | None:
+        # The HTTP error shape is undocumented; accept the envelopes such gateways commonly use.
+        if not isinstance(body, dict):
+            return None
+        error = body.get("error")
+        if isinstance(error, dict) and _text(error.get("message")):
+            return ErrorBody(message=error["message"].strip(), code=_code(error.get("code")))
+        if _text(error):
+            return ErrorBody(message=error.strip(), code=_code(body.get("code")))
+        for key in ("message", "fail_reason"):
+            message = _text(body.get(key))
+            if message:
+                return ErrorBody(message=message, code=_code(body.get("code")))
+        return None
+
+    def _not_a_task(self, response: HttpResponse, body: Any, what: str) -> GatewayError:
+        # A 2xx that carries an error envelope instead of a task keeps the gateway's own words.
+        parsed = self.parse_error_body(body)
+        if parsed is not None:
+            return self.make_error(response.status_code, parsed)
+        return UnexpectedResponseError(f"{what}: {body!r}", gateway=self.name, status_code=response.status_code)
+
+
+def _text(value: Any) -> str | None:
+    """A non-blank string, stripped; None for anything else."""
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def _code(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _task_id(body: Any) -> str | None:
+    value = body.get("task_id") if isinstance(body, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _text(value)
+
+
+def _progress(value: Any) -> int | None:
+    """Read ``"45%"``, ``"45"``, ``45`` or ``45.0`` as 45; None when blank or unreadable; clamped to 0-100."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().removesuffix("%").strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return max(0, min(100, int(value)))
