@@ -1,7 +1,304 @@
-"""PLACEHOLDER: being written; replace this whole file."""
+"""apimart.ai: ``POST v1/videos/generations`` to submit, ``GET v1/tasks/{task_id}`` to poll.
 
-from airflow_provider_seedance.gateways.ark import ArkGateway
+A flat JSON body: the ratio goes in ``size``, references in ``image_urls``/``video_urls``/``audio_urls``
+and first/last frames in ``image_with_roles``. Every successful reply is wrapped in
+``{"code": 200, "data": ...}`` (a list on submit, an object on poll), so a 200 reply can still carry
+an error. Result URLs sit in ``data.result.videos[0].url[0]`` -- ``url`` is a list. No cancel call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow_provider_seedance.exceptions import (
+    AuthenticationError,
+    ContentModerationError,
+    GatewayError,
+    InsufficientCreditError,
+    InvalidRequestError,
+    Problem,
+    RateLimitError,
+    ServerError,
+    TaskNotFoundError,
+    UnexpectedResponseError,
+)
+from airflow_provider_seedance.gateways.base import (
+    STATUS_ERRORS,
+    ErrorBody,
+    Gateway,
+    HttpResponse,
+    ModelSpec,
+    seconds,
+    state_from,
+)
+from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
+
+RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
+# The seed is documented only as "integer"; apimart forwards it to Seedance, so we keep the upstream
+# range rather than let an out-of-range value be paid for and then refused.
+SEED_RANGE = (-1, 2**32 - 1)
+# apimart "no longer supports passing base64 image data directly"; inputs must be public URLs
+# (its upload endpoint turns a local file into one). The docs also show asset:// ids for two of the
+# models, but we do not take part in that asset flow, so only http(s) URLs pass.
+URL_ONLY = frozenset({MediaKind.URL})
+
+SEEDANCE_2 = ModelSpec(
+    # The parameter block says 4-15 s while the prose and comparison table say 5-15 s; we accept 4-15
+    # so a valid 4 s request is never refused here, and let the gateway have the final word.
+    durations=seconds(4, 15),
+    # The vendor's English page lists 1080p for the standard and -face models (the Chinese copy says
+    # -face only); we follow the English page, which also matches upstream, where 2.0 has 1080p.
+    resolutions=("480p", "720p", "1080p"),
+    ratios=RATIOS,
+    max_prompt_chars=4000,
+    seed_range=SEED_RANGE,
+    # The camera-fixed field name for 2.0 is not documented and watermark is not mentioned at all:
+    # both are refused, and whoever knows the name can send it through ``extra``.
+    camera_fixed=False,
+    watermark=False,
+    image_sources=URL_ONLY,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+SEEDANCE_2_FAST = ModelSpec(**{**SEEDANCE_2.__dict__, "resolutions": ("480p", "720p")})
+
+# Models we do not know (other apimart video models, later releases): only the rules that hold for
+# the whole endpoint -- URL-only media, the field limits, and no field we cannot name.
+GATEWAY_WIDE = ModelSpec(
+    seed_range=SEED_RANGE,
+    camera_fixed=False,
+    watermark=False,
+    image_sources=URL_ONLY,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+
+STATES = {
+    "pending": TaskState.QUEUED,
+    # "submitted" is the word the submit reply uses; the poll endpoint never documents it, but if it
+    # shows up there it means the same thing.
+    "submitted": TaskState.QUEUED,
+    "processing": TaskState.RUNNING,
+    "completed": TaskState.SUCCEEDED,
+    "failed": TaskState.FAILED,
+    "cancelled": TaskState.CANCELLED,
+}
+
+# Seedance 1.5 Pro names on the same endpoint; 2.0 uses ``size`` and ``generate_audio`` instead, and
+# sending both spellings would leave it to the gateway which one wins.
+LEGACY_KEYS = {"aspect_ratio": "ratio", "audio": "generate_audio"}
 
 
-class ApimartGateway(ArkGateway):
+class ApimartGateway(Gateway):
     name = "apimart"
+    default_base_url = "https://api.apimart.ai"
+    submit_path = "v1/videos/generations"
+    status_path = "v1/tasks/{task_id}"
+    # A "cancelled" status exists, but no cancel endpoint is documented.
+    cancel_path = None
+    models = {
+        "doubao-seedance-2.0": SEEDANCE_2,
+        "doubao-seedance-2.0-fast": SEEDANCE_2_FAST,
+        "doubao-seedance-2.0-face": SEEDANCE_2,
+        "doubao-seedance-2.0-fast-face": SEEDANCE_2_FAST,
+    }
+    unknown_model_spec = GATEWAY_WIDE
+    managed_body_keys = frozenset(
+        {
+            "model",
+            "prompt",
+            "duration",
+            "size",
+            "resolution",
+            "seed",
+            "generate_audio",
+            "return_last_frame",
+            "image_urls",
+            "image_with_roles",
+            "video_urls",
+            "audio_urls",
+        }
+    )
+    # apimart's ``error.type`` words; the numeric ``error.code`` only repeats the HTTP status.
+    error_codes = {
+        "invalid_request_error": InvalidRequestError,
+        "authentication_error": AuthenticationError,
+        "permission_error": AuthenticationError,
+        "payment_required": InsufficientCreditError,
+        "rate_limit_error": RateLimitError,
+        "server_error": ServerError,
+        "bad_gateway": ServerError,
+    }
+
+    def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
+        if request.model in self.models:
+            for key, field in LEGACY_KEYS.items():
+                if key in request.extra:
+                    yield Problem(
+                        f"extra.{key}",
+                        request.extra[key],
+                        f"a Seedance 1.5 Pro parameter; Seedance 2.0 on apimart takes the {field} field instead",
+                    )
+        tools = request.extra.get("tools")
+        if tools is not None and not (
+            isinstance(tools, list) and all(isinstance(tool, dict) and "type" in tool for tool in tools)
+        ):
+            yield Problem("extra.tools", tools, 'a list of objects such as [{"type": "web_search"}]')
+
+    def submit_body(self, request: VideoRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": request.model}
+        for key, field in (
+            ("prompt", "prompt"),
+            ("duration", "duration"),
+            ("size", "ratio"),
+            ("resolution", "resolution"),
+            ("seed", "seed"),
+            ("generate_audio", "generate_audio"),
+            ("return_last_frame", "return_last_frame"),
+        ):
+            value = getattr(request, field)
+            if value is not None:
+                body[key] = value
+        frames = [
+            {"url": url, "role": role}
+            for url, role in ((request.first_frame, "first_frame"), (request.last_frame, "last_frame"))
+            if url
+        ]
+        if frames:
+            body["image_with_roles"] = frames
+        for key, urls in (
+            ("image_urls", request.reference_images),
+            ("video_urls", request.reference_videos),
+            ("audio_urls", request.reference_audios),
+        ):
+            if urls:
+                body[key] = list(urls)
+        return body
+
+    # ---- replies ------------------------------------------------------------------------------
+
+    def checked_json(self, response: HttpResponse) -> Any:
+        """As the base, plus the business code: a 200 reply whose body says otherwise is an error."""
+        body = super().checked_json(response)
+        if isinstance(body, dict) and (body.get("error") or body.get("code", 200) != 200):
+            parsed = self.parse_error_body(body) or ErrorBody(
+                message=f"reply carries business code {body.get('code')!r}: {str(body)[:200]}",
+                code=str(body.get("code")),
+            )
+            raise self.make_error(response.status_code, parsed, response.header("retry-after"))
+        return body
+
+    def parse_submit(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        # One request creates one task; ``data`` is documented as a list holding it.
+        task = data[0] if isinstance(data, list) and data else data
+        task_id = task.get("task_id") if isinstance(task, dict) else None
+        if not task_id:
+            raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)
+        return TaskStatus(task_id=str(task_id), state=TaskState.QUEUED, raw=body)
+
+    def parse_status(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict) or "id" not in data or "status" not in data:
+            raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
+        state = state_from(data["status"], STATES, self.name)
+        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        videos = result.get("videos") if isinstance(result.get("videos"), list) else []
+        video = videos[0] if videos and isinstance(videos[0], dict) else {}
+        expires = video.get("expires_at")
+        error = data.get("error")
+        if isinstance(error, str):
+            error = {"message": error}
+        error = error if isinstance(error, dict) else {}
+        progress = data.get("progress")
+        return TaskStatus(
+            task_id=str(data["id"]),
+            state=state,
+            progress=progress if isinstance(progress, int) and not isinstance(progress, bool) else None,
+            video_url=_first_url(video.get("url")),
+            last_frame_url=_last_frame_url(result, video),
+            video_expires_at=(
+                datetime.fromtimestamp(expires, UTC)
+                if isinstance(expires, int | float) and not isinstance(expires, bool)
+                else None
+            ),
+            error_code=_error_code(error),
+            error_message=str(error["message"]) if error.get("message") is not None else None,
+            usage=_usage(data),
+            raw=body,
+        )
+
+    def parse_error_body(self, body: Any) -> ErrorBody | None:
+        if not isinstance(body, dict):
+            return None
+        error = body.get("error")
+        code = body.get("code")
+        if isinstance(error, dict) and error.get("message") is not None:
+            # A top-level business code, when present, stands in for a missing type/code.
+            fallback = str(code) if code is not None else None
+            return ErrorBody(message=str(error["message"]), code=_error_code(error) or fallback)
+        # Not documented, but cheap to read: a bare business code with a top-level message.
+        message = body.get("message", body.get("msg"))
+        if code is not None and code != 200 and message is not None:
+            return ErrorBody(message=str(message), code=str(code))
+        return None
+
+    def classify(self, code: str | None, message: str) -> type[GatewayError] | None:
+        # The moderation refusal arrives as a 500 "server_error"; the message is what tells it apart.
+        lowered = message.lower()
+        if "content moderation" in lowered or "sensitive content" in lowered:
+            return ContentModerationError
+        # The documented reply for a task past its retention ("task does not exist or has expired").
+        if "任务不存在" in message:
+            return TaskNotFoundError
+        if code is not None and code.isdigit():
+            # A bare numeric code (no ``type``) is assumed to mean what the same HTTP status means.
+            number = int(code)
+            return STATUS_ERRORS.get(number) or (ServerError if number >= 500 else None)
+        return super().classify(code, message)
+
+
+def _error_code(error: Mapping[str, Any]) -> str | None:
+    """The symbolic ``type`` when given, else the numeric or textual ``code``."""
+    for key in ("type", "code"):
+        if error.get(key) is not None:
+            return str(error[key])
+    return None
+
+
+def _first_url(value: Any) -> str | None:
+    """A URL given as a string, a list of strings, or an object with a ``url``."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        return _first_url(value.get("url"))
+    return value if isinstance(value, str) and value else None
+
+
+def _last_frame_url(result: Mapping[str, Any], video: Mapping[str, Any]) -> str | None:
+    # The docs say the last frame is "additionally returned" but never name the field. We look where
+    # it would plausibly sit -- beside the video, in the result, or as apimart's image result shape
+    # (``images[].url[]``) -- and return None rather than guess further.
+    for holder, key in (
+        (video, "last_frame_url"),
+        (video, "last_frame"),
+        (result, "last_frame_url"),
+        (result, "last_frame"),
+        (result, "images"),
+    ):
+        url = _first_url(holder.get(key))
+        if url:
+            return url
+    return None
+
+
+def _usage(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    # No usage block is documented; some observed replies carry ``cost`` and ``credits_cost``. We keep
+    # whichever of them is present, since they say what the task was billed and cost nothing to read.
+    usage = dict(data["usage"]) if isinstance(data.get("usage"), dict) else {}
+    usage.update({key: data[key] for key in ("cost", "credits_cost") if data.get(key) is not None})
+    return usage or None
