@@ -9,6 +9,7 @@ an error. Result URLs sit in ``data.result.videos[0].url[0]`` -- ``url`` is a li
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,9 +41,10 @@ RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
 # range rather than let an out-of-range value be paid for and then refused.
 SEED_RANGE = (-1, 2**32 - 1)
 # apimart "no longer supports passing base64 image data directly"; inputs must be public URLs
-# (its upload endpoint turns a local file into one). The docs also show asset:// ids for two of the
-# models, but we do not take part in that asset flow, so only http(s) URLs pass.
+# (its upload endpoint turns a local file into one). Approved asset:// ids are documented for the
+# plain and fast 2.0 models only ("other models do not support it").
 URL_ONLY = frozenset({MediaKind.URL})
+URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
 
 SEEDANCE_2 = ModelSpec(
     # The parameter block says 4-15 s while the prose and comparison table say 5-15 s; we accept 4-15
@@ -58,11 +60,13 @@ SEEDANCE_2 = ModelSpec(
     # both are refused, and whoever knows the name can send it through ``extra``.
     camera_fixed=False,
     watermark=False,
-    image_sources=URL_ONLY,
-    video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    image_sources=URL_OR_ASSET,
+    video_sources=URL_OR_ASSET,
+    audio_sources=URL_OR_ASSET,
 )
-SEEDANCE_2_FAST = ModelSpec(**{**SEEDANCE_2.__dict__, "resolutions": ("480p", "720p")})
+SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
+SEEDANCE_2_FACE = replace(SEEDANCE_2, image_sources=URL_ONLY, video_sources=URL_ONLY, audio_sources=URL_ONLY)
+SEEDANCE_2_FAST_FACE = replace(SEEDANCE_2_FACE, resolutions=("480p", "720p"))
 
 # Models we do not know (other apimart video models, later releases): only the rules that hold for
 # the whole endpoint -- URL-only media, the field limits, and no field we cannot name.
@@ -101,8 +105,8 @@ class ApimartGateway(Gateway):
     models = {
         "doubao-seedance-2.0": SEEDANCE_2,
         "doubao-seedance-2.0-fast": SEEDANCE_2_FAST,
-        "doubao-seedance-2.0-face": SEEDANCE_2,
-        "doubao-seedance-2.0-fast-face": SEEDANCE_2_FAST,
+        "doubao-seedance-2.0-face": SEEDANCE_2_FACE,
+        "doubao-seedance-2.0-fast-face": SEEDANCE_2_FAST_FACE,
     }
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset(

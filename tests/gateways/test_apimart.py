@@ -464,10 +464,10 @@ def test_rate_limit_keeps_retry_after():
             id="base64-reference-image",
         ),
         pytest.param(
-            {"prompt": "x", "reference_videos": ["asset://asset_a"]},
+            {"model": "doubao-seedance-2.0-face", "prompt": "x", "reference_videos": ["asset://asset_a"]},
             "reference_videos[0]",
-            "an http(s) URL",
-            id="asset-video",
+            "must be an http(s) URL on this gateway",
+            id="asset-video-on-face-model",
         ),
         pytest.param(
             {"prompt": "x", "first_frame": IMG, "extra": {"image_urls": [IMG2]}},
@@ -511,3 +511,17 @@ def test_every_problem_in_one_error():
         apimart.build_submit(request(model=MODEL, prompt="x", duration=99, resolution="8k", ratio="2:1"))
     assert [p.field for p in caught.value.problems] == ["duration", "resolution", "ratio"]
     assert "3 problems" in str(caught.value)
+
+
+def test_asset_ids_on_plain_and_fast_models():
+    # The vendor page's "Case 13": an approved asset image with a reference video.
+    call = apimart.build_submit(
+        request(
+            model="doubao-seedance-2.0-fast",
+            prompt="asset 1 copies the motion of video 1",
+            reference_images=["asset://asset_a"],
+            reference_videos=["https://example.com/reference.mp4"],
+        )
+    )
+    assert call.json["image_urls"] == ["asset://asset_a"]
+    assert call.json["video_urls"] == ["https://example.com/reference.mp4"]
