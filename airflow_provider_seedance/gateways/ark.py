@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,7 +47,7 @@ SEEDANCE_2 = ModelSpec(
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,
 )
-SEEDANCE_2_FAST = ModelSpec(**{**SEEDANCE_2.__dict__, "resolutions": ("480p", "720p")})
+SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
 
 # Endpoint ids (ep-...) and models added after this release take this path: only gateway-wide rules.
 GATEWAY_WIDE = ModelSpec(

@@ -1,7 +1,347 @@
-"""PLACEHOLDER: being written; replace this whole file."""
+"""InfinityBlue (getinfinityblue.com): the Seedance 2.0 route ``/v1/videos``, an OpenAI/Sora-style video object.
 
-from airflow_provider_seedance.gateways.ark import ArkGateway
+Flat top-level parameters (``seconds`` as a *string*, ``resolution``, ``ratio``, the four switches,
+``seed``); every media input goes into ``metadata.content[]`` as typed parts with explicit roles.
+Four status words, the video URL in ``metadata.url``, timestamps in **milliseconds**, no cancel,
+and the bytes served (authenticated) by ``GET /v1/videos/{id}/content``. Errors are the OpenAI
+envelope ``{"error": {"message", "type", "param", "code"}}``: the code decides first, then the type
+(the vendor says to branch on it), then the HTTP status.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from airflow_provider_seedance.exceptions import (
+    AuthenticationError,
+    ContentModerationError,
+    GatewayError,
+    InsufficientCreditError,
+    InvalidRequestError,
+    Problem,
+    RateLimitError,
+    ServerError,
+    TaskNotFoundError,
+    UnexpectedResponseError,
+)
+from airflow_provider_seedance.gateways.base import (
+    Artifact,
+    ErrorBody,
+    Gateway,
+    HttpCall,
+    HttpResponse,
+    ModelSpec,
+    parse_retry_after,
+    seconds,
+    state_from,
+)
+from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
+
+RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
+# The spec types seed as int64 and states no narrower range, so that is all we check.
+INT64 = (-(2**63), 2**63 - 1)
+# Images may be inlined: ``image`` and ``ref_images`` are documented as "URL or Base64", and
+# ``metadata.content`` carries the same image parts to the upstream. Videos and audios must be public
+# URLs. asset:// ids are never accepted: InfinityBlue documents no asset upload.
+IMAGE_SOURCES = frozenset({MediaKind.URL, MediaKind.DATA})
+URL_ONLY = frozenset({MediaKind.URL})
+
+# The spec restricts neither model more than the other: both take 480p-1080p (1080p "depends on
+# upstream account permissions", which only the gateway can judge). Reference counts are not
+# documented here; the defaults are the upstream Seedance 2.0 limits (9 images, 3 videos, 3 audios).
+SEEDANCE_2 = ModelSpec(
+    durations=seconds(4, 15),
+    resolutions=("480p", "720p", "1080p"),
+    ratios=RATIOS,
+    prompt_required=True,
+    seed_range=INT64,
+    image_sources=IMAGE_SOURCES,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+
+# Models added after this release: only what the request schema itself demands (a prompt, an int64
+# seed, the media forms the route accepts); durations, resolutions and ratios may differ per model.
+GATEWAY_WIDE = ModelSpec(
+    prompt_required=True,
+    seed_range=INT64,
+    image_sources=IMAGE_SOURCES,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+
+STATES = {
+    "queued": TaskState.QUEUED,
+    "in_progress": TaskState.RUNNING,
+    "completed": TaskState.SUCCEEDED,
+    "failed": TaskState.FAILED,
+}
+
+CONTENT_PATH = "v1/videos/{task_id}/content"
+
+# error.type is the vendor's "top-level branching" category; each has one documented HTTP status.
+ERROR_TYPES: dict[str, type[GatewayError]] = {
+    "invalid_request_error": InvalidRequestError,
+    "authentication_error": AuthenticationError,
+    "permission_error": AuthenticationError,
+    "not_found_error": TaskNotFoundError,
+    "rate_limit_error": RateLimitError,
+    "server_error": ServerError,
+}
+
+# A Unix time in seconds passes 1e11 only in the year 5138, one in milliseconds did so in 1973.
+_MS_THRESHOLD = 1e11
+# Earliest plausible Unix timestamp (2001) for the rate-limit reset header; anything smaller is not one.
+_MIN_TIMESTAMP = 1e9
 
 
-class InfinityBlueGateway(ArkGateway):
+@dataclass(frozen=True)
+class TypedErrorBody(ErrorBody):
+    """The OpenAI-style envelope keeps a category (``error.type``) next to the fine-grained code."""
+
+    type: str | None = None
+
+
+class InfinityBlueGateway(Gateway):
     name = "infinityblue"
+    default_base_url = "https://api.getinfinityblue.com"
+    submit_path = "v1/videos"
+    status_path = "v1/videos/{task_id}"
+    cancel_path = None
+    models = {
+        "doubao-seedance-2-0-260128": SEEDANCE_2,
+        "doubao-seedance-2-0-fast-260128": SEEDANCE_2,
+    }
+    unknown_model_spec = GATEWAY_WIDE
+    managed_body_keys = frozenset(
+        {
+            "model",
+            "prompt",
+            "seconds",
+            "resolution",
+            "ratio",
+            "seed",
+            "generate_audio",
+            "watermark",
+            "camera_fixed",
+            "return_last_frame",
+            # Owned whole: every documented metadata key is either a legacy twin of a top-level field
+            # (the spec forbids sending both) or ``content``, which we build from the media fields.
+            "metadata",
+        }
+    )
+    error_codes = {
+        "invalid_duration": InvalidRequestError,
+        "content_policy_violation": ContentModerationError,
+        "resource_not_found": TaskNotFoundError,
+        # Filed under not_found_error (404), but they mean a wrong model or path, not a missing task.
+        "model_not_found": InvalidRequestError,
+        "endpoint_not_found": InvalidRequestError,
+        "rate_limit_exceeded": RateLimitError,
+        "concurrent_requests_exceeded": RateLimitError,
+        # Filed under rate_limit_error (429), yet waiting does not help: the account is out of credit.
+        "insufficient_quota": InsufficientCreditError,
+        "upstream_error": ServerError,
+        "upstream_timeout": ServerError,
+    }
+
+    # ---- validation -----------------------------------------------------------------------------
+
+    def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
+        extra = request.extra
+        if "duration" in extra:
+            # The legacy twin of ``seconds``; the spec says never to combine the two.
+            yield Problem("extra.duration", extra["duration"], "legacy alias of seconds; use the duration field")
+        if "n" in extra and extra["n"] != 1:
+            yield Problem("extra.n", extra["n"], "must be 1 (one video per task)")
+        if "response_format" in extra and extra["response_format"] != "url":
+            yield Problem("extra.response_format", extra["response_format"], "only 'url'")
+        if "size" in extra and (request.resolution or request.ratio):
+            # The spec prefers resolution + ratio "to avoid mismatches"; what wins when both are sent
+            # is undocumented, so we refuse the mix rather than pay for a guess.
+            yield Problem("extra.size", extra["size"], "conflicts with resolution/ratio; set one or the other")
+        if request.input_mode is not InputMode.TEXT:
+            for key in ("image", "ref_images"):
+                if key in extra:
+                    yield Problem(
+                        f"extra.{key}",
+                        _shorten(extra[key]),
+                        "conflicts with first_frame/last_frame/reference_* (sent in metadata.content); use one",
+                    )
+
+    # ---- calls ----------------------------------------------------------------------------------
+
+    def submit_body(self, request: VideoRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": request.model}
+        if request.prompt:
+            body["prompt"] = request.prompt
+        if request.duration is not None:
+            # The route documents ``seconds`` as a string enum "4".."15"; the numeric ``duration`` is legacy.
+            body["seconds"] = str(request.duration)
+        for key in ("resolution", "ratio", "seed", "generate_audio", "watermark", "camera_fixed", "return_last_frame"):
+            value = getattr(request, key)
+            if value is not None:
+                body[key] = value
+        content = _content(request)
+        if content:
+            body["metadata"] = {"content": content}
+        return body
+
+    def build_download(self, status: TaskStatus, artifact: Artifact = "video") -> HttpCall:
+        """The video through the authenticated content endpoint; the last frame from its URL, without the key."""
+        if artifact != "video":
+            return super().build_download(status, artifact)
+        if status.state is not TaskState.SUCCEEDED:
+            # The endpoint answers 404 until the task is completed; say why before making the call.
+            raise UnexpectedResponseError(
+                f"task {status.task_id} has no video to download yet (state {status.state})", gateway=self.name
+            )
+        return HttpCall("GET", CONTENT_PATH.format(task_id=quote(status.task_id, safe="")))
+
+    # ---- replies --------------------------------------------------------------------------------
+
+    def parse_submit(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        if not isinstance(body, dict) or not body.get("id"):
+            raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)
+        # Create answers with the whole video object (status "queued"); read it like any status reply.
+        if "status" not in body:
+            return TaskStatus(task_id=str(body["id"]), state=TaskState.QUEUED, raw=body)
+        return self._task(body)
+
+    def parse_status(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        if not isinstance(body, dict) or "id" not in body or "status" not in body:
+            raise UnexpectedResponseError(f"status reply is not a video task: {body!r}", gateway=self.name)
+        return self._task(body)
+
+    def _task(self, body: dict[str, Any]) -> TaskStatus:
+        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        progress = body.get("progress")
+        return TaskStatus(
+            task_id=str(body["id"]),
+            state=state_from(body["status"], STATES, self.name),
+            progress=progress if isinstance(progress, int) and not isinstance(progress, bool) else None,
+            video_url=_text(metadata.get("url")),
+            last_frame_url=_last_frame_url(body, metadata),
+            video_expires_at=_from_ms(body.get("expires_at")),
+            error_code=_code(error.get("code")),
+            error_message=_text(error.get("message")),
+            raw=body,
+        )
+
+    # ---- errors ---------------------------------------------------------------------------------
+
+    def parse_error_body(self, body: Any) -> ErrorBody | None:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, str) and error:
+            # Not the documented shape, but a proxy in front may send a bare message; keep it readable.
+            return TypedErrorBody(message=error)
+        if not isinstance(error, dict) or "message" not in error:
+            return None
+        message = str(error["message"])
+        param = error.get("param")
+        if param:
+            message = f"{message} (param: {param})"
+        return TypedErrorBody(message=message, code=_code(error.get("code")), type=_text(error.get("type")))
+
+    def make_error(self, status_code: int | None, body: ErrorBody, retry_after: str | None = None) -> GatewayError:
+        """Code first, then ``error.type``, then the HTTP status (the base class knows only code and status)."""
+        by_type = ERROR_TYPES.get(body.type or "") if isinstance(body, TypedErrorBody) else None
+        if by_type is None or self.classify(body.code, body.message) is not None:
+            return super().make_error(status_code, body, retry_after)
+        kwargs: dict[str, Any] = {
+            "gateway": self.name,
+            "status_code": status_code,
+            "code": body.code,
+            "request_id": body.request_id,
+        }
+        if by_type is RateLimitError:
+            return RateLimitError(body.message, retry_after=parse_retry_after(retry_after), **kwargs)
+        return by_type(body.message, **kwargs)
+
+    def error_from(self, response: HttpResponse) -> GatewayError:
+        """As the base, plus a wait derived from ``X-RateLimit-Reset-Requests`` when there is no Retry-After."""
+        error = super().error_from(response)
+        if isinstance(error, RateLimitError) and error.retry_after is None:
+            error.retry_after = _seconds_until(response.header("x-ratelimit-reset-requests"))
+        return error
+
+
+def _content(request: VideoRequest) -> list[dict[str, Any]]:
+    # Every media input goes into metadata.content with an explicit role, including a lone first frame:
+    # the spec's "Multimodal inputs" section asks for metadata.content for first/last frames, and the
+    # top-level ``image`` does not say whether it becomes a first frame or a plain reference.
+    parts: list[dict[str, Any]] = []
+    if request.first_frame:
+        parts.append(_part("image_url", request.first_frame, "first_frame"))
+    if request.last_frame:
+        parts.append(_part("image_url", request.last_frame, "last_frame"))
+    parts.extend(_part("image_url", url, "reference_image") for url in request.reference_images)
+    parts.extend(_part("video_url", url, "reference_video") for url in request.reference_videos)
+    parts.extend(_part("audio_url", url, "reference_audio") for url in request.reference_audios)
+    return parts
+
+
+def _part(kind: str, url: str, role: str) -> dict[str, Any]:
+    return {"type": kind, "role": role, kind: {"url": url}}
+
+
+def _last_frame_url(body: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+    # Undocumented: return_last_frame is accepted, but the task schema names no output field for it.
+    # metadata allows extra properties, so look there (then at the top level) under the upstream's
+    # own name, and take only a string.
+    return _text(metadata.get("last_frame_url")) or _text(body.get("last_frame_url"))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _code(value: Any) -> str | None:
+    # Documented as a string on this route; the sibling generic route uses integers, so keep those readable.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _text(value)
+
+
+def _from_ms(value: Any) -> datetime | None:
+    """A millisecond Unix timestamp as an aware UTC datetime; None when absent or not a usable number."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _seconds_until(reset: str | None) -> float | None:
+    """Seconds from now until the documented reset time ("Unix timestamp"), or None when unreadable."""
+    if not reset:
+        return None
+    try:
+        moment = float(reset)
+    except ValueError:
+        return None
+    if not math.isfinite(moment):
+        return None
+    # The guide gives no unit; this API stamps everything else in milliseconds, so accept both.
+    if moment >= _MS_THRESHOLD:
+        moment /= 1000
+    if moment < _MIN_TIMESTAMP:
+        return None
+    return max(0.0, moment - time.time())
+
+
+def _shorten(value: Any, limit: int = 80) -> Any:
+    # Base64 images can be megabytes long; an error message needs only their start.
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}... ({len(value)} characters)"
+    return value

@@ -1,7 +1,412 @@
-"""PLACEHOLDER: being written; replace this whole file."""
+"""JimmyAI (jimmyai.cn): one create endpoint whose ``model`` value picks a "route", each with its own rules.
 
-from airflow_provider_seedance.gateways.ark import ArkGateway
+Flat JSON body (``images``, ``first_image``, ``last_image``, ``reference_videos``, ``reference_audios``),
+replies wrapped in ``{"code": "20000", "msg": "ok", "data": {...}}`` with a *string* business code, and
+status words ``queued``/``pending``/``submitted``, ``processing``, ``completed``, ``failed``. There is no
+cancel endpoint. Facts come from the vendor's route pages (docs.jimmyai.cn); where they are silent the
+choice made is commented next to the code that makes it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_seedance.exceptions import (
+    ContentModerationError,
+    GatewayError,
+    Problem,
+    RequestValidationError,
+    UnexpectedResponseError,
+)
+from airflow_provider_seedance.gateways.base import (
+    ErrorBody,
+    Gateway,
+    HttpResponse,
+    ModelSpec,
+    common_problems,
+    seconds,
+    state_from,
+)
+from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
+
+ASSET_ONLY = frozenset({MediaKind.ASSET})
+URL_ONLY = frozenset({MediaKind.URL})
+URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
+
+# JimmyAI documents none of seed, watermark, camera_fixed, return_last_frame or generate_audio on any
+# route, so every spec refuses them; a user who knows better can still send them through ``extra``.
+# The prompt is required on every route page.
+_UNDOCUMENTED = {
+    "prompt_required": True,
+    "seed_range": None,
+    "generate_audio": False,
+    "camera_fixed": False,
+    "watermark": False,
+    "return_last_frame": False,
+}
 
 
-class JimmyAiGateway(ArkGateway):
+def _spec(**fields: Any) -> ModelSpec:
+    return ModelSpec(**{**_UNDOCUMENTED, **fields})
+
+
+# The Full route's ratio list is given as examples; "Adaptive" is spelled as the page spells it.
+FULL_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "Adaptive")
+MD_RATIOS = ("16:9", "9:16", "1:1")
+STD_RATIOS = (*MD_RATIOS, "4:3", "3:4", "21:9")
+FOUR_TO_FIFTEEN = seconds(4, 15)
+
+
+def _full_route(resolution: str) -> ModelSpec:
+    # "Full" (满血版): every input must be an audited asset:// id; raw URLs make the request fail.
+    # The model name fixes the resolution and the page has no resolution field, so a ``resolution``
+    # is accepted only when it agrees with the name (and is then not sent). The page does not give a
+    # duration range, so none is checked here; reference counts keep the upstream Seedance 2.0 limits.
+    return _spec(
+        resolutions=(resolution,),
+        ratios=FULL_RATIOS,
+        image_sources=ASSET_ONLY,
+        video_sources=ASSET_ONLY,
+        audio_sources=ASSET_ONLY,
+    )
+
+
+# SP economy / official: inputs come from JimmyAI's SP asset library as asset://{asset_id}. The ZH SP
+# page lists resolution 480p/720p (default)/1080p; ratios are only examples there, so not checked.
+SP = _spec(
+    durations=FOUR_TO_FIFTEEN,
+    resolutions=("480p", "720p", "1080p"),
+    image_sources=ASSET_ONLY,
+    video_sources=ASSET_ONLY,
+    audio_sources=ASSET_ONLY,
+)
+# Mini: the page does not say how media is addressed. asset:// ids belong to other routes' libraries
+# (SP, Full) and data: URIs appear nowhere in JimmyAI's docs, so only public URLs pass.
+MINI = _spec(
+    durations=FOUR_TO_FIFTEEN,
+    resolutions=("480p", "720p", "1080p"),
+    image_sources=URL_ONLY,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+MINI_SP = _spec(
+    durations=FOUR_TO_FIFTEEN,
+    resolutions=("480p", "720p"),
+    image_sources=URL_ONLY,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+# The fixed-720p routes ignore ``resolution`` silently; anything but 720p is refused so nobody pays for
+# a 720p video believing it is 1080p.
+MD = _spec(
+    durations=FOUR_TO_FIFTEEN,
+    resolutions=("720p",),
+    ratios=MD_RATIOS,
+    # First and last frame go as a pair: a first frame alone is not a mode MD takes.
+    input_modes=frozenset({InputMode.TEXT, InputMode.FIRST_LAST_FRAME, InputMode.REFERENCE}),
+    max_prompt_chars=5000,
+    max_reference_images=4,
+    max_reference_videos=3,
+    max_reference_audios=0,
+    image_sources=URL_ONLY,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+# Fast I2V: image inputs only. Its page marks every image field optional, so text-only is not refused.
+FAST_I2V = _spec(
+    durations=seconds(1, 15),
+    resolutions=("720p",),
+    ratios=MD_RATIOS,
+    max_prompt_chars=5000,
+    max_reference_images=9,
+    max_reference_videos=0,
+    max_reference_audios=0,
+    image_sources=URL_ONLY,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+# STD: the page caps images (9) and audios (3) but gives no cap for reference videos; the upstream
+# Seedance 2.0 limit of 3 is kept.
+STD = _spec(
+    durations=FOUR_TO_FIFTEEN,
+    resolutions=("720p",),
+    ratios=STD_RATIOS,
+    max_prompt_chars=5000,
+    max_reference_images=9,
+    max_reference_videos=3,
+    max_reference_audios=3,
+    image_sources=URL_ONLY,
+    video_sources=URL_ONLY,
+    audio_sources=URL_ONLY,
+)
+# A model this release does not know: the routes' union. URLs and asset ids are both documented forms;
+# data: URIs are documented nowhere on JimmyAI.
+GATEWAY_WIDE = _spec(image_sources=URL_OR_ASSET, video_sources=URL_OR_ASSET, audio_sources=URL_OR_ASSET)
+
+MODELS: Mapping[str, ModelSpec] = {
+    "sd2_mx_720p": _full_route("720p"),
+    "sd2_mx_1080p": _full_route("1080p"),
+    "sd2_mx_2k": _full_route("2k"),
+    "sd2_mx_4k": _full_route("4k"),
+    "seedance2.0-sp": SP,
+    "seedance2.0-fast-sp": SP,
+    "seedance2.0-of-sp": SP,
+    "seedance2.0-of-fast-sp": SP,
+    "seedance2.0-mini": MINI,
+    "seedance2.0-mini-video": MINI,
+    "seedance2.0-mini-sp": MINI_SP,
+    "seedance2.0-md": MD,
+    "seedance2.0-fast-md": MD,
+    "seedance2.0-fast-i2v": FAST_I2V,
+    "seedance2.0-std": STD,
+}
+# Routes whose pages have a ``resolution`` field. The others either take it from the model name (Full)
+# or ignore it (fixed 720p), so it is validated but not sent. Unknown models get it when it is given.
+RESOLUTION_FIELD = frozenset(
+    {"seedance2.0-sp", "seedance2.0-fast-sp", "seedance2.0-of-sp", "seedance2.0-of-fast-sp"}
+    | {"seedance2.0-mini", "seedance2.0-mini-video", "seedance2.0-mini-sp"}
+)
+NO_GIF = frozenset({"seedance2.0-md", "seedance2.0-fast-md"})
+ORIENTATIONS = ("landscape", "portrait")
+
+# ``duration`` is required by the create endpoint; the route pages give 5 as its default, which is what
+# the gateway's own upstreams would use, so an unset duration is sent as 5.
+DEFAULT_DURATION = 5
+
+SUCCESS_CODE = "20000"
+STATES = {
+    "queued": TaskState.QUEUED,
+    "pending": TaskState.QUEUED,
+    "submitted": TaskState.QUEUED,
+    "processing": TaskState.RUNNING,
+    "completed": TaskState.SUCCEEDED,
+    "failed": TaskState.FAILED,
+}
+# "The video download URL (video_url) is valid for 3 days."
+RESULT_URL_LIFETIME = timedelta(days=3)
+# Timestamps are documented as plain integers; seconds are assumed, but a value this large can only be
+# milliseconds (year 5138 in seconds), so it is read as such rather than overflowing datetime.
+_MILLISECONDS_ABOVE = 10**11
+# "PROVIDER_MODERATION_ERROR: TRADEMARK" -> "PROVIDER_MODERATION_ERROR"; only a leading UPPER_CASE token
+# followed by a colon counts, so prose such as "Read timed out" yields no code.
+_LEADING_CODE = re.compile(r"^\s*([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)\s*:")
+
+
+class JimmyAiGateway(Gateway):
     name = "jimmyai"
+    default_base_url = "https://www.jimmyai.cn"
+    submit_path = "api/open-api/v1/seedance/videos"
+    status_path = "api/open-api/v1/videos/{task_id}"
+    cancel_path = None
+    models = MODELS
+    unknown_model_spec = GATEWAY_WIDE
+    managed_body_keys = frozenset(
+        {
+            "model",
+            "prompt",
+            "duration",
+            "resolution",
+            "ratio",
+            "images",
+            "first_image",
+            "last_image",
+            "reference_videos",
+            "reference_audios",
+        }
+    )
+
+    # ---- validation -------------------------------------------------------------------------
+
+    def validate(self, request: VideoRequest) -> None:
+        """The base rules, except that reference audio may ride on first/last frames here.
+
+        JimmyAI documents ``reference_audios`` as pairing with images, a video *or frames*, while the
+        common rules treat any reference next to a frame as a mode clash and want an image or video
+        beside audio. For frames + audios only (no reference images or videos), on a route that takes
+        audio at all, those two common problems are dropped. Frames next to reference videos stay
+        refused: JimmyAI does not document that mix.
+        """
+        spec = self.spec_for(request.model)
+        problems = common_problems(request, spec, self.managed_body_keys)
+        if _audio_on_frames(request, spec):
+            problems = [problem for problem in problems if not _frame_audio_clash(problem)]
+            # The common input-mode check is skipped once any input problem exists, so redo it here.
+            if request.input_mode not in spec.input_modes:
+                allowed = ", ".join(sorted(mode.value for mode in spec.input_modes))
+                problems.append(Problem("input mode", request.input_mode.value, f"this model takes: {allowed}"))
+        problems.extend(self.extra_problems(request, spec))
+        if problems:
+            raise RequestValidationError(self.name, problems)
+
+    def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
+        orientation = request.extra.get("orientation")
+        if orientation is not None:
+            if orientation not in ORIENTATIONS:
+                yield Problem("extra.orientation", orientation, f"one of {', '.join(ORIENTATIONS)}")
+            elif request.ratio is not None:
+                # The gateway drops orientation silently when ratio is set; say so instead.
+                yield Problem("extra.orientation", orientation, "ignored when ratio is set; send only one of them")
+        if request.model in NO_GIF:
+            images = [
+                ("first_frame", request.first_frame),
+                ("last_frame", request.last_frame),
+                *((f"reference_images[{i}]", uri) for i, uri in enumerate(request.reference_images)),
+            ]
+            for name, uri in images:
+                if uri is not None and _is_gif(uri):
+                    yield Problem(name, uri, "GIF images are not accepted by this model")
+
+    # ---- calls --------------------------------------------------------------------------------
+
+    def submit_body(self, request: VideoRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "duration": request.duration if request.duration is not None else DEFAULT_DURATION,
+        }
+        if request.prompt:
+            body["prompt"] = request.prompt
+        if request.reference_images:
+            body["images"] = list(request.reference_images)
+        if request.first_frame:
+            body["first_image"] = request.first_frame
+        if request.last_frame:
+            body["last_image"] = request.last_frame
+        if request.reference_videos:
+            body["reference_videos"] = list(request.reference_videos)
+        if request.reference_audios:
+            body["reference_audios"] = list(request.reference_audios)
+        if request.ratio is not None:
+            body["ratio"] = request.ratio
+        if request.resolution is not None and (request.model in RESOLUTION_FIELD or request.model not in self.models):
+            body["resolution"] = request.resolution
+        return body
+
+    # ---- replies ------------------------------------------------------------------------------
+
+    def parse_submit(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        data = self._data(body, response)
+        task_id = data.get("task_id")
+        if not task_id:
+            raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)
+        return self._task(str(task_id), data, body)
+
+    def parse_status(self, response: HttpResponse) -> TaskStatus:
+        body = self.checked_json(response)
+        data = self._data(body, response)
+        if not data.get("task_id") or "status" not in data:
+            raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
+        return self._task(str(data["task_id"]), data, body)
+
+    def _data(self, body: Any, response: HttpResponse) -> dict[str, Any]:
+        """The task object inside the envelope; raises the typed error for a non-success business code."""
+        if not isinstance(body, dict):
+            raise UnexpectedResponseError(f"expected a JSON object, got {body!r}", gateway=self.name)
+        if "code" not in body:
+            # The older (ZH, jimiai.com) query page shows the task fields at the top level, unwrapped.
+            # A 200 that is no task but reads as an error (say {"error": {...}}) is raised as one.
+            error = None if "task_id" in body else self.parse_error_body(body)
+            if error is not None:
+                raise self.make_error(response.status_code, error, response.header("retry-after"))
+            return body
+        # Documented as the string "20000"; an integer 20000 is the same answer and is accepted too.
+        if str(body["code"]) != SUCCESS_CODE:
+            error = self.parse_error_body(body) or ErrorBody(message=f"business code {body['code']!r}")
+            raise self.make_error(response.status_code, error, response.header("retry-after"))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise UnexpectedResponseError(f"reply has no task data: {body!r}", gateway=self.name)
+        return data
+
+    def _task(self, task_id: str, data: Mapping[str, Any], raw: Any) -> TaskStatus:
+        # A create reply may omit the status; a freshly created task is queued.
+        status = data.get("status")
+        state = TaskState.QUEUED if status is None else state_from(str(status).lower(), STATES, self.name)
+        result = data.get("result")
+        result = result if isinstance(result, dict) else {}
+        message = data.get("error_message") or None
+        finished = _timestamp(data.get("completed_at"))
+        progress = data.get("progress")
+        return TaskStatus(
+            task_id=task_id,
+            state=state,
+            progress=int(progress) if isinstance(progress, int | float) and not isinstance(progress, bool) else None,
+            video_url=result.get("video_url") or None,
+            # ``result.image_url`` exists but its meaning (cover? last frame?) is undocumented, and nothing
+            # in the request asks for a last frame, so it is not presented as one; it stays in ``raw``.
+            last_frame_url=None,
+            video_expires_at=(
+                finished + RESULT_URL_LIFETIME if state is TaskState.SUCCEEDED and finished is not None else None
+            ),
+            error_code=_leading_code(message),
+            error_message=str(message) if message is not None else None,
+            raw=raw,
+        )
+
+    def parse_error_body(self, body: Any) -> ErrorBody | None:
+        # No error envelope is documented: read the video endpoints' {code, msg} shape and the common
+        # {"error": {...}} shape, whichever is there.
+        if not isinstance(body, dict):
+            return None
+        error = body.get("error")
+        if isinstance(error, dict):
+            source: Mapping[str, Any] = error
+        elif isinstance(error, str) and error:
+            source = {"message": error, "code": body.get("code")}
+        else:
+            source = body
+        message = source.get("msg") or source.get("message")
+        if not message:
+            return None
+        code = source.get("code")
+        request_id = source.get("request_id") or body.get("request_id")
+        return ErrorBody(
+            message=str(message),
+            code=str(code) if code is not None else None,
+            request_id=str(request_id) if request_id else None,
+        )
+
+    def classify(self, code: str | None, message: str) -> type[GatewayError] | None:
+        # No business codes are documented. The one moderation string seen in the wild starts with an
+        # UPPER_CASE token naming moderation; anything else falls back to the HTTP status.
+        token = _leading_code(message) or code or ""
+        if "MODERATION" in token.upper():
+            return ContentModerationError
+        return super().classify(code, message)
+
+
+def _audio_on_frames(request: VideoRequest, spec: ModelSpec) -> bool:
+    return bool(
+        request.reference_audios
+        and (request.first_frame or request.last_frame)
+        and not (request.reference_images or request.reference_videos)
+        and spec.max_reference_audios > 0
+    )
+
+
+def _frame_audio_clash(problem: Problem) -> bool:
+    """The two common problems that frames + audio raise, and only those."""
+    if problem.field == "first_frame/last_frame":
+        return True
+    return problem.field == "reference_audios" and problem.allowed.startswith("audio needs")
+
+
+def _is_gif(uri: str) -> bool:
+    if uri[:5].lower() == "data:":
+        return uri[5:15].lower().startswith("image/gif")
+    return urlsplit(uri).path.lower().endswith(".gif")
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value / 1000 if value > _MILLISECONDS_ABOVE else value, UTC)
+
+
+def _leading_code(message: Any) -> str | None:
+    match = _LEADING_CODE.match(message) if isinstance(message, str) else None
+    return match.group(1) if match else None
