@@ -315,7 +315,8 @@ class JimmyAiGateway(Gateway):
             return body
         # Documented as the string "20000"; an integer 20000 is the same answer and is accepted too.
         if str(body["code"]) != SUCCESS_CODE:
-            error = self.parse_error_body(body) or ErrorBody(message=f"business code {body['code']!r}")
+            code = str(body["code"])
+            error = self.parse_error_body(body) or ErrorBody(message=f"business code {code!r}", code=code)
             raise self.make_error(response.status_code, error, response.header("retry-after"))
         data = body.get("data")
         if not isinstance(data, dict):
