@@ -8,19 +8,14 @@ The published docs give no base URL and no HTTP error shape, so errors are read 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from airflow_provider_seedance.exceptions import GatewayError, Problem, UnexpectedResponseError
-from airflow_provider_seedance.gateways.base import (
-    ErrorBody,
-    Gateway,
-    HttpResponse,
-    ModelSpec,
-    state_from,
-)
+from airflow_provider_seedance.exceptions import Problem, UnexpectedResponseError
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.fields import code_text, percent, text
+from airflow_provider_seedance.gateways.spec import ModelSpec
 from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21", "keep_ratio", "adaptive")
@@ -135,17 +130,17 @@ class AiproxyGateway(Gateway):
         return body
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
+        body = self.checked_json(response, submit=True)
         task_id = _task_id(body)
         if task_id is None:
-            raise self._not_a_task(response, body, "submit reply has no task_id")
+            raise UnexpectedResponseError(f"submit reply has no task_id: {body!r}", gateway=self.name)
         return TaskStatus(task_id=task_id, state=TaskState.QUEUED, raw=body)
 
     def parse_status(self, response: HttpResponse) -> TaskStatus:
         body = self.checked_json(response)
         task_id = _task_id(body)
         if task_id is None or body.get("status") is None:
-            raise self._not_a_task(response, body, "status reply is not a task")
+            raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         # The docs spell every word in upper case; tolerate other casing rather than poll blindly.
         state = state_from(str(body["status"]).strip().upper(), STATES, self.name)
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
@@ -153,14 +148,14 @@ class AiproxyGateway(Gateway):
         return TaskStatus(
             task_id=task_id,
             state=state,
-            progress=_progress(body.get("progress")),
-            video_url=_text(data.get("output")) or next(filter(None, map(_text, outputs)), None),
+            progress=percent(body.get("progress")),
+            video_url=text(data.get("output")) or next(filter(None, map(text, outputs)), None),
             # No last-frame field is documented; the reference guesses it is passed through in
             # `data`, so read upstream's name there if it appears and report None otherwise.
-            last_frame_url=_text(data.get("last_frame_url")),
+            last_frame_url=text(data.get("last_frame_url")),
             # URLs are called "temporary" with no lifetime given, so no expiry is claimed.
             video_expires_at=None,
-            error_message=_text(body.get("fail_reason")),
+            error_message=text(body.get("fail_reason")),
             raw=body,
         )
 
@@ -169,49 +164,23 @@ class AiproxyGateway(Gateway):
         if not isinstance(body, dict):
             return None
         error = body.get("error")
-        if isinstance(error, dict) and _text(error.get("message")):
-            return ErrorBody(message=error["message"].strip(), code=_code(error.get("code")))
-        if _text(error):
-            return ErrorBody(message=error.strip(), code=_code(body.get("code")))
+        if isinstance(error, dict) and text(error.get("message")):
+            return ErrorBody(message=error["message"].strip(), code=code_text(error.get("code")))
+        if text(error):
+            return ErrorBody(message=error.strip(), code=code_text(body.get("code")))
         for key in ("message", "fail_reason"):
-            message = _text(body.get(key))
+            message = text(body.get(key))
             if message:
-                return ErrorBody(message=message, code=_code(body.get("code")))
+                return ErrorBody(message=message, code=code_text(body.get("code")))
         return None
 
-    def _not_a_task(self, response: HttpResponse, body: Any, what: str) -> GatewayError:
+    def business_error(self, body: Any) -> ErrorBody | None:
         # A 2xx that carries an error envelope instead of a task keeps the gateway's own words.
-        parsed = self.parse_error_body(body)
-        if parsed is not None:
-            return self.make_error(response.status_code, parsed)
-        return UnexpectedResponseError(f"{what}: {body!r}", gateway=self.name, status_code=response.status_code)
-
-
-def _text(value: Any) -> str | None:
-    """A non-blank string, stripped; None for anything else."""
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
-def _code(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+        return self.parse_error_body(body) if _task_id(body) is None else None
 
 
 def _task_id(body: Any) -> str | None:
     value = body.get("task_id") if isinstance(body, dict) else None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return _text(value)
-
-
-def _progress(value: Any) -> int | None:
-    """Read ``"45%"``, ``"45"``, ``45`` or ``45.0`` as 45; None when blank or unreadable; clamped to 0-100."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip().removesuffix("%").strip())
-        except ValueError:
-            return None
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return max(0, min(100, int(value)))
+    return text(value)

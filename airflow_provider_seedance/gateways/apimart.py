@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_seedance.exceptions import (
@@ -25,15 +24,9 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.base import (
-    STATUS_ERRORS,
-    ErrorBody,
-    Gateway,
-    HttpResponse,
-    ModelSpec,
-    seconds,
-    state_from,
-)
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.fields import code_text, percent, text, unix_time
+from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
 from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
@@ -126,7 +119,7 @@ class ApimartGateway(Gateway):
         }
     )
     # apimart's ``error.type`` words; the numeric ``error.code`` only repeats the HTTP status.
-    error_codes = {
+    error_kinds = {
         "invalid_request_error": InvalidRequestError,
         "authentication_error": AuthenticationError,
         "permission_error": AuthenticationError,
@@ -183,19 +176,18 @@ class ApimartGateway(Gateway):
 
     # ---- replies ------------------------------------------------------------------------------
 
-    def checked_json(self, response: HttpResponse) -> Any:
-        """As the base, plus the business code: a 200 reply whose body says otherwise is an error."""
-        body = super().checked_json(response)
-        if isinstance(body, dict) and (body.get("error") or body.get("code", 200) != 200):
-            parsed = self.parse_error_body(body) or ErrorBody(
-                message=f"reply carries business code {body.get('code')!r}: {str(body)[:200]}",
-                code=str(body.get("code")),
-            )
-            raise self.make_error(response.status_code, parsed, response.header("retry-after"))
-        return body
+    def business_error(self, body: Any) -> ErrorBody | None:
+        """A 200 reply whose business ``code`` is not 200, or that carries an ``error``, is an error."""
+        if not isinstance(body, dict) or not (body.get("error") or body.get("code", 200) != 200):
+            return None
+        return self.parse_error_body(body) or ErrorBody(
+            message=f"reply carries business code {body.get('code')!r}: {str(body)[:200]}",
+            code=code_text(body.get("code")),
+            status=_status(body.get("code")),
+        )
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
+        body = self.checked_json(response, submit=True)
         data = body.get("data") if isinstance(body, dict) else None
         # One request creates one task; ``data`` is documented as a list holding it.
         task = data[0] if isinstance(data, list) and data else data
@@ -222,14 +214,10 @@ class ApimartGateway(Gateway):
         return TaskStatus(
             task_id=str(data["id"]),
             state=state,
-            progress=progress if isinstance(progress, int) and not isinstance(progress, bool) else None,
+            progress=percent(progress),
             video_url=_first_url(video.get("url")),
             last_frame_url=_last_frame_url(result, video),
-            video_expires_at=(
-                datetime.fromtimestamp(expires, UTC)
-                if isinstance(expires, int | float) and not isinstance(expires, bool)
-                else None
-            ),
+            video_expires_at=unix_time(expires),
             error_code=_error_code(error),
             error_message=str(error["message"]) if error.get("message") is not None else None,
             usage=_usage(data),
@@ -243,12 +231,16 @@ class ApimartGateway(Gateway):
         code = body.get("code")
         if isinstance(error, dict) and error.get("message") is not None:
             # A top-level business code, when present, stands in for a missing type/code.
-            fallback = str(code) if code is not None else None
-            return ErrorBody(message=str(error["message"]), code=_error_code(error) or fallback)
+            return ErrorBody(
+                message=str(error["message"]),
+                code=_error_code(error) or code_text(code),
+                kind=text(error.get("type")),
+                status=_status(error.get("code", code)),
+            )
         # Not documented, but cheap to read: a bare business code with a top-level message.
         message = body.get("message", body.get("msg"))
         if code is not None and code != 200 and message is not None:
-            return ErrorBody(message=str(message), code=str(code))
+            return ErrorBody(message=str(message), code=str(code), status=_status(code))
         return None
 
     def classify(self, code: str | None, message: str) -> type[GatewayError] | None:
@@ -259,11 +251,13 @@ class ApimartGateway(Gateway):
         # The documented reply for a task past its retention ("task does not exist or has expired").
         if "任务不存在" in message:
             return TaskNotFoundError
-        if code is not None and code.isdigit():
-            # A bare numeric code (no ``type``) is assumed to mean what the same HTTP status means.
-            number = int(code)
-            return STATUS_ERRORS.get(number) or (ServerError if number >= 500 else None)
         return super().classify(code, message)
+
+
+def _status(code: Any) -> int | None:
+    """apimart's numeric ``code`` repeats an HTTP status; it classifies errors that arrive in a 200."""
+    number = code_text(code)
+    return int(number) if number and number.isdigit() and int(number) != 200 else None
 
 
 def _error_code(error: Mapping[str, Any]) -> str | None:

@@ -23,14 +23,8 @@ from airflow_provider_seedance.exceptions import (
     ServerError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.base import (
-    ErrorBody,
-    Gateway,
-    HttpResponse,
-    ModelSpec,
-    seconds,
-    state_from,
-)
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
 from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
@@ -143,7 +137,7 @@ class ArkGateway(Gateway):
         return body
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
+        body = self.checked_json(response, submit=True)
         task_id = body.get("id") if isinstance(body, dict) else None
         if not task_id:
             raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)

@@ -29,14 +29,8 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.models import (
-    InputMode,
-    MediaKind,
-    TaskState,
-    TaskStatus,
-    VideoRequest,
-    media_kind,
-)
+from airflow_provider_seedance.gateways.spec import ModelSpec, common_problems
+from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 log = logging.getLogger(__name__)
 
@@ -81,45 +75,6 @@ class HttpResponse:
             return None
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What one model accepts on one gateway. ``None`` means "not checked here"."""
-
-    durations: frozenset[int] | None = None
-    resolutions: tuple[str, ...] | None = None
-    ratios: tuple[str, ...] | None = None
-    input_modes: frozenset[InputMode] = frozenset(InputMode)
-    prompt_required: bool = False
-    max_prompt_chars: int | None = None
-    seed_range: tuple[int, int] | None = None
-    generate_audio: bool = True
-    camera_fixed: bool = True
-    watermark: bool = True
-    return_last_frame: bool = True
-    max_reference_images: int = 9
-    max_reference_videos: int = 3
-    max_reference_audios: int = 3
-    image_sources: frozenset[MediaKind] = frozenset({MediaKind.URL, MediaKind.DATA})
-    video_sources: frozenset[MediaKind] = frozenset({MediaKind.URL})
-    audio_sources: frozenset[MediaKind] = frozenset({MediaKind.URL})
-
-
-def seconds(low: int, high: int) -> frozenset[int]:
-    """The whole-second durations from ``low`` to ``high`` inclusive."""
-    return frozenset(range(low, high + 1))
-
-
-def describe_durations(durations: Iterable[int]) -> str:
-    """Render allowed durations compactly: ``4-15`` or ``-1, 4-15`` or ``5, 10``."""
-    runs: list[list[int]] = []
-    for value in sorted(durations):
-        if runs and value == runs[-1][-1] + 1:
-            runs[-1].append(value)
-        else:
-            runs.append([value])
-    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
-
-
 def parse_retry_after(value: str | None) -> float | None:
     """Read a Retry-After header given as seconds or as an HTTP-date; None when absent or unreadable."""
     if not value:
@@ -148,11 +103,18 @@ STATUS_ERRORS: Mapping[int, type[GatewayError]] = {
 
 @dataclass(frozen=True)
 class ErrorBody:
-    """The parts of a gateway's error reply that our errors carry."""
+    """The parts of a gateway's error reply that our errors carry.
+
+    ``kind`` is the gateway's error category (an OpenAI-style ``type``), looked up in
+    ``Gateway.error_kinds``; ``status`` is an HTTP status stated inside the body, used for
+    classification when an error arrives inside a 200 reply.
+    """
 
     message: str
     code: str | None = None
     request_id: str | None = None
+    kind: str | None = None
+    status: int | None = None
 
 
 class Gateway(ABC):
@@ -167,8 +129,9 @@ class Gateway(ABC):
     unknown_model_spec: ClassVar[ModelSpec]
     # Body keys the dialect sets from VideoRequest fields; ``extra`` may not override them.
     managed_body_keys: ClassVar[frozenset[str]]
-    # Gateway error codes that pick a more precise error class than the HTTP status does.
+    # Gateway error codes, then error categories, that pick a more precise class than the HTTP status.
     error_codes: ClassVar[Mapping[str, type[GatewayError]]] = {}
+    error_kinds: ClassVar[Mapping[str, type[GatewayError]]] = {}
 
     # ---- validation -------------------------------------------------------------------------
 
@@ -241,10 +204,13 @@ class Gateway(ABC):
     def parse_cancel(self, response: HttpResponse) -> None:
         self.checked_json(response)
 
-    def checked_json(self, response: HttpResponse) -> Any:
-        """The JSON body of a successful reply; raises the typed error for anything else."""
+    def checked_json(self, response: HttpResponse, *, submit: bool = False) -> Any:
+        """The JSON body of a successful reply; raises the typed error for anything else.
+
+        ``submit`` marks the reply to a submit, where a 404 means a wrong URL, not a missing task.
+        """
         if response.status_code >= 400:
-            raise self.error_from(response)
+            raise self.error_from(response, submit=submit)
         body = response.json_or_none()
         if body is None:
             raise UnexpectedResponseError(
@@ -252,22 +218,49 @@ class Gateway(ABC):
                 gateway=self.name,
                 status_code=response.status_code,
             )
+        business_error = self.business_error(body)
+        if business_error is not None:
+            raise self.make_error(response.status_code, business_error, self.retry_after(response), submit=submit)
         return body
 
-    def error_from(self, response: HttpResponse) -> GatewayError:
+    def business_error(self, body: Any) -> ErrorBody | None:
+        """An error reported inside a successful HTTP reply (a business code, an error envelope); None if none."""
+        return None
+
+    def error_from(self, response: HttpResponse, *, submit: bool = False) -> GatewayError:
         """Turn an error reply (any HTTP status, any body) into the typed error."""
         body = response.json_or_none()
         parsed = self.parse_error_body(body) if body is not None else None
         if parsed is None:
             text = response.content[:200].decode("utf-8", "replace").strip()
             parsed = ErrorBody(message=text or f"HTTP {response.status_code} with an empty body")
-        return self.make_error(response.status_code, parsed, response.header("retry-after"))
+        return self.make_error(response.status_code, parsed, self.retry_after(response), submit=submit)
 
-    def make_error(self, status_code: int | None, body: ErrorBody, retry_after: str | None = None) -> GatewayError:
-        """Pick the error class from the gateway's code first, then from the HTTP status."""
-        cls = self.classify(body.code, body.message) or STATUS_ERRORS.get(status_code or 0)
-        if cls is None:
-            cls = ServerError if (status_code or 0) >= 500 else UnexpectedResponseError
+    def retry_after(self, response: HttpResponse) -> float | None:
+        """Seconds the gateway asks us to wait, from ``Retry-After``; dialects may read other headers."""
+        return parse_retry_after(response.header("retry-after"))
+
+    def make_error(
+        self,
+        status_code: int | None,
+        body: ErrorBody,
+        retry_after: float | None = None,
+        *,
+        submit: bool = False,
+    ) -> GatewayError:
+        """Pick the error class from the gateway's code, then its error category, then the HTTP status."""
+        status = body.status or status_code or 0
+        cls = (
+            self.classify(body.code, body.message)
+            or self.error_kinds.get(body.kind or "")
+            or STATUS_ERRORS.get(status)
+            or (ServerError if status >= 500 else UnexpectedResponseError)
+        )
+        message = body.message
+        if submit and cls is TaskNotFoundError:
+            # Nothing exists yet to be "not found": the submit URL itself is wrong.
+            cls = InvalidRequestError
+            message = f"{message} (the submit endpoint was not found: check the connection's base URL and gateway)"
         kwargs: dict[str, Any] = {
             "gateway": self.name,
             "status_code": status_code,
@@ -275,8 +268,8 @@ class Gateway(ABC):
             "request_id": body.request_id,
         }
         if cls is RateLimitError:
-            return RateLimitError(body.message, retry_after=parse_retry_after(retry_after), **kwargs)
-        return cls(body.message, **kwargs)
+            return RateLimitError(message, retry_after=retry_after, **kwargs)
+        return cls(message, **kwargs)
 
     def classify(self, code: str | None, message: str) -> type[GatewayError] | None:
         """The error class the gateway's own code implies, if the dialect knows it."""
@@ -285,101 +278,6 @@ class Gateway(ABC):
     @abstractmethod
     def parse_error_body(self, body: Any) -> ErrorBody | None:
         """Read the gateway's error envelope; None when the body is not in that shape."""
-
-
-def common_problems(request: VideoRequest, spec: ModelSpec, managed_keys: frozenset[str]) -> list[Problem]:
-    """The rules every gateway shares, checked against one model's spec."""
-    problems: list[Problem] = []
-    add = problems.append
-
-    if spec.prompt_required and not request.prompt:
-        add(Problem("prompt", request.prompt, "a prompt is required for this model"))
-    elif request.input_mode is InputMode.TEXT and not request.prompt:
-        add(Problem("prompt", request.prompt, "a prompt is required when no image, video or audio is given"))
-    if request.prompt and spec.max_prompt_chars and len(request.prompt) > spec.max_prompt_chars:
-        add(
-            Problem(
-                "prompt",
-                f"<{len(request.prompt)} characters>",
-                f"at most {spec.max_prompt_chars} characters",
-            )
-        )
-    if request.duration is not None and spec.durations is not None and request.duration not in spec.durations:
-        add(Problem("duration", request.duration, f"seconds in {describe_durations(spec.durations)}"))
-    if request.resolution is not None and spec.resolutions is not None and request.resolution not in spec.resolutions:
-        add(Problem("resolution", request.resolution, f"one of {', '.join(spec.resolutions)}"))
-    if request.ratio is not None and spec.ratios is not None and request.ratio not in spec.ratios:
-        add(Problem("ratio", request.ratio, f"one of {', '.join(spec.ratios)}"))
-    if request.seed is not None:
-        if spec.seed_range is None:
-            add(Problem("seed", request.seed, "this model takes no seed"))
-        elif not spec.seed_range[0] <= request.seed <= spec.seed_range[1]:
-            add(Problem("seed", request.seed, f"an integer in [{spec.seed_range[0]}, {spec.seed_range[1]}]"))
-    for flag in ("generate_audio", "camera_fixed", "watermark", "return_last_frame"):
-        if getattr(request, flag) and not getattr(spec, flag):
-            add(Problem(flag, True, "not supported by this model; leave it unset or false"))
-
-    problems.extend(_input_problems(request, spec))
-
-    for key in sorted(set(request.extra) & managed_keys):
-        add(Problem(f"extra.{key}", request.extra[key], "set by a VideoRequest field; use that field instead"))
-    return problems
-
-
-def _input_problems(request: VideoRequest, spec: ModelSpec) -> list[Problem]:
-    problems: list[Problem] = []
-    add = problems.append
-    references = request.reference_images or request.reference_videos or request.reference_audios
-    if (request.first_frame or request.last_frame) and references:
-        add(
-            Problem(
-                "first_frame/last_frame",
-                "set together with reference_images/videos/audios",
-                "first/last-frame mode and multimodal references are mutually exclusive; use one",
-            )
-        )
-    if request.last_frame and not request.first_frame:
-        add(Problem("last_frame", request.last_frame, "a last frame needs a first_frame too"))
-    if request.reference_audios and not (request.reference_images or request.reference_videos):
-        add(
-            Problem(
-                "reference_audios", list(request.reference_audios), "audio needs at least one reference image or video"
-            )
-        )
-    if request.input_mode not in spec.input_modes and not problems:
-        allowed = ", ".join(sorted(mode.value for mode in spec.input_modes))
-        add(Problem("input mode", request.input_mode.value, f"this model takes: {allowed}"))
-
-    for name, limit in (
-        ("reference_images", spec.max_reference_images),
-        ("reference_videos", spec.max_reference_videos),
-        ("reference_audios", spec.max_reference_audios),
-    ):
-        given = getattr(request, name)
-        if len(given) > limit:
-            allowed = f"at most {limit}" if limit else "none on this model"
-            add(Problem(name, f"<{len(given)} items>", allowed))
-
-    checks = [
-        ("first_frame", request.first_frame, spec.image_sources),
-        ("last_frame", request.last_frame, spec.image_sources),
-        *((f"reference_images[{i}]", uri, spec.image_sources) for i, uri in enumerate(request.reference_images)),
-        *((f"reference_videos[{i}]", uri, spec.video_sources) for i, uri in enumerate(request.reference_videos)),
-        *((f"reference_audios[{i}]", uri, spec.audio_sources) for i, uri in enumerate(request.reference_audios)),
-    ]
-    for name, uri, sources in checks:
-        if uri is not None and media_kind(uri) not in sources:
-            allowed = " or ".join(_SOURCE_WORDS[kind] for kind in MediaKind if kind in sources)
-            add(Problem(name, _shorten(uri), f"must be {allowed} on this gateway and model"))
-    return problems
-
-
-_SOURCE_WORDS = {MediaKind.URL: "an http(s) URL", MediaKind.ASSET: "an asset:// id", MediaKind.DATA: "a data: URI"}
-
-
-def _shorten(value: str, limit: int = 80) -> str:
-    # data: URIs can be megabytes long; an error message needs only their start.
-    return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
 
 
 def state_from(word: Any, table: Mapping[str, TaskState], gateway: str) -> TaskState:

@@ -18,14 +18,9 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.base import (
-    ErrorBody,
-    Gateway,
-    HttpResponse,
-    ModelSpec,
-    seconds,
-    state_from,
-)
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.fields import code_text
+from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
 from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
@@ -148,17 +143,15 @@ class IminiGateway(Gateway):
         return body
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
+        body = self.checked_json(response, submit=True)
         task_id = body.get("task_id") if isinstance(body, dict) else None
         if not task_id:
-            self._raise_error_envelope(response, body)
             raise UnexpectedResponseError(f"submit reply has no task_id: {body!r}", gateway=self.name)
         return TaskStatus(task_id=str(task_id), state=TaskState.QUEUED, raw=body)
 
     def parse_status(self, response: HttpResponse) -> TaskStatus:
         body = self.checked_json(response)
         if not isinstance(body, dict) or "task_id" not in body or "status" not in body:
-            self._raise_error_envelope(response, body)
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         state = state_from(body["status"], STATES, self.name)
         code, message = _task_error(body.get("error"))
@@ -183,24 +176,19 @@ class IminiGateway(Gateway):
             return None
         code = error.get("code")
         request_id = error.get("request_id") or body.get("request_id")
+        status = error.get("status")
         return ErrorBody(
             message=str(error.get("message") or code),
-            code=str(code) if code is not None else None,
+            code=code_text(code),
             request_id=str(request_id) if request_id is not None else None,
+            status=status if isinstance(status, int) and not isinstance(status, bool) else None,
         )
 
-    def _raise_error_envelope(self, response: HttpResponse, body: Any) -> None:
-        """Raise the typed error when a 2xx reply carries imini's error envelope instead of a task.
-
-        Not documented to happen; handled so such a reply is never mistaken for a task. The
-        envelope's own ``status`` stands in for the HTTP status when it is an integer.
-        """
-        parsed = self.parse_error_body(body)
-        if parsed is None:
-            return
-        status = body["error"].get("status")
-        status_code = status if isinstance(status, int) else response.status_code
-        raise self.make_error(status_code, parsed, response.header("retry-after"))
+    def business_error(self, body: Any) -> ErrorBody | None:
+        """imini's error envelope in a 2xx reply (not documented to happen) is never taken for a task."""
+        if isinstance(body, dict) and "task_id" not in body:
+            return self.parse_error_body(body)
+        return None
 
 
 def _image(url: str, reference_type: str) -> dict[str, str]:

@@ -10,11 +10,8 @@ envelope ``{"error": {"message", "type", "param", "code"}}``: the code decides f
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -36,11 +33,10 @@ from airflow_provider_seedance.gateways.base import (
     Gateway,
     HttpCall,
     HttpResponse,
-    ModelSpec,
-    parse_retry_after,
-    seconds,
     state_from,
 )
+from airflow_provider_seedance.gateways.fields import code_text, percent, shorten, text, unix_time
+from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
 from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
@@ -95,17 +91,8 @@ ERROR_TYPES: dict[str, type[GatewayError]] = {
     "server_error": ServerError,
 }
 
-# A Unix time in seconds passes 1e11 only in the year 5138, one in milliseconds did so in 1973.
-_MS_THRESHOLD = 1e11
 # Earliest plausible Unix timestamp (2001) for the rate-limit reset header; anything smaller is not one.
 _MIN_TIMESTAMP = 1e9
-
-
-@dataclass(frozen=True)
-class TypedErrorBody(ErrorBody):
-    """The OpenAI-style envelope keeps a category (``error.type``) next to the fine-grained code."""
-
-    type: str | None = None
 
 
 class InfinityBlueGateway(Gateway):
@@ -136,6 +123,7 @@ class InfinityBlueGateway(Gateway):
             "metadata",
         }
     )
+    error_kinds = ERROR_TYPES
     error_codes = {
         "invalid_duration": InvalidRequestError,
         "content_policy_violation": ContentModerationError,
@@ -171,7 +159,7 @@ class InfinityBlueGateway(Gateway):
                 if key in extra:
                     yield Problem(
                         f"extra.{key}",
-                        _shorten(extra[key]),
+                        shorten(extra[key]),
                         "conflicts with first_frame/last_frame/reference_* (sent in metadata.content); use one",
                     )
 
@@ -207,7 +195,7 @@ class InfinityBlueGateway(Gateway):
     # ---- replies --------------------------------------------------------------------------------
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
+        body = self.checked_json(response, submit=True)
         if not isinstance(body, dict) or not body.get("id"):
             raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)
         # Create answers with the whole video object (status "queued"); read it like any status reply.
@@ -228,12 +216,12 @@ class InfinityBlueGateway(Gateway):
         return TaskStatus(
             task_id=str(body["id"]),
             state=state_from(body["status"], STATES, self.name),
-            progress=progress if isinstance(progress, int) and not isinstance(progress, bool) else None,
-            video_url=_text(metadata.get("url")),
+            progress=percent(progress),
+            video_url=text(metadata.get("url")),
             last_frame_url=_last_frame_url(body, metadata),
-            video_expires_at=_from_ms(body.get("expires_at")),
-            error_code=_code(error.get("code")),
-            error_message=_text(error.get("message")),
+            video_expires_at=unix_time(body.get("expires_at")),
+            error_code=code_text(error.get("code")),
+            error_message=text(error.get("message")),
             raw=body,
         )
 
@@ -243,36 +231,18 @@ class InfinityBlueGateway(Gateway):
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, str) and error:
             # Not the documented shape, but a proxy in front may send a bare message; keep it readable.
-            return TypedErrorBody(message=error)
+            return ErrorBody(message=error)
         if not isinstance(error, dict) or "message" not in error:
             return None
         message = str(error["message"])
         param = error.get("param")
         if param:
             message = f"{message} (param: {param})"
-        return TypedErrorBody(message=message, code=_code(error.get("code")), type=_text(error.get("type")))
+        return ErrorBody(message=message, code=code_text(error.get("code")), kind=text(error.get("type")))
 
-    def make_error(self, status_code: int | None, body: ErrorBody, retry_after: str | None = None) -> GatewayError:
-        """Code first, then ``error.type``, then the HTTP status (the base class knows only code and status)."""
-        by_type = ERROR_TYPES.get(body.type or "") if isinstance(body, TypedErrorBody) else None
-        if by_type is None or self.classify(body.code, body.message) is not None:
-            return super().make_error(status_code, body, retry_after)
-        kwargs: dict[str, Any] = {
-            "gateway": self.name,
-            "status_code": status_code,
-            "code": body.code,
-            "request_id": body.request_id,
-        }
-        if by_type is RateLimitError:
-            return RateLimitError(body.message, retry_after=parse_retry_after(retry_after), **kwargs)
-        return by_type(body.message, **kwargs)
-
-    def error_from(self, response: HttpResponse) -> GatewayError:
-        """As the base, plus a wait derived from ``X-RateLimit-Reset-Requests`` when there is no Retry-After."""
-        error = super().error_from(response)
-        if isinstance(error, RateLimitError) and error.retry_after is None:
-            error.retry_after = _seconds_until(response.header("x-ratelimit-reset-requests"))
-        return error
+    def retry_after(self, response: HttpResponse) -> float | None:
+        """Retry-After when given, else the wait until ``X-RateLimit-Reset-Requests``."""
+        return super().retry_after(response) or _seconds_until(response.header("x-ratelimit-reset-requests"))
 
 
 def _content(request: VideoRequest) -> list[dict[str, Any]]:
@@ -298,50 +268,15 @@ def _last_frame_url(body: dict[str, Any], metadata: dict[str, Any]) -> str | Non
     # Undocumented: return_last_frame is accepted, but the task schema names no output field for it.
     # metadata allows extra properties, so look there (then at the top level) under the upstream's
     # own name, and take only a string.
-    return _text(metadata.get("last_frame_url")) or _text(body.get("last_frame_url"))
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _code(value: Any) -> str | None:
-    # Documented as a string on this route; the sibling generic route uses integers, so keep those readable.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return _text(value)
-
-
-def _from_ms(value: Any) -> datetime | None:
-    """A millisecond Unix timestamp as an aware UTC datetime; None when absent or not a usable number."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        return datetime.fromtimestamp(value / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return text(metadata.get("last_frame_url")) or text(body.get("last_frame_url"))
 
 
 def _seconds_until(reset: str | None) -> float | None:
-    """Seconds from now until the documented reset time ("Unix timestamp"), or None when unreadable."""
-    if not reset:
-        return None
+    """Seconds from now until the documented reset time ("Unix timestamp", unit unstated), or None."""
     try:
-        moment = float(reset)
+        moment = unix_time(float(reset)) if reset else None
     except ValueError:
         return None
-    if not math.isfinite(moment):
+    if moment is None or moment.timestamp() < _MIN_TIMESTAMP:
         return None
-    # The guide gives no unit; this API stamps everything else in milliseconds, so accept both.
-    if moment >= _MS_THRESHOLD:
-        moment /= 1000
-    if moment < _MIN_TIMESTAMP:
-        return None
-    return max(0.0, moment - time.time())
-
-
-def _shorten(value: Any, limit: int = 80) -> Any:
-    # Base64 images can be megabytes long; an error message needs only their start.
-    if isinstance(value, str) and len(value) > limit:
-        return f"{value[:limit]}... ({len(value)} characters)"
-    return value
+    return max(0.0, moment.timestamp() - time.time())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,18 +19,11 @@ from airflow_provider_seedance.exceptions import (
     ContentModerationError,
     GatewayError,
     Problem,
-    RequestValidationError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.base import (
-    ErrorBody,
-    Gateway,
-    HttpResponse,
-    ModelSpec,
-    common_problems,
-    seconds,
-    state_from,
-)
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.fields import percent, unix_time
+from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
 from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
 
 ASSET_ONLY = frozenset({MediaKind.ASSET})
@@ -39,8 +32,10 @@ URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
 
 # JimmyAI documents none of seed, watermark, camera_fixed, return_last_frame or generate_audio on any
 # route, so every spec refuses them; a user who knows better can still send them through ``extra``.
-# The prompt is required on every route page.
+# The prompt is required on every route page. Reference audio is documented to pair with images, a
+# video *or first/last frames*, unlike the upstream rule.
 _UNDOCUMENTED = {
+    "audio_with_frames": True,
     "prompt_required": True,
     "seed_range": None,
     "generate_audio": False,
@@ -188,9 +183,6 @@ STATES = {
 }
 # "The video download URL (video_url) is valid for 3 days."
 RESULT_URL_LIFETIME = timedelta(days=3)
-# Timestamps are documented as plain integers; seconds are assumed, but a value this large can only be
-# milliseconds (year 5138 in seconds), so it is read as such rather than overflowing datetime.
-_MILLISECONDS_ABOVE = 10**11
 # "PROVIDER_MODERATION_ERROR: TRADEMARK" -> "PROVIDER_MODERATION_ERROR"; only a leading UPPER_CASE token
 # followed by a colon counts, so prose such as "Read timed out" yields no code.
 _LEADING_CODE = re.compile(r"^\s*([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)\s*:")
@@ -220,27 +212,6 @@ class JimmyAiGateway(Gateway):
     )
 
     # ---- validation -------------------------------------------------------------------------
-
-    def validate(self, request: VideoRequest) -> None:
-        """The base rules, except that reference audio may ride on first/last frames here.
-
-        JimmyAI documents ``reference_audios`` as pairing with images, a video *or frames*, while the
-        common rules treat any reference next to a frame as a mode clash and want an image or video
-        beside audio. For frames + audios only (no reference images or videos), on a route that takes
-        audio at all, those two common problems are dropped. Frames next to reference videos stay
-        refused: JimmyAI does not document that mix.
-        """
-        spec = self.spec_for(request.model)
-        problems = common_problems(request, spec, self.managed_body_keys)
-        if _audio_on_frames(request, spec):
-            problems = [problem for problem in problems if not _frame_audio_clash(problem)]
-            # The common input-mode check is skipped once any input problem exists, so redo it here.
-            if request.input_mode not in spec.input_modes:
-                allowed = ", ".join(sorted(mode.value for mode in spec.input_modes))
-                problems.append(Problem("input mode", request.input_mode.value, f"this model takes: {allowed}"))
-        problems.extend(self.extra_problems(request, spec))
-        if problems:
-            raise RequestValidationError(self.name, problems)
 
     def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
         orientation = request.extra.get("orientation")
@@ -288,40 +259,32 @@ class JimmyAiGateway(Gateway):
     # ---- replies ------------------------------------------------------------------------------
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
-        data = self._data(body, response)
-        task_id = data.get("task_id")
+        body = self.checked_json(response, submit=True)
+        data = _task_data(body)
+        task_id = data.get("task_id") if data else None
         if not task_id:
             raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)
         return self._task(str(task_id), data, body)
 
     def parse_status(self, response: HttpResponse) -> TaskStatus:
         body = self.checked_json(response)
-        data = self._data(body, response)
-        if not data.get("task_id") or "status" not in data:
+        data = _task_data(body)
+        if not data or not data.get("task_id") or "status" not in data:
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         return self._task(str(data["task_id"]), data, body)
 
-    def _data(self, body: Any, response: HttpResponse) -> dict[str, Any]:
-        """The task object inside the envelope; raises the typed error for a non-success business code."""
+    def business_error(self, body: Any) -> ErrorBody | None:
+        """Any business code but "20000" (string or integer) is an error; so is an unwrapped error body."""
         if not isinstance(body, dict):
-            raise UnexpectedResponseError(f"expected a JSON object, got {body!r}", gateway=self.name)
+            return None
         if "code" not in body:
-            # The older (ZH, jimiai.com) query page shows the task fields at the top level, unwrapped.
-            # A 200 that is no task but reads as an error (say {"error": {...}}) is raised as one.
-            error = None if "task_id" in body else self.parse_error_body(body)
-            if error is not None:
-                raise self.make_error(response.status_code, error, response.header("retry-after"))
-            return body
-        # Documented as the string "20000"; an integer 20000 is the same answer and is accepted too.
-        if str(body["code"]) != SUCCESS_CODE:
-            code = str(body["code"])
-            error = self.parse_error_body(body) or ErrorBody(message=f"business code {code!r}", code=code)
-            raise self.make_error(response.status_code, error, response.header("retry-after"))
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise UnexpectedResponseError(f"reply has no task data: {body!r}", gateway=self.name)
-        return data
+            # The older (ZH, jimiai.com) query page shows the task unwrapped; a 200 that is no task but
+            # reads as an error (say {"error": {...}}) is raised as one.
+            return None if "task_id" in body else self.parse_error_body(body)
+        if str(body["code"]) == SUCCESS_CODE:
+            return None
+        code = str(body["code"])
+        return self.parse_error_body(body) or ErrorBody(message=f"business code {code!r}", code=code)
 
     def _task(self, task_id: str, data: Mapping[str, Any], raw: Any) -> TaskStatus:
         # A create reply may omit the status; a freshly created task is queued.
@@ -330,12 +293,12 @@ class JimmyAiGateway(Gateway):
         result = data.get("result")
         result = result if isinstance(result, dict) else {}
         message = data.get("error_message") or None
-        finished = _timestamp(data.get("completed_at"))
+        finished = unix_time(data.get("completed_at"))
         progress = data.get("progress")
         return TaskStatus(
             task_id=task_id,
             state=state,
-            progress=int(progress) if isinstance(progress, int | float) and not isinstance(progress, bool) else None,
+            progress=percent(progress),
             video_url=result.get("video_url") or None,
             # ``result.image_url`` exists but its meaning (cover? last frame?) is undocumented, and nothing
             # in the request asks for a last frame, so it is not presented as one; it stays in ``raw``.
@@ -380,34 +343,20 @@ class JimmyAiGateway(Gateway):
         return super().classify(code, message)
 
 
-def _audio_on_frames(request: VideoRequest, spec: ModelSpec) -> bool:
-    return bool(
-        request.reference_audios
-        and (request.first_frame or request.last_frame)
-        and not (request.reference_images or request.reference_videos)
-        and spec.max_reference_audios > 0
-    )
-
-
-def _frame_audio_clash(problem: Problem) -> bool:
-    """The two common problems that frames + audio raise, and only those."""
-    if problem.field == "first_frame/last_frame":
-        return True
-    return problem.field == "reference_audios" and problem.allowed.startswith("audio needs")
-
-
 def _is_gif(uri: str) -> bool:
     if uri[:5].lower() == "data:":
         return uri[5:15].lower().startswith("image/gif")
     return urlsplit(uri).path.lower().endswith(".gif")
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        return None
-    return datetime.fromtimestamp(value / 1000 if value > _MILLISECONDS_ABOVE else value, UTC)
-
-
 def _leading_code(message: Any) -> str | None:
     match = _LEADING_CODE.match(message) if isinstance(message, str) else None
     return match.group(1) if match else None
+
+
+def _task_data(body: Any) -> dict[str, Any] | None:
+    """The task object: inside the ``data`` envelope, or the body itself in the older unwrapped shape."""
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data") if "code" in body else body
+    return data if isinstance(data, dict) else None

@@ -362,7 +362,9 @@ def test_missing_progress():
 )
 def test_errors(status_code, body, headers, error, message, code):
     for parse in (aiproxy.parse_submit, aiproxy.parse_status):
-        with pytest.raises(error) as caught:
+        # On submit nothing exists yet to be "not found": a 404 there means a wrong base URL.
+        expected = InvalidRequestError if parse == aiproxy.parse_submit and error is TaskNotFoundError else error
+        with pytest.raises(expected) as caught:
             parse(reply(status_code, body, **headers))
         assert caught.value.status_code == status_code
         assert caught.value.gateway == "aiproxy"

@@ -268,6 +268,14 @@ def test_errors(status_code, body, error, code):
         assert caught.value.request_id == "0217902300389568808fc7e9ca3b6569f64b75b5a4eb61eb8841c"
 
 
+def test_404_on_submit_points_at_the_base_url():
+    with pytest.raises(InvalidRequestError, match="check the connection's base URL") as caught:
+        ark.parse_submit(reply(404, "404 page not found"))
+    assert caught.value.status_code == 404
+    with pytest.raises(TaskNotFoundError):
+        ark.parse_status(reply(404, "404 page not found"))
+
+
 def test_rate_limit_keeps_retry_after():
     with pytest.raises(RateLimitError) as caught:
         ark.parse_submit(reply(429, _err("ModelAccountRpmRateLimitExceeded", "slow down"), **{"Retry-After": "12"}))

@@ -198,8 +198,15 @@ def test_error_envelope_with_2xx_is_not_a_task():
     body = {"error": {"code": "INSUFFICIENT_CREDITS", "message": "top up", "status": 402, "request_id": "req_9"}}
     with pytest.raises(InsufficientCreditError) as caught:
         imini.parse_submit(reply(200, body))
-    assert (caught.value.status_code, caught.value.request_id) == (402, "req_9")
+    # The error keeps the HTTP status it really arrived with.
+    assert (caught.value.status_code, caught.value.request_id) == (200, "req_9")
     with pytest.raises(InsufficientCreditError):
+        imini.parse_status(reply(200, body))
+
+
+def test_error_envelope_status_classifies_an_unknown_code():
+    body = {"error": {"code": "SLOW_DOWN_PLEASE", "message": "busy", "status": 429}}
+    with pytest.raises(RateLimitError):
         imini.parse_status(reply(200, body))
 
 

@@ -1,0 +1,54 @@
+"""Lenient readers for values inside gateway replies, which are loosely typed and sometimes missing."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+# Unix times above this are milliseconds: in seconds it would be the year 5138.
+_MILLISECONDS_ABOVE = 1e11
+
+
+def text(value: Any) -> str | None:
+    """A non-blank string, stripped; None for anything else."""
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def code_text(value: Any) -> str | None:
+    """An error or business code as text; gateways send them as strings or integers."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return text(value)
+
+
+def unix_time(value: Any) -> datetime | None:
+    """A Unix timestamp in seconds or milliseconds as an aware UTC datetime; None when unusable."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        return None
+    seconds = value / 1000 if value > _MILLISECONDS_ABOVE else value
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def percent(value: Any) -> int | None:
+    """Progress given as ``45``, ``45.0``, ``"45"`` or ``"45%"``, clamped to 0-100; None when unreadable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().removesuffix("%").strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return max(0, min(100, int(value)))
+
+
+def shorten(value: Any, limit: int = 80) -> Any:
+    """Long strings (data: URIs can be megabytes) cut for an error message; anything else as is."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}... ({len(value)} characters)"
+    return value

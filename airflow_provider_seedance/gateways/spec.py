@@ -1,0 +1,151 @@
+"""What a model accepts on a gateway (``ModelSpec``) and the validation rules every gateway shares.
+
+Everything here runs before any network call: a request that breaks a rule never costs money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from airflow_provider_seedance.exceptions import Problem
+from airflow_provider_seedance.gateways.fields import shorten
+from airflow_provider_seedance.models import InputMode, MediaKind, VideoRequest, media_kind
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What one model accepts on one gateway. ``None`` means "not checked here"."""
+
+    durations: frozenset[int] | None = None
+    resolutions: tuple[str, ...] | None = None
+    ratios: tuple[str, ...] | None = None
+    input_modes: frozenset[InputMode] = frozenset(InputMode)
+    prompt_required: bool = False
+    max_prompt_chars: int | None = None
+    seed_range: tuple[int, int] | None = None
+    generate_audio: bool = True
+    camera_fixed: bool = True
+    watermark: bool = True
+    return_last_frame: bool = True
+    max_reference_images: int = 9
+    max_reference_videos: int = 3
+    max_reference_audios: int = 3
+    image_sources: frozenset[MediaKind] = frozenset({MediaKind.URL, MediaKind.DATA})
+    video_sources: frozenset[MediaKind] = frozenset({MediaKind.URL})
+    audio_sources: frozenset[MediaKind] = frozenset({MediaKind.URL})
+    # Reference audio may accompany first/last frames (JimmyAI); elsewhere it needs an image or video.
+    audio_with_frames: bool = False
+
+
+def seconds(low: int, high: int) -> frozenset[int]:
+    """The whole-second durations from ``low`` to ``high`` inclusive."""
+    return frozenset(range(low, high + 1))
+
+
+def describe_durations(durations: Iterable[int]) -> str:
+    """Render allowed durations compactly: ``4-15`` or ``-1, 4-15`` or ``5, 10``."""
+    runs: list[list[int]] = []
+    for value in sorted(durations):
+        if runs and value == runs[-1][-1] + 1:
+            runs[-1].append(value)
+        else:
+            runs.append([value])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
+
+
+def common_problems(request: VideoRequest, spec: ModelSpec, managed_keys: frozenset[str]) -> list[Problem]:
+    """The rules every gateway shares, checked against one model's spec."""
+    problems: list[Problem] = []
+    add = problems.append
+
+    if spec.prompt_required and not request.prompt:
+        add(Problem("prompt", request.prompt, "a prompt is required for this model"))
+    elif request.input_mode is InputMode.TEXT and not request.prompt:
+        add(Problem("prompt", request.prompt, "a prompt is required when no image, video or audio is given"))
+    if request.prompt and spec.max_prompt_chars and len(request.prompt) > spec.max_prompt_chars:
+        add(
+            Problem(
+                "prompt",
+                f"<{len(request.prompt)} characters>",
+                f"at most {spec.max_prompt_chars} characters",
+            )
+        )
+    if request.duration is not None and spec.durations is not None and request.duration not in spec.durations:
+        add(Problem("duration", request.duration, f"seconds in {describe_durations(spec.durations)}"))
+    if request.resolution is not None and spec.resolutions is not None and request.resolution not in spec.resolutions:
+        add(Problem("resolution", request.resolution, f"one of {', '.join(spec.resolutions)}"))
+    if request.ratio is not None and spec.ratios is not None and request.ratio not in spec.ratios:
+        add(Problem("ratio", request.ratio, f"one of {', '.join(spec.ratios)}"))
+    if request.seed is not None:
+        if spec.seed_range is None:
+            add(Problem("seed", request.seed, "this model takes no seed"))
+        elif not spec.seed_range[0] <= request.seed <= spec.seed_range[1]:
+            add(Problem("seed", request.seed, f"an integer in [{spec.seed_range[0]}, {spec.seed_range[1]}]"))
+    for flag in ("generate_audio", "camera_fixed", "watermark", "return_last_frame"):
+        if getattr(request, flag) and not getattr(spec, flag):
+            add(Problem(flag, True, "not supported by this model; leave it unset or false"))
+
+    problems.extend(_input_problems(request, spec))
+
+    for key in sorted(set(request.extra) & managed_keys):
+        add(Problem(f"extra.{key}", request.extra[key], "set by a VideoRequest field; use that field instead"))
+    return problems
+
+
+def _input_problems(request: VideoRequest, spec: ModelSpec) -> list[Problem]:
+    problems: list[Problem] = []
+    add = problems.append
+    visual_references = bool(request.reference_images or request.reference_videos)
+    frames = bool(request.first_frame or request.last_frame)
+    audio_on_frames = spec.audio_with_frames and frames and not visual_references
+    if frames and (visual_references or (request.reference_audios and not audio_on_frames)):
+        add(
+            Problem(
+                "first_frame/last_frame",
+                "set together with reference_images/videos/audios",
+                "first/last-frame mode and multimodal references are mutually exclusive; use one",
+            )
+        )
+    if request.last_frame and not request.first_frame:
+        add(Problem("last_frame", request.last_frame, "a last frame needs a first_frame too"))
+    if request.reference_audios and not (visual_references or audio_on_frames):
+        needs = (
+            "one first frame, reference image or video" if spec.audio_with_frames else "one reference image or video"
+        )
+        add(Problem("reference_audios", list(request.reference_audios), f"audio needs at least {needs}"))
+    mode = _frame_mode(request) if audio_on_frames else request.input_mode
+    if mode not in spec.input_modes and not problems:
+        allowed = ", ".join(sorted(each.value for each in spec.input_modes))
+        add(Problem("input mode", mode.value, f"this model takes: {allowed}"))
+
+    for name, limit in (
+        ("reference_images", spec.max_reference_images),
+        ("reference_videos", spec.max_reference_videos),
+        ("reference_audios", spec.max_reference_audios),
+    ):
+        given = getattr(request, name)
+        if len(given) > limit:
+            allowed = f"at most {limit}" if limit else "none on this model"
+            add(Problem(name, f"<{len(given)} items>", allowed))
+
+    checks = [
+        ("first_frame", request.first_frame, spec.image_sources),
+        ("last_frame", request.last_frame, spec.image_sources),
+        *((f"reference_images[{i}]", uri, spec.image_sources) for i, uri in enumerate(request.reference_images)),
+        *((f"reference_videos[{i}]", uri, spec.video_sources) for i, uri in enumerate(request.reference_videos)),
+        *((f"reference_audios[{i}]", uri, spec.audio_sources) for i, uri in enumerate(request.reference_audios)),
+    ]
+    for name, uri, sources in checks:
+        if uri is not None and media_kind(uri) not in sources:
+            allowed = " or ".join(_SOURCE_WORDS[kind] for kind in MediaKind if kind in sources)
+            add(Problem(name, shorten(uri), f"must be {allowed or 'absent'} on this gateway and model"))
+    return problems
+
+
+def _frame_mode(request: VideoRequest) -> InputMode:
+    """The mode of a frames-plus-audio request, where audio does not make it a reference request."""
+    return InputMode.FIRST_LAST_FRAME if request.last_frame else InputMode.FIRST_FRAME
+
+
+_SOURCE_WORDS = {MediaKind.URL: "an http(s) URL", MediaKind.ASSET: "an asset:// id", MediaKind.DATA: "a data: URI"}
