@@ -7,16 +7,11 @@ from collections.abc import Mapping
 from airflow_provider_seedance.gateways.aiproxy import AiproxyGateway
 from airflow_provider_seedance.gateways.apimart import ApimartGateway
 from airflow_provider_seedance.gateways.ark import ArkGateway
-from airflow_provider_seedance.gateways.base import (
-    ErrorBody,
-    Gateway,
-    HttpCall,
-    HttpResponse,
-    ModelSpec,
-)
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse
 from airflow_provider_seedance.gateways.imini import IminiGateway
 from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
 from airflow_provider_seedance.gateways.jimmyai import JimmyAiGateway
+from airflow_provider_seedance.gateways.spec import ModelSpec
 
 GATEWAYS: Mapping[str, Gateway] = {
     gateway.name: gateway
