@@ -16,6 +16,7 @@ LAYERS = {
     "hooks": 3,
     "get_provider_info": 3,
     "demo": 4,
+    "simulator": 2,
 }
 NO_IO_IN_DIALECTS = {"httpx", "asyncio", "airflow", "socket", "requests", "urllib3", "ssl", "aiohttp"}
 
@@ -53,6 +54,14 @@ def test_no_upward_imports(path):
 def test_dialects_do_no_io(path):
     forbidden = [name for name in _imports(path) if name.split(".")[0] in NO_IO_IN_DIALECTS]
     assert not forbidden, f"gateways/{path.name} imports I/O libraries: {forbidden}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "simulator").rglob("*.py")), ids=lambda p: p.name)
+def test_simulator_is_written_independently_of_the_dialects(path):
+    # A dialect bug must fail a test, not be mirrored by a simulator built on the same code.
+    ours = [name for name in _imports(path) if name.startswith("airflow_provider_seedance.")]
+    borrowed = [name for name in ours if not name.startswith("airflow_provider_seedance.simulator")]
+    assert not borrowed, f"simulator/{path.name} imports provider code: {borrowed}"
 
 
 def test_every_module_says_what_it_is_for():

@@ -1,0 +1,125 @@
+"""Injectable faults: random rates under a fixed seed, plus a script of faults for the next requests.
+
+Scripted faults are consumed in order by the first matching request, so a test can say "the next
+submit to apimart gets a 429" and observe exactly that. Rates draw from one seeded generator per
+(gateway, operation), so a sequential client sees the same faults on every run.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import threading
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Operation = Literal["submit", "status", "cancel", "download", "upload"]
+
+
+class FaultKind(enum.StrEnum):
+    RATE_LIMIT = "rate_limit"  # 429 with Retry-After, in the gateway's own error body
+    SERVER_ERROR = "server_error"  # 500/502/503, in the gateway's own error body
+    SLOW = "slow"  # answer after ``slow_seconds`` (real seconds)
+    DROP = "drop"  # close the connection before doing anything
+    DROP_AFTER = "drop_after"  # do the work (a submit creates its task), then close without answering
+    MODERATION = "moderation"  # the generation is accepted, then fails content moderation
+    TRUNCATE = "truncate"  # a download sends half its bytes, then the connection closes
+    EXPIRE_URL = "expire_url"  # result URLs are already expired when the task finishes
+
+
+# Which operation each kind applies to; API faults hit submit/status/cancel/upload, the rest are specific.
+_API_OPERATIONS = ("submit", "status", "cancel", "upload", "download")
+APPLIES_TO: dict[FaultKind, tuple[str, ...]] = {
+    FaultKind.RATE_LIMIT: _API_OPERATIONS,
+    FaultKind.SERVER_ERROR: _API_OPERATIONS,
+    FaultKind.SLOW: _API_OPERATIONS,
+    FaultKind.DROP: _API_OPERATIONS,
+    FaultKind.DROP_AFTER: ("submit", "status", "cancel", "upload"),
+    FaultKind.MODERATION: ("submit",),
+    FaultKind.TRUNCATE: ("download",),
+    FaultKind.EXPIRE_URL: ("submit",),
+}
+
+
+class ScriptedFault(BaseModel):
+    """Apply ``kind`` to the next ``count`` requests matching ``gateway`` and ``op`` (None matches any)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: FaultKind
+    gateway: str | None = None
+    op: Operation | None = None
+    count: int = Field(default=1, ge=1)
+    status: int | None = Field(default=None, ge=500, le=599, description="for server_error")
+
+
+class FaultPlan(BaseModel):
+    """What goes wrong, and how often. Rates are probabilities per matching request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    rates: dict[FaultKind, float] = Field(default_factory=dict)
+    script: list[ScriptedFault] = Field(default_factory=list)
+    retry_after_seconds: float = Field(default=1.0, ge=0)
+    slow_seconds: float = Field(default=2.0, ge=0)
+    server_error_statuses: tuple[int, ...] = (500, 502, 503)
+
+
+class Fault(BaseModel):
+    """One fault chosen for one request."""
+
+    kind: FaultKind
+    status: int | None = None
+
+
+class FaultInjector:
+    """Decides, request by request, which fault (if any) applies. Thread-safe; state resets with the plan."""
+
+    def __init__(self, plan: FaultPlan) -> None:
+        self._lock = threading.Lock()
+        self.replace(plan)
+
+    @property
+    def plan(self) -> FaultPlan:
+        return self._plan
+
+    def replace(self, plan: FaultPlan) -> None:
+        with self._lock:
+            self._plan = plan
+            self._script = [entry.model_copy() for entry in plan.script]
+            self._generators: dict[tuple[str, str], random.Random] = {}
+
+    def decide(self, gateway: str, op: str, kinds: tuple[FaultKind, ...] = tuple(FaultKind)) -> Fault | None:
+        """The fault for this request, among ``kinds``: a scripted one first, else one drawn by the rates."""
+        with self._lock:
+            for entry in self._script:
+                if (
+                    entry.kind in kinds
+                    and op in APPLIES_TO[entry.kind]
+                    and entry.gateway in (None, gateway)
+                    and entry.op in (None, op)
+                ):
+                    entry.count -= 1
+                    if entry.count == 0:
+                        self._script.remove(entry)
+                    return self._fault(entry.kind, entry.status, gateway, op)
+            generator = self._generator(gateway, op)
+            for kind in kinds:
+                rate = self._plan.rates.get(kind, 0.0)
+                if rate and op in APPLIES_TO[kind] and generator.random() < rate:
+                    return self._fault(kind, None, gateway, op)
+        return None
+
+    def _fault(self, kind: FaultKind, status: int | None, gateway: str, op: str) -> Fault:
+        if kind is FaultKind.SERVER_ERROR and status is None:
+            statuses = self._plan.server_error_statuses
+            status = statuses[self._generator(gateway, op).randrange(len(statuses))]
+        return Fault(kind=kind, status=status)
+
+    def _generator(self, gateway: str, op: str) -> random.Random:
+        key = (gateway, op)
+        if key not in self._generators:
+            self._generators[key] = random.Random(f"{self._plan.seed}/{gateway}/{op}")
+        return self._generators[key]

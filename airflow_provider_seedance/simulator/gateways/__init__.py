@@ -1,0 +1,20 @@
+"""The simulated gateways, one module each, served under ``/<name>`` by the simulator."""
+
+from __future__ import annotations
+
+from airflow_provider_seedance.simulator.gateways.aiproxy import AiproxySim
+from airflow_provider_seedance.simulator.gateways.apimart import ApimartSim
+from airflow_provider_seedance.simulator.gateways.ark import ArkSim
+from airflow_provider_seedance.simulator.gateways.base import SimGateway
+from airflow_provider_seedance.simulator.gateways.imini import IminiSim
+from airflow_provider_seedance.simulator.gateways.infinityblue import InfinityBlueSim
+from airflow_provider_seedance.simulator.gateways.jimmyai import JimmyAiSim
+
+SIMULATED_GATEWAYS: tuple[SimGateway, ...] = (
+    ArkSim(),
+    IminiSim(),
+    ApimartSim(),
+    AiproxySim(),
+    InfinityBlueSim(),
+    JimmyAiSim(),
+)

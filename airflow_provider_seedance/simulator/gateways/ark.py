@@ -1,0 +1,226 @@
+"""Simulated BytePlus ModelArk / Volcengine Ark: ``/api/v3/contents/generations/tasks``, from its docs.
+
+Create takes ``model`` and a typed ``content[]`` (text, image_url, video_url, audio_url parts with
+roles) plus flat options; get returns the task object with ``content.video_url``; DELETE cancels a
+queued task or deletes a finished one. Errors are ``{"error": {"code", "message", "param", "type"}}``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_seedance.simulator.gateways.base import (
+    ErrorKind,
+    RequestRejected,
+    Route,
+    SimGateway,
+    check_known_fields,
+    field,
+    int_in,
+    json_object,
+    one_of,
+    reject,
+    url_kind,
+)
+from airflow_provider_seedance.simulator.tasks import SimState, SimTask
+
+SEEDANCE_2 = {"dreamina-seedance-2-0-260128", "doubao-seedance-2-0-260128"}
+SEEDANCE_2_FAST = {"dreamina-seedance-2-0-fast-260128", "doubao-seedance-2-0-fast-260128"}
+RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
+ROLES = {
+    "image_url": ("first_frame", "last_frame", "reference_image"),
+    "video_url": ("reference_video",),
+    "audio_url": ("reference_audio",),
+}
+TOP_LEVEL = {
+    "model",
+    "content",
+    "callback_url",
+    "return_last_frame",
+    "service_tier",
+    "execution_expires_after",
+    "generate_audio",
+    "draft",
+    "tools",
+    "safety_identifier",
+    "priority",
+    "resolution",
+    "ratio",
+    "duration",
+    "frames",
+    "seed",
+    "camera_fixed",
+    "watermark",
+}
+ERRORS = {
+    ErrorKind.AUTHENTICATION: ("AuthenticationError", "Unauthorized"),
+    ErrorKind.INVALID_REQUEST: ("InvalidParameter", "BadRequest"),
+    ErrorKind.INSUFFICIENT_CREDIT: ("AccountOverdueError", "Forbidden"),
+    ErrorKind.NOT_FOUND: ("NotFound.Task", "NotFound"),
+    ErrorKind.RATE_LIMITED: ("RateLimitExceeded.EndpointRPMExceeded", "TooManyRequests"),
+    ErrorKind.SERVER_ERROR: ("InternalServiceError", "InternalServerError"),
+    ErrorKind.MODERATION: ("InputTextRiskDetection", "BadRequest"),
+}
+MODERATION_FAILURE = {
+    "code": "OutputVideoSensitiveContentDetected.PolicyViolation",
+    "message": "The request failed because the output video may be related to copyright restrictions.",
+}
+
+
+class ArkSim(SimGateway):
+    name = "ark"
+    base_path = "/api/v3"
+
+    def routes(self) -> list[Route]:
+        tasks = f"{self.base_path}/contents/generations/tasks"
+        return [
+            Route("POST", tasks, "submit", self.create),
+            Route("GET", tasks + "/{task_id}", "status", self.get),
+            Route("DELETE", tasks + "/{task_id}", "cancel", self.delete),
+        ]
+
+    def error(self, status: int, kind: ErrorKind, message: str, *, param: str | None = None) -> web.Response:
+        code, kind_word = ERRORS[kind]
+        if status == 404 and kind is ErrorKind.INVALID_REQUEST:
+            code = "InvalidEndpointOrModel.NotFound"
+        message = f"{message} Request id: {secrets.token_hex(24)}"
+        body = {"error": {"code": code, "message": message, "param": param or "", "type": kind_word}}
+        return web.json_response(body, status=status)
+
+    async def create(self, request: web.Request, sim: Any) -> web.Response:
+        body = await json_object(request)
+        check_known_fields(body, TOP_LEVEL)
+        model = field(body, "model", str, required=True)
+        if not (model in SEEDANCE_2 | SEEDANCE_2_FAST or model.startswith("ep-")):
+            raise RequestRejected(404, ErrorKind.INVALID_REQUEST, f"The model or endpoint {model} does not exist")
+        prompt, images, videos, _ = _content(body)
+        resolution = one_of(
+            body, "resolution", ("480p", "720p") if model in SEEDANCE_2_FAST else ("480p", "720p", "1080p")
+        )
+        ratio = one_of(body, "ratio", RATIOS)
+        duration = field(body, "duration", int)
+        if duration is not None and duration != -1 and not 4 <= duration <= 15:
+            raise reject(f"parameter duration={duration} must be -1 or in [4, 15]", "duration")
+        seed = int_in(body, "seed", -1, 2**32 - 1)
+        for flag in ("generate_audio", "watermark", "return_last_frame", "camera_fixed", "draft"):
+            field(body, flag, bool)
+        if body.get("camera_fixed") is not None:
+            raise reject("camera_fixed is not supported by Seedance 2.0 models", "camera_fixed")
+        if body.get("frames") is not None:
+            raise reject("frames is not supported by Seedance 2.0 models", "frames")
+        one_of(body, "service_tier", ("default",))
+        expires_after = int_in(body, "execution_expires_after", 3600, 259200)
+        task_id = f"cgt-{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)[:5]}"
+        sim.create_task(
+            self.name,
+            task_id,
+            model=model,
+            prompt=prompt or "",
+            resolution=resolution or "720p",
+            ratio=ratio or ("adaptive" if images or videos else "16:9"),
+            duration=5 if duration in (None, -1) else duration,
+            audio=body.get("generate_audio", True),
+            return_last_frame=bool(body.get("return_last_frame")),
+            execution_limit=expires_after,
+            params={
+                "seed": seed if seed not in (None, -1) else secrets.randbelow(2**31),
+                "resolution": resolution or "720p",
+                "ratio": ratio or "16:9",
+                "duration": 5 if duration in (None, -1) else duration,
+                "service_tier": body.get("service_tier", "default"),
+                "execution_expires_after": expires_after or 172800,
+                "generate_audio": body.get("generate_audio", True),
+            },
+        )
+        return web.json_response({"id": task_id})
+
+    async def get(self, request: web.Request, sim: Any) -> web.Response:
+        task = sim.find_task(self.name, request.match_info["task_id"], "status")
+        return web.json_response(self._task_object(request, sim, task))
+
+    async def delete(self, request: web.Request, sim: Any) -> web.Response:
+        task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "cancel")
+        state = task.view(sim.config).state
+        if state is SimState.QUEUED:
+            task.cancelled_real = time.time()
+        elif state in (SimState.SUCCEEDED, SimState.FAILED, SimState.EXPIRED):
+            task.deleted = True
+        else:
+            raise reject(f"The task {task.task_id} in {state.value} status cannot be cancelled or deleted", "id")
+        return web.json_response({})
+
+    def _task_object(self, request: web.Request, sim: Any, task: SimTask) -> dict[str, Any]:
+        view = task.view(sim.config)
+        params = task.params
+        obj: dict[str, Any] = {
+            "id": task.task_id,
+            "model": task.model,
+            "status": view.state.value,
+            "error": None,
+            "created_at": int(view.created_at),
+            "updated_at": int(view.finished_at or view.started_at or view.created_at),
+            "seed": params["seed"],
+            "resolution": params["resolution"],
+            "ratio": params["ratio"],
+            "duration": params["duration"],
+            "framespersecond": task.video.fps,
+            "service_tier": params["service_tier"],
+            "execution_expires_after": params["execution_expires_after"],
+            "generate_audio": params["generate_audio"],
+            "draft": False,
+        }
+        if view.state is SimState.SUCCEEDED:
+            obj["content"] = {"video_url": sim.result_url(request, task)}
+            if task.return_last_frame:
+                obj["content"]["last_frame_url"] = sim.result_url(request, task, "last_frame")
+            video = task.video
+            tokens = video.width * video.height * video.fps * video.duration // 1024
+            obj["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
+        elif view.state is SimState.FAILED:
+            obj["error"] = dict(MODERATION_FAILURE)
+        return obj
+
+
+def _content(body: dict[str, Any]) -> tuple[str | None, list[str], list[str], list[str]]:
+    """Check ``content[]`` as the docs describe it; return the prompt and the media by kind."""
+    content = field(body, "content", list, required=True)
+    if not content:
+        raise reject("content must not be empty", "content")
+    prompt: str | None = None
+    media: dict[str, list[tuple[str, str]]] = {"image_url": [], "video_url": [], "audio_url": []}
+    for index, part in enumerate(content):
+        where = f"content[{index}]"
+        if not isinstance(part, dict):
+            raise reject(f"{where} must be an object", where)
+        kind = one_of(part, "type", ("text", *ROLES), required=True)
+        if kind == "text":
+            if prompt is not None:
+                raise reject("only one text item is allowed", where)
+            prompt = field(part, "text", str, required=True)
+            continue
+        url_holder = field(part, kind, dict, required=True)
+        url = field(url_holder, "url", str, required=True)
+        source = url_kind(url, f"{where}.{kind}.url")
+        if source == "data" and kind != "image_url":
+            raise reject(f"{where}: only images may be sent as base64", f"{where}.{kind}.url")
+        role = one_of(part, "role", ROLES[kind], required=kind != "image_url") or "first_frame"
+        media[kind].append((role, url))
+    images = [url for _, url in media["image_url"]]
+    roles = [role for role, _ in media["image_url"]]
+    frames = [role for role in roles if role in ("first_frame", "last_frame")]
+    references = len(roles) - len(frames) + len(media["video_url"]) + len(media["audio_url"])
+    if frames and references:
+        raise reject("first/last frame and multimodal reference inputs cannot be mixed", "content")
+    if frames and (frames.count("first_frame") != 1 or frames.count("last_frame") > 1):
+        raise reject("frame mode takes exactly one first_frame and at most one last_frame", "content")
+    if len(roles) - len(frames) > 9 or len(media["video_url"]) > 3 or len(media["audio_url"]) > 3:
+        raise reject("at most 9 reference images, 3 reference videos and 3 reference audios", "content")
+    if media["audio_url"] and not (len(roles) - len(frames) or media["video_url"]):
+        raise reject("reference audio needs at least one reference image or video", "content")
+    if prompt is None and not images and not media["video_url"]:
+        raise reject("content needs a text prompt or an image or video", "content")
+    return prompt, images, [u for _, u in media["video_url"]], [u for _, u in media["audio_url"]]

@@ -1,0 +1,244 @@
+"""The simulator's aiohttp application: gateway routes under their prefixes, result files, admin API.
+
+Cross-cutting behaviour lives here once (API-key check, fault injection, statistics, serving result
+files with Content-Length, Range and expiry); each gateway module supplies only its paths, its
+request rules and its reply shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_seedance.simulator.config import SimulatorConfig
+from airflow_provider_seedance.simulator.faults import Fault, FaultInjector, FaultKind, FaultPlan
+from airflow_provider_seedance.simulator.gateways import SIMULATED_GATEWAYS
+from airflow_provider_seedance.simulator.gateways.base import ErrorKind, RequestRejected, Route, SimGateway
+from airflow_provider_seedance.simulator.media import MediaCache, VideoSpec, colour_variant, video_size
+from airflow_provider_seedance.simulator.stats import Stats
+from airflow_provider_seedance.simulator.tasks import Outcome, SimState, SimTask, TaskStore
+
+log = logging.getLogger(__name__)
+
+API_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.DROP_AFTER)
+DOWNLOAD_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.TRUNCATE)
+ARTIFACT_FILES = {"video": "video.mp4", "last_frame": "last_frame.png"}
+MAX_BODY_BYTES = 64 * 1024 * 1024  # the upstream's request-body limit
+
+
+class Simulator:
+    """One simulated deployment of all six gateways, sharing a clock, a task store and the stats."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.tasks = TaskStore()
+        self.stats = Stats()
+        self.faults = FaultInjector(self.config.faults)
+        cache_dir = self.config.cache_dir or Path(tempfile.mkdtemp(prefix="seedance-simulator-"))
+        self.media = MediaCache(cache_dir)
+        self.gateways: dict[str, SimGateway] = {gateway.name: gateway for gateway in SIMULATED_GATEWAYS}
+        self._epoch_real = time.time()
+
+    # ---- the clock ------------------------------------------------------------------------------
+
+    def now(self, real: float | None = None) -> float:
+        """Simulated Unix time: it runs ``1 / time_scale`` times as fast as the wall clock."""
+        real = time.time() if real is None else real
+        return self._epoch_real + (real - self._epoch_real) / self.config.time_scale
+
+    # ---- helpers for gateway handlers -----------------------------------------------------------
+
+    def create_task(
+        self,
+        gateway: str,
+        task_id: str,
+        *,
+        model: str,
+        prompt: str,
+        resolution: str,
+        ratio: str,
+        duration: int,
+        audio: bool,
+        return_last_frame: bool = False,
+        execution_limit: float | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> SimTask:
+        """Record a paid submission. Moderation and expired-URL faults are decided here, once per task."""
+        fault = self.faults.decide(gateway, "submit", (FaultKind.MODERATION, FaultKind.EXPIRE_URL))
+        if fault is not None:
+            self.stats.fault(gateway, fault.kind)
+        width, height = video_size(resolution, ratio)
+        created_real = time.time()
+        task = SimTask(
+            gateway=gateway,
+            task_id=task_id,
+            model=model,
+            prompt=prompt,
+            video=VideoSpec(width, height, duration, self.config.fps, audio, colour_variant(prompt)),
+            return_last_frame=return_last_frame,
+            outcome=Outcome.MODERATION if fault and fault.kind is FaultKind.MODERATION else Outcome.SUCCEED,
+            urls_expired=bool(fault and fault.kind is FaultKind.EXPIRE_URL),
+            execution_limit=execution_limit,
+            created_real=created_real,
+            created_at=self.now(created_real),
+            params=params or {},
+        )
+        self.tasks.add(task)
+        self.stats.task(gateway, task_id, "submissions")
+        return task
+
+    def find_task(self, gateway: str, task_id: str, op: str) -> SimTask:
+        """The task, counted under ``op``; a 404 in the gateway's shape when it does not exist."""
+        task = self.tasks.get(gateway, task_id)
+        if task is None:
+            raise RequestRejected(404, ErrorKind.NOT_FOUND, f"task {task_id} does not exist or has expired")
+        self.stats.task(gateway, task_id, {"status": "status_polls", "cancel": "cancels"}.get(op, op))
+        return task
+
+    def result_url(self, request: web.Request, task: SimTask, artifact: str = "video") -> str:
+        """The public (key-less) URL of a finished task's file, like a signed CDN link."""
+        return f"{request.scheme}://{request.host}/_files/{task.file_token}/{ARTIFACT_FILES[artifact]}"
+
+    async def serve_artifact(self, request: web.Request, task: SimTask, artifact: str) -> web.StreamResponse:
+        """Send a finished task's video or last frame: Content-Length, Range, expiry and download faults."""
+        view = task.view(self.config)
+        if view.state is not SimState.SUCCEEDED or (artifact == "last_frame" and not task.return_last_frame):
+            return web.Response(status=404, text="no such file\n")
+        if view.url_expires_at is not None and self.now() >= view.url_expires_at:
+            return web.Response(status=403, text="Request has expired\n", content_type="text/plain")
+        render = self.media.video if artifact == "video" else self.media.last_frame
+        path = await asyncio.get_running_loop().run_in_executor(None, render, task.video)
+        self.stats.task(task.gateway, task.task_id, "downloads")
+        fault = self.faults.decide(task.gateway, "download", (FaultKind.TRUNCATE,))
+        if fault is not None:
+            self.stats.fault(task.gateway, fault.kind)
+            return await _truncated(request, path)
+        return web.FileResponse(path, headers={"Content-Type": _content_type(artifact)})
+
+    # ---- the application ------------------------------------------------------------------------
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        for gateway in self.gateways.values():
+            for route in gateway.routes():
+                app.router.add_route(route.method, f"/{gateway.name}{route.path}", self._wrap(gateway, route))
+        app.router.add_get("/_files/{token}/{name}", self._file)
+        app.router.add_get("/_simulator/health", self._health)
+        app.router.add_get("/_simulator/stats", self._stats)
+        app.router.add_post("/_simulator/reset", self._reset)
+        app.router.add_get("/_simulator/faults", self._get_faults)
+        app.router.add_put("/_simulator/faults", self._put_faults)
+        return app
+
+    def _wrap(self, gateway: SimGateway, route: Route):  # type: ignore[no-untyped-def]
+        async def handle(request: web.Request) -> web.StreamResponse:
+            self.stats.request(gateway.name, route.op)
+            if not route.public and not self._authorized(request):
+                self.stats.rejected(gateway.name, route.op)
+                return gateway.error(401, ErrorKind.AUTHENTICATION, "invalid or missing API key")
+            kinds = DOWNLOAD_FAULTS if route.op == "download" else API_FAULTS
+            fault = self.faults.decide(gateway.name, route.op, kinds)
+            if fault is not None:
+                self.stats.fault(gateway.name, fault.kind)
+                early = await self._apply_fault(request, gateway, fault)
+                if early is not None:
+                    return early
+            try:
+                response = await route.handler(request, self)
+            except RequestRejected as rejected:
+                self.stats.rejected(gateway.name, route.op)
+                response = gateway.error(
+                    rejected.status, rejected.kind, rejected.message, param=rejected.details.get("param")
+                )
+            if fault is not None and fault.kind is FaultKind.DROP_AFTER:
+                return _drop(request)
+            return response
+
+        return handle
+
+    async def _apply_fault(self, request: web.Request, gateway: SimGateway, fault: Fault) -> web.StreamResponse | None:
+        plan = self.faults.plan
+        if fault.kind is FaultKind.DROP:
+            return _drop(request)
+        if fault.kind is FaultKind.SLOW:
+            await asyncio.sleep(plan.slow_seconds)
+            return None
+        if fault.kind is FaultKind.RATE_LIMIT:
+            response = gateway.error(429, ErrorKind.RATE_LIMITED, "too many requests, slow down")
+            response.headers["Retry-After"] = f"{plan.retry_after_seconds:g}"
+            return response
+        if fault.kind is FaultKind.SERVER_ERROR:
+            return gateway.error(fault.status or 500, ErrorKind.SERVER_ERROR, "the service is temporarily unavailable")
+        return None
+
+    def _authorized(self, request: web.Request) -> bool:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return False
+        return self.config.api_keys is None or key.strip() in self.config.api_keys
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        task = self.tasks.by_file_token(request.match_info["token"])
+        artifact = {name: kind for kind, name in ARTIFACT_FILES.items()}.get(request.match_info["name"])
+        if task is None or artifact is None:
+            return web.Response(status=404, text="no such file\n")
+        self.stats.request(task.gateway, "download")
+        fault = self.faults.decide(task.gateway, "download", (FaultKind.DROP, FaultKind.SLOW, FaultKind.SERVER_ERROR))
+        if fault is not None:
+            self.stats.fault(task.gateway, fault.kind)
+            if fault.kind is FaultKind.DROP:
+                return _drop(request)
+            if fault.kind is FaultKind.SERVER_ERROR:
+                return web.Response(status=fault.status or 503, text="upstream storage unavailable\n")
+            await asyncio.sleep(self.faults.plan.slow_seconds)
+        return await self.serve_artifact(request, task, artifact)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "gateways": sorted(self.gateways), "tasks": len(self.tasks)})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats.snapshot())
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        self.stats.reset()
+        if body.get("tasks"):
+            self.tasks.clear()
+        return web.json_response({"reset": True, "tasks_cleared": bool(body.get("tasks"))})
+
+    async def _get_faults(self, request: web.Request) -> web.Response:
+        return web.json_response(self.faults.plan.model_dump(mode="json"))
+
+    async def _put_faults(self, request: web.Request) -> web.Response:
+        try:
+            plan = FaultPlan.model_validate(await request.json())
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        self.faults.replace(plan)
+        return web.json_response(plan.model_dump(mode="json"))
+
+
+def _content_type(artifact: str) -> str:
+    return "video/mp4" if artifact == "video" else "image/png"
+
+
+def _drop(request: web.Request) -> web.StreamResponse:
+    """Close the connection without an answer; the client sees a dropped connection."""
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
+
+
+async def _truncated(request: web.Request, path: Path) -> web.StreamResponse:
+    """Announce the whole file, send half of it, then cut the connection."""
+    data = path.read_bytes()
+    response = web.StreamResponse(headers={"Content-Type": "video/mp4", "Content-Length": str(len(data))})
+    await response.prepare(request)
+    await response.write(data[: len(data) // 2])
+    return _drop(request)
