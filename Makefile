@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $@
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check airflow_provider_seedance tests example_dags
-	$(VENV)/bin/ruff format --check airflow_provider_seedance tests example_dags
+	$(VENV)/bin/ruff check airflow_provider_seedance tests example_dags benchmarks
+	$(VENV)/bin/ruff format --check airflow_provider_seedance tests example_dags benchmarks
 
 test: lint
 	$(VENV)/bin/pytest
