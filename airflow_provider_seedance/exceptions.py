@@ -4,6 +4,8 @@ Split by what the caller should do next::
 
     SeedanceError
     ├── RequestValidationError      bad input, found before any network call; fix the request
+    ├── TransportError              no answer: connection refused, reset or timed out (retryable)
+    ├── SubmitOutcomeUnknownError   a submit was sent but no clear answer came back: never resent blindly
     └── GatewayError                the gateway answered with an error (``retryable`` says if waiting helps)
         ├── AuthenticationError         401/403: wrong or revoked key, no access to the model
         ├── InvalidRequestError         400/422: the gateway rejected a request we let through
@@ -51,6 +53,25 @@ class RequestValidationError(SeedanceError, ValueError):
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"invalid video request{where} ({count} {noun}):\n{lines}")
+
+
+class TransportError(SeedanceError):
+    """No usable answer came back. ``request_sent`` tells whether the gateway may have seen the request."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, gateway: str, request_sent: bool) -> None:
+        super().__init__(f"{gateway}: {message}")
+        self.gateway = gateway
+        self.request_sent = request_sent
+
+
+class SubmitOutcomeUnknownError(SeedanceError):
+    """A paid submit reached the gateway but no clear answer came back.
+
+    The gateway may have created (and will bill) the task, so sending the request again could pay twice.
+    Check the gateway's console for the task before retrying by hand.
+    """
 
 
 class GatewayError(SeedanceError):

@@ -14,6 +14,7 @@ LAYERS = {
     "models": 1,
     "gateways": 2,
     "hooks": 3,
+    "hooks.retry": 3,
     "get_provider_info": 3,
     "demo": 4,
     "simulator": 2,

@@ -8,13 +8,18 @@ import pytest
 from airflow.sdk import Connection
 
 from airflow_provider_seedance.gateways import HttpCall
-from airflow_provider_seedance.hooks.seedance import SeedanceHook, gateway_connection
+from airflow_provider_seedance.hooks.connection import gateway_connection as _resolve
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
 KEY = "sk-test-never-print-me"
 
 
 def _conn(**fields) -> Connection:
     return Connection(conn_id="seedance_test", conn_type="seedance", **fields)
+
+
+def gateway_connection(conn: Connection):
+    return _resolve(conn, conn.extra_dejson)
 
 
 @pytest.mark.parametrize(

@@ -1,78 +1,61 @@
-"""SeedanceHook: reads a ``seedance`` connection and pairs it with the dialect of its gateway."""
+"""SeedanceHook: the one place that does I/O with a gateway, on workers (sync) and in the triggerer (async).
+
+The dialect describes each call and reads each reply; this hook sends the calls with httpx, maps
+transport failures to our errors in one place, and applies one retry policy to both paths. A submit
+whose fate is unknown (sent, but no clear answer) is never resent: it fails with
+``SubmitOutcomeUnknownError``, because the gateway may already be billing for it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
-from airflow.sdk import BaseHook, Connection
+import httpx
+from airflow.sdk import BaseHook
 
-from airflow_provider_seedance.gateways import Gateway, HttpCall, get_gateway
+from airflow_provider_seedance.exceptions import (
+    AuthenticationError,
+    GatewayError,
+    SeedanceError,
+    SubmitOutcomeUnknownError,
+    TaskNotFoundError,
+    TransportError,
+)
+from airflow_provider_seedance.gateways import Gateway, HttpCall, HttpResponse
+from airflow_provider_seedance.gateways.base import Artifact
+from airflow_provider_seedance.hooks.clients import DEFAULT_TIMEOUT, new_sync_client, shared_async_client
+from airflow_provider_seedance.hooks.connection import GatewayConnection, gateway_connection
+from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, outcome_unknown
+from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-@dataclass(frozen=True)
-class GatewayConnection:
-    """Where and how to reach one gateway. The API key is kept out of ``repr`` so it never reaches a log."""
-
-    conn_id: str
-    gateway: Gateway
-    base_url: str
-    api_key: str = field(repr=False)
-
-    def url(self, call: HttpCall) -> str:
-        """The absolute URL of a call built by the dialect."""
-        if call.is_absolute:
-            return call.path
-        return f"{self.base_url.rstrip('/')}/{call.path.lstrip('/')}"
-
-    def headers(self, call: HttpCall) -> dict[str, str]:
-        """Request headers; the key goes only to the gateway itself, never to a result CDN."""
-        headers = {"Accept": "application/json"}
-        if call.json is not None:
-            headers["Content-Type"] = "application/json"
-        if call.authenticated:
-            headers.update(self.gateway.auth_headers(self.api_key))
-        return headers
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+# A task id no gateway will ever have: asking for it proves the key works without paying for anything.
+PROBE_TASK_ID = "airflow-provider-seedance-connection-test"
 
 
-def gateway_connection(conn: Connection) -> GatewayConnection:
-    """Check a ``seedance`` connection and resolve its gateway, base URL and key.
-
-    The base URL comes from ``host`` (a full URL such as ``https://api.apimart.ai``; a bare host name
-    gets ``https://``, the port and ``schema`` as the path) or else from the gateway's public default.
-    """
-    extra = conn.extra_dejson
-    name = extra.get("gateway")
-    if not name:
-        raise ValueError(
-            f"connection {conn.conn_id!r}: extra field 'gateway' is missing; "
-            "set it to one of: ark, imini, apimart, aiproxy, infinityblue, jimmyai"
-        )
-    try:
-        gateway = get_gateway(str(name))
-    except ValueError as exc:
-        raise ValueError(f"connection {conn.conn_id!r}: extra field 'gateway': {exc}") from None
-    base_url = _base_url(conn) or gateway.default_base_url
-    if not base_url:
-        raise ValueError(
-            f"connection {conn.conn_id!r}: gateway {gateway.name!r} has no public default URL; "
-            "set the connection's Base URL (host)"
-        )
-    if not conn.password:
-        raise ValueError(f"connection {conn.conn_id!r}: the API key (password) is empty")
-    return GatewayConnection(conn_id=conn.conn_id, gateway=gateway, base_url=base_url, api_key=conn.password)
+class ResultUnavailableError(GatewayError):
+    """The result URL no longer serves the file (it expired or was removed)."""
 
 
-def _base_url(conn: Connection) -> str | None:
-    host = (conn.host or "").strip()
-    if not host:
-        return None
-    if "://" in host:
-        return host
-    port = f":{conn.port}" if conn.port else ""
-    path = f"/{conn.schema.strip('/')}" if conn.schema else ""
-    return f"https://{host}{port}{path}"
+@dataclass
+class ArtifactStream:
+    """An open download: ``chunks`` yields the body from ``offset``; ``total_size`` is the whole file's size."""
+
+    chunks: Iterator[bytes]
+    offset: int
+    total_size: int | None
+    content_type: str | None
 
 
 class SeedanceHook(BaseHook):
@@ -80,6 +63,7 @@ class SeedanceHook(BaseHook):
 
     :param seedance_conn_id: connection whose ``password`` is the API key, ``host`` the base URL
         (optional where the gateway has a public default) and ``extra.gateway`` the dialect name.
+    :param retry_policy: backoff and retry limits for transient failures (connection errors, 429, 5xx).
     """
 
     conn_name_attr = "seedance_conn_id"
@@ -87,13 +71,257 @@ class SeedanceHook(BaseHook):
     conn_type = "seedance"
     hook_name = "Seedance"
 
-    def __init__(self, seedance_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        seedance_conn_id: str = default_conn_name,
+        *,
+        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.seedance_conn_id = seedance_conn_id
+        self.retry_policy = retry_policy
+        self.timeout = timeout
+        self._async_connection: GatewayConnection | None = None
+
+    # ---- connection ---------------------------------------------------------------------------
 
     @cached_property
     def connection(self) -> GatewayConnection:
-        return gateway_connection(self.get_connection(self.seedance_conn_id))
+        """The resolved connection (sync lookup: workers only, never inside the triggerer's loop)."""
+        conn = self.get_connection(self.seedance_conn_id)
+        return gateway_connection(conn, conn.extra_dejson)
+
+    async def aconnection(self) -> GatewayConnection:
+        """The resolved connection through Airflow's async connection API, fetched once per hook."""
+        if self._async_connection is None:
+            conn = await self.aget_connection(self.seedance_conn_id)
+            self._async_connection = gateway_connection(conn, await conn.aextra_dejson())
+        return self._async_connection
 
     def get_conn(self) -> GatewayConnection:
         return self.connection
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.connection.gateway
+
+    @cached_property
+    def _client(self) -> httpx.Client:
+        return new_sync_client(self.timeout)
+
+    def close(self) -> None:
+        if "_client" in self.__dict__:
+            self._client.close()
+            del self.__dict__["_client"]
+
+    # ---- sync API (workers) -------------------------------------------------------------------
+
+    def submit(self, request: VideoRequest) -> TaskStatus:
+        """Validate (no network), then create the paid task; never resent once it may have arrived."""
+        call = self.gateway.build_submit(request)
+        status = self._run(call, self.gateway.parse_submit, submit=True)
+        log.info("Submitted %s generation on %s: task %s", request.model, self.gateway.name, status.task_id)
+        return status
+
+    def get_status(self, task_id: str) -> TaskStatus:
+        return self._run(self.gateway.build_status(task_id), self.gateway.parse_status)
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel the remote task; False where the gateway has no cancel call."""
+        call = self.gateway.build_cancel(task_id)
+        if call is None:
+            log.info("%s has no cancel call; task %s keeps running remotely.", self.gateway.name, task_id)
+            return False
+        self._run(call, self.gateway.parse_cancel)
+        log.info("Cancelled task %s on %s.", task_id, self.gateway.name)
+        return True
+
+    def wait(self, task_id: str, *, poll_interval: float, deadline: datetime) -> TaskStatus:
+        """Poll on the worker until the task ends or ``deadline`` passes; returns the last status seen."""
+        last_progress: tuple[TaskState, int | None] | None = None
+        while True:
+            status = self.get_status(task_id)
+            if (status.state, status.progress) != last_progress:
+                log_progress(self.gateway.name, status)
+                last_progress = (status.state, status.progress)
+            if status.state.is_terminal or datetime.now(UTC) >= deadline:
+                return status
+            time.sleep(min(poll_interval, max(0.0, (deadline - datetime.now(UTC)).total_seconds())))
+
+    @contextmanager
+    def open_artifact(
+        self, status: TaskStatus, artifact: Artifact = "video", offset: int = 0
+    ) -> Iterator[ArtifactStream]:
+        """Open a finished task's video or last frame as a byte stream, from ``offset`` when resuming."""
+        call = self.gateway.build_download(status, artifact)
+        connection = self.connection
+        headers = {key: value for key, value in connection.headers(call).items() if key != "Accept"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with _transport_errors(self.gateway.name, request_sent=False):
+                    response = self._client.send(
+                        self._client.build_request("GET", connection.url(call), headers=headers), stream=True
+                    )
+                try:
+                    self._raise_for_download(response)
+                except BaseException:
+                    response.close()
+                    raise
+                break
+            except (TransportError, GatewayError) as error:
+                delay = self._retry_delay(attempt, error, call, submit=False)
+            time.sleep(delay)
+        with response:
+            resumed = response.status_code == 206
+            total = _total_size(response, offset if resumed else 0)
+            yield ArtifactStream(
+                chunks=_mapped_chunks(response.iter_bytes(DOWNLOAD_CHUNK_BYTES), self.gateway.name),
+                offset=offset if resumed else 0,
+                total_size=total,
+                content_type=response.headers.get("content-type"),
+            )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Ask for a task id that cannot exist: 'not found' proves the URL and key; 401 means a bad key."""
+        try:
+            self.get_status(PROBE_TASK_ID)
+        except TaskNotFoundError:
+            return True, f"Connected to {self.gateway.name} at {self.connection.base_url}; the API key was accepted."
+        except AuthenticationError as exc:
+            return False, f"{self.gateway.name} rejected the API key: {exc.message}"
+        except (SeedanceError, ValueError) as exc:
+            return False, f"Could not use {self.seedance_conn_id}: {exc}"
+        return True, f"Connected to {self.gateway.name} at {self.connection.base_url}."
+
+    # ---- async API (triggerer) ----------------------------------------------------------------
+
+    async def aget_status(self, task_id: str) -> TaskStatus:
+        connection = await self.aconnection()
+        gateway = connection.gateway
+        return await self._arun(connection, gateway.build_status(task_id), gateway.parse_status)
+
+    async def acancel(self, task_id: str) -> bool:
+        connection = await self.aconnection()
+        call = connection.gateway.build_cancel(task_id)
+        if call is None:
+            return False
+        await self._arun(connection, call, connection.gateway.parse_cancel)
+        log.info("Cancelled task %s on %s.", task_id, connection.gateway.name)
+        return True
+
+    # ---- one request, with the retry policy ---------------------------------------------------
+
+    def _run(self, call: HttpCall, parse: Callable[[HttpResponse], T], *, submit: bool = False) -> T:
+        connection = self.connection
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with _transport_errors(connection.gateway.name, request_sent=True):
+                    response = self._client.request(
+                        call.method,
+                        connection.url(call),
+                        params=dict(call.query),
+                        json=call.json,
+                        headers=connection.headers(call),
+                    )
+                return parse(_as_response(response))
+            except (TransportError, GatewayError) as error:
+                delay = self._retry_delay(attempt, error, call, submit=submit)
+            time.sleep(delay)
+
+    async def _arun(self, connection: GatewayConnection, call: HttpCall, parse: Callable[[HttpResponse], T]) -> T:
+        shared = shared_async_client(connection.base_url, self.timeout)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with shared.slot() as client:
+                    with _transport_errors(connection.gateway.name, request_sent=True):
+                        response = await client.request(
+                            call.method,
+                            connection.url(call),
+                            params=dict(call.query),
+                            json=call.json,
+                            headers=connection.headers(call),
+                        )
+                return parse(_as_response(response))
+            except (TransportError, GatewayError) as error:
+                delay = self._retry_delay(attempt, error, call, submit=False)
+            await asyncio.sleep(delay)
+
+    def _retry_delay(self, attempt: int, error: SeedanceError, call: HttpCall, *, submit: bool) -> float:
+        """Seconds to wait before the next attempt; raises when the error is final."""
+        if not self.retry_policy.should_retry(attempt, error, submit=submit):
+            if submit and outcome_unknown(error):
+                raise SubmitOutcomeUnknownError(
+                    f"the submit to {self.seedance_conn_id} may have reached the gateway, but no clear answer "
+                    f"came back ({error}). It is not resent automatically, so the video is not paid twice; "
+                    "check the gateway's console for the task before retrying."
+                ) from error
+            raise error
+        delay = self.retry_policy.delay(attempt, error)
+        log.warning(
+            "%s %s failed (%s); retrying in %.1f s (attempt %d of %d).",
+            call.method,
+            call.path if not call.is_absolute else "result URL",
+            error,
+            delay,
+            attempt,
+            self.retry_policy.max_attempts,
+        )
+        return delay
+
+    def _raise_for_download(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        body = response.read()
+        if response.status_code in (403, 404, 410):
+            raise ResultUnavailableError(
+                f"the result URL answered HTTP {response.status_code} (expired or removed): {body[:120]!r}",
+                gateway=self.gateway.name,
+                status_code=response.status_code,
+            )
+        raise self.gateway.error_from(_as_response(response))
+
+
+def log_progress(gateway: str, status: TaskStatus) -> None:
+    progress = f" ({status.progress}%)" if status.progress is not None else ""
+    log.info("%s task %s is %s%s.", gateway, status.task_id, status.state.value, progress)
+
+
+def _as_response(response: httpx.Response) -> HttpResponse:
+    return HttpResponse(status_code=response.status_code, content=response.content, headers=dict(response.headers))
+
+
+def _total_size(response: httpx.Response, offset: int) -> int | None:
+    content_range = response.headers.get("content-range", "")
+    if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
+        return int(content_range.rsplit("/", 1)[1])
+    length = response.headers.get("content-length")
+    return offset + int(length) if length and length.isdigit() else None
+
+
+def _mapped_chunks(chunks: Iterator[bytes], gateway: str) -> Iterator[bytes]:
+    """The body's chunks; a connection lost mid-body becomes our ``TransportError``."""
+    with _transport_errors(gateway, request_sent=True):
+        yield from chunks
+
+
+@contextmanager
+def _transport_errors(gateway: str, *, request_sent: bool) -> Iterator[None]:
+    """Translate httpx failures into ``TransportError``; a failed connect means nothing was sent."""
+    try:
+        yield
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise TransportError(f"could not connect: {exc}", gateway=gateway, request_sent=False) from exc
+    except httpx.TransportError as exc:
+        raise TransportError(
+            f"{type(exc).__name__}: {exc or 'connection lost'}", gateway=gateway, request_sent=request_sent
+        ) from exc

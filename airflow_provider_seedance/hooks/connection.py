@@ -1,0 +1,74 @@
+"""A ``seedance`` connection resolved to the gateway dialect, its base URL and the API key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow.sdk import Connection
+
+from airflow_provider_seedance.gateways import GATEWAY_NAMES, Gateway, HttpCall, get_gateway
+
+
+@dataclass(frozen=True)
+class GatewayConnection:
+    """Where and how to reach one gateway. The API key is kept out of ``repr`` so it never reaches a log."""
+
+    conn_id: str
+    gateway: Gateway
+    base_url: str
+    api_key: str = field(repr=False)
+
+    def url(self, call: HttpCall) -> str:
+        """The absolute URL of a call built by the dialect."""
+        if call.is_absolute:
+            return call.path
+        return f"{self.base_url.rstrip('/')}/{call.path.lstrip('/')}"
+
+    def headers(self, call: HttpCall) -> dict[str, str]:
+        """Request headers; the key goes only to the gateway itself, never to a result CDN."""
+        headers = {"Accept": "application/json"}
+        if call.json is not None:
+            headers["Content-Type"] = "application/json"
+        if call.authenticated:
+            headers.update(self.gateway.auth_headers(self.api_key))
+        return headers
+
+
+def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayConnection:
+    """Check a ``seedance`` connection (with its already-decoded ``extra``) and resolve it.
+
+    The base URL comes from ``host`` (a full URL such as ``https://api.apimart.ai``; a bare host name
+    gets ``https://``, the port and ``schema`` as the path) or else from the gateway's public default.
+    """
+    name = extra.get("gateway")
+    if not name:
+        raise ValueError(
+            f"connection {conn.conn_id!r}: extra field 'gateway' is missing; "
+            f"set it to one of: {', '.join(GATEWAY_NAMES)}"
+        )
+    try:
+        gateway = get_gateway(str(name))
+    except ValueError as exc:
+        raise ValueError(f"connection {conn.conn_id!r}: extra field 'gateway': {exc}") from None
+    base_url = _base_url(conn) or gateway.default_base_url
+    if not base_url:
+        raise ValueError(
+            f"connection {conn.conn_id!r}: gateway {gateway.name!r} has no public default URL; "
+            "set the connection's Base URL (host)"
+        )
+    if not conn.password:
+        raise ValueError(f"connection {conn.conn_id!r}: the API key (password) is empty")
+    return GatewayConnection(conn_id=conn.conn_id, gateway=gateway, base_url=base_url, api_key=conn.password)
+
+
+def _base_url(conn: Connection) -> str | None:
+    host = (conn.host or "").strip()
+    if not host:
+        return None
+    if "://" in host:
+        return host
+    port = f":{conn.port}" if conn.port else ""
+    path = f"/{conn.schema.strip('/')}" if conn.schema else ""
+    return f"https://{host}{port}{path}"

@@ -1,0 +1,65 @@
+"""One retry policy for the sync and async paths: what may be retried, and how long to wait.
+
+Pure functions over our typed errors, so the worker and the triggerer cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from airflow_provider_seedance.exceptions import (
+    GatewayError,
+    RateLimitError,
+    SeedanceError,
+    ServerError,
+    TransportError,
+)
+
+# A 503 says the gateway did not take the request; other 5xx replies to a submit leave its fate open.
+SUBMIT_SAFE_STATUSES = frozenset({503})
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter; ``max_retry_after`` caps how long a 429 may ask us to wait."""
+
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, error: SeedanceError, rng: random.Random | None = None) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (attempts count from 1)."""
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return error.retry_after
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return (rng or random).uniform(ceiling / 2, ceiling)
+
+    def should_retry(self, attempt: int, error: SeedanceError, *, submit: bool) -> bool:
+        """Whether to try again after ``error`` on attempt ``attempt``."""
+        if attempt >= self.max_attempts:
+            return False
+        if isinstance(error, RateLimitError):
+            return error.retry_after is None or error.retry_after <= self.max_retry_after
+        if isinstance(error, TransportError):
+            return not (submit and error.request_sent)
+        if isinstance(error, ServerError):
+            statuses = SUBMIT_SAFE_STATUSES if submit else RETRYABLE_STATUSES
+            return error.status_code in statuses or (error.status_code is None and not submit)
+        return False
+
+
+def outcome_unknown(error: SeedanceError) -> bool:
+    """A submit error after which the gateway may nevertheless have created (and billed) the task."""
+    if isinstance(error, TransportError):
+        return error.request_sent
+    return (
+        isinstance(error, GatewayError)
+        and isinstance(error, ServerError)
+        and error.status_code not in SUBMIT_SAFE_STATUSES
+    )
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
