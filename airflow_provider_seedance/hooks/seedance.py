@@ -177,15 +177,16 @@ class SeedanceHook(BaseHook):
             except (TransportError, GatewayError) as error:
                 delay = self._retry_delay(attempt, error, call, submit=False)
             time.sleep(delay)
-        with response:
+        try:
             resumed = response.status_code == 206
-            total = _total_size(response, offset if resumed else 0)
             yield ArtifactStream(
                 chunks=_mapped_chunks(response.iter_bytes(DOWNLOAD_CHUNK_BYTES), self.gateway.name),
                 offset=offset if resumed else 0,
-                total_size=total,
+                total_size=_total_size(response, offset if resumed else 0),
                 content_type=response.headers.get("content-type"),
             )
+        finally:
+            response.close()
 
     def test_connection(self) -> tuple[bool, str]:
         """Ask for a task id that cannot exist: 'not found' proves the URL and key; 401 means a bad key."""

@@ -1,4 +1,4 @@
-"""One simulator for the whole simulator test run, on a fast clock; each test starts from clean stats."""
+"""Helpers for the simulator tests: an authenticated plain httpx client and a polling loop."""
 
 from __future__ import annotations
 
@@ -8,26 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from airflow_provider_seedance.simulator import FaultPlan, RunningSimulator, SimulatorConfig, start_simulator
+from tests.conftest import TIME_SCALE  # noqa: F401 - re-exported for the simulator tests
 
-# 1 simulated second = 1 real millisecond: a 10 s generation finishes in about 10 ms.
-TIME_SCALE = 0.001
 API_KEY = "sk-simulator-test"
-
-
-@pytest.fixture(scope="session")
-def simulator(tmp_path_factory) -> Iterator[RunningSimulator]:
-    config = SimulatorConfig(time_scale=TIME_SCALE, cache_dir=tmp_path_factory.mktemp("simulator-media"))
-    with start_simulator(config) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _clean_simulator(request) -> None:
-    if "simulator" in request.fixturenames:
-        running: RunningSimulator = request.getfixturevalue("simulator")
-        running.simulator.faults.replace(FaultPlan())
-        running.simulator.stats.reset()
 
 
 @pytest.fixture
