@@ -1,0 +1,62 @@
+"""The one event a Seedance trigger yields, built here and checked here when the worker resumes.
+
+The payload crosses the triggerer/worker boundary through the metadata database (and possibly a
+version skew), so ``execute_complete`` parses it before trusting any field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from airflow_provider_seedance.models import TaskState, TaskStatus
+
+EventStatus = Literal["succeeded", "failed", "cancelled", "expired", "timeout", "error"]
+
+
+class SeedanceEvent(BaseModel):
+    """``status`` says how waiting ended; ``reason`` is machine-readable, ``message`` is for people."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: EventStatus
+    gateway: str
+    task_id: str
+    reason: str
+    message: str
+    error_code: str | None = None
+    progress: int | None = None
+
+    @classmethod
+    def from_status(cls, gateway: str, status: TaskStatus) -> SeedanceEvent:
+        """The event for a task that reached a terminal state."""
+        words = {
+            TaskState.SUCCEEDED: "finished",
+            TaskState.FAILED: "failed",
+            TaskState.CANCELLED: "was cancelled",
+            TaskState.EXPIRED: "expired before it ran",
+        }
+        detail = f": {status.error_message}" if status.error_message else ""
+        return cls(
+            status=status.state.value,  # type: ignore[arg-type]
+            gateway=gateway,
+            task_id=status.task_id,
+            reason=status.error_code or status.state.value,
+            message=f"{gateway} task {status.task_id} {words[status.state]}{detail}",
+            error_code=status.error_code,
+            progress=status.progress,
+        )
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def parse(cls, payload: Any) -> SeedanceEvent:
+        """The event as sent by the trigger; a ``ValueError`` that says what is wrong otherwise."""
+        if payload is None:
+            raise ValueError("the task resumed without a trigger event")
+        try:
+            return cls.model_validate(payload)
+        except ValidationError as exc:
+            raise ValueError(f"unexpected trigger event {payload!r}: {exc}") from None

@@ -1,0 +1,122 @@
+"""SeedanceTaskTrigger: waits for one remote generation in the triggerer, without blocking its event loop.
+
+Kwargs are primitives only (connection id, remote task id, poll interval, absolute UTC deadline), so
+they are safe in the trigger table, which Airflow 3.3 stores in plain text. The deadline is absolute,
+so a triggerer restart does not restart the clock. Transient failures (connection errors, 429, 5xx)
+only slow the polling down; the trigger yields exactly one event, then returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
+from airflow_provider_seedance.hooks.seedance import SeedanceHook, log_progress
+from airflow_provider_seedance.models import TaskState
+from airflow_provider_seedance.triggers.events import SeedanceEvent
+
+log = logging.getLogger(__name__)
+
+# While the gateway keeps failing, polls back off up to this many times the normal interval.
+BACKOFF_CEILING = 8
+ON_KILL_TIMEOUT_SECONDS = 20.0
+
+
+class SeedanceTaskTrigger(BaseTrigger):
+    """Poll a Seedance generation until it ends, fails, or ``deadline`` passes.
+
+    :param seedance_conn_id: the ``seedance`` connection the task was submitted through.
+    :param task_id: the gateway's task id.
+    :param deadline: absolute UTC deadline as a Unix timestamp; a ``timeout`` event is sent at it.
+    :param poll_interval: seconds between polls while the task runs.
+    :param cancel_on_kill: cancel the remote task when the Airflow task is cleared or marked, where
+        the gateway can cancel and the task is still queued or running.
+    """
+
+    def __init__(
+        self,
+        *,
+        seedance_conn_id: str,
+        task_id: str,
+        deadline: float,
+        poll_interval: float = 15.0,
+        cancel_on_kill: bool = True,
+    ) -> None:
+        super().__init__()
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
+        self.seedance_conn_id = str(seedance_conn_id)
+        self.task_id = str(task_id)
+        self.deadline = float(deadline)
+        self.poll_interval = float(poll_interval)
+        self.cancel_on_kill = bool(cancel_on_kill)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "seedance_conn_id": self.seedance_conn_id,
+                "task_id": self.task_id,
+                "deadline": self.deadline,
+                "poll_interval": self.poll_interval,
+                "cancel_on_kill": self.cancel_on_kill,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        event = await self._wait()
+        yield TriggerEvent(event.payload())
+
+    async def _wait(self) -> SeedanceEvent:
+        hook = SeedanceHook(self.seedance_conn_id)
+        try:
+            gateway = (await hook.aconnection()).gateway.name
+        except (SeedanceError, ValueError) as exc:
+            return self._event("error", "connection", f"cannot use connection {self.seedance_conn_id}: {exc}")
+        last_seen: tuple[TaskState, int | None] | None = None
+        failures = 0
+        while True:
+            try:
+                status = await hook.aget_status(self.task_id)
+            except (TransportError, GatewayError) as exc:
+                if not exc.retryable:
+                    return self._event("error", type(exc).__name__, str(exc), gateway)
+                failures += 1
+                log.warning("Polling %s task %s failed (%s); polling again later.", gateway, self.task_id, exc)
+            else:
+                failures = 0
+                if (status.state, status.progress) != last_seen:
+                    log_progress(gateway, status)
+                    last_seen = (status.state, status.progress)
+                if status.state.is_terminal:
+                    return SeedanceEvent.from_status(gateway, status)
+            remaining = self.deadline - time.time()
+            if remaining <= 0:
+                return self._event(
+                    "timeout", "deadline", f"{gateway} task {self.task_id} did not finish before the deadline", gateway
+                )
+            await asyncio.sleep(min(self.poll_interval * min(2**failures, BACKOFF_CEILING), remaining))
+
+    async def on_kill(self) -> None:
+        """The Airflow task was cleared or marked: cancel the remote task if it still runs and can be cancelled."""
+        if not self.cancel_on_kill:
+            return
+        hook = SeedanceHook(self.seedance_conn_id)
+        try:
+            async with asyncio.timeout(ON_KILL_TIMEOUT_SECONDS):
+                status = await hook.aget_status(self.task_id)
+                if status.state.is_terminal:
+                    return
+                if not await hook.acancel(self.task_id):
+                    log.warning("Task %s keeps running remotely: its gateway cannot cancel tasks.", self.task_id)
+        except (SeedanceError, ValueError, TimeoutError) as exc:
+            log.warning("Could not cancel remote task %s: %s", self.task_id, exc)
+
+    def _event(self, status: str, reason: str, message: str, gateway: str = "unknown") -> SeedanceEvent:
+        return SeedanceEvent(status=status, gateway=gateway, task_id=self.task_id, reason=reason, message=message)  # type: ignore[arg-type]
