@@ -14,9 +14,12 @@ LAYERS = {
     "models": 1,
     "gateways": 2,
     "hooks": 3,
-    "hooks.retry": 3,
     "get_provider_info": 3,
-    "demo": 4,
+    "triggers": 4,
+    "storage": 4,
+    "operators": 5,
+    "links": 5,
+    "demo": 6,
     "simulator": 2,
 }
 NO_IO_IN_DIALECTS = {"httpx", "asyncio", "airflow", "socket", "requests", "urllib3", "ssl", "aiohttp"}

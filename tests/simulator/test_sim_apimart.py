@@ -1,0 +1,402 @@
+"""Simulated apimart.ai, driven by a plain httpx client exactly as its docs describe the API."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+from tests.simulator.conftest import poll_until
+from tests.simulator.media_check import decode_mp4, png_size
+
+MODEL = "doubao-seedance-2.0"
+FAST = "doubao-seedance-2.0-fast"
+TERMINAL = {"completed", "failed", "cancelled"}
+TASK_ID = re.compile(r"^task_[0-9A-Z]{26}$")
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+
+
+@pytest.fixture
+def apimart(simulator) -> str:
+    return simulator.gateway_url("apimart")
+
+
+def _create(client: httpx.Client, base: str, **fields) -> httpx.Response:
+    body = {"model": MODEL, "prompt": "a lighthouse at dusk", **fields}
+    return client.post(f"{base}/v1/videos/generations", json=body)
+
+
+def _task_id(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    return response.json()["data"][0]["task_id"]
+
+
+def _finish(client: httpx.Client, base: str, task_id: str, seen: list | None = None) -> dict:
+    def fetch() -> dict:
+        reply = client.get(f"{base}/v1/tasks/{task_id}")
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        assert body["code"] == 200
+        if seen is not None:
+            seen.append(body["data"])
+        return body["data"]
+
+    return poll_until(fetch, lambda data: data["status"] in TERMINAL)
+
+
+def _stats(simulator) -> dict:
+    return httpx.get(f"{simulator.base_url}/_simulator/stats").json()
+
+
+# ---- the happy paths ----------------------------------------------------------------------------------------
+
+
+def test_text_to_video_with_audio_and_last_frame(simulator, client, apimart):
+    created = _create(
+        client, apimart, size="9:16", resolution="720p", duration=4, generate_audio=True, return_last_frame=True
+    )
+    assert created.status_code == 200
+    body = created.json()
+    assert body == {"code": 200, "data": [{"status": "submitted", "task_id": body["data"][0]["task_id"]}]}
+    task_id = body["data"][0]["task_id"]
+    assert TASK_ID.match(task_id)
+
+    seen: list[dict] = []
+    data = _finish(client, apimart, task_id, seen)
+    assert data["status"] == "completed"
+    assert data["id"] == task_id
+    for snapshot in seen:
+        assert isinstance(snapshot["progress"], int)
+        assert 0 <= snapshot["progress"] <= 100
+        assert snapshot["status"] in {"pending", "processing", "completed"}
+    assert data["progress"] == 100
+    for key in ("created", "completed", "actual_time", "estimated_time"):
+        assert isinstance(data[key], int), key
+    assert data["completed"] >= data["created"]
+    assert "error" not in data
+
+    video = data["result"]["videos"][0]
+    assert isinstance(video["url"], list)
+    assert video["expires_at"] - data["completed"] == 86400
+    download = httpx.get(video["url"][0])  # a CDN URL: no key
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "video/mp4"
+    decoded = decode_mp4(download.content)
+    assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (720, 1280, 4.0, True)
+
+    last_frame = httpx.get(data["result"]["images"][0]["url"][0])
+    assert png_size(last_frame.content) == (720, 1280)
+
+    stats = _stats(simulator)
+    assert stats["gateways"]["apimart"]["submissions"] == 1
+    task_stats = stats["tasks"][f"apimart/{task_id}"]
+    assert task_stats["submissions"] == 1
+    assert task_stats["status_polls"] == len(seen)
+    assert task_stats["downloads"] == 2
+
+
+def test_defaults_are_480p_16_9_five_seconds_silent(client, apimart):
+    data = _finish(client, apimart, _task_id(_create(client, apimart, model=FAST)))
+    assert data["status"] == "completed"
+    assert "images" not in data["result"]
+    decoded = decode_mp4(httpx.get(data["result"]["videos"][0]["url"][0]).content)
+    assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (864, 480, 5.0, False)
+
+
+def test_pending_then_processing_on_a_slow_clock(simulator, client, apimart):
+    config = simulator.simulator.config
+    original = (config.queue_seconds, config.run_seconds)
+    try:
+        config.queue_seconds = 10_000
+        pending = client.get(f"{apimart}/v1/tasks/{_task_id(_create(client, apimart))}").json()["data"]
+        assert (pending["status"], pending["progress"]) == ("pending", 0)
+        assert "result" not in pending
+        assert "completed" not in pending
+
+        config.queue_seconds, config.run_seconds = 0, 10_000_000
+        task_id = _task_id(_create(client, apimart))
+        running = poll_until(
+            lambda: client.get(f"{apimart}/v1/tasks/{task_id}").json()["data"],
+            lambda data: data["progress"] > 0,
+        )
+        assert running["status"] == "processing"
+        assert isinstance(running["progress"], int)
+        assert 1 <= running["progress"] <= 99
+        assert "result" not in running
+    finally:
+        config.queue_seconds, config.run_seconds = original
+
+
+def test_first_and_last_frames_with_adaptive_size(client, apimart):
+    frames = [
+        {"url": "https://example.com/day.jpg", "role": "first_frame"},
+        {"url": "https://example.com/night.jpg", "role": "last_frame"},
+    ]
+    created = _create(client, apimart, prompt="day turns to night", image_with_roles=frames, size="adaptive")
+    data = _finish(client, apimart, _task_id(created))
+    assert data["status"] == "completed"
+    decoded = decode_mp4(httpx.get(data["result"]["videos"][0]["url"][0]).content)
+    assert (decoded.width, decoded.height) == (864, 480)  # adaptive renders as 16:9
+
+
+def test_reference_images_video_and_audio(client, apimart):
+    created = client.post(
+        f"{apimart}/v1/videos/generations",
+        json={
+            "model": MODEL,
+            "image_urls": ["https://example.com/tea1.jpg", "https://example.com/tea2.jpg"],
+            "video_urls": ["https://example.com/tea.mp4"],
+            "audio_urls": ["https://example.com/tea.mp3"],
+            "generate_audio": True,
+            "size": "1:1",
+            "duration": 6,
+            "seed": 42,
+            "tools": [{"type": "web_search"}],
+        },
+    )
+    data = _finish(client, apimart, _task_id(created))  # no prompt: optional with references
+    decoded = decode_mp4(httpx.get(data["result"]["videos"][0]["url"][0]).content)
+    assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (640, 640, 6.0, True)
+
+
+@pytest.mark.parametrize("model", [MODEL, "doubao-seedance-2.0-face"])
+def test_1080p_on_the_standard_and_face_models(client, apimart, model):
+    assert _create(client, apimart, model=model, resolution="1080p").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"image_with_roles": [{"url": "asset://asset_a", "role": "reference_image"}]}, id="roles"),
+        pytest.param({"image_urls": ["https://x.test/a.jpg", "asset://asset_a"]}, id="image-urls"),
+        pytest.param({"model": FAST, "video_urls": ["asset://asset_b"]}, id="fast-video"),
+    ],
+)
+def test_asset_urls_accepted_on_standard_and_fast(client, apimart, fields):
+    assert _finish(client, apimart, _task_id(_create(client, apimart, **fields)))["status"] == "completed"
+
+
+def test_upload_image_and_fetch_it_back(simulator, client, apimart):
+    reply = client.post(f"{apimart}/v1/uploads/images", files={"file": ("my photo.png", PNG, "image/png")})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert set(body) == {"url", "filename", "content_type", "bytes", "created_at"}
+    assert (body["content_type"], body["bytes"]) == ("image/png", len(PNG))
+    assert body["filename"] == "my_photo.png"
+    assert isinstance(body["created_at"], int)
+
+    fetched = httpx.get(body["url"])  # public, like the upload CDN
+    assert fetched.status_code == 200
+    assert fetched.content == PNG
+    assert fetched.headers["content-type"] == "image/png"
+
+    # The returned URL is what generation requests take instead of base64.
+    created = _create(client, apimart, image_urls=[body["url"]])
+    assert _finish(client, apimart, _task_id(created))["status"] == "completed"
+    assert _stats(simulator)["gateways"]["apimart"]["upload_requests"] == 1
+
+
+@pytest.mark.parametrize(
+    ("files", "status"),
+    [
+        pytest.param({"image": ("a.png", PNG, "image/png")}, 400, id="no-file-field"),
+        pytest.param({"file": ("a.bmp", b"BM" + bytes(100), "image/bmp")}, 400, id="unsupported-format"),
+        pytest.param({"file": ("big.png", PNG + bytes(20 * 1024 * 1024), "image/png")}, 413, id="too-large"),
+    ],
+)
+def test_upload_rejections(client, apimart, files, status):
+    reply = client.post(f"{apimart}/v1/uploads/images", files=files)
+    assert reply.status_code == status
+    error = reply.json()["error"]
+    assert (error["code"], error["type"]) == (status, "invalid_request_error")
+    assert "file" in error["message"]
+
+
+def test_upload_without_multipart_body(client, apimart):
+    reply = client.post(f"{apimart}/v1/uploads/images", json={"file": "aGVsbG8="})
+    assert reply.status_code == 400
+    assert "file" in reply.json()["error"]["message"]
+
+
+# ---- documented rejections ----------------------------------------------------------------------------------
+
+
+def _frames(*roles: str) -> list[dict]:
+    return [{"url": f"https://x.test/{index}.jpg", "role": role} for index, role in enumerate(roles)]
+
+
+URLS = [f"https://x.test/{index}.jpg" for index in range(10)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        pytest.param({"model": "doubao-seedance-1.5-pro"}, "model", id="unknown-model"),
+        pytest.param({"model": None}, "model", id="missing-model"),
+        pytest.param({"prompt": None}, "prompt", id="text-to-video-without-prompt"),
+        pytest.param({"prompt": "   "}, "prompt", id="blank-prompt"),
+        pytest.param({"prompt": "x" * 4001}, "prompt", id="prompt-too-long"),
+        pytest.param({"duration": 3}, "duration", id="duration-short"),
+        pytest.param({"duration": 16}, "duration", id="duration-long"),
+        pytest.param({"duration": "5"}, "duration", id="duration-string"),
+        pytest.param({"size": "16:10"}, "size", id="size"),
+        pytest.param({"size": "1280x720"}, "size", id="size-pixels"),
+        pytest.param({"resolution": "720P"}, "resolution", id="resolution-upper-case"),
+        pytest.param({"model": FAST, "resolution": "1080p"}, "resolution", id="fast-1080p"),
+        pytest.param({"model": "doubao-seedance-2.0-fast-face", "resolution": "1080p"}, "resolution", id="ff-1080p"),
+        pytest.param({"seed": "42"}, "seed", id="seed-string"),
+        pytest.param({"generate_audio": "true"}, "generate_audio", id="audio-string"),
+        pytest.param({"return_last_frame": 1}, "return_last_frame", id="last-frame-int"),
+        pytest.param({"tools": {"type": "web_search"}}, "tools", id="tools-object"),
+        pytest.param({"tools": [{"kind": "web_search"}]}, "kind", id="tools-unknown-key"),
+        pytest.param({"tools": [{"type": "code_interpreter"}]}, "tools", id="tools-type"),
+        pytest.param({"image_urls": URLS}, "image_urls", id="ten-images"),
+        pytest.param({"image_urls": [{"url": URLS[0]}]}, "image_urls", id="image-object"),
+        pytest.param({"image_urls": "https://x.test/a.jpg"}, "image_urls", id="image-urls-string"),
+        pytest.param(
+            {"image_urls": URLS[:1], "image_with_roles": _frames("first_frame")}, "image_with_roles", id="both-images"
+        ),
+        pytest.param({"image_with_roles": _frames("middle_frame")}, "role", id="bad-role"),
+        pytest.param({"image_with_roles": [{"url": URLS[0]}]}, "role", id="missing-role"),
+        pytest.param({"image_with_roles": _frames("last_frame")}, "image_with_roles", id="last-without-first"),
+        pytest.param(
+            {"image_with_roles": _frames("first_frame", "reference_image")}, "image_with_roles", id="frames-and-refs"
+        ),
+        pytest.param(
+            {"image_with_roles": _frames("first_frame"), "video_urls": ["https://x.test/v.mp4"]},
+            "video_urls",
+            id="roles-with-video",
+        ),
+        pytest.param(
+            {"image_with_roles": _frames("first_frame"), "audio_urls": ["https://x.test/a.mp3"]},
+            "audio_urls",
+            id="roles-with-audio",
+        ),
+        pytest.param({"video_urls": [f"https://x.test/{i}.mp4" for i in range(4)]}, "video_urls", id="four-videos"),
+        pytest.param(
+            {"video_urls": URLS[:1], "audio_urls": [f"https://x.test/{i}.mp3" for i in range(4)]},
+            "audio_urls",
+            id="four-audios",
+        ),
+        pytest.param({"audio_urls": ["https://x.test/a.mp3"]}, "audio_urls", id="audio-alone"),
+        pytest.param(
+            {"model": "doubao-seedance-2.0-face", "image_urls": ["asset://asset_a"]}, "asset://", id="asset-on-face"
+        ),
+        pytest.param(
+            {"model": "doubao-seedance-2.0-fast-face", "video_urls": ["asset://asset_a"]},
+            "asset://",
+            id="asset-video-on-fast-face",
+        ),
+        pytest.param({"image_urls": ["data:image/png;base64,iVBORw0KGgo="]}, "base64", id="data-uri"),
+        pytest.param(
+            {"image_with_roles": [{"url": "data:image/png;base64,iVBORw0KGgo=", "role": "first_frame"}]},
+            "base64",
+            id="data-uri-in-roles",
+        ),
+        pytest.param({"image_urls": ["iVBORw0KGgoAAAANSUhEUg=="]}, "image_urls", id="bare-base64"),
+        pytest.param({"aspect_ratio": "16:9"}, "aspect_ratio", id="unknown-field"),
+        pytest.param({"callback_url": "https://x.test/hook"}, "callback_url", id="undocumented-callback"),
+    ],
+)
+def test_documented_rejections(simulator, client, apimart, fields, param):
+    body = {key: value for key, value in {"model": MODEL, "prompt": "x", **fields}.items() if value is not None}
+    response = client.post(f"{apimart}/v1/videos/generations", json=body)
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"}
+    error = response.json()["error"]
+    assert (error["code"], error["type"]) == (400, "invalid_request_error")
+    assert error["message"].startswith("请求参数无效")
+    assert param in error["message"]
+    assert not _stats(simulator)["tasks"]  # a rejected request creates no task
+
+
+def test_body_that_is_not_json(client, apimart):
+    response = client.post(f"{apimart}/v1/videos/generations", content=b"model=doubao-seedance-2.0")
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_unknown_language_is_rejected(client, apimart):
+    task_id = _task_id(_create(client, apimart))
+    response = client.get(f"{apimart}/v1/tasks/{task_id}", params={"language": "fr"})
+    assert response.status_code == 400
+    assert "language" in response.json()["error"]["message"]
+    assert client.get(f"{apimart}/v1/tasks/{task_id}", params={"language": "ja"}).status_code == 200
+
+
+# ---- auth, missing tasks and faults -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Basic c2stMQ=="}, {"Authorization": "Token sk-simulator-test"}]
+)
+def test_missing_key_is_401_in_apimart_shape(apimart, headers):
+    response = httpx.post(f"{apimart}/v1/videos/generations", json={"model": MODEL, "prompt": "x"}, headers=headers)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert (error["code"], error["type"]) == (401, "authentication_error")
+    assert error["message"].startswith("身份验证失败")
+
+
+def test_unknown_task_is_404(client, apimart):
+    response = client.get(f"{apimart}/v1/tasks/task_01KMCGF6BQGN3X28H3KSR50X5T")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == 404
+    assert error["message"].startswith("任务不存在或已过期")  # "task not found or expired"
+
+
+def test_scripted_rate_limit_then_success(simulator, client, apimart):
+    simulator.simulator.faults.replace(
+        FaultPlan(retry_after_seconds=3, script=[ScriptedFault(kind="rate_limit", gateway="apimart", op="submit")])
+    )
+    limited = _create(client, apimart)
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "3"
+    error = limited.json()["error"]
+    assert (error["code"], error["type"]) == (429, "rate_limit_error")
+    assert error["message"].startswith("请求过于频繁")
+    assert not _stats(simulator)["tasks"]  # nothing was submitted
+
+    task_id = _task_id(_create(client, apimart))
+    assert _stats(simulator)["tasks"][f"apimart/{task_id}"]["submissions"] == 1
+
+
+@pytest.mark.parametrize(("status", "kind"), [(502, "bad_gateway"), (500, "server_error"), (503, "server_error")])
+def test_scripted_server_errors_on_status(simulator, client, apimart, status, kind):
+    task_id = _task_id(_create(client, apimart))
+    simulator.simulator.faults.replace(
+        FaultPlan(script=[ScriptedFault(kind="server_error", gateway="apimart", op="status", status=status)])
+    )
+    failed = client.get(f"{apimart}/v1/tasks/{task_id}")
+    assert failed.status_code == status
+    error = failed.json()["error"]
+    assert (error["code"], error["type"]) == (status, kind)
+    assert _finish(client, apimart, task_id)["status"] == "completed"  # the next poll is fine
+
+
+def test_scripted_server_error_on_upload(simulator, client, apimart):
+    simulator.simulator.faults.replace(
+        FaultPlan(script=[ScriptedFault(kind="server_error", gateway="apimart", op="upload", status=502)])
+    )
+    reply = client.post(f"{apimart}/v1/uploads/images", files={"file": ("a.png", PNG, "image/png")})
+    assert reply.status_code == 502
+    assert reply.json()["error"]["type"] == "bad_gateway"
+
+
+@pytest.mark.parametrize(("language", "fragment"), [(None, "content moderation failed"), ("zh", "内容审核未通过")])
+def test_moderation_failure(simulator, client, apimart, language, fragment):
+    simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="moderation", gateway="apimart")]))
+    task_id = _task_id(_create(client, apimart))
+    params = {"language": language} if language else {}
+    data = poll_until(
+        lambda: client.get(f"{apimart}/v1/tasks/{task_id}", params=params).json()["data"],
+        lambda data: data["status"] in TERMINAL,
+    )
+    assert data["status"] == "failed"
+    assert set(data["error"]) == {"code", "message", "type"}
+    assert fragment in data["error"]["message"]
+    assert "result" not in data
+    assert "completed" not in data

@@ -1,0 +1,185 @@
+"""SeedanceTaskTrigger against the simulator: one event per run, deadlines, transient errors, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+
+import httpx
+import pytest
+
+from airflow_provider_seedance.hooks import clients
+from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+from airflow_provider_seedance.triggers.events import SeedanceEvent
+from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
+
+KEY = "sk-trigger-test-secret"
+MODEL = "dreamina-seedance-2-0-260128"
+
+
+@pytest.fixture
+def conn_id(simulator, monkeypatch) -> str:
+    conn = {"conn_type": "seedance", "host": simulator.gateway_url("ark"), "password": KEY, "extra": {"gateway": "ark"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_TRIGGER", json.dumps(conn))
+    return "seedance_trigger"
+
+
+def _submit(simulator, count: int = 1) -> list[str]:
+    url = simulator.gateway_url("ark") + "/contents/generations/tasks"
+    with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}) as client:
+        return [
+            client.post(url, json={"model": MODEL, "content": [{"type": "text", "text": f"clip {i}"}]}).json()["id"]
+            for i in range(count)
+        ]
+
+
+def _trigger(conn_id: str, task_id: str, *, seconds: float = 30, **kwargs) -> SeedanceTaskTrigger:
+    return SeedanceTaskTrigger(
+        seedance_conn_id=conn_id, task_id=task_id, deadline=time.time() + seconds, poll_interval=0.01, **kwargs
+    )
+
+
+async def _events(trigger: SeedanceTaskTrigger) -> list[SeedanceEvent]:
+    return [SeedanceEvent.parse(event.payload) async for event in trigger.run()]
+
+
+def _slow_queue(simulator, monkeypatch) -> None:
+    monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 10**6)
+
+
+def test_serialize_round_trip_keeps_only_primitives(conn_id):
+    trigger = SeedanceTaskTrigger(seedance_conn_id=conn_id, task_id="cgt-1", deadline=1_900_000_000.5, poll_interval=7)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_seedance.triggers.seedance.SeedanceTaskTrigger"
+    assert kwargs == {
+        "seedance_conn_id": conn_id,
+        "task_id": "cgt-1",
+        "deadline": 1_900_000_000.5,
+        "poll_interval": 7.0,
+        "cancel_on_kill": True,
+    }
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    assert SeedanceTaskTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert KEY not in json.dumps(kwargs)
+
+
+def test_rejects_a_useless_poll_interval():
+    with pytest.raises(ValueError, match="poll_interval must be positive"):
+        SeedanceTaskTrigger(seedance_conn_id="x", task_id="t", deadline=0, poll_interval=0)
+
+
+def test_one_event_when_the_task_succeeds(simulator, conn_id):
+    (task_id,) = _submit(simulator)
+    events = asyncio.run(_events(_trigger(conn_id, task_id)))
+    assert [(e.status, e.gateway, e.task_id) for e in events] == [("succeeded", "ark", task_id)]
+
+
+def test_failed_generation_carries_the_gateway_error(simulator, conn_id):
+    simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="moderation")]))
+    (task_id,) = _submit(simulator)
+    (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
+    assert event.status == "failed"
+    assert event.error_code == "OutputVideoSensitiveContentDetected.PolicyViolation"
+    assert "copyright" in event.message
+
+
+def test_transient_errors_never_fail_the_wait(simulator, conn_id):
+    (task_id,) = _submit(simulator)
+    script = [
+        ScriptedFault(kind="rate_limit", op="status", count=8),
+        ScriptedFault(kind="server_error", op="status", status=502, count=3),
+        ScriptedFault(kind="drop", op="status", count=3),
+    ]
+    simulator.simulator.faults.replace(FaultPlan(script=script, retry_after_seconds=0))
+    (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
+    assert event.status == "succeeded"
+
+
+def test_deadline_yields_timeout(simulator, conn_id, monkeypatch):
+    _slow_queue(simulator, monkeypatch)
+    (task_id,) = _submit(simulator)
+    (event,) = asyncio.run(_events(_trigger(conn_id, task_id, seconds=0.2)))
+    assert (event.status, event.reason) == ("timeout", "deadline")
+
+
+def test_a_deadline_already_past_still_polls_once(simulator, conn_id):
+    (task_id,) = _submit(simulator)
+    time.sleep(0.05)
+    (event,) = asyncio.run(_events(_trigger(conn_id, task_id, seconds=-60)))
+    assert event.status == "succeeded"
+
+
+def test_fatal_errors_end_with_an_error_event(conn_id, monkeypatch):
+    (event,) = asyncio.run(_events(_trigger(conn_id, "cgt-never-submitted")))
+    assert (event.status, event.reason) == ("error", "TaskNotFoundError")
+    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_BROKEN", json.dumps({"conn_type": "seedance", "password": "k"}))
+    (event,) = asyncio.run(_events(_trigger("seedance_broken", "cgt-1")))
+    assert (event.status, event.reason) == ("error", "connection")
+    assert "extra field 'gateway' is missing" in event.message
+
+
+def test_cancellation_propagates(simulator, conn_id, monkeypatch):
+    _slow_queue(simulator, monkeypatch)
+    (task_id,) = _submit(simulator)
+
+    async def cancel_midway() -> None:
+        running = asyncio.ensure_future(_events(_trigger(conn_id, task_id)))
+        await asyncio.sleep(0.1)
+        running.cancel()
+        await running
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(cancel_midway())
+
+
+def test_on_kill_cancels_a_queued_task(simulator, conn_id, monkeypatch):
+    _slow_queue(simulator, monkeypatch)
+    (task_id,) = _submit(simulator)
+    asyncio.run(_trigger(conn_id, task_id).on_kill())
+    stats = simulator.simulator.stats.snapshot()["tasks"][f"ark/{task_id}"]
+    assert stats["cancels"] == 1
+    url = simulator.gateway_url("ark") + f"/contents/generations/tasks/{task_id}"
+    assert httpx.get(url, headers={"Authorization": f"Bearer {KEY}"}).json()["status"] == "cancelled"
+
+
+def test_on_kill_leaves_finished_tasks_and_respects_the_opt_out(simulator, conn_id, monkeypatch):
+    (done,) = _submit(simulator)
+    asyncio.run(_events(_trigger(conn_id, done)))
+    asyncio.run(_trigger(conn_id, done).on_kill())
+    _slow_queue(simulator, monkeypatch)
+    (queued,) = _submit(simulator)
+    asyncio.run(_trigger(conn_id, queued, cancel_on_kill=False).on_kill())
+    tasks = simulator.simulator.stats.snapshot()["tasks"]
+    assert "cancels" not in tasks[f"ark/{done}"]
+    assert "cancels" not in tasks[f"ark/{queued}"]
+
+
+def test_a_thousand_triggers_share_one_tls_context_and_one_client(simulator, conn_id, monkeypatch):
+    task_ids = _submit(simulator, 1000)
+    # Spies, not mocks: the real constructors run; we only count them.
+    built = {"ssl": 0, "client": 0}
+    create_context, client_init = ssl.create_default_context, httpx.AsyncClient.__init__
+
+    def counting_context(*args, **kwargs):
+        built["ssl"] += 1
+        return create_context(*args, **kwargs)
+
+    def counting_init(self, *args, **kwargs):
+        built["client"] += 1
+        client_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting_context)
+    monkeypatch.setattr(httpx.AsyncClient, "__init__", counting_init)
+    clients.shared_ssl_context.cache_clear()
+
+    async def run_all() -> list[SeedanceEvent]:
+        triggers = [_trigger(conn_id, task_id) for task_id in task_ids]
+        results = await asyncio.gather(*(_events(trigger) for trigger in triggers))
+        return [event for events in results for event in events]
+
+    events = asyncio.run(run_all())
+    assert len(events) == 1000
+    assert {event.status for event in events} == {"succeeded"}
+    assert built == {"ssl": 1, "client": 1}
