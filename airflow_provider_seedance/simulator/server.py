@@ -27,7 +27,8 @@ from airflow_provider_seedance.simulator.tasks import Outcome, SimState, SimTask
 log = logging.getLogger(__name__)
 
 API_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.DROP_AFTER)
-DOWNLOAD_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.TRUNCATE)
+# Truncation is decided where the bytes are sent (serve_artifact), not before the handler runs.
+DOWNLOAD_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR)
 ARTIFACT_FILES = {"video": "video.mp4", "last_frame": "last_frame.png"}
 MAX_BODY_BYTES = 64 * 1024 * 1024  # the upstream's request-body limit
 
@@ -42,7 +43,7 @@ class Simulator:
         self.faults = FaultInjector(self.config.faults)
         cache_dir = self.config.cache_dir or Path(tempfile.mkdtemp(prefix="seedance-simulator-"))
         self.media = MediaCache(cache_dir)
-        self.gateways: dict[str, SimGateway] = {gateway.name: gateway for gateway in SIMULATED_GATEWAYS}
+        self.gateways: dict[str, SimGateway] = {gateway.name: gateway() for gateway in SIMULATED_GATEWAYS}
         self._epoch_real = time.time()
 
     # ---- the clock ------------------------------------------------------------------------------
@@ -189,15 +190,25 @@ class Simulator:
         if task is None or artifact is None:
             return web.Response(status=404, text="no such file\n")
         self.stats.request(task.gateway, "download")
-        fault = self.faults.decide(task.gateway, "download", (FaultKind.DROP, FaultKind.SLOW, FaultKind.SERVER_ERROR))
+        fault = self.faults.decide(task.gateway, "download", DOWNLOAD_FAULTS)
         if fault is not None:
             self.stats.fault(task.gateway, fault.kind)
-            if fault.kind is FaultKind.DROP:
-                return _drop(request)
-            if fault.kind is FaultKind.SERVER_ERROR:
-                return web.Response(status=fault.status or 503, text="upstream storage unavailable\n")
-            await asyncio.sleep(self.faults.plan.slow_seconds)
+            early = await self._apply_cdn_fault(request, fault)
+            if early is not None:
+                return early
         return await self.serve_artifact(request, task, artifact)
+
+    async def _apply_cdn_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
+        """Faults of the result-file host, which answers in plain text like an object store's CDN."""
+        if fault.kind is FaultKind.DROP:
+            return _drop(request)
+        if fault.kind is FaultKind.SLOW:
+            await asyncio.sleep(self.faults.plan.slow_seconds)
+            return None
+        if fault.kind is FaultKind.RATE_LIMIT:
+            retry_after = f"{self.faults.plan.retry_after_seconds:g}"
+            return web.Response(status=429, text="slow down\n", headers={"Retry-After": retry_after})
+        return web.Response(status=fault.status or 503, text="upstream storage unavailable\n")
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "gateways": sorted(self.gateways), "tasks": len(self.tasks)})
@@ -210,6 +221,8 @@ class Simulator:
         self.stats.reset()
         if body.get("tasks"):
             self.tasks.clear()
+            for gateway in self.gateways.values():
+                gateway.reset()
         return web.json_response({"reset": True, "tasks_cleared": bool(body.get("tasks"))})
 
     async def _get_faults(self, request: web.Request) -> web.Response:

@@ -375,11 +375,6 @@ def test_truncated_cdn_download(simulator, client, videos):
     assert _download(client, video["metadata"]["url"]) == (announced, announced)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: Simulator._wrap draws from DOWNLOAD_FAULTS (which includes truncate) for a gateway's "
-    "'download' route and consumes the scripted truncate without applying it, so serve_artifact never sees it",
-)
 def test_truncated_content_download(simulator, client, videos):
     video = _finish(client, videos, _create(client, videos).json()["id"])
     _script(simulator, ScriptedFault(kind="truncate", gateway="infinityblue", op="download"))

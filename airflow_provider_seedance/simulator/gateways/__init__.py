@@ -10,11 +10,12 @@ from airflow_provider_seedance.simulator.gateways.imini import IminiSim
 from airflow_provider_seedance.simulator.gateways.infinityblue import InfinityBlueSim
 from airflow_provider_seedance.simulator.gateways.jimmyai import JimmyAiSim
 
-SIMULATED_GATEWAYS: tuple[SimGateway, ...] = (
-    ArkSim(),
-    IminiSim(),
-    ApimartSim(),
-    AiproxySim(),
-    InfinityBlueSim(),
-    JimmyAiSim(),
+# Classes, not instances: each Simulator builds its own, so gateway state never leaks between runs.
+SIMULATED_GATEWAYS: tuple[type[SimGateway], ...] = (
+    ArkSim,
+    IminiSim,
+    ApimartSim,
+    AiproxySim,
+    InfinityBlueSim,
+    JimmyAiSim,
 )

@@ -113,6 +113,9 @@ class ApimartSim(SimGateway):
         # Uploaded images live in memory, keyed by the last segment of their URL.
         self.uploads: dict[str, Upload] = {}
 
+    def reset(self) -> None:
+        self.uploads.clear()
+
     def routes(self) -> list[Route]:
         return [
             Route("POST", "/v1/videos/generations", "submit", self.create),

@@ -48,6 +48,9 @@ class SimGateway(ABC):
     # Part of the gateway's base URL below its prefix (Ark's base URL ends in /api/v3).
     base_path: ClassVar[str] = ""
 
+    def reset(self) -> None:  # noqa: B027 - an optional hook: most gateways keep no state
+        """Forget any state the gateway keeps of its own (uploads, assets); called on a full reset."""
+
     @abstractmethod
     def routes(self) -> list[Route]:
         """The gateway's real paths, relative to its prefix (``/apimart`` + ``/v1/tasks/{task_id}``)."""
@@ -116,7 +119,8 @@ def one_of(body: dict[str, Any], name: str, allowed: tuple[Any, ...], *, require
         if required:
             raise reject(f"missing required parameter: {name}", name)
         return None
-    if value not in allowed:
+    # Compare types too: JSON true is not 1, and 5.0 is not the enum value 5.
+    if not any(value == option and type(value) is type(option) for option in allowed):
         raise reject(f"parameter {name}={value!r} is not one of {', '.join(map(str, allowed))}", name)
     return value
 
