@@ -13,11 +13,18 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
 MODEL = "dreamina-seedance-2-0-260128"
 HEADERS = {"Authorization": "Bearer sk-load"}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_simulator() -> tuple[subprocess.Popen[str], str]:
@@ -73,7 +80,9 @@ async def run(tasks: int, seconds: float, concurrency: int) -> None:
             started = time.perf_counter()
             task_ids = await submit_all(client, url, tasks, concurrency)
             submit_seconds = time.perf_counter() - started
+            cpu_before = cpu_seconds(process.pid)
             latencies = await poll_for(client, url, task_ids, seconds, concurrency)
+            server_cpu = (cpu_seconds(process.pid) - cpu_before) / seconds
         stats = httpx.get(f"{base_url}/_simulator/stats").json()["gateways"]["ark"]
         health = httpx.get(f"{base_url}/_simulator/health").json()
     finally:
@@ -87,6 +96,7 @@ async def run(tasks: int, seconds: float, concurrency: int) -> None:
         f"{latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms"
     )
     print(f"simulator counted:      {stats['submissions']} submissions, {stats['status_polls']} status polls")
+    print(f"simulator CPU while polled: {server_cpu:.0%} of one core (below 100%: the client was the limit)")
 
 
 def main() -> None:
