@@ -34,3 +34,68 @@ def _clean_simulator(request) -> None:
         running: RunningSimulator = request.getfixturevalue("simulator")
         running.simulator.faults.replace(FaultPlan())
         running.simulator.stats.reset()
+
+
+# ---- a real S3-protocol server (moto's server mode) and a plain HTTP file server -----------------
+
+AWS_CONN_ID = "aws_moto"
+BUCKET = "seedance-test"
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto in server mode on a free port; ``AIRFLOW_CONN_AWS_MOTO`` points the Amazon provider at it."""
+    import json
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    connection = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": "testing",
+        "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+    }
+    os.environ[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"] = json.dumps(connection)
+    s3_client(endpoint).create_bucket(Bucket=BUCKET)
+    yield endpoint
+    server.stop()
+
+
+def s3_client(endpoint: str):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+@pytest.fixture(scope="session")
+def file_server(tmp_path_factory) -> Iterator[tuple[str, object]]:
+    """A static HTTP server with Range support over a temp folder: (base URL, folder path)."""
+    import asyncio
+    import threading
+
+    from aiohttp import web
+
+    root = tmp_path_factory.mktemp("served-files")
+    app = web.Application()
+    app.router.add_static("/", root)
+    runner = web.AppRunner(app, access_log=None)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    host, port = runner.addresses[0][:2]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield f"http://{host}:{port}", root
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
