@@ -25,6 +25,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.hooks.seedance"]}],
+        "operators": [
+            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.operators.seedance"]}
+        ],
+        "triggers": [
+            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.triggers.seedance"]}
+        ],
+        "extra-links": ["airflow_provider_seedance.links.SeedanceVideoLink"],
         "connection-types": [
             {
                 "connection-type": "seedance",

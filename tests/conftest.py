@@ -99,3 +99,65 @@ def file_server(tmp_path_factory) -> Iterator[tuple[str, object]]:
     yield f"http://{host}:{port}", root
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
+
+
+# ---- a migrated metadata database for dag.test() -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """``airflow db migrate`` once into this run's private AIRFLOW_HOME (SQLite)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return _AIRFLOW_HOME
+
+
+SIM_KEY = "sk-simulated-gateway-key-do-not-log"
+
+
+def simulator_connections(simulator: RunningSimulator) -> dict[str, str]:
+    """One ``seedance`` connection per simulated gateway, as AIRFLOW_CONN_* environment values."""
+    import json
+
+    return {
+        f"AIRFLOW_CONN_SIM_{name.upper()}": json.dumps(
+            {"conn_type": "seedance", "host": url, "password": SIM_KEY, "extra": {"gateway": name}}
+        )
+        for name, url in simulator.gateway_urls.items()
+    }
+
+
+@pytest.fixture
+def run_dag(airflow_db):
+    """Write a DAG file into the dags folder (``dag.test()`` syncs DAGs from there), then test-run it.
+
+    The body must bind the DAG to the name ``dag``; it can use SeedanceGenerateVideoOperator, DAG,
+    datetime, timedelta, BUCKET and AWS_CONN_ID without importing them.
+    """
+    import importlib.util
+    import textwrap
+    from pathlib import Path
+
+    dags_folder = Path(_AIRFLOW_HOME) / "dags"
+    dags_folder.mkdir(exist_ok=True)
+    header = (
+        "from datetime import datetime, timedelta\n"
+        "from airflow.sdk import DAG\n"
+        "from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator\n"
+        f"BUCKET = {BUCKET!r}\nAWS_CONN_ID = {AWS_CONN_ID!r}\n"
+    )
+
+    def run(dag_id: str, body: str):
+        path = dags_folder / f"{dag_id}.py"
+        path.write_text(header + textwrap.dedent(body))
+        spec = importlib.util.spec_from_file_location(f"test_dag_{dag_id}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.dag.test()
+
+    return run

@@ -17,6 +17,7 @@ LAYERS = {
     "get_provider_info": 3,
     "triggers": 4,
     "storage": 4,
+    "manifest": 4,
     "operators": 5,
     "links": 5,
     "demo": 6,

@@ -60,7 +60,12 @@ def test_hook_class_declares_what_airflow_reads(connection_type):
     assert hook_class.conn_name_attr == "seedance_conn_id"
 
 
-def test_listed_modules_import():
-    for entry in get_provider_info()["hooks"]:
-        for module in entry["python-modules"]:
-            importlib.import_module(module)
+def test_listed_modules_and_links_import():
+    info = get_provider_info()
+    for section in ("hooks", "operators", "triggers"):
+        for entry in info[section]:
+            for module in entry["python-modules"]:
+                importlib.import_module(module)
+    for link in info["extra-links"]:
+        module_name, class_name = link.rsplit(".", 1)
+        assert getattr(importlib.import_module(module_name), class_name).name == "Seedance video"

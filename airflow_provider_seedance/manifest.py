@@ -1,0 +1,69 @@
+"""The manifest written beside every video, and the small result dict the operator returns (its XCom)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_seedance.gateways.fields import shorten
+from airflow_provider_seedance.models import TaskStatus, VideoRequest
+from airflow_provider_seedance.storage import StoredObject
+
+MANIFEST_VERSION = 1
+
+
+def request_record(request: VideoRequest) -> dict[str, Any]:
+    """The request as sent, minus unset fields; inline data: URIs are shortened (they can be megabytes)."""
+    record = request.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    for name in ("first_frame", "last_frame"):
+        if name in record:
+            record[name] = shorten(record[name])
+    for name in ("reference_images", "reference_videos", "reference_audios"):
+        if name in record:
+            record[name] = [shorten(uri) for uri in record[name]]
+    return record
+
+
+def build_manifest(
+    *,
+    request: VideoRequest,
+    gateway: str,
+    status: TaskStatus,
+    video: StoredObject,
+    last_frame: StoredObject | None,
+    submitted_at: str | None,
+    stored_at: datetime,
+    airflow: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything needed to trust and trace a stored video; never any credential."""
+    raw = status.raw if isinstance(status.raw, dict) else {}
+    seed = request.seed if request.seed is not None else raw.get("seed")
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "video": video.as_dict(),
+        "last_frame": last_frame.as_dict() if last_frame else None,
+        "gateway": gateway,
+        "model": request.model,
+        "remote_task_id": status.task_id,
+        "seed": seed,
+        "request": request_record(request),
+        "usage": status.usage,
+        "timings": {"submitted_at": submitted_at, "stored_at": stored_at.isoformat()},
+        "airflow": airflow,
+    }
+
+
+def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped: bool) -> dict[str, Any]:
+    """The operator's return value: paths and identifiers only, small enough for any XCom backend."""
+    last_frame = manifest.get("last_frame") or {}
+    return {
+        "video_path": manifest["video"]["uri"],
+        "video_size": manifest["video"]["size"],
+        "video_sha256": manifest["video"]["sha256"],
+        "last_frame_path": last_frame.get("uri"),
+        "manifest_path": manifest_uri,
+        "remote_task_id": manifest["remote_task_id"],
+        "gateway": manifest["gateway"],
+        "model": manifest["model"],
+        "skipped": skipped,
+    }

@@ -1,0 +1,357 @@
+"""SeedanceGenerateVideoOperator: one prompt in, one video (plus manifest) in object storage out.
+
+The story of a run: validate (no network) -> return an existing output as is (``skip_existing``)
+-> resume the remote task a previous try submitted, or submit and remember its id at once -> wait in
+the triggerer (or on the worker) -> on success stream the video into ``output_path`` and write
+``<output>.json`` beside it. Retries never pay twice: the remote task id survives in
+``task_state_store``, keyed by the request, so the next try picks the same generation up again.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any, ClassVar
+
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath, conf
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_seedance.exceptions import TaskNotFoundError
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.links import SeedanceVideoLink
+from airflow_provider_seedance.manifest import build_manifest, result_from_manifest
+from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.storage import StoredObject, read_json, storage_uri, store_stream, write_json
+from airflow_provider_seedance.triggers.events import SeedanceEvent
+from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
+
+DEFAULT_ASSET_ALIAS = "seedance_videos"
+STATE_KEY_PREFIX = "seedance_task:"
+# The framework's deferral timeout sits a little past the trigger's own deadline, as a backstop.
+DEFERRAL_MARGIN = timedelta(minutes=5)
+REQUEST_FIELDS = (
+    "model",
+    "prompt",
+    "duration",
+    "resolution",
+    "ratio",
+    "seed",
+    "generate_audio",
+    "watermark",
+    "camera_fixed",
+    "return_last_frame",
+    "first_frame",
+    "last_frame",
+    "reference_images",
+    "reference_videos",
+    "reference_audios",
+    "extra",
+)
+
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable`` when the deployment sets it, else True.
+
+    Airflow ships that option as False, which would park a worker slot for every generation; a
+    provider that waits minutes per task defers unless told otherwise.
+    """
+    configured = "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE" in os.environ or configparser.ConfigParser.has_option(
+        conf, "operators", "default_deferrable"
+    )
+    return conf.getboolean("operators", "default_deferrable") if configured else True
+
+
+class SeedanceGenerateVideoOperator(BaseOperator):
+    """Generate a video with a Seedance model through a gateway and store it in object storage.
+
+    :param model: the gateway's model id, e.g. ``dreamina-seedance-2-0-260128`` (Ark) or
+        ``doubao-seedance-2.0`` (apimart). A model the gateway dialect does not know is sent as is.
+    :param output_path: where the MP4 lands (``s3://bucket/key.mp4``, ``file:///...``, or an
+        ``ObjectStoragePath``); the manifest goes to ``<output_path>.json``, the last frame to
+        ``<stem>.last_frame.png``. Templated.
+    :param prompt: the text prompt. Templated.
+    :param duration: seconds; ``resolution`` (``480p``/``720p``/``1080p``); ``ratio`` (``16:9``...);
+        ``seed``; ``generate_audio``; ``watermark``; ``camera_fixed``; ``return_last_frame``: as the
+        gateway documents them. Unset fields are not sent, so the gateway's defaults apply.
+    :param first_frame: image URL (``http(s)://``, ``asset://`` or ``data:``) the video starts from;
+        ``last_frame`` the one it ends on. Templated.
+    :param reference_images: reference image URLs (multimodal mode); ``reference_videos`` and
+        ``reference_audios`` likewise. Templated.
+    :param extra: gateway fields this provider does not model, sent verbatim. Templated.
+    :param seedance_conn_id: the ``seedance`` connection (API key, base URL, gateway). Templated.
+    :param output_conn_id: the connection for ``output_path`` (e.g. an ``aws`` connection). Templated.
+    :param skip_existing: when the output and its manifest already exist, return them without
+        generating (and paying) again.
+    :param poll_interval: seconds between status polls.
+    :param generation_timeout: how long the generation may take, from submission; then the remote
+        task is cancelled where the gateway can, and the task fails.
+    :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
+        ``[operators] default_deferrable`` when set, else True.
+    :param cancel_on_kill: cancel the remote task when the Airflow task is cleared or marked while waiting.
+    :param asset_alias: name of the ``AssetAlias`` that gets one asset event per stored video (so
+        downstream DAGs can be scheduled on new videos); None for no event.
+    """
+
+    template_fields: Sequence[str] = (
+        "prompt",
+        "model",
+        "output_path",
+        "output_conn_id",
+        "seedance_conn_id",
+        "duration",
+        "resolution",
+        "ratio",
+        "seed",
+        "first_frame",
+        "last_frame",
+        "reference_images",
+        "reference_videos",
+        "reference_audios",
+        "extra",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"extra": "json", "prompt": "md"}
+    operator_extra_links = (SeedanceVideoLink(),)
+    ui_color = "#f2e6ff"
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        output_path: str | ObjectStoragePath,
+        prompt: str | None = None,
+        duration: int | None = None,
+        resolution: str | None = None,
+        ratio: str | None = None,
+        seed: int | None = None,
+        generate_audio: bool | None = None,
+        watermark: bool | None = None,
+        camera_fixed: bool | None = None,
+        return_last_frame: bool | None = None,
+        first_frame: str | None = None,
+        last_frame: str | None = None,
+        reference_images: Sequence[str] | None = None,
+        reference_videos: Sequence[str] | None = None,
+        reference_audios: Sequence[str] | None = None,
+        extra: dict[str, Any] | None = None,
+        seedance_conn_id: str = SeedanceHook.default_conn_name,
+        output_conn_id: str | None = None,
+        skip_existing: bool = True,
+        poll_interval: float = 15.0,
+        generation_timeout: timedelta = timedelta(hours=2),
+        deferrable: bool | None = None,
+        cancel_on_kill: bool = True,
+        asset_alias: str | None = DEFAULT_ASSET_ALIAS,
+        **kwargs: Any,
+    ) -> None:
+        if asset_alias:
+            kwargs["outlets"] = [*(kwargs.get("outlets") or []), AssetAlias(asset_alias)]
+        super().__init__(**kwargs)
+        self.model = model
+        self.output_path = output_path
+        self.prompt = prompt
+        self.duration = duration
+        self.resolution = resolution
+        self.ratio = ratio
+        self.seed = seed
+        self.generate_audio = generate_audio
+        self.watermark = watermark
+        self.camera_fixed = camera_fixed
+        self.return_last_frame = return_last_frame
+        self.first_frame = first_frame
+        self.last_frame = last_frame
+        self.reference_images = list(reference_images or ())
+        self.reference_videos = list(reference_videos or ())
+        self.reference_audios = list(reference_audios or ())
+        self.extra = dict(extra or {})
+        self.seedance_conn_id = seedance_conn_id
+        self.output_conn_id = output_conn_id
+        self.skip_existing = skip_existing
+        self.poll_interval = poll_interval
+        self.generation_timeout = generation_timeout
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.cancel_on_kill = cancel_on_kill
+        self.asset_alias = asset_alias
+
+    @cached_property
+    def hook(self) -> SeedanceHook:
+        return SeedanceHook(self.seedance_conn_id)
+
+    # ---- the story --------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        request = self._validated_request()
+        existing = self._existing_result()
+        if existing is not None:
+            return existing
+        status, deadline = self._resume_or_submit(context, request)
+        if status.state.is_terminal:
+            return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
+        if not self.deferrable:
+            status = self.hook.wait(status.task_id, poll_interval=self.poll_interval, deadline=deadline)
+            if not status.state.is_terminal:
+                return self._conclude(context, request, self._timeout_event(status.task_id))
+            return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
+        self.defer(
+            trigger=SeedanceTaskTrigger(
+                seedance_conn_id=self.seedance_conn_id,
+                task_id=status.task_id,
+                deadline=deadline.timestamp(),
+                poll_interval=self.poll_interval,
+                cancel_on_kill=self.cancel_on_kill,
+            ),
+            method_name="execute_complete",
+            timeout=max(deadline - datetime.now(UTC), timedelta(0)) + DEFERRAL_MARGIN,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger: the event is checked before anything in it is trusted."""
+        try:
+            parsed = SeedanceEvent.parse(event)
+        except ValueError as exc:
+            raise AirflowException(str(exc)) from None
+        return self._conclude(context, self._validated_request(), parsed)
+
+    # ---- steps --------------------------------------------------------------------------------
+
+    def _validated_request(self) -> VideoRequest:
+        """Build and check the request against the gateway's rules: no network, nothing paid yet."""
+        fields = {name: getattr(self, name) for name in REQUEST_FIELDS}
+        request = VideoRequest.from_fields({key: value for key, value in fields.items() if value not in (None, [], {})})
+        self.hook.gateway.validate(request)
+        return request
+
+    def _existing_result(self) -> dict[str, Any] | None:
+        if not self.skip_existing:
+            return None
+        output = self._output()
+        manifest = read_json(self._manifest_path(output))
+        if manifest is None or not output.exists():
+            return None
+        self.log.info(
+            "%s and its manifest already exist; returning them without generating again.", storage_uri(output)
+        )
+        return result_from_manifest(manifest, storage_uri(self._manifest_path(output)), skipped=True)
+
+    def _resume_or_submit(self, context: Context, request: VideoRequest) -> tuple[TaskStatus, datetime]:
+        store = context.get("task_state_store")
+        key = self._state_key(request)
+        remembered = store.get(key) if store is not None else None
+        if isinstance(remembered, dict) and remembered.get("task_id"):
+            status = self._still_usable(remembered["task_id"])
+            if status is not None:
+                self.log.info(
+                    "Resuming %s task %s from an earlier try: no new submission.",
+                    self.hook.gateway.name,
+                    status.task_id,
+                )
+                return status, datetime.fromtimestamp(remembered["deadline"], UTC)
+        status = self.hook.submit(request)
+        deadline = datetime.now(UTC) + self.generation_timeout
+        if store is not None:
+            store.set(
+                key,
+                {
+                    "task_id": status.task_id,
+                    "deadline": deadline.timestamp(),
+                    "submitted_at": datetime.now(UTC).isoformat(),
+                },
+            )
+        else:
+            self.log.warning("No task_state_store in this context: a retry could not resume task %s.", status.task_id)
+        return status, deadline
+
+    def _still_usable(self, task_id: str) -> TaskStatus | None:
+        """The remembered task's status, unless it failed or the gateway forgot it (then submit anew)."""
+        try:
+            status = self.hook.get_status(task_id)
+        except TaskNotFoundError:
+            self.log.warning("The gateway no longer knows task %s; submitting again.", task_id)
+            return None
+        if status.state in (TaskState.FAILED, TaskState.CANCELLED, TaskState.EXPIRED):
+            self.log.warning("Task %s from an earlier try ended %s; submitting again.", task_id, status.state.value)
+            return None
+        return status
+
+    def _conclude(self, context: Context, request: VideoRequest, event: SeedanceEvent) -> dict[str, Any]:
+        if event.status == "succeeded":
+            return self._store(context, request, event.task_id)
+        if event.status == "timeout" and self.hook.cancel(event.task_id):
+            self._forget(context, request)  # cancelled: a retry must submit anew
+        elif event.status in ("failed", "cancelled", "expired"):
+            self._forget(context, request)  # not billed by the gateways; a retry may try again
+        raise AirflowException(f"Seedance generation did not produce a video: {event.message} ({event.reason})")
+
+    def _store(self, context: Context, request: VideoRequest, task_id: str) -> dict[str, Any]:
+        """Stream the video (and last frame) into storage, write the manifest, announce the asset."""
+        status = self.hook.get_status(task_id)  # fresh result URLs and usage
+        output = self._output()
+        video = store_stream(lambda offset: self.hook.open_artifact(status, "video", offset), output)
+        last_frame: StoredObject | None = None
+        if request.return_last_frame and status.last_frame_url:
+            frame_path = output.with_name(f"{output.stem}.last_frame.png")
+            last_frame = store_stream(lambda offset: self.hook.open_artifact(status, "last_frame", offset), frame_path)
+        remembered = context.get("task_state_store")
+        submitted = remembered.get(self._state_key(request)) if remembered is not None else None
+        manifest = build_manifest(
+            request=request,
+            gateway=self.hook.gateway.name,
+            status=status,
+            video=video,
+            last_frame=last_frame,
+            submitted_at=submitted.get("submitted_at") if isinstance(submitted, dict) else None,
+            stored_at=datetime.now(UTC),
+            airflow=_airflow_identity(context),
+        )
+        manifest_path = self._manifest_path(output)
+        write_json(manifest_path, manifest)
+        if self.asset_alias:
+            context["outlet_events"][AssetAlias(self.asset_alias)].add(
+                Asset(video.uri), extra={"sha256": video.sha256, "size": video.size, "gateway": manifest["gateway"]}
+            )
+        return result_from_manifest(manifest, storage_uri(manifest_path), skipped=False)
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def _output(self) -> ObjectStoragePath:
+        if isinstance(self.output_path, ObjectStoragePath):
+            return self.output_path
+        return ObjectStoragePath(self.output_path, conn_id=self.output_conn_id)
+
+    @staticmethod
+    def _manifest_path(output: ObjectStoragePath) -> ObjectStoragePath:
+        return output.with_name(f"{output.name}.json")
+
+    def _state_key(self, request: VideoRequest) -> str:
+        # Keyed by what is generated: a cleared task with an edited prompt submits anew.
+        identity = json.dumps([self.seedance_conn_id, request.model_dump(mode="json")], sort_keys=True)
+        return STATE_KEY_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+    def _forget(self, context: Context, request: VideoRequest) -> None:
+        store = context.get("task_state_store")
+        if store is not None:
+            store.delete(self._state_key(request))
+
+    def _timeout_event(self, task_id: str) -> SeedanceEvent:
+        return SeedanceEvent(
+            status="timeout",
+            gateway=self.hook.gateway.name,
+            task_id=task_id,
+            reason="deadline",
+            message=f"task {task_id} did not finish within {self.generation_timeout}",
+        )
+
+
+def _airflow_identity(context: Context) -> dict[str, Any]:
+    ti = context["ti"]
+    return {
+        "dag_id": ti.dag_id,
+        "run_id": ti.run_id,
+        "task_id": ti.task_id,
+        "map_index": ti.map_index,
+        "try_number": ti.try_number,
+    }

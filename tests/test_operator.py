@@ -1,0 +1,190 @@
+"""The operator in real Airflow (``dag.test()``) against the simulator over HTTP and moto's S3 server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from airflow.utils.state import TaskInstanceState
+
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+from tests.conftest import BUCKET, SIM_KEY, s3_client, simulator_connections
+
+MODELS = {
+    "ark": "dreamina-seedance-2-0-260128",
+    "apimart": "doubao-seedance-2.0",
+    "infinityblue": "doubao-seedance-2-0-260128",
+    "imini": "doubao/seedance-2.0",
+    "jimmyai": "seedance2.0-mini",
+    "aiproxy": "doubao-seedance-1-0-pro-250528",
+}
+
+
+@pytest.fixture
+def env(simulator, moto_server, airflow_db, monkeypatch):
+    for name, value in simulator_connections(simulator).items():
+        monkeypatch.setenv(name, value)
+    simulator.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
+    return simulator
+
+
+def _single(dag_id: str, operator_args: str) -> str:
+    """A DAG with one generation task; ``operator_args`` are keyword arguments as Python source."""
+    return f"""
+with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    SeedanceGenerateVideoOperator(
+        task_id="generate", output_conn_id=AWS_CONN_ID, poll_interval=0.01, {operator_args}
+    )
+"""
+
+
+def _states(run) -> dict[str, str]:
+    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+
+
+def _object(moto_server: str, key: str) -> bytes:
+    return s3_client(moto_server).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def _submissions(simulator, gateway: str) -> int:
+    return simulator.simulator.stats.snapshot()["gateways"].get(gateway, {}).get("submissions", 0)
+
+
+def test_mapped_generations_across_three_gateways_land_byte_for_byte(env, moto_server, run_dag):
+    items = [
+        {"seedance_conn_id": f"sim_{name}", "model": MODELS[name], "output_path": f"s3://{BUCKET}/mapped/{name}.mp4"}
+        for name in ("ark", "apimart", "infinityblue")
+    ]
+    run = run_dag(
+        "seedance_mapped",
+        f"""
+with DAG(dag_id="seedance_mapped", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    SeedanceGenerateVideoOperator.partial(
+        task_id="generate",
+        prompt="a tram crossing a bridge at night",
+        duration=4,
+        resolution="480p",
+        ratio="16:9",
+        output_conn_id=AWS_CONN_ID,
+        poll_interval=0.01,
+        map_index_template="{{{{ task.seedance_conn_id }}}}",
+    ).expand_kwargs({items!r})
+""",
+    )
+    assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
+    for name in ("ark", "apimart", "infinityblue"):
+        stored = _object(moto_server, f"mapped/{name}.mp4")
+        manifest = json.loads(_object(moto_server, f"mapped/{name}.mp4.json"))
+        assert manifest["video"]["sha256"] == hashlib.sha256(stored).hexdigest()
+        assert manifest["gateway"] == name
+        hook = SeedanceHook(f"sim_{name}")
+        with hook.open_artifact(hook.get_status(manifest["remote_task_id"])) as stream:
+            assert b"".join(stream.chunks) == stored  # exactly what the simulator served
+        assert _submissions(env, name) == 1
+        assert SIM_KEY not in json.dumps(manifest)
+
+
+def test_non_deferrable_mode_and_last_frame(env, moto_server, run_dag):
+    run = run_dag(
+        "seedance_sync",
+        _single(
+            "seedance_sync",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='fog rolling over hills', "
+            f"return_last_frame=True, deferrable=False, output_path='s3://{BUCKET}/sync/hills.mp4'",
+        ),
+    )
+    assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
+    manifest = json.loads(_object(moto_server, "sync/hills.mp4.json"))
+    assert manifest["last_frame"]["uri"] == f"s3://{BUCKET}/sync/hills.last_frame.png"
+    assert _object(moto_server, "sync/hills.last_frame.png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server, run_dag):
+    args = (
+        f"seedance_conn_id='sim_apimart', model={MODELS['apimart']!r}, prompt='a lantern festival', "
+        f"output_path='s3://{BUCKET}/skip/lanterns.mp4'"
+    )
+    run_dag("seedance_skip_first", _single("seedance_skip_first", args))
+    run = run_dag("seedance_skip_second", _single("seedance_skip_second", args))
+    assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
+    assert _submissions(env, "apimart") == 1
+
+
+def test_a_retry_resumes_the_submitted_task(env, moto_server, run_dag):
+    # The first try dies after submitting (every status poll is refused past the retry budget);
+    # the retry finds the remote id in task_state_store and resumes it instead of paying again.
+    env.simulator.faults.replace(
+        FaultPlan(script=[ScriptedFault(kind="rate_limit", op="status", count=6)], retry_after_seconds=0)
+    )
+    run = run_dag(
+        "seedance_retry",
+        _single(
+            "seedance_retry",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='a sailboat in a storm', deferrable=False, "
+            f"retries=1, retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/retry/sailboat.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS
+    assert ti.try_number == 2
+    assert _submissions(env, "ark") == 1
+    assert _object(moto_server, "retry/sailboat.mp4")
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [(ScriptedFault(kind="moderation"), "OutputVideoSensitiveContentDetected.PolicyViolation")],
+    ids=["moderation"],
+)
+def test_failed_generation_fails_the_task_with_the_gateway_text(env, moto_server, run_dag, fault, reason):
+    env.simulator.faults.replace(FaultPlan(script=[fault]))
+    run = run_dag(
+        "seedance_fail",
+        _single(
+            "seedance_fail",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', output_path='s3://{BUCKET}/fail/x.mp4'",
+        ),
+    )
+    assert set(_states(run).values()) == {TaskInstanceState.FAILED}
+    assert "Contents" not in s3_client(moto_server).list_objects_v2(Bucket=BUCKET, Prefix="fail/")
+
+
+def test_timeout_cancels_the_remote_task(env, moto_server, monkeypatch, run_dag):
+    monkeypatch.setattr(env.simulator.config, "queue_seconds", 10**6)
+    run = run_dag(
+        "seedance_timeout",
+        _single(
+            "seedance_timeout",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', "
+            f"generation_timeout=timedelta(seconds=0.3), output_path='s3://{BUCKET}/timeout/x.mp4'",
+        ),
+    )
+    assert set(_states(run).values()) == {TaskInstanceState.FAILED}
+    (task,) = [t for t in env.simulator.stats.snapshot()["tasks"].values() if t["gateway"] == "ark"]
+    assert task["cancels"] == 1
+
+
+def test_bad_input_fails_before_any_request(env, run_dag):
+    run = run_dag(
+        "seedance_invalid",
+        _single(
+            "seedance_invalid",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', duration=99, "
+            f"output_path='s3://{BUCKET}/invalid/x.mp4'",
+        ),
+    )
+    assert set(_states(run).values()) == {TaskInstanceState.FAILED}
+    assert env.simulator.stats.snapshot()["gateways"] == {}
+
+
+def test_execute_complete_rejects_a_malformed_event():
+    from airflow.sdk.exceptions import AirflowException
+
+    operator = SeedanceGenerateVideoOperator(task_id="t", model="m", output_path="file:///tmp/x.mp4")
+    with pytest.raises(AirflowException, match="resumed without a trigger event"):
+        operator.execute_complete({}, None)
+    with pytest.raises(AirflowException, match="unexpected trigger event"):
+        operator.execute_complete({}, {"status": "done"})
