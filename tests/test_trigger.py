@@ -37,7 +37,7 @@ def _submit(simulator, count: int = 1) -> list[str]:
 
 def _trigger(conn_id: str, task_id: str, *, seconds: float = 30, **kwargs) -> SeedanceTaskTrigger:
     return SeedanceTaskTrigger(
-        seedance_conn_id=conn_id, task_id=task_id, deadline=time.time() + seconds, poll_interval=0.01, **kwargs
+        seedance_conn_id=conn_id, remote_task_id=task_id, deadline=time.time() + seconds, poll_interval=0.01, **kwargs
     )
 
 
@@ -50,12 +50,14 @@ def _slow_queue(simulator, monkeypatch) -> None:
 
 
 def test_serialize_round_trip_keeps_only_primitives(conn_id):
-    trigger = SeedanceTaskTrigger(seedance_conn_id=conn_id, task_id="cgt-1", deadline=1_900_000_000.5, poll_interval=7)
+    trigger = SeedanceTaskTrigger(
+        seedance_conn_id=conn_id, remote_task_id="cgt-1", deadline=1_900_000_000.5, poll_interval=7
+    )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_seedance.triggers.seedance.SeedanceTaskTrigger"
     assert kwargs == {
         "seedance_conn_id": conn_id,
-        "task_id": "cgt-1",
+        "remote_task_id": "cgt-1",
         "deadline": 1_900_000_000.5,
         "poll_interval": 7.0,
         "cancel_on_kill": True,
@@ -67,13 +69,13 @@ def test_serialize_round_trip_keeps_only_primitives(conn_id):
 
 def test_rejects_a_useless_poll_interval():
     with pytest.raises(ValueError, match="poll_interval must be positive"):
-        SeedanceTaskTrigger(seedance_conn_id="x", task_id="t", deadline=0, poll_interval=0)
+        SeedanceTaskTrigger(seedance_conn_id="x", remote_task_id="t", deadline=0, poll_interval=0)
 
 
 def test_one_event_when_the_task_succeeds(simulator, conn_id):
     (task_id,) = _submit(simulator)
     events = asyncio.run(_events(_trigger(conn_id, task_id)))
-    assert [(e.status, e.gateway, e.task_id) for e in events] == [("succeeded", "ark", task_id)]
+    assert [(e.status, e.gateway, e.remote_task_id) for e in events] == [("succeeded", "ark", task_id)]
 
 
 def test_failed_generation_carries_the_gateway_error(simulator, conn_id):
@@ -183,3 +185,14 @@ def test_a_thousand_triggers_share_one_tls_context_and_one_client(simulator, con
     assert len(events) == 1000
     assert {event.status for event in events} == {"succeeded"}
     assert built == {"ssl": 1, "client": 1}
+
+
+def test_remote_id_survives_the_triggerer_attaching_its_task_instance():
+    # The triggerer sets ``trigger.task_instance``, and BaseTrigger then overwrites ``task_id`` with the
+    # Airflow task's id: the gateway's id must live under another name (a real-deployment test found this).
+    from types import SimpleNamespace
+
+    trigger = SeedanceTaskTrigger(seedance_conn_id="c", remote_task_id="cgt-9", deadline=0)
+    trigger.task_instance = SimpleNamespace(task_id="generate")
+    assert trigger.remote_task_id == "cgt-9"
+    assert trigger.serialize()[1]["remote_task_id"] == "cgt-9"

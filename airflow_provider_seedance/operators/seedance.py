@@ -199,7 +199,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         self.defer(
             trigger=SeedanceTaskTrigger(
                 seedance_conn_id=self.seedance_conn_id,
-                task_id=status.task_id,
+                remote_task_id=status.task_id,
                 deadline=deadline.timestamp(),
                 poll_interval=self.poll_interval,
                 cancel_on_kill=self.cancel_on_kill,
@@ -279,8 +279,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
 
     def _conclude(self, context: Context, request: VideoRequest, event: SeedanceEvent) -> dict[str, Any]:
         if event.status == "succeeded":
-            return self._store(context, request, event.task_id)
-        if event.status == "timeout" and self.hook.cancel(event.task_id):
+            return self._store(context, request, event.remote_task_id)
+        if event.status == "timeout" and self.hook.cancel(event.remote_task_id):
             self._forget(context, request)  # cancelled: a retry must submit anew
         elif event.status in ("failed", "cancelled", "expired"):
             self._forget(context, request)  # not billed by the gateways; a retry may try again
@@ -340,7 +340,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         return SeedanceEvent(
             status="timeout",
             gateway=self.hook.gateway.name,
-            task_id=task_id,
+            remote_task_id=task_id,
             reason="deadline",
             message=f"task {task_id} did not finish within {self.generation_timeout}",
         )

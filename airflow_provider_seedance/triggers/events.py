@@ -22,7 +22,7 @@ class SeedanceEvent(BaseModel):
 
     status: EventStatus
     gateway: str
-    task_id: str
+    remote_task_id: str
     reason: str
     message: str
     error_code: str | None = None
@@ -41,7 +41,7 @@ class SeedanceEvent(BaseModel):
         return cls(
             status=status.state.value,  # type: ignore[arg-type]
             gateway=gateway,
-            task_id=status.task_id,
+            remote_task_id=status.task_id,
             reason=status.error_code or status.state.value,
             message=f"{gateway} task {status.task_id} {words[status.state]}{detail}",
             error_code=status.error_code,

@@ -32,7 +32,7 @@ class SeedanceTaskTrigger(BaseTrigger):
     """Poll a Seedance generation until it ends, fails, or ``deadline`` passes.
 
     :param seedance_conn_id: the ``seedance`` connection the task was submitted through.
-    :param task_id: the gateway's task id.
+    :param remote_task_id: the gateway's task id (BaseTrigger's own ``task_id`` is the Airflow task's).
     :param deadline: absolute UTC deadline as a Unix timestamp; a ``timeout`` event is sent at it.
     :param poll_interval: seconds between polls while the task runs.
     :param cancel_on_kill: cancel the remote task when the Airflow task is cleared or marked, where
@@ -43,7 +43,7 @@ class SeedanceTaskTrigger(BaseTrigger):
         self,
         *,
         seedance_conn_id: str,
-        task_id: str,
+        remote_task_id: str,
         deadline: float,
         poll_interval: float = 15.0,
         cancel_on_kill: bool = True,
@@ -52,7 +52,7 @@ class SeedanceTaskTrigger(BaseTrigger):
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
         self.seedance_conn_id = str(seedance_conn_id)
-        self.task_id = str(task_id)
+        self.remote_task_id = str(remote_task_id)
         self.deadline = float(deadline)
         self.poll_interval = float(poll_interval)
         self.cancel_on_kill = bool(cancel_on_kill)
@@ -62,7 +62,7 @@ class SeedanceTaskTrigger(BaseTrigger):
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 "seedance_conn_id": self.seedance_conn_id,
-                "task_id": self.task_id,
+                "remote_task_id": self.remote_task_id,
                 "deadline": self.deadline,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
@@ -82,13 +82,17 @@ class SeedanceTaskTrigger(BaseTrigger):
         last_seen: tuple[TaskState, int | None] | None = None
         failures = 0
         while True:
+            # Wait first: the operator checked the task just before deferring, and a trigger that
+            # fires within a second of the deferral races the scheduler still processing it.
+            backoff = self.poll_interval * min(2**failures, BACKOFF_CEILING)
+            await asyncio.sleep(max(0.0, min(backoff, self.deadline - time.time())))
             try:
-                status = await hook.aget_status(self.task_id)
+                status = await hook.aget_status(self.remote_task_id)
             except (TransportError, GatewayError) as exc:
                 if not exc.retryable:
                     return self._event("error", type(exc).__name__, str(exc), gateway)
                 failures += 1
-                log.warning("Polling %s task %s failed (%s); polling again later.", gateway, self.task_id, exc)
+                log.warning("Polling %s task %s failed (%s); polling again later.", gateway, self.remote_task_id, exc)
             else:
                 failures = 0
                 if (status.state, status.progress) != last_seen:
@@ -96,12 +100,13 @@ class SeedanceTaskTrigger(BaseTrigger):
                     last_seen = (status.state, status.progress)
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
-            remaining = self.deadline - time.time()
-            if remaining <= 0:
+            if time.time() >= self.deadline:
                 return self._event(
-                    "timeout", "deadline", f"{gateway} task {self.task_id} did not finish before the deadline", gateway
+                    "timeout",
+                    "deadline",
+                    f"{gateway} task {self.remote_task_id} did not finish before the deadline",
+                    gateway,
                 )
-            await asyncio.sleep(min(self.poll_interval * min(2**failures, BACKOFF_CEILING), remaining))
 
     async def on_kill(self) -> None:
         """The Airflow task was cleared or marked: cancel the remote task if it still runs and can be cancelled."""
@@ -110,13 +115,15 @@ class SeedanceTaskTrigger(BaseTrigger):
         hook = SeedanceHook(self.seedance_conn_id)
         try:
             async with asyncio.timeout(ON_KILL_TIMEOUT_SECONDS):
-                status = await hook.aget_status(self.task_id)
+                status = await hook.aget_status(self.remote_task_id)
                 if status.state.is_terminal:
                     return
-                if not await hook.acancel(self.task_id):
-                    log.warning("Task %s keeps running remotely: its gateway cannot cancel tasks.", self.task_id)
+                if not await hook.acancel(self.remote_task_id):
+                    log.warning("Task %s keeps running remotely: its gateway cannot cancel tasks.", self.remote_task_id)
         except (SeedanceError, ValueError, TimeoutError) as exc:
-            log.warning("Could not cancel remote task %s: %s", self.task_id, exc)
+            log.warning("Could not cancel remote task %s: %s", self.remote_task_id, exc)
 
     def _event(self, status: str, reason: str, message: str, gateway: str = "unknown") -> SeedanceEvent:
-        return SeedanceEvent(status=status, gateway=gateway, task_id=self.task_id, reason=reason, message=message)  # type: ignore[arg-type]
+        return SeedanceEvent(
+            status=status, gateway=gateway, remote_task_id=self.remote_task_id, reason=reason, message=message
+        )  # type: ignore[arg-type]
