@@ -166,28 +166,36 @@ class _S3MultipartWriter:
         self.bucket = destination.bucket
         self.key = destination.key
         self.part_size = max(part_size, self.MIN_PART_SIZE)
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="seedance-s3-part")
         self._slots = threading.BoundedSemaphore(concurrency)
         self._parts: list[Future[dict[str, Any]]] = []
         self._upload_id: str | None = None
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
-        while len(self._buffer) >= self.part_size:
-            part = bytes(self._buffer[: self.part_size])
-            del self._buffer[: self.part_size]
-            self._send_part(part)
+        # Chunks are kept as they come and joined once per part: one copy per byte, not three.
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= self.part_size:
+            joined = b"".join(self._pending)
+            whole = len(joined) - len(joined) % self.part_size
+            for start in range(0, whole, self.part_size):
+                self._send_part(joined[start : start + self.part_size])
+            rest = joined[whole:]
+            self._pending = [rest] if rest else []
+            self._pending_size = len(rest)
 
     def commit(self) -> None:
         try:
+            rest = b"".join(self._pending)
+            self._pending, self._pending_size = [], 0
             if self._upload_id is None:
                 # Smaller than one part: a single PUT is both faster and atomic.
-                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer))
+                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=rest)
                 return
-            if self._buffer:
-                self._send_part(bytes(self._buffer))
-                self._buffer.clear()
+            if rest:
+                self._send_part(rest)
             parts = [future.result() for future in self._parts]
             self.client.complete_multipart_upload(
                 Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": parts}

@@ -173,6 +173,7 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
             "SELECT map_index, state, next_method IS NOT NULL FROM task_instance WHERE dag_id = ?", (DAG_ID,)
         ).fetchall()
         xcoms = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE dag_id = ?", (DAG_ID,))]
+        links = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE key = '_link_SeedanceVideoLink'")]
     print(f"real Airflow run took {time.monotonic() - started:.1f} s from the first CLI call")
     assert state == "success", (task_states, (deployment["logs"] / "scheduler.log").read_text()[-3000:])
     assert len(task_states) == GENERATIONS
@@ -194,6 +195,8 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
     assert json.loads(trigger_kwargs[0]).keys() >= {"remote_task_id", "seedance_conn_id", "deadline"}
     assert xcoms
     assert all(SIM_KEY not in value for value in xcoms)
+    # The extra link points at each stored video in the S3 console.
+    assert sum(f"s3/object/{BUCKET}?prefix=real" in link for link in links) == GENERATIONS
     for key in keys:
         assert SIM_KEY not in client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("latin-1")
     log_files = list((deployment["home"] / "logs").rglob("*.log*"))
