@@ -225,13 +225,7 @@ class SeedanceHook(BaseHook):
             attempt += 1
             try:
                 with _transport_errors(connection.gateway.name, request_sent=True):
-                    response = self._client.request(
-                        call.method,
-                        connection.url(call),
-                        params=dict(call.query),
-                        json=call.json,
-                        headers=connection.headers(call),
-                    )
+                    response = self._client.send(_build_request(self._client, connection, call))
                 return parse(_as_response(response))
             except (TransportError, GatewayError) as error:
                 delay = self._retry_delay(attempt, error, call, submit=submit)
@@ -245,13 +239,7 @@ class SeedanceHook(BaseHook):
             try:
                 async with shared.slot() as client:
                     with _transport_errors(connection.gateway.name, request_sent=True):
-                        response = await client.request(
-                            call.method,
-                            connection.url(call),
-                            params=dict(call.query),
-                            json=call.json,
-                            headers=connection.headers(call),
-                        )
+                        response = await client.send(_build_request(client, connection, call))
                 return parse(_as_response(response))
             except (TransportError, GatewayError) as error:
                 delay = self._retry_delay(attempt, error, call, submit=False)
@@ -295,6 +283,15 @@ class SeedanceHook(BaseHook):
 def log_progress(gateway: str, status: TaskStatus) -> None:
     progress = f" ({status.progress}%)" if status.progress is not None else ""
     log.info("%s task %s is %s%s.", gateway, status.task_id, status.state.value, progress)
+
+
+def _build_request(
+    client: httpx.Client | httpx.AsyncClient, connection: GatewayConnection, call: HttpCall
+) -> httpx.Request:
+    """The httpx request for a dialect's call; shared by the sync and async paths so they cannot drift."""
+    return client.build_request(
+        call.method, connection.url(call), params=dict(call.query), json=call.json, headers=connection.headers(call)
+    )
 
 
 def _as_response(response: httpx.Response) -> HttpResponse:
