@@ -1,0 +1,114 @@
+"""Fan-out from ETL: one product video per CSV row, capped by a pool, collected into a catalog.
+
+``build_prompts`` reads the product rows (data/products.csv, shipped beside this file) and turns each
+into generation arguments; ``generate`` maps over them with ``expand_kwargs``, one paid generation
+per row, running in the ``seedance_api`` pool. Create that pool with include_deferred so waiting
+generations count against it (the cap on concurrent paid generations):
+
+    airflow pools set seedance_api 4 "Concurrent Seedance generations" --include-deferred
+
+``build_catalog`` collects every manifest into catalog.json, catalog.csv and a gallery.html page
+stored next to the videos. Each row names its gateway: connection ``seedance_<gateway>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from _settings import MODELS_BY_GATEWAY, OUTPUT_BASE, OUTPUT_CONN, POLL_SECONDS, POOL
+from airflow.sdk import DAG, ObjectStoragePath, task
+
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+PRODUCTS_CSV = Path(__file__).parent / "data" / "products.csv"
+RUN_FOLDER = OUTPUT_BASE + "/catalog/{{ ds }}"
+
+
+@task
+def build_prompts(run_folder: str) -> list[dict[str, Any]]:
+    """The extract and transform step: product rows become generation arguments."""
+    with PRODUCTS_CSV.open(newline="") as rows:
+        products = list(csv.DictReader(rows))
+    return [
+        {
+            "seedance_conn_id": f"seedance_{product['gateway']}",
+            "model": MODELS_BY_GATEWAY[product["gateway"]],
+            "prompt": (
+                f"A {product['mood']} product film of the {product['name']} {product['scene']}, "
+                "slow cinematic camera move, soft natural light"
+            ),
+            "output_path": f"{run_folder}/{product['sku']}.mp4",
+        }
+        for product in products
+    ]
+
+
+@task
+def build_catalog(results: list[dict[str, Any]], run_folder: str) -> dict[str, Any]:
+    """Gather each video's manifest into a catalog (JSON, CSV) and an HTML gallery beside the videos."""
+    folder = ObjectStoragePath(run_folder, conn_id=OUTPUT_CONN)
+    entries = []
+    for result in results:
+        manifest_path = ObjectStoragePath(result["manifest_path"], conn_id=OUTPUT_CONN)
+        manifest = json.loads(manifest_path.read_text())
+        entries.append(
+            {
+                "video": result["video_path"],
+                "file": result["video_path"].rsplit("/", 1)[-1],
+                "prompt": manifest["request"].get("prompt", ""),
+                "gateway": manifest["gateway"],
+                "model": manifest["model"],
+                "remote_task_id": manifest["remote_task_id"],
+                "size": manifest["video"]["size"],
+                "sha256": manifest["video"]["sha256"],
+            }
+        )
+    (folder / "catalog.json").write_text(json.dumps(entries, indent=2) + "\n")
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(entries[0]) if entries else ["video"])
+    writer.writeheader()
+    writer.writerows(entries)
+    (folder / "catalog.csv").write_text(table.getvalue())
+    (folder / "gallery.html").write_text(_gallery(entries))
+    return {"videos": len(entries), "catalog": f"{run_folder}/catalog.json"}
+
+
+def _gallery(entries: list[dict[str, Any]]) -> str:
+    cards = "\n".join(
+        f'<figure><video src="{escape(entry["file"])}" controls muted loop width="320"></video>'
+        f"<figcaption>{escape(entry['prompt'])}<br><small>{escape(entry['gateway'])} · "
+        f"{escape(entry['model'])} · {entry['size']:,} bytes</small></figcaption></figure>"
+        for entry in entries
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>Seedance catalog</title>"
+        "<style>body{font-family:sans-serif;display:flex;flex-wrap:wrap;gap:1rem}"
+        "figure{width:320px;margin:0}</style>\n" + cards + "\n"
+    )
+
+
+with DAG(
+    dag_id="seedance_fanout_from_etl",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["seedance", "example"],
+) as dag:
+    rows = build_prompts(RUN_FOLDER)
+    videos = SeedanceGenerateVideoOperator.partial(
+        task_id="generate",
+        pool=POOL,
+        duration=5,
+        resolution="480p",
+        ratio="16:9",
+        output_conn_id=OUTPUT_CONN,
+        poll_interval=POLL_SECONDS,
+        map_index_template="{{ task.output_path.rsplit('/', 1)[-1] }}",
+    ).expand_kwargs(rows)
+    build_catalog(videos.output, RUN_FOLDER)

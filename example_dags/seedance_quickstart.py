@@ -1,0 +1,34 @@
+"""Quickstart: one prompt, one video, stored in object storage with its manifest.
+
+Needs a ``seedance_default`` connection (API key, gateway) and an ``aws_default`` connection for
+the bucket in SEEDANCE_OUTPUT_BASE (see _settings.py); ``make demo`` provides both locally.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from _settings import MODEL, OUTPUT_BASE, OUTPUT_CONN, POLL_SECONDS
+from airflow.sdk import DAG
+
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+with DAG(
+    dag_id="seedance_quickstart",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["seedance", "example"],
+    params={"prompt": "A paper boat drifting down a rain-soaked street at dusk, neon reflections"},
+) as dag:
+    SeedanceGenerateVideoOperator(
+        task_id="generate_video",
+        model=MODEL,
+        prompt="{{ params.prompt }}",
+        duration=5,
+        resolution="720p",
+        ratio="16:9",
+        output_path=OUTPUT_BASE + "/quickstart/{{ ds }}/{{ run_id | replace(':', '-') }}.mp4",
+        output_conn_id=OUTPUT_CONN,
+        poll_interval=POLL_SECONDS,
+    )
