@@ -20,7 +20,8 @@ LAYERS = {
     "manifest": 4,
     "operators": 5,
     "links": 5,
-    "demo": 6,
+    "testing": 6,
+    "demo": 7,
     "simulator": 2,
 }
 NO_IO_IN_DIALECTS = {"httpx", "asyncio", "airflow", "socket", "requests", "urllib3", "ssl", "aiohttp"}
