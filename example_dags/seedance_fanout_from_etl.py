@@ -27,7 +27,7 @@ from airflow.sdk import DAG, ObjectStoragePath, task
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 
 PRODUCTS_CSV = Path(__file__).parent / "data" / "products.csv"
-RUN_FOLDER = OUTPUT_BASE + "/catalog/{{ ds }}"
+RUN_FOLDER = OUTPUT_BASE + "/catalog/{{ dag_run.run_after | ds }}"
 
 
 @task
@@ -40,7 +40,7 @@ def build_prompts(run_folder: str) -> list[dict[str, Any]]:
             "seedance_conn_id": f"seedance_{product['gateway']}",
             "model": MODELS_BY_GATEWAY[product["gateway"]],
             "prompt": (
-                f"A {product['mood']} product film of the {product['name']} {product['scene']}, "
+                f"{product['name']} {product['scene']}: a {product['mood']} product film, "
                 "slow cinematic camera move, soft natural light"
             ),
             "output_path": f"{run_folder}/{product['sku']}.mp4",

@@ -28,7 +28,7 @@ with DAG(
         duration=5,
         resolution="720p",
         ratio="16:9",
-        output_path=OUTPUT_BASE + "/quickstart/{{ ds }}/{{ run_id | replace(':', '-') }}.mp4",
+        output_path=OUTPUT_BASE + "/quickstart/{{ dag_run.run_after | ds }}/{{ run_id | replace(':', '-') }}.mp4",
         output_conn_id=OUTPUT_CONN,
         poll_interval=POLL_SECONDS,
     )

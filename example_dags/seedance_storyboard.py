@@ -21,7 +21,7 @@ SHOTS = [
     "The keeper lights the great lamp; the beam sweeps across a stormy sea",
     "Far out at sea, a small fishing boat turns toward the sweeping beam",
 ]
-FOLDER = OUTPUT_BASE + "/storyboard/{{ ds }}"
+FOLDER = OUTPUT_BASE + "/storyboard/{{ dag_run.run_after | ds }}"
 
 
 @task
