@@ -172,12 +172,29 @@ def test_bad_input_fails_before_any_request(env, run_dag):
         "seedance_invalid",
         _single(
             "seedance_invalid",
-            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', duration=99, "
-            f"output_path='s3://{BUCKET}/invalid/x.mp4'",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', duration=99, retries=2, "
+            f"retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/invalid/x.mp4'",
         ),
     )
-    assert set(_states(run).values()) == {TaskInstanceState.FAILED}
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)  # no retry can fix the request
     assert env.simulator.stats.snapshot()["gateways"] == {}
+
+
+def test_a_submit_with_unknown_outcome_is_not_retried(env, moto_server, run_dag):
+    # The gateway created the task but the answer was lost: a retry would pay a second time.
+    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="drop_after", op="submit")]))
+    run = run_dag(
+        "seedance_unknown",
+        _single(
+            "seedance_unknown",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            f"retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/unknown/x.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    assert _submissions(env, "ark") == 1
 
 
 def test_execute_complete_rejects_a_malformed_event():

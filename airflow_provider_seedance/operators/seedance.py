@@ -19,9 +19,14 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath, conf
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_seedance.exceptions import TaskNotFoundError
+from airflow_provider_seedance.exceptions import (
+    GatewayError,
+    RequestValidationError,
+    SubmitOutcomeUnknownError,
+    TaskNotFoundError,
+)
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.links import SeedanceVideoLink
 from airflow_provider_seedance.manifest import build_manifest, result_from_manifest
@@ -221,8 +226,13 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def _validated_request(self) -> VideoRequest:
         """Build and check the request against the gateway's rules: no network, nothing paid yet."""
         fields = {name: getattr(self, name) for name in REQUEST_FIELDS}
-        request = VideoRequest.from_fields({key: value for key, value in fields.items() if value not in (None, [], {})})
-        self.hook.gateway.validate(request)
+        try:
+            request = VideoRequest.from_fields(
+                {key: value for key, value in fields.items() if value not in (None, [], {})}
+            )
+            self.hook.gateway.validate(request)
+        except RequestValidationError as exc:
+            raise AirflowFailException(str(exc)) from None  # no retry can fix the request
         return request
 
     def _existing_result(self) -> dict[str, Any] | None:
@@ -250,7 +260,15 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                     status.task_id,
                 )
                 return status, datetime.fromtimestamp(remembered["deadline"], UTC)
-        status = self.hook.submit(request)
+        try:
+            status = self.hook.submit(request)
+        except SubmitOutcomeUnknownError as exc:
+            # A retry would submit (and pay) again without knowing whether this one went through.
+            raise AirflowFailException(str(exc)) from exc
+        except GatewayError as exc:
+            if not exc.retryable:
+                raise AirflowFailException(f"the gateway refused the generation: {exc}") from exc
+            raise
         deadline = datetime.now(UTC) + self.generation_timeout
         if store is not None:
             store.set(
@@ -292,6 +310,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         output = self._output()
         video = store_stream(lambda offset: self.hook.open_artifact(status, "video", offset), output)
         last_frame: StoredObject | None = None
+        if request.return_last_frame and not status.last_frame_url:
+            self.log.warning("%s returned no last-frame URL for task %s.", self.hook.gateway.name, task_id)
         if request.return_last_frame and status.last_frame_url:
             frame_path = output.with_name(f"{output.stem}.last_frame.png")
             last_frame = store_stream(lambda offset: self.hook.open_artifact(status, "last_frame", offset), frame_path)
