@@ -93,3 +93,19 @@ def test_hook_reads_connection_from_the_environment(monkeypatch):
     hook = SeedanceHook(seedance_conn_id="seedance_env")
     assert hook.get_conn().gateway.name == "infinityblue"
     assert hook.connection.base_url == "https://api.getinfinityblue.com"
+
+
+@pytest.mark.parametrize(
+    ("uri", "base_url"),
+    [
+        (
+            "seedance://:k@ark.ap-southeast.bytepluses.com/api%2Fv3?gateway=ark",
+            "https://ark.ap-southeast.bytepluses.com/api/v3",
+        ),
+        ("seedance://:k@openapi.imini.ai/imini%2Frouter?gateway=imini", "https://openapi.imini.ai/imini/router"),
+        ("seedance://:k@?gateway=apimart", "https://api.apimart.ai"),
+        ("seedance://:k@http%3A%2F%2F127.0.0.1%3A8765%2Fapimart?gateway=apimart", "http://127.0.0.1:8765/apimart"),
+    ],
+)
+def test_uri_forms_documented_in_the_readme(uri, base_url):
+    assert gateway_connection(Connection.from_uri(uri, conn_id="seedance_test")).base_url == base_url
