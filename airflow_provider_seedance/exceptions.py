@@ -6,6 +6,7 @@ Split by what the caller should do next::
     ├── RequestValidationError      bad input, found before any network call; fix the request
     ├── TransportError              no answer: connection refused, reset or timed out (retryable)
     ├── SubmitOutcomeUnknownError   a submit was sent but no clear answer came back: never resent blindly
+    ├── IncompleteTransferError     a download ended before its announced size (resumable)
     └── GatewayError                the gateway answered with an error (``retryable`` says if waiting helps)
         ├── AuthenticationError         401/403: wrong or revoked key, no access to the model
         ├── InvalidRequestError         400/422: the gateway rejected a request we let through
@@ -14,6 +15,7 @@ Split by what the caller should do next::
         ├── ContentModerationError      the prompt or an input was refused by content safety
         ├── RateLimitError              429: retry after ``retry_after`` seconds (retryable)
         ├── ServerError                 5xx / upstream failures (retryable)
+        ├── ResultUnavailableError      the result URL no longer serves the file (expired or removed)
         └── UnexpectedResponseError     a reply we cannot interpret
 
 No message or attribute ever holds the API key: errors are built from response bodies and request
@@ -74,8 +76,16 @@ class SubmitOutcomeUnknownError(SeedanceError):
     """
 
 
+class IncompleteTransferError(SeedanceError):
+    """The download ended before the size the server announced."""
+
+
 class GatewayError(SeedanceError):
-    """The gateway answered with an error; ``retryable`` tells whether trying again later can help."""
+    """The gateway answered with an error; ``retryable`` tells whether trying again later can help.
+
+    ``structured`` is False when the body was not the gateway's own error format (an HTML page from
+    a proxy, an empty body): then it is unclear whether the gateway itself ever saw the request.
+    """
 
     retryable: ClassVar[bool] = False
 
@@ -87,12 +97,14 @@ class GatewayError(SeedanceError):
         status_code: int | None = None,
         code: str | None = None,
         request_id: str | None = None,
+        structured: bool = True,
     ) -> None:
         self.message = message
         self.gateway = gateway
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
+        self.structured = structured
         details = ", ".join(
             f"{name}={value}"
             for name, value in (("http", status_code), ("code", code), ("request_id", request_id))
@@ -135,6 +147,10 @@ class ServerError(GatewayError):
     """The gateway or its upstream model failed; transient, worth retrying."""
 
     retryable = True
+
+
+class ResultUnavailableError(GatewayError):
+    """The result URL no longer serves the file (it expired or was removed)."""
 
 
 class UnexpectedResponseError(GatewayError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +19,20 @@ def request_record(request: VideoRequest) -> dict[str, Any]:
     record = request.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     for name in ("first_frame", "last_frame"):
         if name in record:
-            record[name] = shorten(record[name])
+            record[name] = _short_if_inline(record[name])
     for name in ("reference_images", "reference_videos", "reference_audios"):
         if name in record:
-            record[name] = [shorten(uri) for uri in record[name]]
+            record[name] = [_short_if_inline(uri) for uri in record[name]]
     return record
+
+
+def request_fingerprint(request: VideoRequest) -> str:
+    """A stable hash of everything that decides what is generated."""
+    return hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def _short_if_inline(uri: str) -> str:
+    return shorten(uri) if uri[:5].lower() == "data:" else uri
 
 
 def build_manifest(
@@ -47,6 +58,7 @@ def build_manifest(
         "remote_task_id": status.task_id,
         "seed": seed,
         "request": request_record(request),
+        "request_sha256": request_fingerprint(request),
         "usage": status.usage,
         "timings": {"submitted_at": submitted_at, "stored_at": stored_at.isoformat()},
         "airflow": airflow,

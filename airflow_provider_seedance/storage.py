@@ -2,8 +2,8 @@
 
 Bytes flow from the hook's download stream into an ``ObjectStoragePath`` chunk by chunk while their
 sha256 and size are computed. S3 destinations use concurrent multipart upload (parts of
-``part_size`` bytes, at most ``concurrency`` in flight, so memory stays near part_size x
-(concurrency + 1)); other schemes are written to a temporary sibling and renamed. Either way a
+``part_size`` bytes, at most ``concurrency`` in flight, so memory stays below part_size x
+(concurrency + 2)); other schemes are written to a temporary sibling and renamed. Either way a
 broken transfer never leaves a partial object at the final path, and a dropped download resumes
 from the last byte received.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mimetypes
 import threading
 import uuid
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.exceptions import SeedanceError, TransportError
+from airflow_provider_seedance.exceptions import IncompleteTransferError, TransportError
 from airflow_provider_seedance.hooks.seedance import ArtifactStream
 
 log = logging.getLogger(__name__)
@@ -34,10 +35,6 @@ DEFAULT_CONCURRENCY = 8
 MAX_RESUMES = 5
 
 OpenStream = Callable[[int], AbstractContextManager[ArtifactStream]]
-
-
-class IncompleteTransferError(SeedanceError):
-    """The download ended before the size the server announced."""
 
 
 @dataclass(frozen=True)
@@ -114,15 +111,26 @@ def store_stream(
 
 
 def write_json(destination: ObjectStoragePath, document: dict[str, Any]) -> None:
-    """Write a small JSON document (the manifest) in one piece."""
-    destination.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    """Write a small JSON document (the manifest) so that it appears whole or not at all."""
+    writer = _writer_for(destination, DEFAULT_PART_SIZE, 1)
+    try:
+        writer.write((json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def read_json(source: ObjectStoragePath) -> dict[str, Any] | None:
-    """The JSON document at ``source``, or None when there is none."""
+    """The JSON document at ``source``; None when there is none or it cannot be read as JSON."""
     if not source.exists():
         return None
-    return json.loads(source.read_text())
+    try:
+        document = json.loads(source.read_text())
+    except ValueError as exc:
+        log.warning("Ignoring %s: not valid JSON (%s).", storage_uri(source), exc)
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _writer_for(destination: ObjectStoragePath, part_size: int, concurrency: int) -> _Writer:
@@ -165,6 +173,7 @@ class _S3MultipartWriter:
         self.client = S3Hook(aws_conn_id=destination.conn_id).get_conn()
         self.bucket = destination.bucket
         self.key = destination.key
+        self.content_type = mimetypes.guess_type(destination.name)[0] or "application/octet-stream"
         self.part_size = max(part_size, self.MIN_PART_SIZE)
         self._pending: list[bytes] = []
         self._pending_size = 0
@@ -192,7 +201,7 @@ class _S3MultipartWriter:
             self._pending, self._pending_size = [], 0
             if self._upload_id is None:
                 # Smaller than one part: a single PUT is both faster and atomic.
-                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=rest)
+                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=rest, ContentType=self.content_type)
                 return
             if rest:
                 self._send_part(rest)
@@ -206,12 +215,17 @@ class _S3MultipartWriter:
     def abort(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._upload_id is not None:
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+            except Exception as exc:  # keep the original failure; this one only leaves parts to expire
+                log.warning("Could not abort the multipart upload of s3://%s/%s: %s", self.bucket, self.key, exc)
             self._upload_id = None
 
     def _send_part(self, data: bytes) -> None:
         if self._upload_id is None:
-            self._upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key)["UploadId"]
+            self._upload_id = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self.content_type
+            )["UploadId"]
         failed = next((future for future in self._parts if future.done() and future.exception()), None)
         if failed is not None:
             failed.result()  # raise the first part failure now instead of uploading more

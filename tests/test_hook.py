@@ -16,13 +16,14 @@ from airflow_provider_seedance.exceptions import (
     InvalidRequestError,
     RateLimitError,
     RequestValidationError,
+    ResultUnavailableError,
     ServerError,
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
     TransportError,
 )
 from airflow_provider_seedance.hooks.retry import RetryPolicy
-from airflow_provider_seedance.hooks.seedance import ResultUnavailableError, SeedanceHook
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import TaskState, VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 

@@ -113,6 +113,15 @@ def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server,
     assert _submissions(env, "apimart") == 1
 
 
+def test_skip_existing_regenerates_when_the_request_changed(env, moto_server, run_dag):
+    base = f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, output_path='s3://{BUCKET}/edited/clip.mp4'"
+    run_dag("seedance_edit_first", _single("seedance_edit_first", base + ", prompt='a red door'"))
+    run = run_dag("seedance_edit_second", _single("seedance_edit_second", base + ", prompt='a blue door'"))
+    assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
+    assert _submissions(env, "ark") == 2
+    assert json.loads(_object(moto_server, "edited/clip.mp4.json"))["request"]["prompt"] == "a blue door"
+
+
 def test_a_retry_resumes_the_submitted_task(env, moto_server, run_dag):
     # The first try dies after submitting (every status poll is refused past the retry budget);
     # the retry finds the remote id in task_state_store and resumes it instead of paying again.

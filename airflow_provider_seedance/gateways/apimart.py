@@ -178,7 +178,7 @@ class ApimartGateway(Gateway):
 
     def business_error(self, body: Any) -> ErrorBody | None:
         """A 200 reply whose business ``code`` is not 200, or that carries an ``error``, is an error."""
-        if not isinstance(body, dict) or not (body.get("error") or body.get("code", 200) != 200):
+        if not isinstance(body, dict) or not (body.get("error") or str(body.get("code", 200)) != "200"):
             return None
         return self.parse_error_body(body) or ErrorBody(
             message=f"reply carries business code {body.get('code')!r}: {str(body)[:200]}",

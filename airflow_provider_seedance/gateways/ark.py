@@ -24,6 +24,7 @@ from airflow_provider_seedance.exceptions import (
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.fields import code_text, text
 from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
 from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
 
@@ -65,6 +66,8 @@ class ArkGateway(Gateway):
     submit_path = "contents/generations/tasks"
     status_path = "contents/generations/tasks/{task_id}"
     cancel_path = "contents/generations/tasks/{task_id}"
+    # DELETE cancels a queued task; on a finished one it deletes the record (and the video with it).
+    cancellable_states = frozenset({TaskState.QUEUED})
     models = {
         "dreamina-seedance-2-0-260128": SEEDANCE_2,
         "dreamina-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
@@ -148,8 +151,9 @@ class ArkGateway(Gateway):
         if not isinstance(body, dict) or "id" not in body or "status" not in body:
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         state = state_from(body["status"], STATES, self.name)
-        content = body.get("content") or {}
-        error = body.get("error") or {}
+        content = body.get("content") if isinstance(body.get("content"), dict) else {}
+        error = body.get("error")
+        error = error if isinstance(error, dict) else ({"message": error} if isinstance(error, str) and error else {})
         finished = body.get("updated_at")
         expires = (
             datetime.fromtimestamp(finished, UTC) + RESULT_URL_LIFETIME
@@ -162,9 +166,9 @@ class ArkGateway(Gateway):
             video_url=content.get("video_url"),
             last_frame_url=content.get("last_frame_url"),
             video_expires_at=expires,
-            error_code=error.get("code"),
-            error_message=error.get("message"),
-            usage=body.get("usage"),
+            error_code=code_text(error.get("code")),
+            error_message=text(error.get("message")),
+            usage=body.get("usage") if isinstance(body.get("usage"), dict) else None,
             raw=body,
         )
 

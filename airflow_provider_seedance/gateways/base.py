@@ -129,6 +129,8 @@ class Gateway(ABC):
     unknown_model_spec: ClassVar[ModelSpec]
     # Body keys the dialect sets from VideoRequest fields; ``extra`` may not override them.
     managed_body_keys: ClassVar[frozenset[str]]
+    # Task states in which the gateway's cancel call works (Ark cancels only queued tasks).
+    cancellable_states: ClassVar[frozenset[TaskState]] = frozenset()
     # Gateway error codes, then error categories, that pick a more precise class than the HTTP status.
     error_codes: ClassVar[Mapping[str, type[GatewayError]]] = {}
     error_kinds: ClassVar[Mapping[str, type[GatewayError]]] = {}
@@ -172,6 +174,10 @@ class Gateway(ABC):
 
     def build_status(self, task_id: str) -> HttpCall:
         return HttpCall("GET", self.status_path.format(task_id=quote(task_id, safe="")))
+
+    def can_cancel(self, state: TaskState) -> bool:
+        """Whether the gateway's cancel call applies to a task in ``state``."""
+        return self.cancel_path is not None and state in self.cancellable_states
 
     def build_cancel(self, task_id: str) -> HttpCall | None:
         """The cancel call, or None where the gateway's API has no way to cancel."""
@@ -231,10 +237,13 @@ class Gateway(ABC):
         """Turn an error reply (any HTTP status, any body) into the typed error."""
         body = response.json_or_none()
         parsed = self.parse_error_body(body) if body is not None else None
+        structured = parsed is not None
         if parsed is None:
             text = response.content[:200].decode("utf-8", "replace").strip()
             parsed = ErrorBody(message=text or f"HTTP {response.status_code} with an empty body")
-        return self.make_error(response.status_code, parsed, self.retry_after(response), submit=submit)
+        error = self.make_error(response.status_code, parsed, self.retry_after(response), submit=submit)
+        error.structured = structured
+        return error
 
     def retry_after(self, response: HttpResponse) -> float | None:
         """Seconds the gateway asks us to wait, from ``Retry-After``; dialects may read other headers."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import http.cookiejar
 import ssl
 import weakref
 from collections.abc import AsyncIterator
@@ -29,8 +30,13 @@ def shared_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def _no_cookies() -> httpx.Cookies:
+    """A cookie jar that keeps nothing: gateway calls are stateless, and shared clients must not mix sessions."""
+    return httpx.Cookies(http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])))
+
+
 def new_sync_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
-    return httpx.Client(timeout=timeout, verify=shared_ssl_context(), follow_redirects=True)
+    return httpx.Client(timeout=timeout, verify=shared_ssl_context(), follow_redirects=True, cookies=_no_cookies())
 
 
 @dataclass
@@ -51,7 +57,7 @@ _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedA
 
 
 def shared_async_client(key: str, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> SharedAsyncClient:
-    """The running loop's client for ``key`` (a connection's base URL), created on first use.
+    """The running loop's client for ``key`` (a connection and its timeouts), created on first use.
 
     No await happens between the lookup and the insert, so concurrent triggers cannot build two.
     """
@@ -62,6 +68,7 @@ def shared_async_client(key: str, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> S
             timeout=timeout,
             verify=shared_ssl_context(),
             follow_redirects=True,
+            cookies=_no_cookies(),
             limits=httpx.Limits(
                 max_connections=MAX_CONCURRENT_REQUESTS, max_keepalive_connections=MAX_CONCURRENT_REQUESTS
             ),

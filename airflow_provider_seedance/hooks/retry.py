@@ -9,11 +9,11 @@ import random
 from dataclasses import dataclass
 
 from airflow_provider_seedance.exceptions import (
-    GatewayError,
     RateLimitError,
     SeedanceError,
     ServerError,
     TransportError,
+    UnexpectedResponseError,
 )
 
 # A 503 says the gateway did not take the request; other 5xx replies to a submit leave its fate open.
@@ -46,8 +46,10 @@ class RetryPolicy:
         if isinstance(error, TransportError):
             return not (submit and error.request_sent)
         if isinstance(error, ServerError):
-            statuses = SUBMIT_SAFE_STATUSES if submit else RETRYABLE_STATUSES
-            return error.status_code in statuses or (error.status_code is None and not submit)
+            if submit:
+                # Only the gateway's own 503 says it did not take the request; a proxy's may not.
+                return error.status_code in SUBMIT_SAFE_STATUSES and error.structured
+            return error.status_code in RETRYABLE_STATUSES or error.status_code is None
         return False
 
 
@@ -55,11 +57,11 @@ def outcome_unknown(error: SeedanceError) -> bool:
     """A submit error after which the gateway may nevertheless have created (and billed) the task."""
     if isinstance(error, TransportError):
         return error.request_sent
-    return (
-        isinstance(error, GatewayError)
-        and isinstance(error, ServerError)
-        and error.status_code not in SUBMIT_SAFE_STATUSES
-    )
+    if isinstance(error, UnexpectedResponseError):
+        return True  # an answer we cannot read may still describe a created task
+    if isinstance(error, ServerError):
+        return not (error.status_code in SUBMIT_SAFE_STATUSES and error.structured)
+    return False
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()

@@ -24,6 +24,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
     GatewayError,
+    ResultUnavailableError,
     SeedanceError,
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
@@ -42,10 +43,6 @@ T = TypeVar("T")
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 # A task id no gateway will ever have: asking for it proves the key works without paying for anything.
 PROBE_TASK_ID = "airflow-provider-seedance-connection-test"
-
-
-class ResultUnavailableError(GatewayError):
-    """The result URL no longer serves the file (it expired or was removed)."""
 
 
 @dataclass
@@ -157,7 +154,9 @@ class SeedanceHook(BaseHook):
         """Open a finished task's video or last frame as a byte stream, from ``offset`` when resuming."""
         call = self.gateway.build_download(status, artifact)
         connection = self.connection
+        # Identity encoding: byte counts and Range offsets must refer to the stored bytes.
         headers = {key: value for key, value in connection.headers(call).items() if key != "Accept"}
+        headers["Accept-Encoding"] = "identity"
         if offset:
             headers["Range"] = f"bytes={offset}-"
         attempt = 0
@@ -169,7 +168,7 @@ class SeedanceHook(BaseHook):
                         self._client.build_request("GET", connection.url(call), headers=headers), stream=True
                     )
                 try:
-                    self._raise_for_download(response)
+                    self._raise_for_download(response, call, offset)
                 except BaseException:
                     response.close()
                     raise
@@ -178,7 +177,11 @@ class SeedanceHook(BaseHook):
                 delay = self._retry_delay(attempt, error, call, submit=False)
             time.sleep(delay)
         try:
-            resumed = response.status_code == 206
+            if response.status_code == 416 and _range_total(response) == offset:
+                # The connection broke after the last byte: nothing is left to fetch.
+                yield ArtifactStream(chunks=iter(()), offset=offset, total_size=offset, content_type=None)
+                return
+            resumed = response.status_code == 206 and _range_start(response) == offset
             yield ArtifactStream(
                 chunks=_mapped_chunks(response.iter_bytes(DOWNLOAD_CHUNK_BYTES), self.gateway.name),
                 offset=offset if resumed else 0,
@@ -226,13 +229,13 @@ class SeedanceHook(BaseHook):
             try:
                 with _transport_errors(connection.gateway.name, request_sent=True):
                     response = self._client.send(_build_request(self._client, connection, call))
-                return parse(_as_response(response))
+                return _parsed(parse, response, connection, submit=submit)
             except (TransportError, GatewayError) as error:
-                delay = self._retry_delay(attempt, error, call, submit=submit)
+                delay = self._retry_delay(attempt, _redacted(error, connection.api_key), call, submit=submit)
             time.sleep(delay)
 
     async def _arun(self, connection: GatewayConnection, call: HttpCall, parse: Callable[[HttpResponse], T]) -> T:
-        shared = shared_async_client(connection.base_url, self.timeout)
+        shared = shared_async_client(f"{connection.conn_id}|{connection.base_url}|{self.timeout}", self.timeout)
         attempt = 0
         while True:
             attempt += 1
@@ -240,9 +243,9 @@ class SeedanceHook(BaseHook):
                 async with shared.slot() as client:
                     with _transport_errors(connection.gateway.name, request_sent=True):
                         response = await client.send(_build_request(client, connection, call))
-                return parse(_as_response(response))
+                return _parsed(parse, response, connection, submit=False)
             except (TransportError, GatewayError) as error:
-                delay = self._retry_delay(attempt, error, call, submit=False)
+                delay = self._retry_delay(attempt, _redacted(error, connection.api_key), call, submit=False)
             await asyncio.sleep(delay)
 
     def _retry_delay(self, attempt: int, error: SeedanceError, call: HttpCall, *, submit: bool) -> float:
@@ -267,11 +270,12 @@ class SeedanceHook(BaseHook):
         )
         return delay
 
-    def _raise_for_download(self, response: httpx.Response) -> None:
-        if response.status_code < 400:
+    def _raise_for_download(self, response: httpx.Response, call: HttpCall, offset: int) -> None:
+        if response.status_code < 400 or (response.status_code == 416 and _range_total(response) == offset):
             return
         body = response.read()
-        if response.status_code in (403, 404, 410):
+        if not call.authenticated and response.status_code in (403, 404, 410):
+            # A signed result URL on a CDN answers these once it has expired or the file is gone.
             raise ResultUnavailableError(
                 f"the result URL answered HTTP {response.status_code} (expired or removed): {body[:120]!r}",
                 gateway=self.gateway.name,
@@ -285,6 +289,32 @@ def log_progress(gateway: str, status: TaskStatus) -> None:
     log.info("%s task %s is %s%s.", gateway, status.task_id, status.state.value, progress)
 
 
+def _parsed(
+    parse: Callable[[HttpResponse], T], response: httpx.Response, connection: GatewayConnection, *, submit: bool
+) -> T:
+    """The dialect's reading of a reply. A submit reply it cannot read at all leaves the task's fate open."""
+    try:
+        return parse(_as_response(response))
+    except SeedanceError:
+        raise
+    except Exception as exc:
+        if not submit:
+            raise
+        raise SubmitOutcomeUnknownError(
+            f"the submit to {connection.conn_id} was answered (HTTP {response.status_code}) but the reply could "
+            f"not be read ({type(exc).__name__}); it is not resent, so the video is not paid twice"
+        ) from exc
+
+
+def _redacted(error: SeedanceError, secret: str) -> SeedanceError:
+    """The error with the API key blanked out, in case a gateway echoed it back in its error text."""
+    if secret and any(secret in str(arg) for arg in error.args):
+        error.args = tuple(str(arg).replace(secret, "***") for arg in error.args)
+        if isinstance(error, GatewayError):
+            error.message = error.message.replace(secret, "***")
+    return error
+
+
 def _build_request(
     client: httpx.Client | httpx.AsyncClient, connection: GatewayConnection, call: HttpCall
 ) -> httpx.Request:
@@ -296,6 +326,19 @@ def _build_request(
 
 def _as_response(response: httpx.Response) -> HttpResponse:
     return HttpResponse(status_code=response.status_code, content=response.content, headers=dict(response.headers))
+
+
+def _range_start(response: httpx.Response) -> int | None:
+    """The first byte of a 206 reply, from ``Content-Range: bytes START-END/TOTAL``."""
+    unit, _, spec = response.headers.get("content-range", "").partition(" ")
+    start = spec.split("-", 1)[0]
+    return int(start) if unit == "bytes" and start.isdigit() else None
+
+
+def _range_total(response: httpx.Response) -> int | None:
+    """The whole size from a ``Content-Range`` header (``bytes */TOTAL`` on a 416)."""
+    total = response.headers.get("content-range", "").rsplit("/", 1)[-1]
+    return int(total) if total.isdigit() else None
 
 
 def _total_size(response: httpx.Response, offset: int) -> int | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import configparser
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,12 +23,13 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import (
     GatewayError,
     RequestValidationError,
+    SeedanceError,
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
 )
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.links import SeedanceVideoLink
-from airflow_provider_seedance.manifest import build_manifest, result_from_manifest
+from airflow_provider_seedance.manifest import build_manifest, request_fingerprint, result_from_manifest
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 from airflow_provider_seedance.storage import StoredObject, read_json, storage_uri, store_stream, write_json
 from airflow_provider_seedance.triggers.events import SeedanceEvent
@@ -38,7 +38,8 @@ from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 DEFAULT_ASSET_ALIAS = "seedance_videos"
 STATE_KEY_PREFIX = "seedance_task:"
 # The framework's deferral timeout sits a little past the trigger's own deadline, as a backstop.
-DEFERRAL_MARGIN = timedelta(minutes=5)
+# It covers one status poll's own retries (timeouts and Retry-After waits), which can take minutes.
+DEFERRAL_MARGIN = timedelta(minutes=15)
 REQUEST_FIELDS = (
     "model",
     "prompt",
@@ -97,7 +98,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         task is cancelled where the gateway can, and the task fails.
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
         ``[operators] default_deferrable`` when set, else True.
-    :param cancel_on_kill: cancel the remote task when the Airflow task is cleared or marked while waiting.
+    :param cancel_on_kill: cancel the remote task when the Airflow task is cleared, marked or killed
+        while waiting, where the gateway can cancel it in its current state.
+    :param resubmit_lost_tasks: when a retry finds that the gateway no longer knows the task an
+        earlier try submitted, submit again (False: fail instead, since it may have been paid for).
     :param asset_alias: name of the ``AssetAlias`` that gets one asset event per stored video (so
         downstream DAGs can be scheduled on new videos); None for no event.
     """
@@ -150,6 +154,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         generation_timeout: timedelta = timedelta(hours=2),
         deferrable: bool | None = None,
         cancel_on_kill: bool = True,
+        resubmit_lost_tasks: bool = False,
         asset_alias: str | None = DEFAULT_ASSET_ALIAS,
         **kwargs: Any,
     ) -> None:
@@ -180,6 +185,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         self.generation_timeout = generation_timeout
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.cancel_on_kill = cancel_on_kill
+        self.resubmit_lost_tasks = resubmit_lost_tasks
         self.asset_alias = asset_alias
 
     @cached_property
@@ -189,18 +195,25 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     # ---- the story --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        request = self._validated_request()
-        existing = self._existing_result()
-        if existing is not None:
-            return existing
-        status, deadline = self._resume_or_submit(context, request)
-        if status.state.is_terminal:
-            return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
-        if not self.deferrable:
-            status = self.hook.wait(status.task_id, poll_interval=self.poll_interval, deadline=deadline)
-            if not status.state.is_terminal:
-                return self._conclude(context, request, self._timeout_event(status.task_id))
-            return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
+        try:
+            request = self._request(validate=True)
+            existing = self._existing_result(request)
+            if existing is not None:
+                return existing
+            status, deadline = self._resume_or_submit(context, request)
+            self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
+            if status.state.is_terminal:
+                return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
+            if not self.deferrable:
+                status = self.hook.wait(status.task_id, poll_interval=self.poll_interval, deadline=deadline)
+                event = (
+                    SeedanceEvent.from_status(self.hook.gateway.name, status)
+                    if status.state.is_terminal
+                    else self._timeout_event(status.task_id)
+                )
+                return self._conclude(context, request, event)
+        finally:
+            self.hook.close()
         self.defer(
             trigger=SeedanceTaskTrigger(
                 seedance_conn_id=self.seedance_conn_id,
@@ -219,28 +232,49 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             parsed = SeedanceEvent.parse(event)
         except ValueError as exc:
             raise AirflowException(str(exc)) from None
-        return self._conclude(context, self._validated_request(), parsed)
+        try:
+            # Not validated again: the request was validated before it was paid for, and a rule that
+            # changed since (a provider upgrade) must not strand a finished video.
+            return self._conclude(context, self._request(validate=False), parsed)
+        finally:
+            self.hook.close()
+
+    def on_kill(self) -> None:
+        """Killed while waiting on the worker (non-deferrable mode): cancel the remote task if it can be."""
+        task_id = getattr(self, "_remote_task_id", None)
+        if not (self.cancel_on_kill and task_id):
+            return
+        try:
+            status = self.hook.get_status(task_id)
+            if self.hook.gateway.can_cancel(status.state):
+                self.hook.cancel(task_id)
+        except SeedanceError as exc:
+            self.log.warning("Could not cancel remote task %s: %s", task_id, exc)
 
     # ---- steps --------------------------------------------------------------------------------
 
-    def _validated_request(self) -> VideoRequest:
-        """Build and check the request against the gateway's rules: no network, nothing paid yet."""
+    def _request(self, *, validate: bool) -> VideoRequest:
+        """Build the request; with ``validate``, check it against the gateway's rules (no network)."""
         fields = {name: getattr(self, name) for name in REQUEST_FIELDS}
         try:
             request = VideoRequest.from_fields(
                 {key: value for key, value in fields.items() if value not in (None, [], {})}
             )
-            self.hook.gateway.validate(request)
+            if validate:
+                self.hook.gateway.validate(request)
         except RequestValidationError as exc:
             raise AirflowFailException(str(exc)) from None  # no retry can fix the request
         return request
 
-    def _existing_result(self) -> dict[str, Any] | None:
+    def _existing_result(self, request: VideoRequest) -> dict[str, Any] | None:
         if not self.skip_existing:
             return None
         output = self._output()
         manifest = read_json(self._manifest_path(output))
         if manifest is None or not output.exists():
+            return None
+        if manifest.get("request_sha256") != request_fingerprint(request):
+            self.log.info("%s exists but was made from another request; generating anew.", storage_uri(output))
             return None
         self.log.info(
             "%s and its manifest already exist; returning them without generating again.", storage_uri(output)
@@ -251,7 +285,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         store = context.get("task_state_store")
         key = self._state_key(request)
         remembered = store.get(key) if store is not None else None
-        if isinstance(remembered, dict) and remembered.get("task_id"):
+        if isinstance(remembered, dict) and remembered.get("task_id") and not remembered.get("stored"):
             status = self._still_usable(remembered["task_id"])
             if status is not None:
                 self.log.info(
@@ -259,9 +293,32 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                     self.hook.gateway.name,
                     status.task_id,
                 )
-                return status, datetime.fromtimestamp(remembered["deadline"], UTC)
+                # A retry after a timeout gets a fresh allowance instead of timing out at once.
+                deadline = max(
+                    datetime.fromtimestamp(remembered["deadline"], UTC), datetime.now(UTC) + self.generation_timeout
+                )
+                return status, deadline
+        elif isinstance(remembered, dict) and remembered.get("stored"):
+            self.log.info("Task %s was stored by an earlier run; this run generates anew.", remembered.get("task_id"))
+        status = self._submit(request)
+        deadline = datetime.now(UTC) + self.generation_timeout
+        if store is None:
+            self.log.warning("No task_state_store in this context: a retry could not resume task %s.", status.task_id)
+            return status, deadline
+        entry = {"task_id": status.task_id, "deadline": deadline.timestamp(), "submitted_at": _now_iso()}
         try:
-            status = self.hook.submit(request)
+            store.set(key, entry)
+        except Exception as exc:
+            # Without the id a retry would submit (and pay) again: stop here and say which task it is.
+            raise AirflowFailException(
+                f"{self.hook.gateway.name} task {status.task_id} was submitted but its id could not be saved for "
+                f"retries ({exc}); not retrying, so it is not paid twice"
+            ) from exc
+        return status, deadline
+
+    def _submit(self, request: VideoRequest) -> TaskStatus:
+        try:
+            return self.hook.submit(request)
         except SubmitOutcomeUnknownError as exc:
             # A retry would submit (and pay) again without knowing whether this one went through.
             raise AirflowFailException(str(exc)) from exc
@@ -269,25 +326,18 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             if not exc.retryable:
                 raise AirflowFailException(f"the gateway refused the generation: {exc}") from exc
             raise
-        deadline = datetime.now(UTC) + self.generation_timeout
-        if store is not None:
-            store.set(
-                key,
-                {
-                    "task_id": status.task_id,
-                    "deadline": deadline.timestamp(),
-                    "submitted_at": datetime.now(UTC).isoformat(),
-                },
-            )
-        else:
-            self.log.warning("No task_state_store in this context: a retry could not resume task %s.", status.task_id)
-        return status, deadline
 
     def _still_usable(self, task_id: str) -> TaskStatus | None:
-        """The remembered task's status, unless it failed or the gateway forgot it (then submit anew)."""
+        """The remembered task's status; None when it failed (not billed, so it may be submitted anew)."""
         try:
             status = self.hook.get_status(task_id)
         except TaskNotFoundError:
+            if not self.resubmit_lost_tasks:
+                raise AirflowFailException(
+                    f"{self.hook.gateway.name} no longer knows task {task_id}, submitted by an earlier try. Not "
+                    "submitting again automatically, since it may have been paid for; set resubmit_lost_tasks=True "
+                    "to allow it."
+                ) from None
             self.log.warning("The gateway no longer knows task %s; submitting again.", task_id)
             return None
         if status.state in (TaskState.FAILED, TaskState.CANCELLED, TaskState.EXPIRED):
@@ -298,42 +348,80 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def _conclude(self, context: Context, request: VideoRequest, event: SeedanceEvent) -> dict[str, Any]:
         if event.status == "succeeded":
             return self._store(context, request, event.remote_task_id)
-        if event.status == "timeout" and self.hook.cancel(event.remote_task_id):
-            self._forget(context, request)  # cancelled: a retry must submit anew
+        if event.status == "timeout":
+            status = self.hook.get_status(event.remote_task_id)
+            if status.state is TaskState.SUCCEEDED:  # it finished while the worker was on its way
+                return self._store(context, request, status.task_id)
+            self._cancel_after_timeout(context, request, status)
         elif event.status in ("failed", "cancelled", "expired"):
             self._forget(context, request)  # not billed by the gateways; a retry may try again
         raise AirflowException(f"Seedance generation did not produce a video: {event.message} ({event.reason})")
 
+    def _cancel_after_timeout(self, context: Context, request: VideoRequest, status: TaskStatus) -> None:
+        """Cancel where the gateway can (then a retry submits anew); otherwise a retry resumes the same task."""
+        if not self.hook.gateway.can_cancel(status.state):
+            self.log.warning(
+                "Task %s is %s and cannot be cancelled on %s; a retry will resume it.",
+                status.task_id,
+                status.state.value,
+                self.hook.gateway.name,
+            )
+            return
+        try:
+            self.hook.cancel(status.task_id)
+        except SeedanceError as exc:
+            self.log.warning("Could not cancel task %s: %s; a retry will resume it.", status.task_id, exc)
+            return
+        self._forget(context, request)
+
     def _store(self, context: Context, request: VideoRequest, task_id: str) -> dict[str, Any]:
         """Stream the video (and last frame) into storage, write the manifest, announce the asset."""
         status = self.hook.get_status(task_id)  # fresh result URLs and usage
+        if status.video_expires_at is not None and status.video_expires_at <= datetime.now(UTC):
+            raise AirflowFailException(
+                f"the result of task {task_id} expired at {status.video_expires_at.isoformat()}; it cannot be fetched"
+            )
         output = self._output()
         video = store_stream(lambda offset: self.hook.open_artifact(status, "video", offset), output)
-        last_frame: StoredObject | None = None
-        if request.return_last_frame and not status.last_frame_url:
-            self.log.warning("%s returned no last-frame URL for task %s.", self.hook.gateway.name, task_id)
-        if request.return_last_frame and status.last_frame_url:
-            frame_path = output.with_name(f"{output.stem}.last_frame.png")
-            last_frame = store_stream(lambda offset: self.hook.open_artifact(status, "last_frame", offset), frame_path)
-        remembered = context.get("task_state_store")
-        submitted = remembered.get(self._state_key(request)) if remembered is not None else None
+        last_frame = self._store_last_frame(request, status, output)
+        store = context.get("task_state_store")
+        key = self._state_key(request)
+        remembered = store.get(key) if store is not None else None
         manifest = build_manifest(
             request=request,
             gateway=self.hook.gateway.name,
             status=status,
             video=video,
             last_frame=last_frame,
-            submitted_at=submitted.get("submitted_at") if isinstance(submitted, dict) else None,
+            submitted_at=remembered.get("submitted_at") if isinstance(remembered, dict) else None,
             stored_at=datetime.now(UTC),
             airflow=_airflow_identity(context),
         )
         manifest_path = self._manifest_path(output)
         write_json(manifest_path, manifest)
+        if isinstance(remembered, dict):
+            store.set(key, {**remembered, "stored": True})  # a later run of this task generates anew
         if self.asset_alias:
             context["outlet_events"][AssetAlias(self.asset_alias)].add(
                 Asset(video.uri), extra={"sha256": video.sha256, "size": video.size, "gateway": manifest["gateway"]}
             )
         return result_from_manifest(manifest, storage_uri(manifest_path), skipped=False)
+
+    def _store_last_frame(
+        self, request: VideoRequest, status: TaskStatus, output: ObjectStoragePath
+    ) -> StoredObject | None:
+        """Best effort: a missing or unreachable last frame never costs the video."""
+        if not request.return_last_frame:
+            return None
+        if not status.last_frame_url:
+            self.log.warning("%s returned no last-frame URL for task %s.", self.hook.gateway.name, status.task_id)
+            return None
+        frame_path = output.with_name(f"{output.stem}.last_frame.png")
+        try:
+            return store_stream(lambda offset: self.hook.open_artifact(status, "last_frame", offset), frame_path)
+        except SeedanceError as exc:
+            self.log.warning("Could not store the last frame of task %s: %s", status.task_id, exc)
+            return None
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -348,8 +436,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
 
     def _state_key(self, request: VideoRequest) -> str:
         # Keyed by what is generated: a cleared task with an edited prompt submits anew.
-        identity = json.dumps([self.seedance_conn_id, request.model_dump(mode="json")], sort_keys=True)
-        return STATE_KEY_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:32]
+        return (
+            STATE_KEY_PREFIX
+            + hashlib.sha256(f"{self.seedance_conn_id}|{request_fingerprint(request)}".encode()).hexdigest()[:32]
+        )
 
     def _forget(self, context: Context, request: VideoRequest) -> None:
         store = context.get("task_state_store")
@@ -364,6 +454,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             reason="deadline",
             message=f"task {task_id} did not finish within {self.generation_timeout}",
         )
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _airflow_identity(context: Context) -> dict[str, Any]:

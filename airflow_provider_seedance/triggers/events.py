@@ -18,7 +18,8 @@ EventStatus = Literal["succeeded", "failed", "cancelled", "expired", "timeout", 
 class SeedanceEvent(BaseModel):
     """``status`` says how waiting ended; ``reason`` is machine-readable, ``message`` is for people."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Unknown keys are ignored: a newer triggerer may send fields an older worker does not know.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     status: EventStatus
     gateway: str

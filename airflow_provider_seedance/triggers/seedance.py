@@ -77,7 +77,7 @@ class SeedanceTaskTrigger(BaseTrigger):
         hook = SeedanceHook(self.seedance_conn_id)
         try:
             gateway = (await hook.aconnection()).gateway.name
-        except (SeedanceError, ValueError) as exc:
+        except Exception as exc:  # a missing or malformed connection (Airflow raises its own types)
             return self._event("error", "connection", f"cannot use connection {self.seedance_conn_id}: {exc}")
         last_seen: tuple[TaskState, int | None] | None = None
         failures = 0
@@ -116,10 +116,18 @@ class SeedanceTaskTrigger(BaseTrigger):
         try:
             async with asyncio.timeout(ON_KILL_TIMEOUT_SECONDS):
                 status = await hook.aget_status(self.remote_task_id)
+                gateway = (await hook.aconnection()).gateway
                 if status.state.is_terminal:
                     return
-                if not await hook.acancel(self.remote_task_id):
-                    log.warning("Task %s keeps running remotely: its gateway cannot cancel tasks.", self.remote_task_id)
+                if not gateway.can_cancel(status.state):
+                    log.warning(
+                        "Task %s keeps running on %s: it cannot be cancelled while %s.",
+                        self.remote_task_id,
+                        gateway.name,
+                        status.state.value,
+                    )
+                    return
+                await hook.acancel(self.remote_task_id)
         except (SeedanceError, ValueError, TimeoutError) as exc:
             log.warning("Could not cancel remote task %s: %s", self.remote_task_id, exc)
 

@@ -356,3 +356,13 @@ def test_every_problem_in_one_error():
         ark.build_submit(request(model=MODEL, prompt="x", duration=99, resolution="8k", ratio="2:1"))
     assert [p.field for p in caught.value.problems] == ["duration", "resolution", "ratio"]
     assert "3 problems" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [{"code": 123, "message": "numeric code"}, "a bare string", None, ["not", "an", "object"]],
+    ids=["numeric-code", "string", "null", "list"],
+)
+def test_odd_error_fields_still_parse(error):
+    status = ark.parse_status(reply(200, _task("failed", error=error)))
+    assert status.state is TaskState.FAILED
