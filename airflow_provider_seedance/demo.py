@@ -38,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.monotonic()
-    # SIGTERM behaves like Ctrl-C: the ExitStack below stops every process and server we started.
+    # Ctrl-C and SIGTERM both unwind the ExitStack below, which stops every process and server we
+    # started (SIGINT explicitly too: a shell may start background jobs with it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     with ExitStack() as stack:
         print("Starting the gateway simulator and the S3 server ...", flush=True)
@@ -62,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         _print_table(rows, args.output)
         stats = simulator.simulator.stats.snapshot()["tasks"]
         submissions = sum(task.get("submissions", 0) for task in stats.values())
-        print(f"\n{len(rows)} videos, {submissions} paid submissions, {time.monotonic() - started:.0f} s in all.")
+        print(f"\n{len(rows)} videos, {submissions} paid submissions, {time.monotonic() - started:.0f} s; stopping ...")
+    print(f"Done in {time.monotonic() - started:.0f} s.")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -175,4 +178,7 @@ def _cut(text: str, width: int) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        raise SystemExit("Interrupted; everything the demo started has been stopped.") from None

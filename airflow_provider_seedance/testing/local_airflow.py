@@ -86,14 +86,18 @@ class LocalAirflow:
         self._wait_healthy(timeout)
         return self
 
-    def stop(self) -> None:
-        """Terminate every component (whole process groups), then kill what is left after 30 s."""
+    def stop(self, grace_seconds: float = 10) -> None:
+        """Terminate every component (whole process groups); kill what is still running after the grace time.
+
+        The deployment is throwaway, so nothing is lost by not waiting for a slow graceful shutdown.
+        """
         for process in self._processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
         for process in self._processes.values():
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
