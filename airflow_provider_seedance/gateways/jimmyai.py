@@ -45,6 +45,11 @@ _UNDOCUMENTED = {
 }
 
 
+def _every_media(sources: frozenset[MediaKind]) -> dict[str, frozenset[MediaKind]]:
+    """The same accepted forms for images, videos and audios (routes do not distinguish them)."""
+    return {"image_sources": sources, "video_sources": sources, "audio_sources": sources}
+
+
 def _spec(**fields: Any) -> ModelSpec:
     return ModelSpec(**{**_UNDOCUMENTED, **fields})
 
@@ -64,9 +69,7 @@ def _full_route(resolution: str) -> ModelSpec:
     return _spec(
         resolutions=(resolution,),
         ratios=FULL_RATIOS,
-        image_sources=ASSET_ONLY,
-        video_sources=ASSET_ONLY,
-        audio_sources=ASSET_ONLY,
+        **_every_media(ASSET_ONLY),
     )
 
 
@@ -75,25 +78,19 @@ def _full_route(resolution: str) -> ModelSpec:
 SP = _spec(
     durations=FOUR_TO_FIFTEEN,
     resolutions=("480p", "720p", "1080p"),
-    image_sources=ASSET_ONLY,
-    video_sources=ASSET_ONLY,
-    audio_sources=ASSET_ONLY,
+    **_every_media(ASSET_ONLY),
 )
 # Mini: the page does not say how media is addressed. asset:// ids belong to other routes' libraries
 # (SP, Full) and data: URIs appear nowhere in JimmyAI's docs, so only public URLs pass.
 MINI = _spec(
     durations=FOUR_TO_FIFTEEN,
     resolutions=("480p", "720p", "1080p"),
-    image_sources=URL_ONLY,
-    video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    **_every_media(URL_ONLY),
 )
 MINI_SP = _spec(
     durations=FOUR_TO_FIFTEEN,
     resolutions=("480p", "720p"),
-    image_sources=URL_ONLY,
-    video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    **_every_media(URL_ONLY),
 )
 # The fixed-720p routes ignore ``resolution`` silently; anything but 720p is refused so nobody pays for
 # a 720p video believing it is 1080p.
@@ -107,9 +104,7 @@ MD = _spec(
     max_reference_images=4,
     max_reference_videos=3,
     max_reference_audios=0,
-    image_sources=URL_ONLY,
-    video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    **_every_media(URL_ONLY),
 )
 # Fast I2V: image inputs only. Its page marks every image field optional, so text-only is not refused.
 FAST_I2V = _spec(
@@ -120,9 +115,7 @@ FAST_I2V = _spec(
     max_reference_images=9,
     max_reference_videos=0,
     max_reference_audios=0,
-    image_sources=URL_ONLY,
-    video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    **_every_media(URL_ONLY),
 )
 # STD: the page caps images (9) and audios (3) but gives no cap for reference videos; the upstream
 # Seedance 2.0 limit of 3 is kept.
@@ -134,13 +127,11 @@ STD = _spec(
     max_reference_images=9,
     max_reference_videos=3,
     max_reference_audios=3,
-    image_sources=URL_ONLY,
-    video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    **_every_media(URL_ONLY),
 )
 # A model this release does not know: the routes' union. URLs and asset ids are both documented forms;
 # data: URIs are documented nowhere on JimmyAI.
-GATEWAY_WIDE = _spec(image_sources=URL_OR_ASSET, video_sources=URL_OR_ASSET, audio_sources=URL_OR_ASSET)
+GATEWAY_WIDE = _spec(**_every_media(URL_OR_ASSET))
 
 MODELS: Mapping[str, ModelSpec] = {
     "sd2_mx_720p": _full_route("720p"),
