@@ -113,6 +113,35 @@ def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server,
     assert _submissions(env, "apimart") == 1
 
 
+@pytest.mark.parametrize(("resubmit", "state", "submissions"), [(False, "failed", 1), (True, "success", 2)])
+def test_a_task_the_gateway_forgot_is_not_resubmitted_unless_allowed(
+    env, moto_server, run_dag, resubmit, state, submissions
+):
+    # Try 1 dies after submitting (every poll refused); try 2 is told the task does not exist.
+    env.simulator.faults.replace(
+        FaultPlan(
+            script=[
+                ScriptedFault(kind="rate_limit", op="status", count=6),
+                ScriptedFault(kind="not_found", op="status"),
+            ],
+            retry_after_seconds=0,
+        )
+    )
+    dag_id = f"seedance_forgotten_{resubmit}".lower()
+    run = run_dag(
+        dag_id,
+        _single(
+            dag_id,
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', deferrable=False, retries=1, "
+            f"retry_delay=timedelta(seconds=0), resubmit_lost_tasks={resubmit}, "
+            f"output_path='s3://{BUCKET}/forgotten/{resubmit}.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (state, 2)
+    assert _submissions(env, "ark") == submissions
+
+
 def test_skip_existing_regenerates_when_the_request_changed(env, moto_server, run_dag):
     base = f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, output_path='s3://{BUCKET}/edited/clip.mp4'"
     run_dag("seedance_edit_first", _single("seedance_edit_first", base + ", prompt='a red door'"))

@@ -26,6 +26,7 @@ class FaultKind(enum.StrEnum):
     MODERATION = "moderation"  # the generation is accepted, then fails content moderation
     TRUNCATE = "truncate"  # a download sends half its bytes, then the connection closes
     EXPIRE_URL = "expire_url"  # result URLs are already expired when the task finishes
+    NOT_FOUND = "not_found"  # the gateway answers a status poll as if it never knew the task
 
 
 # Which operation each kind applies to; API faults hit submit/status/cancel/upload, the rest are specific.
@@ -39,6 +40,7 @@ APPLIES_TO: dict[FaultKind, tuple[str, ...]] = {
     FaultKind.MODERATION: ("submit",),
     FaultKind.TRUNCATE: ("download",),
     FaultKind.EXPIRE_URL: ("submit",),
+    FaultKind.NOT_FOUND: ("status",),
 }
 
 

@@ -26,7 +26,14 @@ from airflow_provider_seedance.simulator.tasks import Outcome, SimState, SimTask
 
 log = logging.getLogger(__name__)
 
-API_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.DROP_AFTER)
+API_FAULTS = (
+    FaultKind.DROP,
+    FaultKind.SLOW,
+    FaultKind.RATE_LIMIT,
+    FaultKind.SERVER_ERROR,
+    FaultKind.DROP_AFTER,
+    FaultKind.NOT_FOUND,
+)
 # Truncation is decided where the bytes are sent (serve_artifact), not before the handler runs.
 DOWNLOAD_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR)
 ARTIFACT_FILES = {"video": "video.mp4", "last_frame": "last_frame.png"}
@@ -174,6 +181,8 @@ class Simulator:
             response = gateway.error(429, ErrorKind.RATE_LIMITED, "too many requests, slow down")
             response.headers["Retry-After"] = f"{plan.retry_after_seconds:g}"
             return response
+        if fault.kind is FaultKind.NOT_FOUND:
+            return gateway.error(404, ErrorKind.NOT_FOUND, "task does not exist or has expired")
         if fault.kind is FaultKind.SERVER_ERROR:
             return gateway.error(fault.status or 500, ErrorKind.SERVER_ERROR, "the service is temporarily unavailable")
         return None

@@ -195,3 +195,12 @@ def test_command_line_serves_and_prints_base_urls(tmp_path):
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0
+
+
+def test_not_found_fault_forgets_a_task_for_one_poll(simulator, client, tasks_url):
+    task_id = _submit(client, tasks_url)
+    _script(simulator, ScriptedFault(kind="not_found"))
+    forgotten = client.get(f"{tasks_url}/{task_id}")
+    assert forgotten.status_code == 404
+    assert forgotten.json()["error"]["code"] == "NotFound.Task"
+    assert client.get(f"{tasks_url}/{task_id}").status_code == 200
