@@ -15,11 +15,10 @@ from typing import Any
 from airflow_provider_seedance.exceptions import Problem, UnexpectedResponseError
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, percent, text
-from airflow_provider_seedance.gateways.spec import ModelSpec
-from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.gateways.spec import URL_OR_DATA, ModelSpec
+from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21", "keep_ratio", "adaptive")
-URL_OR_DATA = frozenset({MediaKind.URL, MediaKind.DATA})
 
 # The unified format's `images` field takes "URL or base64"; nothing else here carries media, so
 # reference videos and audios have no field to travel in (max 0 everywhere on this gateway).

@@ -26,8 +26,8 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, percent, text, unix_time
-from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
-from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, seconds
+from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
 # The seed is documented only as "integer"; apimart forwards it to Seedance, so we keep the upstream
@@ -36,8 +36,6 @@ SEED_RANGE = (-1, 2**32 - 1)
 # apimart "no longer supports passing base64 image data directly"; inputs must be public URLs
 # (its upload endpoint turns a local file into one). Approved asset:// ids are documented for the
 # plain and fast 2.0 models only ("other models do not support it").
-URL_ONLY = frozenset({MediaKind.URL})
-URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
 
 SEEDANCE_2 = ModelSpec(
     # The parameter block says 4-15 s while the prose and comparison table say 5-15 s; we accept 4-15

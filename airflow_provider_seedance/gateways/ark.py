@@ -25,12 +25,10 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, text
-from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
-from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, seconds
+from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
-EVERY_SOURCE = frozenset(MediaKind)
-URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
 
 SEEDANCE_2 = ModelSpec(
     durations=seconds(4, 15) | {-1},
@@ -38,7 +36,7 @@ SEEDANCE_2 = ModelSpec(
     ratios=RATIOS,
     seed_range=(-1, 2**32 - 1),
     camera_fixed=False,
-    image_sources=EVERY_SOURCE,
+    image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,
 )
@@ -47,7 +45,7 @@ SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
 # Endpoint ids (ep-...) and models added after this release take this path: only gateway-wide rules.
 GATEWAY_WIDE = ModelSpec(
     seed_range=(-1, 2**32 - 1),
-    image_sources=EVERY_SOURCE,
+    image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,
 )

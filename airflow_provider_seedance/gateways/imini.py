@@ -20,8 +20,8 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text
-from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
-from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, seconds
+from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 SEED_RANGE = (-1, 2**32 - 1)
@@ -30,8 +30,6 @@ SEED_RANGE = (-1, 2**32 - 1)
 # as data: URIs, so images take URLs or data URIs. Videos are documented as "public URL only".
 # Audio: the docs name no inline form outright (they only warn about body size), so we stay with
 # URLs, the one form we know is accepted.
-IMAGE_SOURCES = frozenset({MediaKind.URL, MediaKind.DATA})
-URL_ONLY = frozenset({MediaKind.URL})
 
 # The docs' prompt length figures are a recommendation, not a limit, so no max_prompt_chars.
 # camera_fixed is not among imini's documented fields (not even inside extra_params), so asking
@@ -42,7 +40,7 @@ SEEDANCE_2 = ModelSpec(
     ratios=RATIOS,
     seed_range=SEED_RANGE,
     camera_fixed=False,
-    image_sources=IMAGE_SOURCES,
+    image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
 )
@@ -53,7 +51,7 @@ SEEDANCE_2 = ModelSpec(
 GATEWAY_WIDE = ModelSpec(
     seed_range=SEED_RANGE,
     camera_fixed=False,
-    image_sources=IMAGE_SOURCES,
+    image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
 )

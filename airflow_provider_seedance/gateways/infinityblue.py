@@ -36,8 +36,8 @@ from airflow_provider_seedance.gateways.base import (
     state_from,
 )
 from airflow_provider_seedance.gateways.fields import code_text, percent, shorten, text, unix_time
-from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
-from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, seconds
+from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 # The spec types seed as int64 and states no narrower range, so that is all we check.
@@ -45,8 +45,6 @@ INT64 = (-(2**63), 2**63 - 1)
 # Images may be inlined: ``image`` and ``ref_images`` are documented as "URL or Base64", and
 # ``metadata.content`` carries the same image parts to the upstream. Videos and audios must be public
 # URLs. asset:// ids are never accepted: InfinityBlue documents no asset upload.
-IMAGE_SOURCES = frozenset({MediaKind.URL, MediaKind.DATA})
-URL_ONLY = frozenset({MediaKind.URL})
 
 # The spec restricts neither model more than the other: both take 480p-1080p (1080p "depends on
 # upstream account permissions", which only the gateway can judge). Reference counts are not
@@ -57,7 +55,7 @@ SEEDANCE_2 = ModelSpec(
     ratios=RATIOS,
     prompt_required=True,
     seed_range=INT64,
-    image_sources=IMAGE_SOURCES,
+    image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
 )
@@ -67,7 +65,7 @@ SEEDANCE_2 = ModelSpec(
 GATEWAY_WIDE = ModelSpec(
     prompt_required=True,
     seed_range=INT64,
-    image_sources=IMAGE_SOURCES,
+    image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
 )

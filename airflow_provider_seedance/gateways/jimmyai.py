@@ -23,12 +23,8 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import percent, unix_time
-from airflow_provider_seedance.gateways.spec import ModelSpec, seconds
-from airflow_provider_seedance.models import InputMode, MediaKind, TaskState, TaskStatus, VideoRequest
-
-ASSET_ONLY = frozenset({MediaKind.ASSET})
-URL_ONLY = frozenset({MediaKind.URL})
-URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
+from airflow_provider_seedance.gateways.spec import ASSET_ONLY, URL_ONLY, URL_OR_ASSET, ModelSpec, every_media, seconds
+from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
 # JimmyAI documents none of seed, watermark, camera_fixed, return_last_frame or generate_audio on any
 # route, so every spec refuses them; a user who knows better can still send them through ``extra``.
@@ -43,11 +39,6 @@ _UNDOCUMENTED = {
     "watermark": False,
     "return_last_frame": False,
 }
-
-
-def _every_media(sources: frozenset[MediaKind]) -> dict[str, frozenset[MediaKind]]:
-    """The same accepted forms for images, videos and audios (routes do not distinguish them)."""
-    return {"image_sources": sources, "video_sources": sources, "audio_sources": sources}
 
 
 def _spec(**fields: Any) -> ModelSpec:
@@ -69,7 +60,7 @@ def _full_route(resolution: str) -> ModelSpec:
     return _spec(
         resolutions=(resolution,),
         ratios=FULL_RATIOS,
-        **_every_media(ASSET_ONLY),
+        **every_media(ASSET_ONLY),
     )
 
 
@@ -78,19 +69,19 @@ def _full_route(resolution: str) -> ModelSpec:
 SP = _spec(
     durations=FOUR_TO_FIFTEEN,
     resolutions=("480p", "720p", "1080p"),
-    **_every_media(ASSET_ONLY),
+    **every_media(ASSET_ONLY),
 )
 # Mini: the page does not say how media is addressed. asset:// ids belong to other routes' libraries
 # (SP, Full) and data: URIs appear nowhere in JimmyAI's docs, so only public URLs pass.
 MINI = _spec(
     durations=FOUR_TO_FIFTEEN,
     resolutions=("480p", "720p", "1080p"),
-    **_every_media(URL_ONLY),
+    **every_media(URL_ONLY),
 )
 MINI_SP = _spec(
     durations=FOUR_TO_FIFTEEN,
     resolutions=("480p", "720p"),
-    **_every_media(URL_ONLY),
+    **every_media(URL_ONLY),
 )
 # The fixed-720p routes ignore ``resolution`` silently; anything but 720p is refused so nobody pays for
 # a 720p video believing it is 1080p.
@@ -104,7 +95,7 @@ MD = _spec(
     max_reference_images=4,
     max_reference_videos=3,
     max_reference_audios=0,
-    **_every_media(URL_ONLY),
+    **every_media(URL_ONLY),
 )
 # Fast I2V: image inputs only. Its page marks every image field optional, so text-only is not refused.
 FAST_I2V = _spec(
@@ -115,7 +106,7 @@ FAST_I2V = _spec(
     max_reference_images=9,
     max_reference_videos=0,
     max_reference_audios=0,
-    **_every_media(URL_ONLY),
+    **every_media(URL_ONLY),
 )
 # STD: the page caps images (9) and audios (3) but gives no cap for reference videos; the upstream
 # Seedance 2.0 limit of 3 is kept.
@@ -127,11 +118,11 @@ STD = _spec(
     max_reference_images=9,
     max_reference_videos=3,
     max_reference_audios=3,
-    **_every_media(URL_ONLY),
+    **every_media(URL_ONLY),
 )
 # A model this release does not know: the routes' union. URLs and asset ids are both documented forms;
 # data: URIs are documented nowhere on JimmyAI.
-GATEWAY_WIDE = _spec(**_every_media(URL_OR_ASSET))
+GATEWAY_WIDE = _spec(**every_media(URL_OR_ASSET))
 
 MODELS: Mapping[str, ModelSpec] = {
     "sd2_mx_720p": _full_route("720p"),

@@ -12,6 +12,18 @@ from airflow_provider_seedance.exceptions import Problem
 from airflow_provider_seedance.gateways.fields import shorten
 from airflow_provider_seedance.models import InputMode, MediaKind, VideoRequest, media_kind
 
+# The media forms a field may accept, named once for every dialect.
+URL_ONLY = frozenset({MediaKind.URL})
+URL_OR_DATA = frozenset({MediaKind.URL, MediaKind.DATA})
+URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
+ASSET_ONLY = frozenset({MediaKind.ASSET})
+ANY_SOURCE = frozenset(MediaKind)
+
+
+def every_media(sources: frozenset[MediaKind]) -> dict[str, frozenset[MediaKind]]:
+    """ModelSpec fields giving images, videos and audios the same accepted forms."""
+    return {"image_sources": sources, "video_sources": sources, "audio_sources": sources}
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -31,9 +43,9 @@ class ModelSpec:
     max_reference_images: int = 9
     max_reference_videos: int = 3
     max_reference_audios: int = 3
-    image_sources: frozenset[MediaKind] = frozenset({MediaKind.URL, MediaKind.DATA})
-    video_sources: frozenset[MediaKind] = frozenset({MediaKind.URL})
-    audio_sources: frozenset[MediaKind] = frozenset({MediaKind.URL})
+    image_sources: frozenset[MediaKind] = URL_OR_DATA
+    video_sources: frozenset[MediaKind] = URL_ONLY
+    audio_sources: frozenset[MediaKind] = URL_ONLY
     # Reference audio may accompany first/last frames (JimmyAI); elsewhere it needs an image or video.
     audio_with_frames: bool = False
 
