@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_seedance import __version__
-from airflow_provider_seedance.gateways import GATEWAY_NAMES
+from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
 
 HOOK_CLASS = "airflow_provider_seedance.hooks.seedance.SeedanceHook"
 

@@ -11,10 +11,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "airflow_provider_seedance"
 # A module may import package modules of its own layer or lower ones only.
 LAYERS = {
     "exceptions": 0,
+    "gateway_names": 0,
     "models": 1,
     "gateways": 2,
     "hooks": 3,
-    "get_provider_info": 3,
+    "get_provider_info": 1,
     "triggers": 4,
     "storage": 4,
     "manifest": 4,

@@ -10,7 +10,7 @@ import json
 import jsonschema
 import pytest
 
-from airflow_provider_seedance.gateways import GATEWAY_NAMES
+from airflow_provider_seedance.gateways import GATEWAY_NAMES, GATEWAYS
 from airflow_provider_seedance.get_provider_info import get_provider_info
 
 
@@ -48,6 +48,7 @@ def test_gateway_field_offers_exactly_the_six_dialects():
     field = get_provider_info()["connection-types"][0]["conn-fields"]["gateway"]
     assert field["schema"]["enum"] == list(GATEWAY_NAMES)
     assert set(GATEWAY_NAMES) == {"ark", "imini", "apimart", "aiproxy", "infinityblue", "jimmyai"}
+    assert list(GATEWAYS) == list(GATEWAY_NAMES)  # every name has its dialect, in the same order
 
 
 @pytest.mark.parametrize("connection_type", get_provider_info()["connection-types"])
@@ -69,3 +70,16 @@ def test_listed_modules_and_links_import():
     for link in info["extra-links"]:
         module_name, class_name = link.rsplit(".", 1)
         assert getattr(importlib.import_module(module_name), class_name).name == "Seedance video"
+
+
+def test_provider_info_does_not_import_the_dialects():
+    # Airflow reads provider info in every process it starts; it must stay cheap.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from airflow_provider_seedance.get_provider_info import get_provider_info; get_provider_info(); "
+        "print(sorted(m for m in sys.modules if m.startswith('airflow_provider_seedance')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "gateways" not in loaded, loaded

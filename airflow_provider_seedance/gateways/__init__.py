@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
 from airflow_provider_seedance.gateways.aiproxy import AiproxyGateway
 from airflow_provider_seedance.gateways.apimart import ApimartGateway
 from airflow_provider_seedance.gateways.ark import ArkGateway
@@ -13,18 +14,11 @@ from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
 from airflow_provider_seedance.gateways.jimmyai import JimmyAiGateway
 from airflow_provider_seedance.gateways.spec import ModelSpec
 
+_DIALECTS = (ArkGateway, IminiGateway, ApimartGateway, AiproxyGateway, InfinityBlueGateway, JimmyAiGateway)
+# Ordered as GATEWAY_NAMES, the list the connection form offers (a test checks they match).
 GATEWAYS: Mapping[str, Gateway] = {
-    gateway.name: gateway
-    for gateway in (
-        ArkGateway(),
-        IminiGateway(),
-        ApimartGateway(),
-        AiproxyGateway(),
-        InfinityBlueGateway(),
-        JimmyAiGateway(),
-    )
+    name: dialect() for name in GATEWAY_NAMES for dialect in _DIALECTS if dialect.name == name
 }
-GATEWAY_NAMES: tuple[str, ...] = tuple(GATEWAYS)
 
 
 def get_gateway(name: str) -> Gateway:
