@@ -6,8 +6,6 @@ import threading
 from collections import Counter, defaultdict
 from typing import Any
 
-TASK_COUNTERS = ("submissions", "status_polls", "downloads", "cancels")
-
 
 class Stats:
     """Thread-safe counters; ``snapshot()`` is what ``GET /_simulator/stats`` returns."""

@@ -22,7 +22,6 @@ from typing import IO
 import httpx
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 
 def free_port() -> int:

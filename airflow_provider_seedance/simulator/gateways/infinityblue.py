@@ -62,8 +62,6 @@ TOP_LEVEL = {
     "user",
     "metadata",
 }
-# The legacy fields ``metadata`` may carry in place of the top-level ones (metadata.duration is apart).
-LEGACY = ("resolution", "ratio", *FLAGS, "seed")
 # Which asset type each role belongs to, as upstream Seedance pairs them.
 ROLE_TYPES = {
     "first_frame": "image_url",
