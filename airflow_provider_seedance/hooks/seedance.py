@@ -137,12 +137,10 @@ class SeedanceHook(BaseHook):
 
     def wait(self, task_id: str, *, poll_interval: float, deadline: datetime) -> TaskStatus:
         """Poll on the worker until the task ends or ``deadline`` passes; returns the last status seen."""
-        last_progress: tuple[TaskState, int | None] | None = None
+        progress = ProgressLog(self.gateway.name)
         while True:
             status = self.get_status(task_id)
-            if (status.state, status.progress) != last_progress:
-                log_progress(self.gateway.name, status)
-                last_progress = (status.state, status.progress)
+            progress.record(status)
             if status.state.is_terminal or datetime.now(UTC) >= deadline:
                 return status
             time.sleep(min(poll_interval, max(0.0, (deadline - datetime.now(UTC)).total_seconds())))
@@ -284,9 +282,19 @@ class SeedanceHook(BaseHook):
         raise self.gateway.error_from(_as_response(response))
 
 
-def log_progress(gateway: str, status: TaskStatus) -> None:
-    progress = f" ({status.progress}%)" if status.progress is not None else ""
-    log.info("%s task %s is %s%s.", gateway, status.task_id, status.state.value, progress)
+class ProgressLog:
+    """Logs a task's state and progress when they change, not on every poll (worker and triggerer alike)."""
+
+    def __init__(self, gateway: str) -> None:
+        self.gateway = gateway
+        self._last: tuple[TaskState, int | None] | None = None
+
+    def record(self, status: TaskStatus) -> None:
+        if (status.state, status.progress) == self._last:
+            return
+        self._last = (status.state, status.progress)
+        progress = f" ({status.progress}%)" if status.progress is not None else ""
+        log.info("%s task %s is %s%s.", self.gateway, status.task_id, status.state.value, progress)
 
 
 def _parsed(

@@ -17,8 +17,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
-from airflow_provider_seedance.hooks.seedance import SeedanceHook, log_progress
-from airflow_provider_seedance.models import TaskState
+from airflow_provider_seedance.hooks.seedance import ProgressLog, SeedanceHook
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ class SeedanceTaskTrigger(BaseTrigger):
             gateway = (await hook.aconnection()).gateway.name
         except Exception as exc:  # a missing or malformed connection (Airflow raises its own types)
             return self._event("error", "connection", f"cannot use connection {self.seedance_conn_id}: {exc}")
-        last_seen: tuple[TaskState, int | None] | None = None
+        progress = ProgressLog(gateway)
         failures = 0
         while True:
             # Wait first: the operator checked the task just before deferring, and a trigger that
@@ -95,9 +94,7 @@ class SeedanceTaskTrigger(BaseTrigger):
                 log.warning("Polling %s task %s failed (%s); polling again later.", gateway, self.remote_task_id, exc)
             else:
                 failures = 0
-                if (status.state, status.progress) != last_seen:
-                    log_progress(gateway, status)
-                    last_seen = (status.state, status.progress)
+                progress.record(status)
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
             if time.time() >= self.deadline:
