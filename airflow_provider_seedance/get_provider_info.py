@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_seedance import __version__
+from airflow_provider_seedance import __version__, connection_form
 from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
 
 HOOK_CLASS = "airflow_provider_seedance.hooks.seedance.SeedanceHook"
@@ -37,19 +37,21 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "seedance",
                 "hook-class-name": HOOK_CLASS,
                 "hook-name": "Seedance",
+                # Read by Airflow 3.2+; 3.0 and 3.1 ask the hook (see compat.py) for the same form.
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "login"],
-                    "relabeling": {"host": "Base URL", "password": "API key"},
-                    "placeholders": {
-                        "host": "empty = the gateway's public URL, e.g. https://api.apimart.ai",
-                        "password": "the gateway API key (sent as a Bearer token)",
-                    },
+                    "hidden-fields": list(connection_form.HIDDEN_FIELDS),
+                    "relabeling": dict(connection_form.RELABELING),
+                    "placeholders": dict(connection_form.PLACEHOLDERS),
                 },
                 "conn-fields": {
-                    "gateway": {
-                        "label": "Gateway",
-                        "description": "Which API dialect this connection speaks.",
-                        "schema": {"type": "string", "enum": list(GATEWAY_NAMES), "default": "ark"},
+                    connection_form.GATEWAY_FIELD: {
+                        "label": connection_form.GATEWAY_LABEL,
+                        "description": connection_form.GATEWAY_DESCRIPTION,
+                        "schema": {
+                            "type": "string",
+                            "enum": list(GATEWAY_NAMES),
+                            "default": connection_form.GATEWAY_DEFAULT,
+                        },
                     }
                 },
             }

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_seedance.compat import storage_conn_id
 from airflow_provider_seedance.exceptions import IncompleteTransferError, TransportError
 from airflow_provider_seedance.hooks.seedance import ArtifactStream
 
@@ -170,9 +171,9 @@ class _S3MultipartWriter:
     def __init__(self, destination: ObjectStoragePath, part_size: int, concurrency: int) -> None:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        self.client = S3Hook(aws_conn_id=destination.conn_id).get_conn()
-        self.bucket = destination.bucket
-        self.key = destination.key
+        self.client = S3Hook(aws_conn_id=storage_conn_id(destination)).get_conn()
+        # From the plain path: before Airflow 3.2, ``bucket`` carries the ``conn_id@`` prefix.
+        self.bucket, _, self.key = destination.path.partition("/")
         self.content_type = mimetypes.guess_type(destination.name)[0] or "application/octet-stream"
         self.part_size = max(part_size, self.MIN_PART_SIZE)
         self._pending: list[bytes] = []

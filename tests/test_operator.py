@@ -236,7 +236,7 @@ def test_a_submit_with_unknown_outcome_is_not_retried(env, moto_server, run_dag)
 
 
 def test_execute_complete_rejects_a_malformed_event():
-    from airflow.sdk.exceptions import AirflowException
+    from airflow_provider_seedance.compat import AirflowException
 
     operator = SeedanceGenerateVideoOperator(task_id="t", model="m", output_path="file:///tmp/x.mp4")
     with pytest.raises(AirflowException, match="resumed without a trigger event"):

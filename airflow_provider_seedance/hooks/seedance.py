@@ -19,8 +19,14 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import httpx
-from airflow.sdk import BaseHook
 
+from airflow_provider_seedance.compat import (
+    BaseHook,
+    get_async_connection,
+    get_async_extra_dejson,
+    legacy_connection_form_widgets,
+    legacy_ui_field_behaviour,
+)
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
     GatewayError,
@@ -82,6 +88,16 @@ class SeedanceHook(BaseHook):
         self.timeout = timeout
         self._async_connection: GatewayConnection | None = None
 
+    # ---- connection form (Airflow 3.0 and 3.1; 3.2+ reads it from provider info) ---------------
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return legacy_connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return legacy_ui_field_behaviour()
+
     # ---- connection ---------------------------------------------------------------------------
 
     @cached_property
@@ -93,8 +109,8 @@ class SeedanceHook(BaseHook):
     async def aconnection(self) -> GatewayConnection:
         """The resolved connection through Airflow's async connection API, fetched once per hook."""
         if self._async_connection is None:
-            conn = await self.aget_connection(self.seedance_conn_id)
-            self._async_connection = gateway_connection(conn, await conn.aextra_dejson())
+            conn = await get_async_connection(self.seedance_conn_id, hook=self)
+            self._async_connection = gateway_connection(conn, await get_async_extra_dejson(conn))
         return self._async_connection
 
     def get_conn(self) -> GatewayConnection:

@@ -3,23 +3,24 @@
 The story of a run: validate (no network) -> return an existing output as is (``skip_existing``)
 -> resume the remote task a previous try submitted, or submit and remember its id at once -> wait in
 the triggerer (or on the worker) -> on success stream the video into ``output_path`` and write
-``<output>.json`` beside it. Retries never pay twice: the remote task id survives in
-``task_state_store``, keyed by the request, so the next try picks the same generation up again.
+``<output>.json`` beside it. Retries never pay twice: the remote task id is claimed beside the
+output (``<output>.claim.json``, see ``claims.py``), so any later attempt at the same output and
+request picks the same generation up again, on every supported Airflow release.
 """
 
 from __future__ import annotations
 
 import configparser
-import hashlib
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
-from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 
+from airflow_provider_seedance.claims import Claim, claim_path, now_iso, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.compat import AirflowException, AirflowFailException, conf
 from airflow_provider_seedance.exceptions import (
     GatewayError,
     RequestValidationError,
@@ -36,7 +37,6 @@ from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 
 DEFAULT_ASSET_ALIAS = "seedance_videos"
-STATE_KEY_PREFIX = "seedance_task:"
 # The framework's deferral timeout sits a little past the trigger's own deadline, as a backstop.
 # It covers one status poll's own retries (timeouts and Retry-After waits), which can take minutes.
 DEFERRAL_MARGIN = timedelta(minutes=15)
@@ -282,37 +282,50 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         return result_from_manifest(manifest, storage_uri(self._manifest_path(output)), skipped=True)
 
     def _resume_or_submit(self, context: Context, request: VideoRequest) -> tuple[TaskStatus, datetime]:
-        store = context.get("task_state_store")
-        key = self._state_key(request)
-        remembered = store.get(key) if store is not None else None
-        if isinstance(remembered, dict) and remembered.get("task_id") and not remembered.get("stored"):
-            status = self._still_usable(remembered["task_id"])
+        """Resume the generation an earlier attempt claimed for this output and request, or submit and claim."""
+        output = self._output()
+        gateway = self.hook.gateway.name
+        fingerprint = request_fingerprint(request)
+        claim = read_claim(output)
+        if claim is not None and claim.is_for(gateway, fingerprint):
+            status = self._still_usable(claim.remote_task_id)
             if status is not None:
                 self.log.info(
-                    "Resuming %s task %s from an earlier try: no new submission.",
-                    self.hook.gateway.name,
+                    "Resuming %s task %s, submitted at %s (claim %s): no new submission.",
+                    gateway,
                     status.task_id,
+                    claim.submitted_at,
+                    storage_uri(claim_path(output)),
                 )
                 # A retry after a timeout gets a fresh allowance instead of timing out at once.
-                deadline = max(
-                    datetime.fromtimestamp(remembered["deadline"], UTC), datetime.now(UTC) + self.generation_timeout
-                )
-                return status, deadline
-        elif isinstance(remembered, dict) and remembered.get("stored"):
-            self.log.info("Task %s was stored by an earlier run; this run generates anew.", remembered.get("task_id"))
+                return status, max(claim.deadline_at, datetime.now(UTC) + self.generation_timeout)
+        elif claim is not None:
+            self.log.warning(
+                "%s claims %s task %s for another request; that task is left alone and this request is submitted.",
+                storage_uri(claim_path(output)),
+                claim.gateway,
+                claim.remote_task_id,
+            )
         status = self._submit(request)
         deadline = datetime.now(UTC) + self.generation_timeout
-        if store is None:
-            self.log.warning("No task_state_store in this context: a retry could not resume task %s.", status.task_id)
-            return status, deadline
-        entry = {"task_id": status.task_id, "deadline": deadline.timestamp(), "submitted_at": _now_iso()}
+        claim = Claim(
+            gateway=gateway,
+            seedance_conn_id=self.seedance_conn_id,
+            remote_task_id=status.task_id,
+            request_sha256=fingerprint,
+            submitted_at=now_iso(),
+            deadline=deadline.isoformat(),
+            airflow=_airflow_identity(context),
+        )
         try:
-            store.set(key, entry)
+            write_claim(output, claim)
         except Exception as exc:
-            # Without the id a retry would submit (and pay) again: stop here and say which task it is.
+            # Without the claim a retry would submit (and pay) again: stop here and say which task it is.
             raise AirflowFailException(
-                f"{self.hook.gateway.name} task {status.task_id} was submitted but its id could not be saved for "
-                f"retries ({exc}); not retrying, so it is not paid twice"
+                f"{gateway} task {status.task_id} was submitted but its claim could not be written to "
+                f"{storage_uri(claim_path(output))} ({type(exc).__name__}: {exc}). Not retrying, so it is not paid "
+                f"twice. Fix write access to the output location, then write the claim by hand or wait for task "
+                f"{status.task_id} in the {gateway} console before clearing this task."
             ) from exc
         return status, deadline
 
@@ -328,20 +341,20 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             raise
 
     def _still_usable(self, task_id: str) -> TaskStatus | None:
-        """The remembered task's status; None when it failed (not billed, so it may be submitted anew)."""
+        """The claimed task's status; None when it failed (not billed, so it may be submitted anew)."""
         try:
             status = self.hook.get_status(task_id)
         except TaskNotFoundError:
             if not self.resubmit_lost_tasks:
                 raise AirflowFailException(
-                    f"{self.hook.gateway.name} no longer knows task {task_id}, submitted by an earlier try. Not "
+                    f"{self.hook.gateway.name} no longer knows task {task_id}, submitted by an earlier attempt. Not "
                     "submitting again automatically, since it may have been paid for; set resubmit_lost_tasks=True "
                     "to allow it."
                 ) from None
             self.log.warning("The gateway no longer knows task %s; submitting again.", task_id)
             return None
         if status.state in (TaskState.FAILED, TaskState.CANCELLED, TaskState.EXPIRED):
-            self.log.warning("Task %s from an earlier try ended %s; submitting again.", task_id, status.state.value)
+            self.log.warning("Task %s from an earlier attempt ended %s; submitting again.", task_id, status.state.value)
             return None
         return status
 
@@ -352,12 +365,12 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             status = self.hook.get_status(event.remote_task_id)
             if status.state is TaskState.SUCCEEDED:  # it finished while the worker was on its way
                 return self._store(context, request, status.task_id)
-            self._cancel_after_timeout(context, request, status)
+            self._cancel_after_timeout(status)
         elif event.status in ("failed", "cancelled", "expired"):
-            self._forget(context, request)  # not billed by the gateways; a retry may try again
+            self._forget()  # not billed by the gateways; a retry may try again
         raise AirflowException(f"Seedance generation did not produce a video: {event.message} ({event.reason})")
 
-    def _cancel_after_timeout(self, context: Context, request: VideoRequest, status: TaskStatus) -> None:
+    def _cancel_after_timeout(self, status: TaskStatus) -> None:
         """Cancel where the gateway can (then a retry submits anew); otherwise a retry resumes the same task."""
         if not self.hook.gateway.can_cancel(status.state):
             self.log.warning(
@@ -372,7 +385,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         except SeedanceError as exc:
             self.log.warning("Could not cancel task %s: %s; a retry will resume it.", status.task_id, exc)
             return
-        self._forget(context, request)
+        self._forget()
 
     def _store(self, context: Context, request: VideoRequest, task_id: str) -> dict[str, Any]:
         """Stream the video (and last frame) into storage, write the manifest, announce the asset."""
@@ -384,23 +397,20 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         output = self._output()
         video = store_stream(lambda offset: self.hook.open_artifact(status, "video", offset), output)
         last_frame = self._store_last_frame(request, status, output)
-        store = context.get("task_state_store")
-        key = self._state_key(request)
-        remembered = store.get(key) if store is not None else None
+        claim = read_claim(output)
         manifest = build_manifest(
             request=request,
             gateway=self.hook.gateway.name,
             status=status,
             video=video,
             last_frame=last_frame,
-            submitted_at=remembered.get("submitted_at") if isinstance(remembered, dict) else None,
+            submitted_at=claim.submitted_at if claim is not None and claim.remote_task_id == task_id else None,
             stored_at=datetime.now(UTC),
             airflow=_airflow_identity(context),
         )
         manifest_path = self._manifest_path(output)
         write_json(manifest_path, manifest)
-        if isinstance(remembered, dict):
-            store.set(key, {**remembered, "stored": True})  # a later run of this task generates anew
+        remove_claim(output)  # the manifest replaces it; a later run without skip_existing generates anew
         if self.asset_alias:
             context["outlet_events"][AssetAlias(self.asset_alias)].add(
                 Asset(video.uri), extra={"sha256": video.sha256, "size": video.size, "gateway": manifest["gateway"]}
@@ -434,17 +444,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def _manifest_path(output: ObjectStoragePath) -> ObjectStoragePath:
         return output.with_name(f"{output.name}.json")
 
-    def _state_key(self, request: VideoRequest) -> str:
-        # Keyed by what is generated: a cleared task with an edited prompt submits anew.
-        return (
-            STATE_KEY_PREFIX
-            + hashlib.sha256(f"{self.seedance_conn_id}|{request_fingerprint(request)}".encode()).hexdigest()[:32]
-        )
-
-    def _forget(self, context: Context, request: VideoRequest) -> None:
-        store = context.get("task_state_store")
-        if store is not None:
-            store.delete(self._state_key(request))
+    def _forget(self) -> None:
+        """The claimed task ended without a video (not billed): the next attempt may submit anew."""
+        remove_claim(self._output())
 
     def _timeout_event(self, task_id: str) -> SeedanceEvent:
         return SeedanceEvent(
@@ -454,10 +456,6 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             reason="deadline",
             message=f"task {task_id} did not finish within {self.generation_timeout}",
         )
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def _airflow_identity(context: Context) -> dict[str, Any]:

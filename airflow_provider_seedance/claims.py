@@ -1,0 +1,101 @@
+"""Claims: the record that lets any later attempt resume a generation that was paid for but not stored.
+
+Right after a submit the operator writes ``<output>.claim.json`` beside the output: the gateway,
+the connection id, the remote task id, the request's fingerprint, when it was submitted and until
+when it may run. A retry, a cleared task or a re-triggered run that produces the same output from
+the same request finds the claim and resumes that remote task instead of paying again; the
+manifest replaces the claim once the video is stored.
+
+Why a file beside the output rather than Airflow's ``task_state_store``: it needs nothing from
+Airflow (the state store exists only from 3.3), it outlives the task instance (a cleared task or a
+new run of the DAG still finds it), it survives a wiped metadata database, and anyone listing the
+bucket sees which generations are in flight. No library keeps this record for us: it is specific
+to paid, asynchronous generations. A claim never holds a key, a signed URL or the request itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+
+from airflow_provider_seedance.storage import read_json, storage_uri, write_json
+
+log = logging.getLogger(__name__)
+
+CLAIM_VERSION = 1
+CLAIM_SUFFIX = ".claim.json"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One submitted generation, as written beside its output."""
+
+    gateway: str
+    seedance_conn_id: str
+    remote_task_id: str
+    request_sha256: str
+    submitted_at: str
+    deadline: str
+    airflow: dict[str, Any]
+
+    def is_for(self, gateway: str, request_sha256: str) -> bool:
+        """Whether this claim's task generates ``request_sha256`` on ``gateway`` (so resuming it is right)."""
+        return self.gateway == gateway and self.request_sha256 == request_sha256
+
+    @property
+    def deadline_at(self) -> datetime:
+        return datetime.fromisoformat(self.deadline)
+
+    def document(self) -> dict[str, Any]:
+        return {"claim_version": CLAIM_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Claim | None:
+        """The claim in ``document``; None when it is not one this version can use."""
+        if document.get("claim_version") != CLAIM_VERSION:
+            return None
+        try:
+            claim = cls(**{name: document[name] for name in cls.__dataclass_fields__})
+            claim.deadline_at  # noqa: B018 (checks the timestamp parses)
+        except (KeyError, TypeError, ValueError):
+            return None
+        return claim if claim.remote_task_id else None
+
+
+def claim_path(output: ObjectStoragePath) -> ObjectStoragePath:
+    return output.with_name(f"{output.name}{CLAIM_SUFFIX}")
+
+
+def read_claim(output: ObjectStoragePath) -> Claim | None:
+    """The claim beside ``output``, or None (none there, or unreadable: logged, then ignored)."""
+    path = claim_path(output)
+    document = read_json(path)
+    if document is None:
+        return None
+    claim = Claim.from_document(document)
+    if claim is None:
+        log.warning("Ignoring %s: not a claim this provider version can read.", storage_uri(path))
+    return claim
+
+
+def write_claim(output: ObjectStoragePath, claim: Claim) -> None:
+    """Write the claim so that it appears whole or not at all; errors propagate (the caller must stop)."""
+    write_json(claim_path(output), claim.document())
+
+
+def remove_claim(output: ObjectStoragePath) -> None:
+    """Best effort: a claim left behind only makes a later run resume (and re-store) a finished task."""
+    path = claim_path(output)
+    try:
+        if path.exists():
+            path.unlink()
+    except Exception as exc:  # any store's own error type: a leftover claim is harmless
+        log.warning("Could not remove %s (%s); it is harmless but may be deleted by hand.", storage_uri(path), exc)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()

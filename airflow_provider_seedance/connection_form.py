@@ -1,0 +1,24 @@
+"""What the ``seedance`` connection form shows: one definition for every Airflow release.
+
+Airflow 3.2 and later read it declaratively from provider info (``conn-fields`` /
+``ui-field-behaviour``, built in ``get_provider_info``); 3.0 and 3.1 ask the hook instead
+(``get_connection_form_widgets`` / ``get_ui_field_behaviour``, built in ``compat``). Both are
+made from the constants here, so the two forms cannot drift apart. A leaf module: provider info
+imports it in every Airflow process.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
+
+HIDDEN_FIELDS: tuple[str, ...] = ("schema", "port", "login")
+RELABELING: dict[str, str] = {"host": "Base URL", "password": "API key"}
+PLACEHOLDERS: dict[str, str] = {
+    "host": "empty = the gateway's public URL, e.g. https://api.apimart.ai",
+    "password": "the gateway API key (sent as a Bearer token)",
+}
+
+GATEWAY_FIELD = "gateway"
+GATEWAY_LABEL = "Gateway"
+GATEWAY_DESCRIPTION = "Which API dialect this connection speaks: " + ", ".join(GATEWAY_NAMES) + "."
+GATEWAY_DEFAULT = "ark"
