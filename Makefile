@@ -8,7 +8,11 @@ UV_VERSION := 0.13.9
 LOCK := requirements/dev.lock
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo lock clean
+# The Airflow version matrix: one virtualenv per line, each from its own lock (requirements/matrix/).
+MATRIX ?= 3.0 3.1 3.2 3.3.0
+MATRIX_VENVS := .venv-matrix
+
+.PHONY: install test lint demo lock lock-matrix test-matrix clean
 
 install: $(STAMP)
 
@@ -26,11 +30,21 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/pytest
 
+# Runs the version-dependent part of the suite on every Airflow line in MATRIX (see .ci/matrix).
+test-matrix: $(STAMP)
+	UV=$(UV) PYTHON=$(PYTHON) bash .ci/matrix $(MATRIX)
+
 demo: $(STAMP)
 	$(PY) -m airflow_provider_seedance.demo
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
 
+lock-matrix: $(STAMP)
+	for line in $(MATRIX); do \
+		$(UV) pip compile pyproject.toml requirements/matrix/airflow-$$line.in --extra dev --python-version 3.11 \
+			-o requirements/matrix/airflow-$$line.lock || exit 1; \
+	done
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(MATRIX_VENVS) .pytest_cache .ruff_cache

@@ -243,3 +243,121 @@ def test_execute_complete_rejects_a_malformed_event():
         operator.execute_complete({}, None)
     with pytest.raises(AirflowException, match="unexpected trigger event"):
         operator.execute_complete({}, {"status": "done"})
+
+
+# ---- claims: resuming a paid generation across tries, clears and runs, on every Airflow release --------
+
+DIES_AFTER_SUBMIT = """
+class DiesAfterSubmit(SeedanceGenerateVideoOperator):
+    # The first try is lost right after the paid submit (and its claim): a worker crash, an eviction.
+    def _resume_or_submit(self, context, request):
+        resumed = super()._resume_or_submit(context, request)
+        if context["ti"].try_number == 1:
+            raise RuntimeError("worker lost right after submitting")
+        return resumed
+"""
+
+
+def _dies_after_submit(dag_id: str, operator_args: str) -> str:
+    return DIES_AFTER_SUBMIT + _single(dag_id, operator_args).replace(
+        "SeedanceGenerateVideoOperator(", "DiesAfterSubmit("
+    )
+
+
+def _task_output(capfd) -> str:
+    """What dag.test() printed: task logs go to the console, not to Python logging."""
+    captured = capfd.readouterr()
+    return captured.out + captured.err
+
+
+def _claim(moto_server: str, key: str) -> dict | None:
+    try:
+        return json.loads(_object(moto_server, f"{key}.claim.json"))
+    except s3_client(moto_server).exceptions.NoSuchKey:
+        return None
+
+
+def test_a_retry_after_the_first_try_died_right_after_submitting_resumes_it(env, moto_server, run_dag):
+    run = run_dag(
+        "seedance_died",
+        _dies_after_submit(
+            "seedance_died",
+            f"seedance_conn_id='sim_apimart', model={MODELS['apimart']!r}, prompt='a kite over dunes', retries=1, "
+            f"retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/died/kite.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 2)
+    assert _submissions(env, "apimart") == 1
+    manifest = json.loads(_object(moto_server, "died/kite.mp4.json"))
+    assert manifest["timings"]["submitted_at"]  # carried over from the claim of try 1
+    assert _claim(moto_server, "died/kite.mp4") is None  # the manifest replaced it
+
+
+def test_a_new_run_resumes_the_generation_an_earlier_run_claimed(env, moto_server, run_dag):
+    args = (
+        f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='a heron at dawn', "
+        f"output_path='s3://{BUCKET}/claimed/heron.mp4'"
+    )
+    first = run_dag("seedance_claim_first", _dies_after_submit("seedance_claim_first", args))
+    assert set(_states(first).values()) == {TaskInstanceState.FAILED}
+    claim = _claim(moto_server, "claimed/heron.mp4")
+    assert claim["gateway"] == "ark"
+    assert claim["seedance_conn_id"] == "sim_ark"
+    assert claim["airflow"]["dag_id"] == "seedance_claim_first"
+    assert SIM_KEY not in json.dumps(claim)
+
+    # A different DAG run (as after a clear, a re-trigger or a wiped metadata database) finds the claim.
+    second = run_dag("seedance_claim_second", _single("seedance_claim_second", args))
+    assert set(_states(second).values()) == {TaskInstanceState.SUCCESS}
+    assert _submissions(env, "ark") == 1
+    assert json.loads(_object(moto_server, "claimed/heron.mp4.json"))["remote_task_id"] == claim["remote_task_id"]
+    assert _claim(moto_server, "claimed/heron.mp4") is None
+
+
+def test_a_claim_for_another_request_is_not_resumed(env, moto_server, run_dag, capfd):
+    from airflow.sdk import ObjectStoragePath
+
+    from airflow_provider_seedance.claims import Claim, write_claim
+
+    output = ObjectStoragePath(f"s3://{BUCKET}/foreign/clip.mp4", conn_id="aws_moto")
+    write_claim(
+        output,
+        Claim(
+            gateway="ark",
+            seedance_conn_id="sim_ark",
+            remote_task_id="cgt-from-another-prompt",
+            request_sha256="0" * 64,
+            submitted_at="2026-12-01T00:00:00+00:00",
+            deadline="2026-12-01T02:00:00+00:00",
+            airflow={},
+        ),
+    )
+    run = run_dag(
+        "seedance_foreign_claim",
+        _single(
+            "seedance_foreign_claim",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', output_path='{output}'",
+        ),
+    )
+    assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
+    assert _submissions(env, "ark") == 1
+    assert "claims ark task cgt-from-another-prompt for another request" in _task_output(capfd)
+
+
+def test_a_claim_that_cannot_be_written_fails_at_once_naming_the_task(env, moto_server, run_dag, capfd):
+    # The bucket does not exist: the submit succeeds, the claim cannot be written. A retry would pay again.
+    run = run_dag(
+        "seedance_unclaimable",
+        _single(
+            "seedance_unclaimable",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            "retry_delay=timedelta(seconds=0), output_path='s3://no-such-bucket-for-claims/x.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    assert _submissions(env, "ark") == 1
+    (task,) = env.simulator.stats.snapshot()["tasks"]
+    task_id = task.split("/", 1)[1]
+    assert f"ark task {task_id} was submitted but its claim could not be written" in _task_output(capfd)

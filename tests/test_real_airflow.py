@@ -1,9 +1,11 @@
 """A real Airflow deployment in the test run: api-server, scheduler, dag-processor and triggerer as processes.
 
 SQLite, LocalExecutor and a temporary AIRFLOW_HOME; a DAG with twelve mapped deferrable generations
-across four simulated gateways runs through the real triggerer into moto's S3 server. Then we check
-that every object landed, that the simulator saw exactly one submission per generation, and that the
-API key is nowhere in task logs, the trigger table, XComs or manifests.
+across four simulated gateways runs through the real triggerer into moto's S3 server, beside one
+generation whose first try is killed (SIGKILL) right after its paid submit. Then we check that every
+object landed, that the simulator saw exactly one submission per generation (the killed one
+included: its retry resumed the claimed task), and that the API key is nowhere in task logs, the
+trigger table, XComs or manifests. The version matrix runs this on every supported Airflow line.
 """
 
 from __future__ import annotations
@@ -26,9 +28,21 @@ GATEWAYS = {
 GENERATIONS = 12
 
 DAG_SOURCE = f'''
-from datetime import datetime
+import os
+import signal
+from datetime import datetime, timedelta
 from airflow.sdk import DAG
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+
+class KilledAfterSubmit(SeedanceGenerateVideoOperator):
+    """The first try's process is killed right after the paid submit and its claim, like a lost worker."""
+
+    def _resume_or_submit(self, context, request):
+        resumed = super()._resume_or_submit(context, request)
+        if context["ti"].try_number == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return resumed
 
 GATEWAYS = {GATEWAYS!r}
 ITEMS = [
@@ -50,6 +64,20 @@ with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catc
         poll_interval=5,
         deferrable=True,
     ).expand_kwargs(ITEMS)
+    KilledAfterSubmit(
+        task_id="killed_after_submit",
+        seedance_conn_id="sim_ark",
+        model=GATEWAYS["ark"],
+        prompt="the try that dies",
+        duration=4,
+        resolution="480p",
+        output_path="s3://{BUCKET}/real/killed.mp4",
+        output_conn_id="{AWS_CONN_ID}",
+        poll_interval=5,
+        deferrable=True,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+    )
 '''
 
 
@@ -74,23 +102,27 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
         DAG_ID, on_poll=lambda db: trigger_kwargs.extend(row[0] for row in db.execute("SELECT kwargs FROM trigger"))
     )
     with deployment.database() as db:
-        task_states = db.execute("SELECT map_index, state FROM task_instance WHERE dag_id = ?", (DAG_ID,)).fetchall()
+        task_states = db.execute(
+            "SELECT task_id, map_index, state, try_number FROM task_instance WHERE dag_id = ?", (DAG_ID,)
+        ).fetchall()
         xcoms = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE dag_id = ?", (DAG_ID,))]
         links = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE key = '_link_SeedanceVideoLink'")]
     print(f"real Airflow run took {time.monotonic() - started:.1f} s from waiting for the DAG to the end")
     assert state == "success", (task_states, deployment.component_log("scheduler")[-3000:])
-    assert len(task_states) == GENERATIONS
+    assert len(task_states) == GENERATIONS + 1
+    assert ("killed_after_submit", -1, "success", 2) in task_states  # try 1 was killed, try 2 resumed
     assert trigger_kwargs, "no trigger row was ever seen: the tasks did not defer"
 
     # Every object landed, and each gateway saw exactly one submission per generation.
     client = s3_client(moto_server)
     keys = {item["Key"] for item in client.list_objects_v2(Bucket=BUCKET, Prefix="real/")["Contents"]}
     videos = {key for key in keys if key.endswith(".mp4")}
-    assert len(videos) == GENERATIONS
+    assert len(videos) == GENERATIONS + 1
+    assert not {key for key in keys if key.endswith(".claim.json")}  # every claim replaced by its manifest
     assert {f"{key}.json" for key in videos} <= keys
     submissions = simulator.simulator.stats.snapshot()["tasks"]
     per_task = [task for task in submissions.values() if task.get("submissions")]
-    assert len(per_task) == GENERATIONS
+    assert len(per_task) == GENERATIONS + 1
     assert all(task["submissions"] == 1 for task in per_task)
 
     # The key is nowhere: trigger kwargs, XComs, manifests, task and trigger logs.
@@ -99,7 +131,7 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
     assert xcoms
     assert all(SIM_KEY not in value for value in xcoms)
     # The extra link points at each stored video in the S3 console.
-    assert sum(f"s3/object/{BUCKET}?prefix=real" in link for link in links) == GENERATIONS
+    assert sum(f"s3/object/{BUCKET}?prefix=real" in link for link in links) == GENERATIONS + 1
     for key in keys:
         assert SIM_KEY not in client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("latin-1")
     log_files = list((deployment.home / "logs").rglob("*.log*"))
