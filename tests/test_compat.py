@@ -16,7 +16,7 @@ AIRFLOW = Version(Version(airflow.__version__).base_version)
 
 
 def test_trigger_on_kill_is_known_to_be_supported_from_3_3():
-    assert compat.TRIGGER_ON_KILL_SUPPORTED is (AIRFLOW >= Version("3.3"))
+    assert compat.TRIGGER_ON_KILL_SUPPORTED is (Version("3.3") <= AIRFLOW)
 
 
 def test_storage_conn_id_reads_the_connection_on_every_release():
