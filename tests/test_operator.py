@@ -317,23 +317,15 @@ def test_a_new_run_resumes_the_generation_an_earlier_run_claimed(env, moto_serve
 
 
 def test_a_claim_for_another_request_is_not_resumed(env, moto_server, run_dag, capfd, caplog):
+    from dataclasses import replace
+
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_provider_seedance.claims import Claim, write_claim
+    from airflow_provider_seedance.claims import write_claim
+    from tests.test_claims import CLAIM
 
     output = ObjectStoragePath(f"s3://{BUCKET}/foreign/clip.mp4", conn_id="aws_moto")
-    write_claim(
-        output,
-        Claim(
-            gateway="ark",
-            seedance_conn_id="sim_ark",
-            remote_task_id="cgt-from-another-prompt",
-            request_sha256="0" * 64,
-            submitted_at="2026-12-01T00:00:00+00:00",
-            deadline="2026-12-01T02:00:00+00:00",
-            airflow={},
-        ),
-    )
+    write_claim(output, replace(CLAIM, seedance_conn_id="sim_ark", remote_task_id="cgt-from-another-prompt"))
     run = run_dag(
         "seedance_foreign_claim",
         _single(
