@@ -99,7 +99,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
         ``[operators] default_deferrable`` when set, else True.
     :param cancel_on_kill: cancel the remote task when the Airflow task is cleared, marked or killed
-        while waiting, where the gateway can cancel it in its current state.
+        while waiting, where the gateway can cancel it in its current state. For a task waiting in
+        the triggerer this needs Airflow 3.3 (``BaseTrigger.on_kill``); below it the generation keeps
+        running and its claim lets the next run resume it.
     :param resubmit_lost_tasks: when a retry finds that the gateway no longer knows the task an
         earlier try submitted, submit again (False: fail instead, since it may have been paid for).
     :param asset_alias: name of the ``AssetAlias`` that gets one asset event per stored video (so
