@@ -129,5 +129,7 @@ def test_follow_up_verifies_new_videos_against_their_manifests(examples, moto_se
     videos = [key for key in _keys(moto_server, "examples/") if key.endswith(".mp4")]
     assert videos, "run the other examples first"
     asset = Asset(f"s3://{BUCKET}/{videos[0]}")
-    checked = module.verify_new_videos.function(triggering_asset_events={asset: [SimpleNamespace(asset=asset)]})
+    # Shaped like Airflow's accessor (a mapping of asset to events); Asset is not hashable on 3.0.
+    events = SimpleNamespace(items=lambda: [(asset, [SimpleNamespace(asset=asset)])])
+    checked = module.verify_new_videos.function(triggering_asset_events=events)
     assert checked[0]["video"] == asset.uri

@@ -119,7 +119,7 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
     if not RETRIES_KILLED_TASKS and _state_of(deployment, "killed_after_submit") == ("failed", 1):
         # Airflow 3.0 fails a killed task process without retrying it: an operator clears it, and the
         # cleared task must resume the claimed generation, not pay again.
-        deployment.cli("tasks", "clear", DAG_ID, "--task-regex", "^killed_after_submit$", "--yes")
+        deployment.clear(DAG_ID, ["killed_after_submit"])
         state = deployment.wait_for_run(DAG_ID, on_poll=watch)
     with deployment.database() as db:
         task_states = db.execute(

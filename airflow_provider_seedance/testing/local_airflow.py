@@ -133,6 +133,19 @@ class LocalAirflow:
         self.cli("dags", "unpause", dag_id)
         self.cli("dags", "trigger", dag_id)
 
+    def clear(self, dag_id: str, task_ids: list[str]) -> None:
+        """Clear tasks of the DAG's latest run through the REST API, as the UI's "Clear" button does."""
+        with self.database() as db:
+            (run_id,) = db.execute(
+                "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
+            ).fetchone()
+        response = httpx.post(
+            f"{self.base_url}/api/v2/dags/{dag_id}/clearTaskInstances",
+            json={"dry_run": False, "dag_run_id": run_id, "task_ids": task_ids, "only_failed": False},
+            timeout=60,
+        )
+        response.raise_for_status()
+
     def wait_for_run(self, dag_id: str, timeout: float = 300, on_poll=None) -> str:  # type: ignore[no-untyped-def]
         """The final state of the DAG's latest run; ``on_poll(db)`` runs at every check (for inspection)."""
         deadline = time.monotonic() + timeout
