@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -42,6 +42,11 @@ class Claim:
     deadline: str
     airflow: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        if not self.remote_task_id:
+            raise ValueError("a claim needs the remote task id")
+        datetime.fromisoformat(self.deadline)  # a deadline that does not parse is a broken claim
+
     def is_for(self, gateway: str, request_sha256: str) -> bool:
         """Whether this claim's task generates ``request_sha256`` on ``gateway`` (so resuming it is right)."""
         return self.gateway == gateway and self.request_sha256 == request_sha256
@@ -59,11 +64,9 @@ class Claim:
         if document.get("claim_version") != CLAIM_VERSION:
             return None
         try:
-            claim = cls(**{name: document[name] for name in cls.__dataclass_fields__})
-            claim.deadline_at  # noqa: B018 (checks the timestamp parses)
+            return cls(**{name: document[name] for name in cls.__dataclass_fields__})
         except (KeyError, TypeError, ValueError):
             return None
-        return claim if claim.remote_task_id else None
 
 
 def claim_path(output: ObjectStoragePath) -> ObjectStoragePath:
@@ -95,7 +98,3 @@ def remove_claim(output: ObjectStoragePath) -> None:
             path.unlink()
     except Exception as exc:  # any store's own error type: a leftover claim is harmless
         log.warning("Could not remove %s (%s); it is harmless but may be deleted by hand.", storage_uri(path), exc)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()

@@ -72,7 +72,7 @@ def test_is_for_matches_gateway_and_request():
     assert not CLAIM.is_for("ark", "e" * 64)
 
 
-def test_s3_claim_is_one_plain_object(moto_server, tmp_path):
+def test_s3_claim_is_one_plain_object(moto_server):
     output = ObjectStoragePath(f"s3://{BUCKET}/claims/plain/clip.mp4", conn_id=AWS_CONN_ID)
     write_claim(output, CLAIM)
     body = s3_client(moto_server).get_object(Bucket=BUCKET, Key="claims/plain/clip.mp4.claim.json")["Body"].read()

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 
-from airflow_provider_seedance.claims import Claim, claim_path, now_iso, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.claims import Claim, claim_path, read_claim, remove_claim, write_claim
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException, conf
 from airflow_provider_seedance.exceptions import (
     GatewayError,
@@ -309,13 +309,14 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 claim.remote_task_id,
             )
         status = self._submit(request)
-        deadline = datetime.now(UTC) + self.generation_timeout
+        submitted_at = datetime.now(UTC)
+        deadline = submitted_at + self.generation_timeout
         claim = Claim(
             gateway=gateway,
             seedance_conn_id=self.seedance_conn_id,
             remote_task_id=status.task_id,
             request_sha256=fingerprint,
-            submitted_at=now_iso(),
+            submitted_at=submitted_at.isoformat(),
             deadline=deadline.isoformat(),
             airflow=_airflow_identity(context),
         )
