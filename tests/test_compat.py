@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import warnings
 
-import airflow
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow.sdk import ObjectStoragePath
-from packaging.version import Version
 
 from airflow_provider_seedance import compat
 from airflow_provider_seedance.get_provider_info import get_provider_info
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 
-AIRFLOW = Version(Version(airflow.__version__).base_version)
-
 
 def test_trigger_on_kill_is_known_to_be_supported_from_3_3():
-    assert compat.TRIGGER_ON_KILL_SUPPORTED is (Version("3.3") <= AIRFLOW)
+    assert compat.TRIGGER_ON_KILL_SUPPORTED is AIRFLOW_V_3_3_PLUS
 
 
 def test_storage_conn_id_reads_the_connection_on_every_release():

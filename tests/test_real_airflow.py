@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import time
 
-import airflow
 import pytest
-from packaging.version import Version
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 
 from airflow_provider_seedance.testing import LocalAirflow
 from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client, simulator_connections
@@ -30,7 +29,7 @@ GATEWAYS = {
 }
 GENERATIONS = 12
 # From Airflow 3.1 a task process killed by a signal is retried; 3.0 marks it failed (then it is cleared).
-RETRIES_KILLED_TASKS = Version(Version(airflow.__version__).base_version) >= Version("3.1")
+RETRIES_KILLED_TASKS = AIRFLOW_V_3_1_PLUS
 
 DAG_SOURCE = f'''
 import os

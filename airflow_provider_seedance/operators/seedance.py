@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 
 from airflow_provider_seedance.claims import Claim, claim_path, read_claim, remove_claim, write_claim
-from airflow_provider_seedance.compat import AirflowException, AirflowFailException, conf
+from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, AirflowFailException, conf
 from airflow_provider_seedance.exceptions import (
     GatewayError,
     RequestValidationError,
@@ -216,6 +216,13 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 return self._conclude(context, request, event)
         finally:
             self.hook.close()
+        if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
+            self.log.info(
+                "This Airflow release does not tell triggers when a task is cleared or marked (3.3+ does): "
+                "clearing this task while it waits leaves remote task %s running; its claim lets the next run "
+                "resume it.",
+                status.task_id,
+            )
         self.defer(
             trigger=SeedanceTaskTrigger(
                 seedance_conn_id=self.seedance_conn_id,
