@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -13,15 +15,23 @@ from airflow_provider_seedance.exceptions import Problem, RequestValidationError
 
 
 class MediaKind(enum.StrEnum):
-    """How a media input is addressed: a public URL, a gateway asset id, or inline bytes."""
+    """How a media input is addressed: a public URL, a gateway asset id, inline bytes, or an object in storage.
+
+    ``STORAGE`` inputs (``s3://``, ``gs://``, ``file://``, any fsspec scheme) are never sent as they are:
+    just before the submit they are delivered in a form the gateway takes (see ``media/``).
+    """
 
     URL = "url"
     ASSET = "asset"
     DATA = "data"
+    STORAGE = "storage"
+
+
+_STORAGE_URI = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]", re.IGNORECASE)
 
 
 def media_kind(uri: str) -> MediaKind:
-    """Classify a media reference; raise ``ValueError`` for anything that is none of the three forms."""
+    """Classify a media reference; raise ``ValueError`` for anything that is none of the forms."""
     lowered = uri[:8].lower()
     if lowered.startswith(("http://", "https://")):
         return MediaKind.URL
@@ -29,7 +39,33 @@ def media_kind(uri: str) -> MediaKind:
         return MediaKind.ASSET
     if lowered.startswith("data:"):
         return MediaKind.DATA
-    raise ValueError("must be an http(s):// URL, an asset://<id> or a data: URI")
+    if _STORAGE_URI.match(uri) or uri.lower().startswith("file:///"):
+        return MediaKind.STORAGE
+    raise ValueError(
+        "must be an http(s):// URL, an asset://<id>, a data: URI or an object-storage URI "
+        "(s3://bucket/key, gs://..., file:///abs/path)"
+    )
+
+
+MediaType = Literal["image", "video", "audio"]
+_REFERENCE_FIELDS: tuple[tuple[str, MediaType], ...] = (
+    ("reference_images", "image"),
+    ("reference_videos", "video"),
+    ("reference_audios", "audio"),
+)
+
+
+@dataclass(frozen=True)
+class MediaInput:
+    """One media reference of a request: ``field`` is ``first_frame`` or ``reference_videos[1]`` and so on."""
+
+    field: str
+    media: MediaType
+    uri: str
+
+    @property
+    def kind(self) -> MediaKind:
+        return media_kind(self.uri)
 
 
 class InputMode(enum.StrEnum):
@@ -102,6 +138,30 @@ class VideoRequest(BaseModel):
                 for error in exc.errors()
             ]
             raise RequestValidationError(None, problems) from None
+
+    @property
+    def media_inputs(self) -> list[MediaInput]:
+        """Every media reference of the request, named as errors and manifests name it."""
+        frames = [(name, getattr(self, name)) for name in ("first_frame", "last_frame") if getattr(self, name)]
+        return [
+            *(MediaInput(name, "image", uri) for name, uri in frames),
+            *(
+                MediaInput(f"{name}[{index}]", media, uri)
+                for name, media in _REFERENCE_FIELDS
+                for index, uri in enumerate(getattr(self, name))
+            ),
+        ]
+
+    def with_media(self, replacements: Mapping[str, str]) -> VideoRequest:
+        """A copy with some media references replaced, keyed by ``MediaInput.field``."""
+        update: dict[str, Any] = {
+            name: replacements.get(name, getattr(self, name)) for name in ("first_frame", "last_frame")
+        }
+        for name, _ in _REFERENCE_FIELDS:
+            update[name] = tuple(
+                replacements.get(f"{name}[{index}]", uri) for index, uri in enumerate(getattr(self, name))
+            )
+        return self.model_copy(update=update)
 
     @property
     def input_mode(self) -> InputMode:

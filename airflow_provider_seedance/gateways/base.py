@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
@@ -29,6 +29,7 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
     UnexpectedResponseError,
 )
+from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, Delivery, MediaChannels
 from airflow_provider_seedance.gateways.spec import ModelSpec, common_problems
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
@@ -134,6 +135,11 @@ class Gateway(ABC):
     # Gateway error codes, then error categories, that pick a more precise class than the HTTP status.
     error_codes: ClassVar[Mapping[str, type[GatewayError]]] = {}
     error_kinds: ClassVar[Mapping[str, type[GatewayError]]] = {}
+    # Media kinds ("image", "video", "audio") the gateway's upload endpoint takes (it answers with a URL).
+    upload_media_kinds: ClassVar[frozenset[str]] = frozenset()
+    # Models whose asset:// ids come from an asset library we can fill (upload by URL, audit, then use).
+    asset_library_models: ClassVar[frozenset[str]] = frozenset()
+    asset_library_kinds: ClassVar[frozenset[str]] = frozenset()
 
     # ---- validation -------------------------------------------------------------------------
 
@@ -150,12 +156,23 @@ class Gateway(ABC):
             return self.unknown_model_spec
         return spec
 
-    def validate(self, request: VideoRequest) -> None:
-        """Raise one ``RequestValidationError`` listing every problem, or return when the request is sendable."""
+    def validate(self, request: VideoRequest, delivery_order: Sequence[Delivery] = DEFAULT_DELIVERY_ORDER) -> None:
+        """Raise one ``RequestValidationError`` listing every problem, or return when the request is sendable.
+
+        Inputs in object storage pass when one of ``delivery_order`` can bring them to this gateway.
+        """
         spec = self.spec_for(request.model)
-        problems = [*common_problems(request, spec, self.managed_body_keys), *self.extra_problems(request, spec)]
+        problems = [
+            *common_problems(request, spec, self.managed_body_keys, self.media_channels(request.model), delivery_order),
+            *self.extra_problems(request, spec),
+        ]
         if problems:
             raise RequestValidationError(self.name, problems)
+
+    def media_channels(self, model: str) -> MediaChannels:
+        """The upload endpoint and asset library this gateway offers for ``model``."""
+        assets = self.asset_library_kinds if model in self.asset_library_models else frozenset()
+        return MediaChannels(upload_kinds=self.upload_media_kinds, asset_kinds=assets)
 
     def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
         """Rules only this gateway has; the default has none."""

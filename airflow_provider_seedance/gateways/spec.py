@@ -5,19 +5,27 @@ Everything here runs before any network call: a request that breaks a rule never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from airflow_provider_seedance.exceptions import Problem
+from airflow_provider_seedance.gateways.delivery import (
+    DEFAULT_DELIVERY_ORDER,
+    Delivery,
+    MediaChannels,
+    ordered,
+    possible_deliveries,
+)
 from airflow_provider_seedance.gateways.fields import shorten
-from airflow_provider_seedance.models import InputMode, MediaKind, VideoRequest, media_kind
+from airflow_provider_seedance.models import InputMode, MediaKind, VideoRequest
 
+NO_CHANNELS = MediaChannels()
 # The media forms a field may accept, named once for every dialect.
 URL_ONLY = frozenset({MediaKind.URL})
 URL_OR_DATA = frozenset({MediaKind.URL, MediaKind.DATA})
 URL_OR_ASSET = frozenset({MediaKind.URL, MediaKind.ASSET})
 ASSET_ONLY = frozenset({MediaKind.ASSET})
-ANY_SOURCE = frozenset(MediaKind)
+ANY_SOURCE = frozenset({MediaKind.URL, MediaKind.ASSET, MediaKind.DATA})
 
 
 def every_media(sources: frozenset[MediaKind]) -> dict[str, frozenset[MediaKind]]:
@@ -66,8 +74,18 @@ def describe_durations(durations: Iterable[int]) -> str:
     return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ", ".join(map(str, run)) for run in runs)
 
 
-def common_problems(request: VideoRequest, spec: ModelSpec, managed_keys: frozenset[str]) -> list[Problem]:
-    """The rules every gateway shares, checked against one model's spec."""
+def common_problems(
+    request: VideoRequest,
+    spec: ModelSpec,
+    managed_keys: frozenset[str],
+    channels: MediaChannels = NO_CHANNELS,
+    delivery_order: Sequence[Delivery] = DEFAULT_DELIVERY_ORDER,
+) -> list[Problem]:
+    """The rules every gateway shares, checked against one model's spec.
+
+    Inputs in object storage (or inline ones a field does not take as they are) pass when one of
+    ``delivery_order`` can bring them to the gateway; nothing is read here.
+    """
     problems: list[Problem] = []
     add = problems.append
 
@@ -98,14 +116,16 @@ def common_problems(request: VideoRequest, spec: ModelSpec, managed_keys: frozen
         if getattr(request, flag) and not getattr(spec, flag):
             add(Problem(flag, True, "not supported by this model; leave it unset or false"))
 
-    problems.extend(_input_problems(request, spec))
+    problems.extend(_input_problems(request, spec, channels, delivery_order))
 
     for key in sorted(set(request.extra) & managed_keys):
         add(Problem(f"extra.{key}", request.extra[key], "set by a VideoRequest field; use that field instead"))
     return problems
 
 
-def _input_problems(request: VideoRequest, spec: ModelSpec) -> list[Problem]:
+def _input_problems(
+    request: VideoRequest, spec: ModelSpec, channels: MediaChannels, delivery_order: Sequence[Delivery]
+) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
     visual_references = bool(request.reference_images or request.reference_videos)
@@ -141,18 +161,41 @@ def _input_problems(request: VideoRequest, spec: ModelSpec) -> list[Problem]:
             allowed = f"at most {limit}" if limit else "none on this model"
             add(Problem(name, f"<{len(given)} items>", allowed))
 
-    checks = [
-        ("first_frame", request.first_frame, spec.image_sources),
-        ("last_frame", request.last_frame, spec.image_sources),
-        *((f"reference_images[{i}]", uri, spec.image_sources) for i, uri in enumerate(request.reference_images)),
-        *((f"reference_videos[{i}]", uri, spec.video_sources) for i, uri in enumerate(request.reference_videos)),
-        *((f"reference_audios[{i}]", uri, spec.audio_sources) for i, uri in enumerate(request.reference_audios)),
-    ]
-    for name, uri, sources in checks:
-        if uri is not None and media_kind(uri) not in sources:
-            allowed = " or ".join(_SOURCE_WORDS[kind] for kind in MediaKind if kind in sources)
-            add(Problem(name, shorten(uri), f"must be {allowed or 'absent'} on this gateway and model"))
+    accepted = {"image": spec.image_sources, "video": spec.video_sources, "audio": spec.audio_sources}
+    for item in request.media_inputs:
+        name, uri, media, sources = item.field, item.uri, item.media, accepted[item.media]
+        kind = item.kind
+        if kind in sources:
+            continue
+        if kind in (MediaKind.STORAGE, MediaKind.DATA):
+            scheme = uri.split("://", 1)[0].lower() if kind is MediaKind.STORAGE else None
+            possible = possible_deliveries(sources, channels, media=media, source=kind, scheme=scheme)
+            if ordered(possible, delivery_order):
+                continue
+            add(Problem(name, shorten(uri), _undeliverable(media, sources, possible, delivery_order)))
+            continue
+        allowed = " or ".join(_SOURCE_WORDS[each] for each in MediaKind if each in sources)
+        add(Problem(name, shorten(uri), f"must be {allowed or 'absent'} on this gateway and model"))
     return problems
+
+
+def _undeliverable(
+    media: str, sources: frozenset[MediaKind], possible: frozenset[Delivery], order: Sequence[Delivery]
+) -> str:
+    """Why an input cannot reach the gateway, and what would work instead."""
+    takes = " or ".join(_SOURCE_WORDS[each] for each in MediaKind if each in sources) or "absent"
+    if possible:
+        tried = ", ".join(each.value for each in order)
+        return (
+            f"must be {takes} on this gateway and model; media_delivery allows only {tried} here, which cannot "
+            f"deliver this {media}: allow one of {', '.join(sorted(each.value for each in possible))}"
+        )
+    hint = (
+        "put the file in S3 (s3://bucket/key) so a presigned URL can be sent, or pass a public http(s) URL"
+        if MediaKind.URL in sources
+        else "this source cannot become one"
+    )
+    return f"must be {takes} on this gateway and model; {hint}"
 
 
 def _frame_mode(request: VideoRequest) -> InputMode:
@@ -160,4 +203,9 @@ def _frame_mode(request: VideoRequest) -> InputMode:
     return InputMode.FIRST_LAST_FRAME if request.last_frame else InputMode.FIRST_FRAME
 
 
-_SOURCE_WORDS = {MediaKind.URL: "an http(s) URL", MediaKind.ASSET: "an asset:// id", MediaKind.DATA: "a data: URI"}
+_SOURCE_WORDS = {
+    MediaKind.URL: "an http(s) URL",
+    MediaKind.ASSET: "an asset:// id",
+    MediaKind.DATA: "a data: URI",
+    MediaKind.STORAGE: "an object-storage URI",
+}
