@@ -24,7 +24,7 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, percent, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, seconds
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
@@ -116,6 +116,10 @@ class ApimartGateway(Gateway):
             "audio_urls",
         }
     )
+    # "POST /v1/uploads/images": JPEG, PNG, WebP or GIF up to 20 MB, served from the returned URL for 72 h.
+    # Base64 in generation requests is no longer accepted, so files that are not public go this way.
+    upload_media_kinds = frozenset({"image"})
+    upload_path = "v1/uploads/images"
     # apimart's ``error.type`` words; the numeric ``error.code`` only repeats the HTTP status.
     error_kinds = {
         "invalid_request_error": InvalidRequestError,
@@ -172,7 +176,17 @@ class ApimartGateway(Gateway):
                 body[key] = list(urls)
         return body
 
+    def build_upload(self, filename: str, content_type: str, data: bytes) -> HttpCall:
+        return HttpCall("POST", self.upload_path, files={"file": (filename, data, content_type)})
+
     # ---- replies ------------------------------------------------------------------------------
+
+    def parse_upload(self, response: HttpResponse) -> str:
+        body = self.checked_json(response)
+        url = text(body.get("url")) if isinstance(body, dict) else None
+        if not url:
+            raise UnexpectedResponseError(f"upload reply has no url: {str(body)[:200]}", gateway=self.name)
+        return url
 
     def business_error(self, body: Any) -> ErrorBody | None:
         """A 200 reply whose business ``code`` is not 200, or that carries an ``error``, is an error."""

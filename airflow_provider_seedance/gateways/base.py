@@ -29,7 +29,7 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, Delivery, MediaChannels
+from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, AssetState, Delivery, MediaChannels
 from airflow_provider_seedance.gateways.spec import ModelSpec, common_problems
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
@@ -50,6 +50,8 @@ class HttpCall:
     query: Mapping[str, str] = field(default_factory=dict)
     json: Mapping[str, Any] | None = None
     authenticated: bool = True
+    # Multipart form files, as httpx takes them: field name -> (file name, bytes, content type).
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
 
     @property
     def is_absolute(self) -> bool:
@@ -210,6 +212,31 @@ class Gateway(ABC):
                 f"task {status.task_id} has no {artifact} URL (state {status.state})", gateway=self.name
             )
         return HttpCall("GET", url, authenticated=False)
+
+    # ---- media side doors: an upload endpoint, an asset library (see gateways/delivery.py) -----------
+
+    def build_upload(self, filename: str, content_type: str, data: bytes) -> HttpCall:
+        """Post a file to the gateway's upload endpoint (only where ``upload_media_kinds`` is set)."""
+        raise NotImplementedError(f"{self.name} has no upload endpoint")
+
+    def parse_upload(self, response: HttpResponse) -> str:
+        """The URL the gateway serves the uploaded file from."""
+        raise NotImplementedError(f"{self.name} has no upload endpoint")
+
+    def build_asset_create(self, name: str, media: str, url: str) -> HttpCall:
+        """Ask the asset library to take (and audit) the file at ``url``."""
+        raise NotImplementedError(f"{self.name} has no asset library")
+
+    def parse_asset_create(self, response: HttpResponse) -> str:
+        """The new asset's id."""
+        raise NotImplementedError(f"{self.name} has no asset library")
+
+    def build_asset_status(self, asset_ids: Sequence[str]) -> HttpCall:
+        raise NotImplementedError(f"{self.name} has no asset library")
+
+    def parse_asset_status(self, response: HttpResponse) -> dict[str, AssetState]:
+        """Each asked-for asset's state; an id the reply leaves out is missing from the dict."""
+        raise NotImplementedError(f"{self.name} has no asset library")
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

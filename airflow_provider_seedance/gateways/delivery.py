@@ -33,6 +33,14 @@ class Delivery(enum.StrEnum):
     INLINE = "inline"
 
 
+class AssetState(enum.StrEnum):
+    """Where an asset stands in a gateway's audit: only ACTIVE ones may be used in a request."""
+
+    PROCESSING = "processing"
+    ACTIVE = "active"
+    FAILED = "failed"
+
+
 # Presigned URLs first: the bytes go from the bucket to the gateway without passing through the worker
 # and the request stays small. Uploads and assets next (the gateway keeps a copy), inline last (the
 # bytes travel in the request body, about a third larger as base64).

@@ -10,7 +10,7 @@ choice made is commented next to the code that makes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,8 +21,9 @@ from airflow_provider_seedance.exceptions import (
     Problem,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
-from airflow_provider_seedance.gateways.fields import percent, unix_time
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
+from airflow_provider_seedance.gateways.delivery import AssetState
+from airflow_provider_seedance.gateways.fields import percent, text, unix_time
 from airflow_provider_seedance.gateways.spec import ASSET_ONLY, URL_ONLY, URL_OR_ASSET, ModelSpec, every_media, seconds
 from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
@@ -143,12 +144,16 @@ MODELS: Mapping[str, ModelSpec] = {
 }
 # Routes whose pages have a ``resolution`` field. The others either take it from the model name (Full)
 # or ignore it (fixed 720p), so it is validated but not sent. Unknown models get it when it is given.
-RESOLUTION_FIELD = frozenset(
-    {"seedance2.0-sp", "seedance2.0-fast-sp", "seedance2.0-of-sp", "seedance2.0-of-fast-sp"}
-    | {"seedance2.0-mini", "seedance2.0-mini-video", "seedance2.0-mini-sp"}
-)
+SP_MODELS = frozenset({"seedance2.0-sp", "seedance2.0-fast-sp", "seedance2.0-of-sp", "seedance2.0-of-fast-sp"})
+RESOLUTION_FIELD = SP_MODELS | {"seedance2.0-mini", "seedance2.0-mini-video", "seedance2.0-mini-sp"}
 NO_GIF = frozenset({"seedance2.0-md", "seedance2.0-fast-md"})
 ORIENTATIONS = ("landscape", "portrait")
+
+# The SP routes take asset://{asset_id} from JimmyAI's SP asset library: upload by URL, wait for Active.
+SP_ASSETS_PATH = "api/open-api/v1/seedance/sp/assets"
+# Asset endpoints answer {"code": 0, "msg": "ok", ...} with an integer code, unlike the video endpoints.
+ASSET_SUCCESS_CODE = "0"
+ASSET_STATES = {"Processing": AssetState.PROCESSING, "Active": AssetState.ACTIVE, "Failed": AssetState.FAILED}
 
 # ``duration`` is required by the create endpoint; the route pages give 5 as its default, which is what
 # the gateway's own upstreams would use, so an unset duration is sent as 5.
@@ -192,6 +197,9 @@ class JimmyAiGateway(Gateway):
             "reference_audios",
         }
     )
+
+    asset_library_models = SP_MODELS
+    asset_library_kinds = frozenset({"image", "video", "audio"})
 
     # ---- validation -------------------------------------------------------------------------
 
@@ -238,7 +246,42 @@ class JimmyAiGateway(Gateway):
             body["resolution"] = request.resolution
         return body
 
+    def build_asset_create(self, name: str, media: str, url: str) -> HttpCall:
+        return HttpCall("POST", f"{SP_ASSETS_PATH}/upload", json={"name": name, "type": media, "url": url})
+
+    def build_asset_status(self, asset_ids: Sequence[str]) -> HttpCall:
+        return HttpCall("POST", f"{SP_ASSETS_PATH}/status", json={"asset_ids": list(asset_ids)})
+
     # ---- replies ------------------------------------------------------------------------------
+
+    def parse_asset_create(self, response: HttpResponse) -> str:
+        data = self._asset_data(response)
+        asset_id = text(data.get("asset_id"))
+        if not asset_id:
+            raise UnexpectedResponseError(f"asset upload reply has no asset_id: {data!r}", gateway=self.name)
+        return asset_id
+
+    def parse_asset_status(self, response: HttpResponse) -> dict[str, AssetState]:
+        items = self._asset_data(response).get("items")
+        states: dict[str, AssetState] = {}
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and text(item.get("asset_id")):
+                # An unknown word keeps the asset processing: the wait's own deadline then decides.
+                states[str(item["asset_id"])] = ASSET_STATES.get(str(item.get("status")), AssetState.PROCESSING)
+        return states
+
+    def _asset_data(self, response: HttpResponse) -> dict[str, Any]:
+        """The ``data`` of an asset endpoint's reply, whose success code is the integer 0."""
+        if response.status_code >= 400:
+            raise self.error_from(response)
+        body = response.json_or_none()
+        if not isinstance(body, dict):
+            raise UnexpectedResponseError(f"expected a JSON object, got {response.content[:200]!r}", gateway=self.name)
+        if str(body.get("code")) != ASSET_SUCCESS_CODE:
+            error = self.parse_error_body(body) or ErrorBody(message=f"business code {body.get('code')!r}")
+            raise self.make_error(response.status_code, error, self.retry_after(response))
+        data = body.get("data")
+        return data if isinstance(data, dict) else {}
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
         body = self.checked_json(response, submit=True)
