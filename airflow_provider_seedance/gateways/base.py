@@ -13,7 +13,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ from airflow_provider_seedance.exceptions import (
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, AssetState, Delivery, MediaChannels
+from airflow_provider_seedance.gateways.fields import scrub
 from airflow_provider_seedance.gateways.spec import ModelSpec, common_problems
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
@@ -303,6 +304,7 @@ class Gateway(ABC):
     ) -> GatewayError:
         """Pick the error class from the gateway's code, then its error category, then the HTTP status."""
         status = body.status or status_code or 0
+        body = replace(body, message=scrub(body.message))
         cls = (
             self.classify(body.code, body.message)
             or self.error_kinds.get(body.kind or "")

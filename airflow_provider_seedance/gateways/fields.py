@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,3 +53,18 @@ def shorten(value: Any, limit: int = 80) -> Any:
     if isinstance(value, str) and len(value) > limit:
         return f"{value[:limit]}... ({len(value)} characters)"
     return value
+
+
+# A URL's query string can hold a signature (presigned S3 links, upload tokens); base64 can be megabytes.
+_URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>]+)\?[^\s\"'<>]*", re.IGNORECASE)
+_BASE64_PAYLOAD = re.compile(r"(data:[\w/+.-]*;base64,)[A-Za-z0-9+/=]{16,}", re.IGNORECASE)
+
+
+def scrub(message: str) -> str:
+    """A gateway's text with URL query strings and inline base64 removed, safe for logs and exceptions.
+
+    Gateways echo input URLs in their errors ("content[1].image_url ... timeout while fetching
+    resource"); a presigned URL's query string is a credential.
+    """
+    message = _URL_QUERY.sub(r"\1?<query removed>", message)
+    return _BASE64_PAYLOAD.sub(r"\1<data removed>", message)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +38,7 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways import Gateway, HttpCall, HttpResponse
 from airflow_provider_seedance.gateways.base import Artifact
+from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.hooks.clients import DEFAULT_TIMEOUT, new_sync_client, shared_async_client
 from airflow_provider_seedance.hooks.connection import GatewayConnection, gateway_connection
 from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, outcome_unknown
@@ -131,12 +132,31 @@ class SeedanceHook(BaseHook):
 
     # ---- sync API (workers) -------------------------------------------------------------------
 
-    def submit(self, request: VideoRequest) -> TaskStatus:
-        """Validate (no network), then create the paid task; never resent once it may have arrived."""
+    def submit(self, request: VideoRequest, *, secrets: Sequence[str] = ()) -> TaskStatus:
+        """Validate (no network), then create the paid task; never resent once it may have arrived.
+
+        ``secrets`` are values inside the request (presigned URLs, inline data) that must not appear in
+        an error message should the gateway echo them.
+        """
         call = self.gateway.build_submit(request)
-        status = self._run(call, self.gateway.parse_submit, submit=True)
+        status = self._run(call, self.gateway.parse_submit, submit=True, secrets=secrets)
         log.info("Submitted %s generation on %s: task %s", request.model, self.gateway.name, status.task_id)
         return status
+
+    def upload(self, filename: str, content_type: str, data: bytes) -> str:
+        """Post a file to the gateway's upload endpoint; returns the URL it is served from (a secret)."""
+        url = self._run(self.gateway.build_upload(filename, content_type, data), self.gateway.parse_upload)
+        log.info("Uploaded %s (%d bytes) to %s.", filename, len(data), self.gateway.name)
+        return url
+
+    def create_asset(self, name: str, media: str, url: str) -> str:
+        """Hand the file at ``url`` to the gateway's asset library for audit; returns the asset id."""
+        return self._run(
+            self.gateway.build_asset_create(name, media, url), self.gateway.parse_asset_create, secrets=[url]
+        )
+
+    def asset_states(self, asset_ids: Sequence[str]) -> dict[str, AssetState]:
+        return self._run(self.gateway.build_asset_status(asset_ids), self.gateway.parse_asset_status)
 
     def get_status(self, task_id: str) -> TaskStatus:
         return self._run(self.gateway.build_status(task_id), self.gateway.parse_status)
@@ -235,7 +255,14 @@ class SeedanceHook(BaseHook):
 
     # ---- one request, with the retry policy ---------------------------------------------------
 
-    def _run(self, call: HttpCall, parse: Callable[[HttpResponse], T], *, submit: bool = False) -> T:
+    def _run(
+        self,
+        call: HttpCall,
+        parse: Callable[[HttpResponse], T],
+        *,
+        submit: bool = False,
+        secrets: Sequence[str] = (),
+    ) -> T:
         connection = self.connection
         attempt = 0
         while True:
@@ -245,7 +272,8 @@ class SeedanceHook(BaseHook):
                     response = self._client.send(_build_request(self._client, connection, call))
                 return _parsed(parse, response, connection, submit=submit)
             except (TransportError, GatewayError) as error:
-                delay = self._retry_delay(attempt, _redacted(error, connection.api_key), call, submit=submit)
+                redacted = _redacted(error, [connection.api_key, *secrets])
+                delay = self._retry_delay(attempt, redacted, call, submit=submit)
             time.sleep(delay)
 
     async def _arun(self, connection: GatewayConnection, call: HttpCall, parse: Callable[[HttpResponse], T]) -> T:
@@ -259,7 +287,7 @@ class SeedanceHook(BaseHook):
                         response = await client.send(_build_request(client, connection, call))
                 return _parsed(parse, response, connection, submit=False)
             except (TransportError, GatewayError) as error:
-                delay = self._retry_delay(attempt, _redacted(error, connection.api_key), call, submit=False)
+                delay = self._retry_delay(attempt, _redacted(error, [connection.api_key]), call, submit=False)
             await asyncio.sleep(delay)
 
     def _retry_delay(self, attempt: int, error: SeedanceError, call: HttpCall, *, submit: bool) -> float:
@@ -330,12 +358,13 @@ def _parsed(
         ) from exc
 
 
-def _redacted(error: SeedanceError, secret: str) -> SeedanceError:
-    """The error with the API key blanked out, in case a gateway echoed it back in its error text."""
-    if secret and any(secret in str(arg) for arg in error.args):
-        error.args = tuple(str(arg).replace(secret, "***") for arg in error.args)
-        if isinstance(error, GatewayError):
-            error.message = error.message.replace(secret, "***")
+def _redacted(error: SeedanceError, secrets: Sequence[str]) -> SeedanceError:
+    """The error with the API key (and any other secret sent) blanked out, in case a gateway echoed it."""
+    for secret in secrets:
+        if secret and any(secret in str(arg) for arg in error.args):
+            error.args = tuple(str(arg).replace(secret, "***") for arg in error.args)
+            if isinstance(error, GatewayError):
+                error.message = error.message.replace(secret, "***")
     return error
 
 
@@ -344,7 +373,12 @@ def _build_request(
 ) -> httpx.Request:
     """The httpx request for a dialect's call; shared by the sync and async paths so they cannot drift."""
     return client.build_request(
-        call.method, connection.url(call), params=dict(call.query), json=call.json, headers=connection.headers(call)
+        call.method,
+        connection.url(call),
+        params=dict(call.query),
+        json=call.json,
+        files=dict(call.files) if call.files else None,
+        headers=connection.headers(call),
     )
 
 

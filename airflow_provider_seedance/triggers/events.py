@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from airflow_provider_seedance.gateways.fields import scrub
 from airflow_provider_seedance.models import TaskState, TaskStatus
 
 EventStatus = Literal["succeeded", "failed", "cancelled", "expired", "timeout", "error"]
@@ -38,7 +39,7 @@ class SeedanceEvent(BaseModel):
             TaskState.CANCELLED: "was cancelled",
             TaskState.EXPIRED: "expired before it ran",
         }
-        detail = f": {status.error_message}" if status.error_message else ""
+        detail = f": {scrub(status.error_message)}" if status.error_message else ""
         return cls(
             status=status.state.value,  # type: ignore[arg-type]
             gateway=gateway,
