@@ -28,6 +28,9 @@ class SimulatorConfig(BaseModel):
     api_keys: frozenset[str] | None = Field(
         default=None, description="keys accepted as Bearer tokens; None accepts any non-empty key"
     )
+    input_fetch_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="real seconds a gateway waits for one media input before giving up"
+    )
     fps: int = Field(default=24, ge=1, le=60)
     cache_dir: Path | None = Field(default=None, description="where rendered media is kept; a temp dir if None")
     faults: FaultPlan = Field(default_factory=FaultPlan)

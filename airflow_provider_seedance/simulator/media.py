@@ -1,13 +1,16 @@
 """Real, playable outputs: H.264 MP4 (with AAC when audio is asked for) and PNG last frames.
 
 Frames are a moving checkerboard whose colours come from the prompt, encoded with x264's
-ultrafast preset (a 5 s 720p clip takes about half a second). Files are cached by their
-parameters; prompts share a few colour variants so a fan-out of hundreds renders only a handful.
+ultrafast preset (a 5 s 720p clip takes about half a second). The inputs show in the output: a
+received first-frame image fills the first second, and a strip of 32 black/white blocks along the
+top edge of every frame spells the first 32 bits of sha256(prompt). Files are cached by their
+parameters, so identical requests (same size, prompt and first frame) render once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,6 +18,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 # Output sizes per resolution and ratio, as the upstream Seedance size table gives them.
 SIZES: dict[str, dict[str, tuple[int, int]]] = {
@@ -48,6 +52,9 @@ SIZES: dict[str, dict[str, tuple[int, int]]] = {
 }
 COLOUR_VARIANTS = 4
 AUDIO_RATE = 44100
+PROMPT_BITS = 32
+STRIP_HEIGHT = 16  # rows of the prompt strip; blocks are width // 32 wide
+BLACK, WHITE, NEUTRAL = 16, 235, 128  # video-range luma and neutral chroma
 
 
 def video_size(resolution: str, ratio: str) -> tuple[int, int]:
@@ -56,23 +63,32 @@ def video_size(resolution: str, ratio: str) -> tuple[int, int]:
     return by_ratio.get(ratio, by_ratio["16:9"])
 
 
-def colour_variant(prompt: str) -> int:
-    return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") % COLOUR_VARIANTS
+def prompt_bits(prompt: str) -> int:
+    """The first 32 bits of sha256(prompt), most significant first: what the strip shows."""
+    return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[: PROMPT_BITS // 8], "big")
 
 
 @dataclass(frozen=True)
 class VideoSpec:
+    """Everything a rendered file depends on. ``first_frame`` is the sha256 of an image in the cache's inputs."""
+
     width: int
     height: int
     duration: int
     fps: int
     audio: bool
-    variant: int
+    prompt_bits: int
+    first_frame: str | None = None
+
+    @property
+    def variant(self) -> int:
+        return self.prompt_bits % COLOUR_VARIANTS
 
     @property
     def key(self) -> str:
         sound = "aac" if self.audio else "mute"
-        return f"{self.width}x{self.height}-{self.duration}s-{self.fps}fps-{sound}-v{self.variant}"
+        first = self.first_frame or "none"
+        return f"{self.width}x{self.height}-{self.duration}s-{self.fps}fps-{sound}-p{self.prompt_bits:08x}-f{first}"
 
 
 class MediaCache:
@@ -84,11 +100,31 @@ class MediaCache:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def keep_image(self, data: bytes) -> str:
+        """Store a received first-frame image for rendering; its sha256. ``ValueError`` if it is no image."""
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+        except Exception as exc:  # Pillow raises many types for a bad file
+            raise ValueError("the image could not be decoded") from exc
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._image_path(digest)
+        if not path.exists():
+            partial = path.with_name(f"{path.name}.{threading.get_ident()}.partial")
+            partial.write_bytes(data)
+            partial.replace(path)
+        return digest
+
     def video(self, spec: VideoSpec) -> Path:
         return self._cached(spec, ".mp4", _render_mp4)
 
     def last_frame(self, spec: VideoSpec) -> Path:
         return self._cached(spec, ".png", _render_png)
+
+    def _image_path(self, digest: str) -> Path:
+        folder = self.root / "inputs"
+        folder.mkdir(exist_ok=True)
+        return folder / digest
 
     def _cached(self, spec: VideoSpec, suffix: str, render) -> Path:  # type: ignore[no-untyped-def]
         path = self.root / f"{spec.key}{suffix}"
@@ -99,43 +135,71 @@ class MediaCache:
         with lock:
             if not path.exists():
                 partial = path.with_suffix(path.suffix + ".partial")
-                render(spec, partial)
+                image = self._image_path(spec.first_frame).read_bytes() if spec.first_frame else None
+                render(_Frames(spec, image), partial)
                 partial.replace(path)
         return path
 
 
 class _Frames:
     """Builds the clip's frames: a luma checkerboard twice the frame width that slides across, and
-    flat chroma planes whose colours are the prompt's variant. Planes are written with the encoder's
-    own line padding, so any even or odd size works."""
+    flat chroma planes whose colours are the prompt's variant; the first second shows the first-frame
+    image instead when there is one, and every frame carries the prompt strip. Planes are written with
+    the encoder's own line padding, so any even or odd size works."""
 
-    def __init__(self, spec: VideoSpec) -> None:
+    def __init__(self, spec: VideoSpec, first_frame: bytes | None) -> None:
         self.spec = spec
         rows, cols = np.mgrid[0 : spec.height, 0 : 2 * spec.width]
         square = max(16, spec.height // 12)
         self.luma = ((((rows // square) + (cols // square)) % 2) * 150 + 50).astype(np.uint8)
-        template = av.VideoFrame(spec.width, spec.height, "yuv420p")
-        self.line = template.planes[0].line_size
-        self._row_buffer = np.zeros((spec.height, self.line), np.uint8)
-        u_value, v_value = [(70, 170), (170, 70), (200, 120), (90, 90)][spec.variant % COLOUR_VARIANTS]
+        self.template = av.VideoFrame(spec.width, spec.height, "yuv420p")
+        u_value, v_value = [(70, 170), (170, 70), (200, 120), (90, 90)][spec.variant]
         self.chroma = [
-            bytes([value]) * (plane.line_size * plane.height)
-            for plane, value in zip(template.planes[1:], (u_value, v_value), strict=True)
+            np.full((plane.height, plane.width), value, np.uint8)
+            for plane, value in zip(self.template.planes[1:], (u_value, v_value), strict=True)
         ]
+        self.image = _image_planes(first_frame, spec.width, spec.height) if first_frame else None
 
     def frame(self, index: int) -> av.VideoFrame:
-        width = self.spec.width
-        offset = (index * max(2, width // 120)) % width
-        self._row_buffer[:, :width] = self.luma[:, offset : offset + width]
-        frame = av.VideoFrame(width, self.spec.height, "yuv420p")
-        frame.planes[0].update(self._row_buffer)
-        frame.planes[1].update(self.chroma[0])
-        frame.planes[2].update(self.chroma[1])
+        spec = self.spec
+        if self.image is not None and index < spec.fps:
+            planes = [plane.copy() for plane in self.image]
+        else:
+            offset = (index * max(2, spec.width // 120)) % spec.width
+            planes = [self.luma[:, offset : offset + spec.width].copy(), *(p.copy() for p in self.chroma)]
+        _draw_strip(planes, spec.prompt_bits)
+        frame = av.VideoFrame(spec.width, spec.height, "yuv420p")
+        for target, plane in zip(frame.planes, planes, strict=True):
+            padded = np.zeros((target.height, target.line_size), np.uint8)
+            padded[:, : plane.shape[1]] = plane
+            target.update(padded)
         return frame
 
 
-def _render_mp4(spec: VideoSpec, path: Path) -> None:
-    frames = _Frames(spec)
+def _image_planes(data: bytes, width: int, height: int) -> list[np.ndarray]:
+    """The image scaled to ``width`` x ``height`` as Y, U and V planes without line padding."""
+    with Image.open(io.BytesIO(data)) as image:
+        rgb = np.asarray(image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR))
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    return [
+        np.frombuffer(bytes(plane), np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        for plane in frame.planes
+    ]
+
+
+def _draw_strip(planes: list[np.ndarray], bits: int) -> None:
+    """32 blocks along the top edge, white for a 1 bit, most significant bit on the left."""
+    luma = planes[0]
+    block = luma.shape[1] // PROMPT_BITS
+    for index in range(PROMPT_BITS):
+        bit = (bits >> (PROMPT_BITS - 1 - index)) & 1
+        luma[:STRIP_HEIGHT, index * block : (index + 1) * block] = WHITE if bit else BLACK
+    for chroma in planes[1:]:
+        chroma[: (STRIP_HEIGHT + 1) // 2, : (PROMPT_BITS * block + 1) // 2] = NEUTRAL
+
+
+def _render_mp4(frames: _Frames, path: Path) -> None:
+    spec = frames.spec
     with av.open(str(path), "w", format="mp4") as container:
         video = container.add_stream("libx264", rate=spec.fps)
         video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
@@ -165,9 +229,10 @@ def _encode_tone(container: av.container.OutputContainer, stream: av.AudioStream
     container.mux(stream.encode())
 
 
-def _render_png(spec: VideoSpec, path: Path) -> None:
+def _render_png(frames: _Frames, path: Path) -> None:
     """The clip's last frame as a PNG of the same size."""
-    frame = _Frames(spec).frame(spec.duration * spec.fps - 1).reformat(format="rgb24")
+    spec = frames.spec
+    frame = frames.frame(spec.duration * spec.fps - 1).reformat(format="rgb24")
     with av.open(str(path), "w", format="image2") as container:
         stream = container.add_stream("png")
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "rgb24"

@@ -8,6 +8,8 @@ request rules and its reply shapes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import logging
 import tempfile
 import time
@@ -20,7 +22,8 @@ from airflow_provider_seedance.simulator.config import SimulatorConfig
 from airflow_provider_seedance.simulator.faults import Fault, FaultInjector, FaultKind, FaultPlan
 from airflow_provider_seedance.simulator.gateways import SIMULATED_GATEWAYS
 from airflow_provider_seedance.simulator.gateways.base import ErrorKind, RequestRejected, Route, SimGateway
-from airflow_provider_seedance.simulator.media import MediaCache, VideoSpec, colour_variant, video_size
+from airflow_provider_seedance.simulator.inputs import AssetBytes, MediaRef, ReceivedInput, failure_message, receive
+from airflow_provider_seedance.simulator.media import MediaCache, VideoSpec, prompt_bits, video_size
 from airflow_provider_seedance.simulator.stats import Stats
 from airflow_provider_seedance.simulator.tasks import Outcome, SimState, SimTask, TaskStore
 
@@ -62,6 +65,22 @@ class Simulator:
 
     # ---- helpers for gateway handlers -----------------------------------------------------------
 
+    async def receive_inputs(self, refs: list[MediaRef], *, assets: AssetBytes | None = None) -> list[ReceivedInput]:
+        """Fetch or decode every media input of a create request, as the gateway does before queueing it.
+
+        The first-frame image is kept for rendering; one that does not decode counts as unusable.
+        """
+        received = await receive(refs, timeout=self.config.input_fetch_timeout_seconds, assets=assets)
+        inputs = []
+        for item, data in received:
+            if item.role == "first_frame" and data is not None:
+                try:
+                    await asyncio.get_running_loop().run_in_executor(None, self.media.keep_image, data)
+                except ValueError as exc:
+                    item = dataclasses.replace(item, error=str(exc))
+            inputs.append(item)
+        return inputs
+
     def create_task(
         self,
         gateway: str,
@@ -76,11 +95,17 @@ class Simulator:
         return_last_frame: bool = False,
         execution_limit: float | None = None,
         params: dict[str, Any] | None = None,
+        inputs: list[ReceivedInput] | None = None,
     ) -> SimTask:
-        """Record a paid submission. Moderation and expired-URL faults are decided here, once per task."""
+        """Record a paid submission. Moderation and expired-URL faults are decided here, once per task;
+        an unusable input (see ``receive_inputs``) fails the task instead, whatever the fault."""
         fault = self.faults.decide(gateway, "submit", (FaultKind.MODERATION, FaultKind.EXPIRE_URL))
         if fault is not None:
             self.stats.fault(gateway, fault.kind)
+        inputs = inputs or []
+        failure = failure_message(inputs)
+        outcome = Outcome.MODERATION if fault and fault.kind is FaultKind.MODERATION else Outcome.SUCCEED
+        first_frame = next((i.sha256 for i in inputs if i.role == "first_frame" and i.sha256 and not i.error), None)
         width, height = video_size(resolution, ratio)
         created_real = time.time()
         task = SimTask(
@@ -88,17 +113,22 @@ class Simulator:
             task_id=task_id,
             model=model,
             prompt=prompt,
-            video=VideoSpec(width, height, duration, self.config.fps, audio, colour_variant(prompt)),
+            video=VideoSpec(width, height, duration, self.config.fps, audio, prompt_bits(prompt), first_frame),
             return_last_frame=return_last_frame,
-            outcome=Outcome.MODERATION if fault and fault.kind is FaultKind.MODERATION else Outcome.SUCCEED,
+            outcome=Outcome.BAD_INPUT if failure else outcome,
             urls_expired=bool(fault and fault.kind is FaultKind.EXPIRE_URL),
             execution_limit=execution_limit,
             created_real=created_real,
             created_at=self.now(created_real),
             params=params or {},
+            inputs=inputs,
+            input_failure=failure,
         )
         self.tasks.add(task)
         self.stats.task(gateway, task_id, "submissions")
+        failed = sum(item.error is not None for item in inputs)
+        if failed:
+            self.stats.task(gateway, task_id, "input_fetch_failures", failed)
         return task
 
     def find_task(self, gateway: str, task_id: str, op: str) -> SimTask:
@@ -139,6 +169,7 @@ class Simulator:
         app.router.add_get("/_files/{token}/{name}", self._file)
         app.router.add_get("/_simulator/health", self._health)
         app.router.add_get("/_simulator/stats", self._stats)
+        app.router.add_get("/_simulator/tasks/{gateway}/{task_id}", self._task)
         app.router.add_post("/_simulator/reset", self._reset)
         app.router.add_get("/_simulator/faults", self._get_faults)
         app.router.add_put("/_simulator/faults", self._put_faults)
@@ -224,6 +255,21 @@ class Simulator:
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.snapshot())
+
+    async def _task(self, request: web.Request) -> web.Response:
+        """What a task received: its inputs' records and the prompt's hash, never URLs or data."""
+        gateway, task_id = request.match_info["gateway"], request.match_info["task_id"]
+        task = self.tasks.get(gateway, task_id)
+        if task is None:
+            return web.json_response({"error": f"no task {task_id} on {gateway}"}, status=404)
+        return web.json_response(
+            {
+                "gateway": gateway,
+                "task_id": task_id,
+                "inputs": [item.record() for item in task.inputs],
+                "prompt_sha256": hashlib.sha256(task.prompt.encode()).hexdigest(),
+            }
+        )
 
     async def _reset(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else {}

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from airflow_provider_seedance.simulator.config import SimulatorConfig
+from airflow_provider_seedance.simulator.inputs import ReceivedInput
 from airflow_provider_seedance.simulator.media import VideoSpec
 
 
@@ -28,6 +29,7 @@ class SimState(enum.StrEnum):
 class Outcome(enum.StrEnum):
     SUCCEED = "succeed"
     MODERATION = "moderation"  # fails content moderation when it would have finished
+    BAD_INPUT = "bad_input"  # a media input could not be had: fails when it would have started
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class TaskView:
 
 @dataclass
 class SimTask:
-    """One generation. ``params`` keeps the gateway-specific request fields a gateway echoes back."""
+    """One generation. ``params`` keeps the gateway-specific request fields a gateway echoes back;
+    ``inputs`` records the media it received and ``input_failure`` why one of them was unusable."""
 
     gateway: str
     task_id: str
@@ -61,6 +64,8 @@ class SimTask:
     deleted: bool = False
     file_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     params: dict[str, object] = field(default_factory=dict)
+    inputs: list[ReceivedInput] = field(default_factory=list)
+    input_failure: str | None = None
 
     def view(self, config: SimulatorConfig, now_real: float | None = None) -> TaskView:
         now_real = time.time() if now_real is None else now_real
@@ -77,6 +82,8 @@ class SimTask:
         if elapsed < queued_until:
             return TaskView(SimState.QUEUED, 0, self.created_at, None, None, None)
         started = self.created_at + queued_until
+        if self.outcome is Outcome.BAD_INPUT:
+            return TaskView(SimState.FAILED, 0, self.created_at, None, started, None)
         if elapsed < finished_after:
             progress = int(99 * (elapsed - queued_until) / max(config.run_seconds, 1e-9))
             return TaskView(SimState.RUNNING, max(1, min(99, progress)), self.created_at, started, None, None)

@@ -52,6 +52,7 @@ from airflow_provider_seedance.simulator.gateways.base import (
     one_of,
     reject,
 )
+from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 PRO = "doubao-seedance-1-0-pro-250528"
@@ -124,6 +125,7 @@ class AiproxySim(SimGateway):
             )
 
         task_id = str(uuid.uuid4())
+        inputs = await sim.receive_inputs(_refs(images))
         truncated = len(prompt) > PROMPT_LIMIT
         task = sim.create_task(
             self.name,
@@ -141,6 +143,7 @@ class AiproxySim(SimGateway):
                 "watermark": bool(body.get("watermark")),
                 "camerafixed": bool(body.get("camerafixed")),
             },
+            inputs=inputs,
         )
         response = web.json_response({"task_id": task.task_id})
         if truncated:
@@ -167,7 +170,7 @@ class AiproxySim(SimGateway):
         reply = {
             "task_id": task.task_id,
             "status": status,
-            "fail_reason": "" if status != "FAILURE" else FAIL_REASONS.get(view.state, "generation failed"),
+            "fail_reason": "" if status != "FAILURE" else _fail_reason(task, view.state),
             "submit_time": int(view.created_at),
             "start_time": int(view.started_at or 0),
             "finish_time": int(view.finished_at or 0),
@@ -175,6 +178,12 @@ class AiproxySim(SimGateway):
             "data": data,
         }
         return web.json_response(reply)
+
+
+def _fail_reason(task: SimTask, state: SimState) -> str:
+    if state is SimState.FAILED and task.input_failure:
+        return task.input_failure
+    return FAIL_REASONS.get(state, "generation failed")
 
 
 def _images(body: dict[str, Any], model: str) -> list[str]:
@@ -192,6 +201,15 @@ def _images(body: dict[str, Any], model: str) -> list[str]:
     for index, image in enumerate(images):
         _check_image(image, f"images[{index}]")
     return images
+
+
+def _refs(images: list[str]) -> list[MediaRef]:
+    """One image is the first frame, two are the first and last frame, three or four are references."""
+    frames: tuple[Role, Role] = ("first_frame", "last_frame")
+    return [
+        MediaRef(f"images[{i}]", frames[i] if len(images) <= 2 else "reference_image", image)
+        for i, image in enumerate(images)
+    ]
 
 
 def _check_image(value: Any, name: str) -> None:

@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, web
 
@@ -31,6 +32,7 @@ from airflow_provider_seedance.simulator.gateways.base import (
     reject,
     url_kind,
 )
+from airflow_provider_seedance.simulator.inputs import MediaRef
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
@@ -145,7 +147,7 @@ class ApimartSim(SimGateway):
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = one_of(body, "model", MODELS, required=True)
-        images, frames, videos, _ = _media(body, model)
+        images, frames, videos, audios = _media(body, model)
         prompt = field(body, "prompt", str)
         if prompt is not None and len(prompt) > PROMPT_LIMIT:
             raise reject(f"prompt is longer than {PROMPT_LIMIT} characters", "prompt")
@@ -163,6 +165,7 @@ class ApimartSim(SimGateway):
         last_frame = field(body, "return_last_frame", bool)
         _tools(body)
         task_id = _task_id()
+        inputs = await sim.receive_inputs(self._refs(images, frames, videos, audios))
         sim.create_task(
             self.name,
             task_id,
@@ -174,8 +177,33 @@ class ApimartSim(SimGateway):
             audio=bool(audio),  # the CN copy's default is false
             return_last_frame=bool(last_frame),
             params={"size": size or "16:9", "resolution": resolution or "480p", "seed": seed},
+            inputs=inputs,
         )
         return web.json_response({"code": 200, "data": [{"status": "submitted", "task_id": task_id}]})
+
+    def _refs(
+        self, images: list[str], frames: list[dict[str, str]], videos: list[str], audios: list[str]
+    ) -> list[MediaRef]:
+        """The media inputs. A single image without video or audio is image-to-video, i.e. the first frame;
+        several images are references. URLs of this gateway's own uploads are recorded as uploads."""
+        single = len(images) == 1 and not (videos or audios)
+        refs = [
+            MediaRef(f"image_with_roles[{i}].url", item["role"], item["url"], self._issued(item["url"]))
+            for i, item in enumerate(frames)
+        ]
+        refs += [
+            MediaRef(f"image_urls[{i}]", "first_frame" if single else "reference_image", url, self._issued(url))
+            for i, url in enumerate(images)
+        ]
+        refs += [MediaRef(f"video_urls[{i}]", "reference_video", url) for i, url in enumerate(videos)]
+        refs += [MediaRef(f"audio_urls[{i}]", "reference_audio", url) for i, url in enumerate(audios)]
+        return refs
+
+    def _issued(self, url: str) -> bool:
+        """Whether ``url`` is one of the upload URLs this gateway handed out."""
+        prefix = f"/{self.name}/f/image/"
+        path = urlsplit(url).path
+        return path.startswith(prefix) and path[len(prefix) :] in self.uploads
 
     # ---- status ---------------------------------------------------------------------------------
 
@@ -208,6 +236,8 @@ class ApimartSim(SimGateway):
                 # follows apimart's image-task result shape: result.images[].url[] next to result.videos.
                 last = sim.result_url(request, task, "last_frame")
                 data["result"]["images"] = [{"url": [last], "expires_at": expires_at}]
+        elif view.state is SimState.FAILED and task.input_failure:
+            data["error"] = {"code": 400, "message": task.input_failure, "type": "invalid_request_error"}
         elif view.state is SimState.FAILED:
             message = MODERATION_MESSAGES.get(language, MODERATION_MESSAGES["en"])
             data["error"] = {"code": 500, "message": message, "type": "server_error"}

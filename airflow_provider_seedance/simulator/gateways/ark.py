@@ -26,6 +26,7 @@ from airflow_provider_seedance.simulator.gateways.base import (
     reject,
     url_kind,
 )
+from airflow_provider_seedance.simulator.inputs import MediaRef
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 SEEDANCE_2 = {"dreamina-seedance-2-0-260128", "doubao-seedance-2-0-260128"}
@@ -97,7 +98,7 @@ class ArkSim(SimGateway):
         model = field(body, "model", str, required=True)
         if not (model in SEEDANCE_2 | SEEDANCE_2_FAST or model.startswith("ep-")):
             raise RequestRejected(404, ErrorKind.INVALID_REQUEST, f"The model or endpoint {model} does not exist")
-        prompt, images, videos, _ = _content(body)
+        prompt, media = _content(body)
         resolution = one_of(
             body, "resolution", ("480p", "720p") if model in SEEDANCE_2_FAST else ("480p", "720p", "1080p")
         )
@@ -115,13 +116,14 @@ class ArkSim(SimGateway):
         one_of(body, "service_tier", ("default",))
         expires_after = int_in(body, "execution_expires_after", 3600, 259200)
         task_id = f"cgt-{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)[:5]}"
+        inputs = await sim.receive_inputs(media)
         sim.create_task(
             self.name,
             task_id,
             model=model,
             prompt=prompt or "",
             resolution=resolution or "720p",
-            ratio=ratio or ("adaptive" if images or videos else "16:9"),
+            ratio=ratio or ("adaptive" if media else "16:9"),
             duration=5 if duration in (None, -1) else duration,
             audio=body.get("generate_audio", True),
             return_last_frame=bool(body.get("return_last_frame")),
@@ -135,6 +137,7 @@ class ArkSim(SimGateway):
                 "execution_expires_after": expires_after or 172800,
                 "generate_audio": body.get("generate_audio", True),
             },
+            inputs=inputs,
         )
         return web.json_response({"id": task_id})
 
@@ -180,18 +183,21 @@ class ArkSim(SimGateway):
             video = task.video
             tokens = video.width * video.height * video.fps * video.duration // 1024
             obj["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
+        elif view.state is SimState.FAILED and task.input_failure:
+            obj["error"] = {"code": "InvalidParameter", "message": task.input_failure}
         elif view.state is SimState.FAILED:
             obj["error"] = dict(MODERATION_FAILURE)
         return obj
 
 
-def _content(body: dict[str, Any]) -> tuple[str | None, list[str], list[str], list[str]]:
-    """Check ``content[]`` as the docs describe it; return the prompt and the media by kind."""
+def _content(body: dict[str, Any]) -> tuple[str | None, list[MediaRef]]:
+    """Check ``content[]`` as the docs describe it; return the prompt and the media inputs."""
     content = field(body, "content", list, required=True)
     if not content:
         raise reject("content must not be empty", "content")
     prompt: str | None = None
     media: dict[str, list[tuple[str, str]]] = {"image_url": [], "video_url": [], "audio_url": []}
+    refs: list[MediaRef] = []
     for index, part in enumerate(content):
         where = f"content[{index}]"
         if not isinstance(part, dict):
@@ -209,6 +215,7 @@ def _content(body: dict[str, Any]) -> tuple[str | None, list[str], list[str], li
             raise reject(f"{where}: only images may be sent as base64", f"{where}.{kind}.url")
         role = one_of(part, "role", ROLES[kind], required=kind != "image_url") or "first_frame"
         media[kind].append((role, url))
+        refs.append(MediaRef(f"{where}.{kind}.url", role, url))
     images = [url for _, url in media["image_url"]]
     roles = [role for role, _ in media["image_url"]]
     frames = [role for role in roles if role in ("first_frame", "last_frame")]
@@ -223,4 +230,4 @@ def _content(body: dict[str, Any]) -> tuple[str | None, list[str], list[str], li
         raise reject("reference audio needs at least one reference image or video", "content")
     if prompt is None and not images and not media["video_url"]:
         raise reject("content needs a text prompt or an image or video", "content")
-    return prompt, images, [u for _, u in media["video_url"]], [u for _, u in media["audio_url"]]
+    return prompt, refs

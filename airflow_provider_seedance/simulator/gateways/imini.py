@@ -30,6 +30,7 @@ from airflow_provider_seedance.simulator.gateways.base import (
     reject,
     url_kind,
 )
+from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ MODELS = ("doubao/seedance-2.0", "doubao/seedance-2.0-fast")
 RESOLUTIONS = ("480P", "720P")  # upper-case P: "720p" is a bad enum value here
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 REFERENCE_TYPES = ("first_frame", "last_frame", "asset")
+IMAGE_ROLES: dict[str, Role] = {"first_frame": "first_frame", "last_frame": "last_frame", "asset": "reference_image"}
 TOP_LEVEL = {
     "model",
     "prompt",
@@ -120,6 +122,7 @@ class IminiSim(SimGateway):
         extra = _extra_params(body)
         task_id = f"task_{10**18 + secrets.randbelow(9 * 10**18)}"  # 19 digits, like the docs' example
         return_last_frame = bool(extra.get("return_last_frame"))
+        inputs = await sim.receive_inputs(_refs(images, videos, audios))
         task: SimTask = sim.create_task(
             self.name,
             task_id,
@@ -141,6 +144,7 @@ class IminiSim(SimGateway):
                 "seed": extra.get("seed", -1),
                 "references": {"images": len(images), "videos": len(videos), "audios": len(audios)},
             },
+            inputs=inputs,
         )
         return web.json_response(
             {
@@ -177,6 +181,8 @@ class IminiSim(SimGateway):
             if task.params.get("return_last_frame"):
                 video["last_frame_url"] = sim.result_url(request, task, "last_frame")
             reply["videos"] = [video]
+        elif view.state is SimState.FAILED and task.input_failure:
+            reply["error"] = {"code": "INVALID_PARAMETER", "message": task.input_failure}
         elif view.state in TASK_FAILURES:
             code, message = TASK_FAILURES[view.state]
             reply["error"] = {"code": code, "message": message}
@@ -226,6 +232,13 @@ def _references(body: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str],
             "reference_audios",
         )
     return images, videos, audios
+
+
+def _refs(images: list[tuple[str, str]], videos: list[str], audios: list[str]) -> list[MediaRef]:
+    refs = [MediaRef(f"reference_images[{i}].url", IMAGE_ROLES[kind], url) for i, (kind, url) in enumerate(images)]
+    refs += [MediaRef(f"reference_videos[{i}].url", "reference_video", url) for i, url in enumerate(videos)]
+    refs += [MediaRef(f"reference_audios[{i}].url", "reference_audio", url) for i, url in enumerate(audios)]
+    return refs
 
 
 def _items(body: dict[str, Any], name: str, limit: int) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from airflow_provider_seedance.simulator.gateways.base import (
     one_of,
     reject,
 )
+from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.media import SIZES
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
@@ -69,6 +70,12 @@ ROLE_TYPES = {
     "reference_image": "image_url",
     "reference_video": "video_url",
     "reference_audio": "audio_url",
+}
+# The role of a metadata.content item that gives none ("omit when no special role is needed").
+DEFAULT_ROLES: dict[str, Role] = {
+    "image_url": "reference_image",
+    "video_url": "reference_video",
+    "audio_url": "reference_audio",
 }
 INT64 = (-(2**63), 2**63 - 1)
 SIZE_PATTERN = re.compile(r"^([1-9][0-9]{1,4})x([1-9][0-9]{1,4})$")
@@ -146,9 +153,10 @@ class InfinityBlueSim(SimGateway):
         one_of(body, "n", (1,))
         one_of(body, "response_format", ("url",))
         field(body, "user", str)
-        _media(body, metadata)
+        media = _media(body, metadata)
 
         task_id = f"video_{secrets.token_hex(16)}"
+        inputs = await sim.receive_inputs(media)
         task: SimTask = sim.create_task(
             self.name,
             task_id,
@@ -160,6 +168,7 @@ class InfinityBlueSim(SimGateway):
             audio=bool(flags["generate_audio"]),
             return_last_frame=bool(flags["return_last_frame"]),
             params={"seed": seed, "watermark": bool(flags["watermark"])},
+            inputs=inputs,
         )
         reply = {
             "id": task_id,
@@ -216,6 +225,8 @@ class InfinityBlueSim(SimGateway):
                 # Undocumented: the spec has no output field for the last frame; metadata allows any
                 # key, so it goes next to the video URL, named as upstream names it.
                 obj["metadata"]["last_frame_url"] = sim.result_url(request, task, "last_frame")
+        elif view.state is SimState.FAILED and task.input_failure:
+            obj["error"] = {"message": task.input_failure, "code": "invalid_parameter"}
         elif status == "failed":
             obj["error"] = dict(EXPIRED_FAILURE if view.state is SimState.EXPIRED else MODERATION_FAILURE)
         return obj
@@ -352,14 +363,20 @@ def _ratio_value(ratio: str) -> float:
     return int(across) / int(down)
 
 
-def _media(body: dict[str, Any], metadata: dict[str, Any]) -> None:
-    """``image``, ``ref_images`` and ``metadata.content[]``: shapes, URL forms and role pairings."""
+def _media(body: dict[str, Any], metadata: dict[str, Any]) -> list[MediaRef]:
+    """``image``, ``ref_images`` and ``metadata.content[]``: shapes, URL forms and role pairings.
+
+    Undocumented: ``image`` is taken as the first frame (image-to-video), ``ref_images`` as references.
+    """
+    refs: list[MediaRef] = []
     image = field(body, "image", str)
     if image is not None:
         _image_source(image, "image")
+        refs.append(MediaRef("image", "first_frame", image))
     ref_images = field(body, "ref_images", list)
     for index, item in enumerate(ref_images or []):
         _image_source(item, f"ref_images[{index}]")
+        refs.append(MediaRef(f"ref_images[{index}]", "reference_image", item))
     content = field(metadata, "content", list)
     roles: list[str] = []
     for index, item in enumerate(content or []):
@@ -375,12 +392,14 @@ def _media(body: dict[str, Any], metadata: dict[str, Any]) -> None:
         with _under(f"{where}.{kind}"):
             url = field(holder, "url", str, required=True)
         _public_url(url, f"{where}.{kind}.url")
+        refs.append(MediaRef(f"{where}.{kind}.url", role or DEFAULT_ROLES[kind], url))
         if role is not None:
             roles.append(role)
     # Undocumented here, upstream Seedance's rule: one first frame and one last frame at most.
     for frame in ("first_frame", "last_frame"):
         if roles.count(frame) > 1:
             raise reject(f"metadata.content has more than one {frame}", "metadata.content")
+    return refs
 
 
 def _image_source(value: Any, name: str) -> None:

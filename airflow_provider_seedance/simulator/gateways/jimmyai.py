@@ -33,13 +33,15 @@ Assumptions where the docs are silent (each one a judgement call, not a document
   until they mean something. ``result.image_url`` is the last frame as a PNG (the cover). A task that
   outlives the execution limit in the queue fails with "Read timed out", a string clients have seen.
 * Assets stay ``Processing`` for ``ASSET_PROCESSING_SECONDS`` simulated seconds, then turn ``Active``
-  (or ``Failed`` when their url is not http(s)). ``official_id`` appears once the asset is Active.
+  (or ``Failed`` when their url could not be fetched: it is fetched once, at upload). Tasks using
+  ``asset://{asset_id}`` on SP routes receive the bytes fetched then. ``official_id`` appears once the asset is Active.
   The batch status call answers 404 for an unknown id rather than leaving it out. The asset endpoints
   count as the ``upload`` operation for statistics and faults.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ from airflow_provider_seedance.simulator.gateways.base import (
     reject,
     url_kind,
 )
+from airflow_provider_seedance.simulator.inputs import FetchFailed, MediaRef, Role, download
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
@@ -93,6 +96,13 @@ FIELD_ASSET_TYPE = {
     "last_image": "image",
     "reference_videos": "video",
     "reference_audios": "audio",
+}
+FIELD_ROLE: dict[str, Role] = {
+    "images": "reference_image",
+    "first_image": "first_frame",
+    "last_image": "last_frame",
+    "reference_videos": "reference_video",
+    "reference_audios": "reference_audio",
 }
 
 ERROR_CODES = {
@@ -190,12 +200,12 @@ class SpAsset:
     type: str
     url: str
     created_at: float  # simulated Unix seconds
-    usable_url: bool
+    data: bytes | None  # what the url gave at upload; None when it could not be fetched
 
     def status(self, now: float) -> str:
         if now - self.created_at < ASSET_PROCESSING_SECONDS:
             return "Processing"
-        return "Active" if self.usable_url else "Failed"
+        return "Active" if self.data is not None else "Failed"
 
 
 class JimmyAiSim(SimGateway):
@@ -240,8 +250,9 @@ class JimmyAiSim(SimGateway):
         assert duration is not None  # required=True
         resolution = self._resolution(body, model, rules)
         ratio = self._ratio(body, rules)
-        self._check_media(body, model, rules, sim)
+        media = self._check_media(body, model, rules, sim)
         task_id = f"vid_{secrets.token_hex(12)}"
+        inputs = await sim.receive_inputs(media, assets=self._asset_bytes if rules.sources == "library" else None)
         task = sim.create_task(
             self.name,
             task_id,
@@ -253,6 +264,7 @@ class JimmyAiSim(SimGateway):
             audio=True,  # Seedance 2.0 output carries sound; no route documents a way to turn it off
             return_last_frame=True,  # served as result.image_url
             params={"route": rules.family, "resolution": resolution, "ratio": ratio},
+            inputs=inputs,
         )
         data = {"task_id": task_id, "status": "submitted", "model": model, "created_at": int(task.created_at)}
         return _ok(data)
@@ -285,6 +297,8 @@ class JimmyAiSim(SimGateway):
             )
         elif view.state is not SimState.QUEUED:
             reason = MODERATION_MESSAGE if view.state is SimState.FAILED else TIMEOUT_MESSAGE
+            if view.state is SimState.FAILED and task.input_failure:
+                reason = task.input_failure
             if view.state is SimState.CANCELLED:  # unreachable: JimmyAI has no cancel endpoint
                 reason = "task cancelled"
             data.update(status="failed", completed_at=int(view.finished_at or view.created_at), error_message=reason)
@@ -308,7 +322,8 @@ class JimmyAiSim(SimGateway):
                 ratio = ORIENTATIONS[orientation]  # ratio wins when both are given
         return (ratio or "16:9").lower()
 
-    def _check_media(self, body: dict[str, Any], model: str, rules: RouteRules, sim: Simulator) -> None:
+    def _check_media(self, body: dict[str, Any], model: str, rules: RouteRules, sim: Simulator) -> list[MediaRef]:
+        """Check the media fields against the route's rules; return them as media inputs."""
         media: dict[str, list[str]] = {}
         for name in MEDIA_FIELDS:
             if name in ("first_image", "last_image"):
@@ -346,10 +361,17 @@ class JimmyAiSim(SimGateway):
             raise reject(f"{model} is image-to-video: give images or first_image", "images")
         library = self.assets
         now = sim.now()
+        refs = []
         for name, items in media.items():
             for index, value in enumerate(items):
                 where = name if name in ("first_image", "last_image") else f"{name}[{index}]"
                 self._check_source(value, where, name, model, rules, library, now)
+                refs.append(MediaRef(where, FIELD_ROLE[name], value))
+        return refs
+
+    def _asset_bytes(self, asset_id: str) -> bytes | None:
+        asset = self.assets.get(asset_id)
+        return asset.data if asset is not None else None
 
     @staticmethod
     def _check_source(
@@ -395,6 +417,10 @@ class JimmyAiSim(SimGateway):
         url = field(body, "url", str, required=True)
         if not url.strip():
             raise reject("parameter url must not be empty", "url")
+        data = None  # an asset whose url gives nothing turns Failed once processed
+        if url[:8].lower().startswith(("http://", "https://")):
+            with contextlib.suppress(FetchFailed):
+                data = await download(url, timeout=sim.config.input_fetch_timeout_seconds)
         asset = SpAsset(
             asset_id=f"asset_{secrets.token_hex(8)}",
             official_id=f"asset-{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(4)}",
@@ -402,7 +428,7 @@ class JimmyAiSim(SimGateway):
             type=kind,
             url=url,
             created_at=sim.now(),
-            usable_url=url[:8].lower().startswith(("http://", "https://")),
+            data=data,
         )
         self.assets[asset.asset_id] = asset
         return _asset_ok({"asset_id": asset.asset_id})
