@@ -2,9 +2,10 @@
 
 Right after a submit the operator writes ``<output>.claim.json`` beside the output: the gateway,
 the connection id, the remote task id, the request's fingerprint, when it was submitted and until
-when it may run. A retry, a cleared task or a re-triggered run that produces the same output from
-the same request finds the claim and resumes that remote task instead of paying again; the
-manifest replaces the claim once the video is stored.
+when it may run, and the identity of each media input (so the manifest can name them later). A
+retry, a cleared task or a re-triggered run that produces the same output from the same request finds
+the claim and resumes that remote task instead of paying again; the manifest replaces the claim once
+the video is stored.
 
 Why a file beside the output rather than Airflow's ``task_state_store``: it needs nothing from
 Airflow (the state store exists only from 3.3), it outlives the task instance (a cleared task or a
@@ -16,7 +17,7 @@ to paid, asynchronous generations. A claim never holds a key, a signed URL or th
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,8 @@ class Claim:
     submitted_at: str
     deadline: str
     airflow: dict[str, Any]
+    # The media read from storage or inline: source, size, sha256, how it was delivered (never the value).
+    inputs: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.remote_task_id:
@@ -64,7 +67,7 @@ class Claim:
         if document.get("claim_version") != CLAIM_VERSION:
             return None
         try:
-            return cls(**{name: document[name] for name in cls.__dataclass_fields__})
+            return cls(**{name: document[name] for name in cls.__dataclass_fields__ if name in document})
         except (KeyError, TypeError, ValueError):
             return None
 

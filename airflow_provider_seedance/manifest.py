@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +27,17 @@ def request_record(request: VideoRequest) -> dict[str, Any]:
     return record
 
 
-def request_fingerprint(request: VideoRequest) -> str:
-    """A stable hash of everything that decides what is generated."""
-    return hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+def request_fingerprint(request: VideoRequest, media_sha256: Mapping[str, str] | None = None) -> str:
+    """A stable hash of everything that decides what is generated.
+
+    ``media_sha256`` maps each input read from storage to its content's sha256: the same URI with new
+    bytes is a new request, and how the bytes were delivered (a presigned URL that differs on every
+    try, an upload) never changes the fingerprint.
+    """
+    document: dict[str, Any] = request.model_dump(mode="json")
+    if media_sha256:
+        document["media_sha256"] = dict(media_sha256)
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def _short_if_inline(uri: str) -> str:
@@ -42,11 +51,16 @@ def build_manifest(
     status: TaskStatus,
     video: StoredObject,
     last_frame: StoredObject | None,
+    request_sha256: str,
+    inputs: Sequence[Mapping[str, Any]],
     submitted_at: str | None,
     stored_at: datetime,
     airflow: dict[str, Any],
 ) -> dict[str, Any]:
-    """Everything needed to trust and trace a stored video; never any credential."""
+    """Everything needed to trust and trace a stored video; never any credential.
+
+    ``inputs`` describe the media read from storage or inline (source, size, sha256, how delivered).
+    """
     raw = status.raw if isinstance(status.raw, dict) else {}
     seed = request.seed if request.seed is not None else raw.get("seed")
     return {
@@ -58,7 +72,8 @@ def build_manifest(
         "remote_task_id": status.task_id,
         "seed": seed,
         "request": request_record(request),
-        "request_sha256": request_fingerprint(request),
+        "request_sha256": request_sha256,
+        "inputs": [dict(each) for each in inputs],
         "usage": status.usage,
         "timings": {"submitted_at": submitted_at, "stored_at": stored_at.isoformat()},
         "airflow": airflow,

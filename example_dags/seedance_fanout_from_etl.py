@@ -1,9 +1,13 @@
-"""Fan-out from ETL: one product video per CSV row, capped by a pool, collected into a catalog.
+"""Fan-out from ETL: one product video per CSV row, starting from the product's image in S3.
 
-``build_prompts`` reads the product rows (data/products.csv, shipped beside this file) and turns each
-into generation arguments; ``generate`` maps over them with ``expand_kwargs``, one paid generation
-per row, running in the ``seedance_api`` pool. Create that pool with include_deferred so waiting
-generations count against it (the cap on concurrent paid generations):
+``write_product_images`` stands in for the upstream ETL step: it writes one product image per row
+(data/products.csv, shipped beside this file) to object storage. ``build_prompts`` turns each row into
+generation arguments whose ``first_frame`` is that image's ``s3://`` URI: the operator reads it through
+``media_conn_id``, checks it against the gateway's limits and hands the gateway a presigned URL (or
+whatever that gateway takes), so no bytes travel through XCom. ``generate`` maps over the rows with
+``expand_kwargs``, one paid image-to-video generation per row, running in the ``seedance_api`` pool.
+Create that pool with include_deferred so waiting generations count against it (the cap on
+concurrent paid generations):
 
     airflow pools set seedance_api 4 "Concurrent Seedance generations" --include-deferred
 
@@ -23,6 +27,7 @@ from typing import Any
 
 from _settings import MODELS_BY_GATEWAY, OUTPUT_BASE, OUTPUT_CONN, POLL_SECONDS, POOL
 from airflow.sdk import DAG, ObjectStoragePath, task
+from PIL import Image, ImageDraw
 
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 
@@ -30,11 +35,31 @@ PRODUCTS_CSV = Path(__file__).parent / "data" / "products.csv"
 RUN_FOLDER = OUTPUT_BASE + "/catalog/{{ dag_run.run_after | ds }}"
 
 
+def _products() -> list[dict[str, str]]:
+    with PRODUCTS_CSV.open(newline="") as rows:
+        return list(csv.DictReader(rows))
+
+
+@task
+def write_product_images(run_folder: str) -> list[str]:
+    """The upstream ETL step (a stand-in): one 1280x720 product image per row, written to storage."""
+    written = []
+    for number, product in enumerate(_products()):
+        image = Image.new("RGB", (1280, 720), (40 + 30 * number, 70, 110))
+        draw = ImageDraw.Draw(image)
+        draw.ellipse((440, 160, 840, 560), fill=(230, 200 - 20 * number, 90))
+        draw.text((60, 640), f"{product['sku']}  {product['name']}", fill=(255, 255, 255))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        uri = f"{run_folder}/images/{product['sku']}.png"
+        ObjectStoragePath(uri, conn_id=OUTPUT_CONN).write_bytes(buffer.getvalue())
+        written.append(uri)
+    return written
+
+
 @task
 def build_prompts(run_folder: str) -> list[dict[str, Any]]:
     """The extract and transform step: product rows become generation arguments."""
-    with PRODUCTS_CSV.open(newline="") as rows:
-        products = list(csv.DictReader(rows))
     return [
         {
             "seedance_conn_id": f"seedance_{product['gateway']}",
@@ -43,9 +68,10 @@ def build_prompts(run_folder: str) -> list[dict[str, Any]]:
                 f"{product['name']} {product['scene']}: a {product['mood']} product film, "
                 "slow cinematic camera move, soft natural light"
             ),
+            "first_frame": f"{run_folder}/images/{product['sku']}.png",
             "output_path": f"{run_folder}/{product['sku']}.mp4",
         }
-        for product in products
+        for product in _products()
     ]
 
 
@@ -62,6 +88,7 @@ def build_catalog(results: list[dict[str, Any]], run_folder: str) -> dict[str, A
                 "video": result["video_path"],
                 "file": result["video_path"].rsplit("/", 1)[-1],
                 "prompt": manifest["request"].get("prompt", ""),
+                "first_frame": manifest["request"].get("first_frame", ""),
                 "gateway": manifest["gateway"],
                 "model": manifest["model"],
                 "remote_task_id": manifest["remote_task_id"],
@@ -100,7 +127,9 @@ with DAG(
     catchup=False,
     tags=["seedance", "example"],
 ) as dag:
+    images = write_product_images(RUN_FOLDER)
     rows = build_prompts(RUN_FOLDER)
+    images >> rows
     videos = SeedanceGenerateVideoOperator.partial(
         task_id="generate",
         pool=POOL,
@@ -108,6 +137,7 @@ with DAG(
         resolution="480p",
         ratio="16:9",
         output_conn_id=OUTPUT_CONN,
+        media_conn_id=OUTPUT_CONN,
         poll_interval=POLL_SECONDS,
         map_index_template="{{ task.output_path.rsplit('/', 1)[-1] }}",
     ).expand_kwargs(rows)

@@ -133,6 +133,15 @@ def simulator_connections(simulator: RunningSimulator) -> dict[str, str]:
 
 
 @pytest.fixture
+def env(simulator, moto_server, airflow_db, monkeypatch):
+    """The simulator with one ``sim_<gateway>`` connection per gateway, moto's S3 and a migrated database."""
+    for name, value in simulator_connections(simulator).items():
+        monkeypatch.setenv(name, value)
+    simulator.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
+    return simulator
+
+
+@pytest.fixture
 def run_dag(airflow_db):
     """Write a DAG file into the dags folder (``dag.test()`` syncs DAGs from there), then test-run it.
 

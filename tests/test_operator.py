@@ -11,7 +11,7 @@ from airflow.utils.state import TaskInstanceState
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from tests.conftest import BUCKET, SIM_KEY, s3_client, simulator_connections
+from tests.conftest import BUCKET, SIM_KEY, s3_client
 
 MODELS = {
     "ark": "dreamina-seedance-2-0-260128",
@@ -21,14 +21,6 @@ MODELS = {
     "jimmyai": "seedance2.0-mini",
     "aiproxy": "doubao-seedance-1-0-pro-250528",
 }
-
-
-@pytest.fixture
-def env(simulator, moto_server, airflow_db, monkeypatch):
-    for name, value in simulator_connections(simulator).items():
-        monkeypatch.setenv(name, value)
-    simulator.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
-    return simulator
 
 
 def _single(dag_id: str, operator_args: str) -> str:
@@ -250,8 +242,8 @@ def test_execute_complete_rejects_a_malformed_event():
 DIES_AFTER_SUBMIT = """
 class DiesAfterSubmit(SeedanceGenerateVideoOperator):
     # The first try is lost right after the paid submit (and its claim): a worker crash, an eviction.
-    def _resume_or_submit(self, context, request):
-        resumed = super()._resume_or_submit(context, request)
+    def _resume_or_submit(self, context, *args):
+        resumed = super()._resume_or_submit(context, *args)
         if context["ti"].try_number == 1:
             raise RuntimeError("worker lost right after submitting")
         return resumed

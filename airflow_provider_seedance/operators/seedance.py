@@ -28,9 +28,19 @@ from airflow_provider_seedance.exceptions import (
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
 )
+from airflow_provider_seedance.gateways.delivery import parse_delivery_order
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.links import SeedanceVideoLink
 from airflow_provider_seedance.manifest import build_manifest, request_fingerprint, result_from_manifest
+from airflow_provider_seedance.media.assets import AssetRegistry, default_registry_root
+from airflow_provider_seedance.media.delivery import DeliveredRequest, MediaDelivery, MediaDeliveryError
+from airflow_provider_seedance.media.sources import (
+    MediaSourceError,
+    SourceMedia,
+    media_digests,
+    read_sources,
+    source_problems,
+)
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 from airflow_provider_seedance.storage import StoredObject, read_json, storage_uri, store_stream, write_json
 from airflow_provider_seedance.triggers.events import SeedanceEvent
@@ -40,6 +50,10 @@ DEFAULT_ASSET_ALIAS = "seedance_videos"
 # The framework's deferral timeout sits a little past the trigger's own deadline, as a backstop.
 # It covers one status poll's own retries (timeouts and Retry-After waits), which can take minutes.
 DEFERRAL_MARGIN = timedelta(minutes=15)
+# Presigned input URLs outlive the deadline by this much: a gateway may fetch an input when a queued
+# task starts, or again when it retries internally.
+PRESIGNED_URL_MARGIN = timedelta(hours=1)
+MEDIA_FIELDS = ("first_frame", "last_frame", "reference_images", "reference_videos", "reference_audios")
 REQUEST_FIELDS = (
     "model",
     "prompt",
@@ -84,13 +98,27 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     :param duration: seconds; ``resolution`` (``480p``/``720p``/``1080p``); ``ratio`` (``16:9``...);
         ``seed``; ``generate_audio``; ``watermark``; ``camera_fixed``; ``return_last_frame``: as the
         gateway documents them. Unset fields are not sent, so the gateway's defaults apply.
-    :param first_frame: image URL (``http(s)://``, ``asset://`` or ``data:``) the video starts from;
-        ``last_frame`` the one it ends on. Templated.
-    :param reference_images: reference image URLs (multimodal mode); ``reference_videos`` and
-        ``reference_audios`` likewise. Templated.
+    :param first_frame: the image the video starts from; ``last_frame`` the one it ends on. Either an
+        ``http(s)://`` URL the gateway fetches, an ``asset://`` id, a ``data:`` URI, or an object in
+        storage (``s3://``, ``gs://``, ``file://``, any ``ObjectStoragePath`` scheme, or an
+        ``ObjectStoragePath``), read through ``media_conn_id`` and delivered as ``media_delivery`` says.
+        Templated.
+    :param reference_images: reference images (multimodal mode); ``reference_videos`` and
+        ``reference_audios`` likewise, in the same forms. Templated.
     :param extra: gateway fields this provider does not model, sent verbatim. Templated.
     :param seedance_conn_id: the ``seedance`` connection (API key, base URL, gateway). Templated.
     :param output_conn_id: the connection for ``output_path`` (e.g. an ``aws`` connection). Templated.
+    :param media_conn_id: the connection that reads media inputs given as storage URIs (and signs
+        their presigned URLs); defaults to ``output_conn_id``. Templated.
+    :param media_delivery: the ways a storage (or inline) input may reach the gateway, in the order to
+        try them: ``presigned_url`` (S3 only; valid past the generation's deadline), ``upload`` (the
+        gateway's upload endpoint: apimart images), ``asset`` (the gateway's asset library, audited
+        once per content: JimmyAI SP models), ``inline`` (a base64 ``data:`` URI where the gateway takes
+        one and the body stays under its limit). Default: all four, in that order. Inputs are checked
+        against the gateway's documented limits (format, size, dimensions, duration, frame rate) before
+        anything is paid for.
+    :param asset_registry_path: where approved asset ids are remembered by content sha256 (default:
+        ``.seedance-assets`` at the top of the output's bucket, or beside a local output). Templated.
     :param skip_existing: when the output and its manifest already exist, return them without
         generating (and paying) again.
     :param poll_interval: seconds between status polls.
@@ -113,6 +141,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         "model",
         "output_path",
         "output_conn_id",
+        "media_conn_id",
+        "asset_registry_path",
         "seedance_conn_id",
         "duration",
         "resolution",
@@ -143,14 +173,17 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         watermark: bool | None = None,
         camera_fixed: bool | None = None,
         return_last_frame: bool | None = None,
-        first_frame: str | None = None,
-        last_frame: str | None = None,
-        reference_images: Sequence[str] | None = None,
-        reference_videos: Sequence[str] | None = None,
-        reference_audios: Sequence[str] | None = None,
+        first_frame: str | ObjectStoragePath | None = None,
+        last_frame: str | ObjectStoragePath | None = None,
+        reference_images: Sequence[str | ObjectStoragePath] | None = None,
+        reference_videos: Sequence[str | ObjectStoragePath] | None = None,
+        reference_audios: Sequence[str | ObjectStoragePath] | None = None,
         extra: dict[str, Any] | None = None,
         seedance_conn_id: str = SeedanceHook.default_conn_name,
         output_conn_id: str | None = None,
+        media_conn_id: str | None = None,
+        media_delivery: Sequence[str] | None = None,
+        asset_registry_path: str | ObjectStoragePath | None = None,
         skip_existing: bool = True,
         poll_interval: float = 15.0,
         generation_timeout: timedelta = timedelta(hours=2),
@@ -182,6 +215,12 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         self.extra = dict(extra or {})
         self.seedance_conn_id = seedance_conn_id
         self.output_conn_id = output_conn_id
+        self.media_conn_id = media_conn_id
+        try:
+            self.media_delivery = parse_delivery_order(media_delivery)
+        except ValueError as exc:
+            raise ValueError(f"{self.task_id}: {exc}") from None
+        self.asset_registry_path = asset_registry_path
         self.skip_existing = skip_existing
         self.poll_interval = poll_interval
         self.generation_timeout = generation_timeout
@@ -199,10 +238,12 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         try:
             request = self._request(validate=True)
-            existing = self._existing_result(request)
+            sources = self._read_sources(request)
+            fingerprint = request_fingerprint(request, media_digests(sources))
+            existing = self._existing_result(fingerprint)
             if existing is not None:
                 return existing
-            status, deadline = self._resume_or_submit(context, request)
+            status, deadline = self._resume_or_submit(context, request, sources, fingerprint)
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
             if status.state.is_terminal:
                 return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
@@ -265,24 +306,46 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def _request(self, *, validate: bool) -> VideoRequest:
         """Build the request; with ``validate``, check it against the gateway's rules (no network)."""
         fields = {name: getattr(self, name) for name in REQUEST_FIELDS}
+        fields.update({name: _media_uris(getattr(self, name)) for name in MEDIA_FIELDS})
         try:
             request = VideoRequest.from_fields(
                 {key: value for key, value in fields.items() if value not in (None, [], {})}
             )
             if validate:
-                self.hook.gateway.validate(request)
+                self.hook.gateway.validate(request, self.media_delivery)
         except RequestValidationError as exc:
             raise AirflowFailException(str(exc)) from None  # no retry can fix the request
         return request
 
-    def _existing_result(self, request: VideoRequest) -> dict[str, Any] | None:
+    def _read_sources(self, request: VideoRequest) -> list[SourceMedia]:
+        """Read and check the inputs that live in storage or inline (headers only), before any paid call."""
+        try:
+            sources = read_sources(request, self._media_conn_id(), self._media_paths())
+        except MediaSourceError as exc:
+            raise AirflowFailException(
+                f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}\nFix the input, then clear the task."
+            ) from None
+        problems = source_problems(sources, self.hook.gateway.spec_for(request.model).media_limits)
+        if problems:
+            raise AirflowFailException(str(RequestValidationError(self.hook.gateway.name, problems)))
+        for source in sources:
+            self.log.info(
+                "%s: %s (%d bytes, sha256 %s).",
+                source.input.field,
+                source.record(None)["source"],
+                source.size,
+                source.sha256,
+            )
+        return sources
+
+    def _existing_result(self, fingerprint: str) -> dict[str, Any] | None:
         if not self.skip_existing:
             return None
         output = self._output()
         manifest = read_json(self._manifest_path(output))
         if manifest is None or not output.exists():
             return None
-        if manifest.get("request_sha256") != request_fingerprint(request):
+        if manifest.get("request_sha256") != fingerprint:
             self.log.info("%s exists but was made from another request; generating anew.", storage_uri(output))
             return None
         self.log.info(
@@ -290,11 +353,12 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         )
         return result_from_manifest(manifest, storage_uri(self._manifest_path(output)), skipped=True)
 
-    def _resume_or_submit(self, context: Context, request: VideoRequest) -> tuple[TaskStatus, datetime]:
+    def _resume_or_submit(
+        self, context: Context, request: VideoRequest, sources: list[SourceMedia], fingerprint: str
+    ) -> tuple[TaskStatus, datetime]:
         """Resume the generation an earlier attempt claimed for this output and request, or submit and claim."""
         output = self._output()
         gateway = self.hook.gateway.name
-        fingerprint = request_fingerprint(request)
         claim = read_claim(output)
         if claim is not None and claim.is_for(gateway, fingerprint):
             status = self._still_usable(claim.remote_task_id)
@@ -315,7 +379,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 claim.gateway,
                 claim.remote_task_id,
             )
-        status = self._submit(request)
+        delivered = self._deliver(request, sources)
+        status = self._submit(delivered)
         submitted_at = datetime.now(UTC)
         deadline = submitted_at + self.generation_timeout
         claim = Claim(
@@ -326,6 +391,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             submitted_at=submitted_at.isoformat(),
             deadline=deadline.isoformat(),
             airflow=_airflow_identity(context),
+            inputs=[source.record(delivered.forms.get(source.input.field)) for source in sources],
         )
         try:
             write_claim(output, claim)
@@ -339,9 +405,30 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             ) from exc
         return status, deadline
 
-    def _submit(self, request: VideoRequest) -> TaskStatus:
+    def _deliver(self, request: VideoRequest, sources: list[SourceMedia]) -> DeliveredRequest:
+        """Bring storage and inline inputs to the gateway in a form it takes; nothing is paid for yet."""
+        delivery = MediaDelivery(
+            hook=self.hook,
+            order=self.media_delivery,
+            url_lifetime=self.generation_timeout + PRESIGNED_URL_MARGIN,
+            registry=AssetRegistry(self._asset_registry_root()),
+            poll_interval=self.poll_interval,
+        )
         try:
-            return self.hook.submit(request)
+            return delivery.deliver(request, sources)
+        except MediaDeliveryError as exc:
+            message = f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}"
+            if exc.retryable:
+                raise AirflowException(message) from None
+            raise AirflowFailException(message) from None
+        except GatewayError as exc:
+            if not exc.retryable:
+                raise AirflowFailException(f"the gateway refused a media input before the submit: {exc}") from exc
+            raise
+
+    def _submit(self, delivered: DeliveredRequest) -> TaskStatus:
+        try:
+            return self.hook.submit(delivered.request, secrets=delivered.secrets)
         except SubmitOutcomeUnknownError as exc:
             # A retry would submit (and pay) again without knowing whether this one went through.
             raise AirflowFailException(str(exc)) from exc
@@ -408,13 +495,22 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         video = store_stream(lambda offset: self.hook.open_artifact(status, "video", offset), output)
         last_frame = self._store_last_frame(request, status, output)
         claim = read_claim(output)
+        claim = claim if claim is not None and claim.remote_task_id == task_id else None
+        if claim is not None:
+            fingerprint, inputs = claim.request_sha256, claim.inputs
+        else:  # the claim went missing: identify the inputs again, as well as they can still be read
+            sources = read_sources(request, self._media_conn_id(), self._media_paths())
+            fingerprint = request_fingerprint(request, media_digests(sources))
+            inputs = [source.record(None) for source in sources]
         manifest = build_manifest(
             request=request,
             gateway=self.hook.gateway.name,
             status=status,
             video=video,
             last_frame=last_frame,
-            submitted_at=claim.submitted_at if claim is not None and claim.remote_task_id == task_id else None,
+            request_sha256=fingerprint,
+            inputs=inputs,
+            submitted_at=claim.submitted_at if claim is not None else None,
             stored_at=datetime.now(UTC),
             airflow=_airflow_identity(context),
         )
@@ -450,6 +546,22 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             return self.output_path
         return ObjectStoragePath(self.output_path, conn_id=self.output_conn_id)
 
+    def _media_conn_id(self) -> str | None:
+        return self.media_conn_id if self.media_conn_id is not None else self.output_conn_id
+
+    def _media_paths(self) -> dict[str, ObjectStoragePath]:
+        """Inputs given as ``ObjectStoragePath`` objects, by their URI: they keep their own connection."""
+        given = [getattr(self, name) for name in MEDIA_FIELDS]
+        flat = [item for value in given for item in (value if isinstance(value, list) else [value])]
+        return {storage_uri(item): item for item in flat if isinstance(item, ObjectStoragePath)}
+
+    def _asset_registry_root(self) -> ObjectStoragePath:
+        if isinstance(self.asset_registry_path, ObjectStoragePath):
+            return self.asset_registry_path
+        if self.asset_registry_path:
+            return ObjectStoragePath(self.asset_registry_path, conn_id=self.output_conn_id)
+        return default_registry_root(self._output())
+
     @staticmethod
     def _manifest_path(output: ObjectStoragePath) -> ObjectStoragePath:
         return output.with_name(f"{output.name}.json")
@@ -466,6 +578,15 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             reason="deadline",
             message=f"task {task_id} did not finish within {self.generation_timeout}",
         )
+
+
+def _media_uris(value: Any) -> Any:
+    """A media field with ``ObjectStoragePath`` objects written as their URIs (the request holds text)."""
+    if isinstance(value, ObjectStoragePath):
+        return storage_uri(value)
+    if isinstance(value, list):
+        return [_media_uris(item) for item in value]
+    return value
 
 
 def _airflow_identity(context: Context) -> dict[str, Any]:

@@ -1,0 +1,302 @@
+"""Media inputs that live in S3 (or on disk), in real Airflow (``dag.test()``), moto's S3 server and the simulator.
+
+Every test here goes over real HTTP: the operator reads the object from moto, delivers it (a presigned
+URL the simulator fetches from moto, apimart's upload endpoint, JimmyAI's asset library, an inline
+data: URI), and the simulator records the sha256 of the bytes it actually received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+
+import httpx
+import pytest
+from airflow.utils.state import TaskInstanceState
+from PIL import Image
+
+from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+from tests.conftest import BUCKET, s3_client
+from tests.test_operator import _dies_after_submit, _object, _single, _submissions, _task_output
+
+# One model per gateway that starts from a first frame.
+I2V_MODELS = {
+    "ark": "dreamina-seedance-2-0-260128",
+    "imini": "doubao/seedance-2.0",
+    "apimart": "doubao-seedance-2.0",
+    "aiproxy": "doubao-seedance-1-0-pro-250528",
+    "infinityblue": "doubao-seedance-2-0-260128",
+    "jimmyai": "seedance2.0-sp",  # SP: inputs must be audited asset:// ids from its library
+}
+DEFAULT_FORMS = {
+    "ark": "presigned_url",
+    "imini": "presigned_url",
+    "apimart": "presigned_url",
+    "aiproxy": "presigned_url",
+    "infinityblue": "presigned_url",
+    "jimmyai": "asset",
+}
+# What must never be stored or logged: signatures and tokens of presigned URLs, upload links, base64.
+LEAKS = re.compile(r"X-Amz-Signature|X-Amz-Credential|Signature=|/f/image/|;base64,[A-Za-z0-9+/]{40}")
+
+
+def png(width: int = 640, height: int = 480, colour: tuple[int, int, int] = (200, 40, 90)) -> bytes:
+    image = Image.new("RGB", (width, height), colour)
+    for x in range(0, width, 40):  # some structure, so it is a real picture rather than a flat fill
+        image.paste((255 - colour[0], colour[1], 255 - colour[2]), (x, 0, x + 20, height))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def put(moto_server: str, key: str, data: bytes) -> str:
+    s3_client(moto_server).put_object(Bucket=BUCKET, Key=key, Body=data)
+    return f"s3://{BUCKET}/{key}"
+
+
+def received(env, gateway: str, task_id: str) -> list[dict]:
+    reply = httpx.get(f"{env.base_url}/_simulator/tasks/{gateway}/{task_id}", timeout=10)
+    reply.raise_for_status()
+    return reply.json()["inputs"]
+
+
+def _requests(env, gateway: str) -> int:
+    counts = env.simulator.stats.snapshot()["gateways"].get(gateway, {})
+    return sum(value for key, value in counts.items() if key.endswith("_requests"))
+
+
+@pytest.mark.parametrize("gateway", list(I2V_MODELS))
+def test_an_s3_first_frame_reaches_every_gateway_as_the_same_bytes(env, moto_server, run_dag, gateway):
+    image = png(colour=(30 + 30 * len(gateway), 120, 60))
+    source = put(moto_server, f"etl/{gateway}/p01.png", image)
+    run = run_dag(
+        f"media_{gateway}",
+        _single(
+            f"media_{gateway}",
+            f"seedance_conn_id='sim_{gateway}', model={I2V_MODELS[gateway]!r}, prompt='the product turns slowly', "
+            f"first_frame={source!r}, duration=5, output_path='s3://{BUCKET}/media/{gateway}.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS
+    manifest = json.loads(_object(moto_server, f"media/{gateway}.mp4.json"))
+    digest = hashlib.sha256(image).hexdigest()
+    assert manifest["inputs"] == [
+        {
+            "field": "first_frame",
+            "source": source,
+            "size": len(image),
+            "sha256": digest,
+            "content_type": "image/png",
+            "delivered_as": DEFAULT_FORMS[gateway],
+        }
+    ]
+    assert manifest["request"]["first_frame"] == source
+    inputs = received(env, gateway, manifest["remote_task_id"])
+    assert [(each["sha256"], each["size"], each["error"]) for each in inputs] == [(digest, len(image), None)]
+    assert not LEAKS.search(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("gateway", "delivery", "via"),
+    [("apimart", "upload", "upload"), ("ark", "inline", "data"), ("imini", "inline", "data")],
+)
+def test_the_delivery_order_can_be_chosen(env, moto_server, run_dag, gateway, delivery, via):
+    image = png(colour=(10, 200, 10))
+    source = put(moto_server, f"etl/order/{gateway}.png", image)
+    run_dag(
+        f"media_order_{gateway}",
+        _single(
+            f"media_order_{gateway}",
+            f"seedance_conn_id='sim_{gateway}', model={I2V_MODELS[gateway]!r}, prompt='a lamp', first_frame={source!r}, "
+            f"media_delivery=[{delivery!r}], output_path='s3://{BUCKET}/media/order/{gateway}.mp4'",
+        ),
+    )
+    manifest = json.loads(_object(moto_server, f"media/order/{gateway}.mp4.json"))
+    assert manifest["inputs"][0]["delivered_as"] == delivery
+    (record,) = received(env, gateway, manifest["remote_task_id"])
+    assert (record["via"], record["sha256"]) == (via, hashlib.sha256(image).hexdigest())
+
+
+def test_a_local_file_goes_to_apimart_through_its_upload_endpoint(env, moto_server, run_dag, tmp_path):
+    # No presigned URL exists for file://; apimart takes no base64, so its upload endpoint is the way.
+    image = png(colour=(90, 90, 200))
+    (tmp_path / "local.png").write_bytes(image)
+    run_dag(
+        "media_local",
+        _single(
+            "media_local",
+            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='a cup', "
+            f"first_frame='file://{tmp_path}/local.png', output_path='s3://{BUCKET}/media/local.mp4'",
+        ),
+    )
+    manifest = json.loads(_object(moto_server, "media/local.mp4.json"))
+    assert manifest["inputs"][0]["delivered_as"] == "upload"
+    assert received(env, "apimart", manifest["remote_task_id"])[0]["sha256"] == hashlib.sha256(image).hexdigest()
+
+
+def test_the_same_bytes_are_audited_once(env, moto_server, run_dag):
+    image = png(colour=(1, 2, 3))
+    first = put(moto_server, "etl/audit/a.png", image)
+    second = put(moto_server, "etl/audit/copy-of-a.png", image)
+    for name, source in (("a", first), ("b", second)):
+        run_dag(
+            f"media_audit_{name}",
+            _single(
+                f"media_audit_{name}",
+                f"seedance_conn_id='sim_jimmyai', model='seedance2.0-sp', prompt='a tree', first_frame={source!r}, "
+                f"duration=5, output_path='s3://{BUCKET}/media/audit/{name}.mp4'",
+            ),
+        )
+    counts = env.simulator.stats.snapshot()["gateways"]["jimmyai"]
+    assert counts.get("upload_requests", 0) - counts.get("upload_rejected", 0) >= 2  # status checks count too
+    registry = s3_client(moto_server).list_objects_v2(Bucket=BUCKET, Prefix=".seedance-assets/jimmyai/")
+    assert len(registry.get("Contents", [])) == 1  # one approved asset for both keys
+    ids = {json.loads(_object(moto_server, f"media/audit/{name}.mp4.json"))["remote_task_id"] for name in "ab"}
+    assert len(ids) == 2
+
+
+def test_a_rerun_with_presigned_inputs_pays_nothing(env, moto_server, run_dag):
+    source = put(moto_server, "etl/rerun/p02.png", png(colour=(250, 200, 0)))
+    body = _single(
+        "media_rerun",
+        f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='a bicycle', first_frame={source!r}, "
+        f"output_path='s3://{BUCKET}/media/rerun/p02.mp4'",
+    )
+    run_dag("media_rerun", body)
+    assert _submissions(env, "ark") == 1
+    second = run_dag("media_rerun", body)
+    assert _submissions(env, "ark") == 1  # the presigned URL differs, the fingerprint does not
+    (ti,) = second.get_task_instances()
+    assert ti.xcom_pull(task_ids="generate")["skipped"] is True
+
+
+def test_new_bytes_under_the_same_key_are_a_new_request(env, moto_server, run_dag):
+    key = "etl/rerun/changes.png"
+    body = _single(
+        "media_changed",
+        f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='a kettle', first_frame='s3://{BUCKET}/{key}', "
+        f"output_path='s3://{BUCKET}/media/rerun/changes.mp4'",
+    )
+    put(moto_server, key, png(colour=(5, 5, 5)))
+    run_dag("media_changed", body)
+    put(moto_server, key, png(colour=(250, 250, 250)))
+    run_dag("media_changed", body)
+    assert _submissions(env, "ark") == 2
+
+
+def test_a_retry_resumes_without_delivering_or_paying_again(env, moto_server, run_dag):
+    source = put(moto_server, "etl/retry/p03.png", png(colour=(0, 90, 180)))
+    run = run_dag(
+        "media_retry",
+        _dies_after_submit(
+            "media_retry",
+            f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='a harbour', first_frame={source!r}, "
+            f"retries=1, retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/media/retry/p03.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 2)
+    assert _submissions(env, "ark") == 1
+    manifest = json.loads(_object(moto_server, "media/retry/p03.mp4.json"))
+    assert manifest["inputs"][0]["delivered_as"] == "presigned_url"  # carried over from try 1's claim
+
+
+def test_no_signature_token_or_base64_is_stored_or_logged(env, moto_server, run_dag, capfd, caplog):
+    source = put(moto_server, "etl/leaks/p04.png", png(colour=(120, 0, 0)))
+    local = put(moto_server, "etl/leaks/p05.png", png(colour=(0, 120, 0)))
+    run = run_dag(
+        "media_leaks",
+        _single(
+            "media_leaks",
+            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='two shoes', "
+            f"first_frame={source!r}, last_frame={local!r}, media_delivery=['upload', 'presigned_url'], "
+            f"output_path='s3://{BUCKET}/media/leaks/shoes.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS
+    manifest = _object(moto_server, "media/leaks/shoes.mp4.json").decode()
+    xcom = json.dumps(ti.xcom_pull(task_ids="generate"))
+    logs = _task_output(capfd, caplog)
+    assert "delivered to apimart as upload" in logs
+    for text in (manifest, xcom, logs):
+        assert not LEAKS.search(text), LEAKS.search(text)
+    from airflow.models.trigger import Trigger
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = [json.dumps(row.kwargs, default=str) for row in session.query(Trigger).all()]
+    assert not any(LEAKS.search(row) for row in rows)
+
+
+def test_a_missing_object_fails_before_any_request(env, moto_server, run_dag, capfd, caplog):
+    run = run_dag(
+        "media_missing",
+        _single(
+            "media_missing",
+            f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='x', retries=2, "
+            f"first_frame='s3://{BUCKET}/etl/nowhere.png', output_path='s3://{BUCKET}/media/missing.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)  # no retry can fix it
+    assert _requests(env, "ark") == 0
+    assert f"first_frame='s3://{BUCKET}/etl/nowhere.png': no such object" in _task_output(capfd, caplog)
+
+
+def test_an_input_no_delivery_can_bring_fails_at_validation(env, run_dag, capfd, caplog, tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"never read")
+    run_dag(
+        "media_undeliverable",
+        _single(
+            "media_undeliverable",
+            f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='x', first_frame='s3://{BUCKET}/a.png', "
+            f"reference_videos=['file://{tmp_path}/clip.mp4'], output_path='s3://{BUCKET}/media/nope.mp4'",
+        ),
+    )
+    output = _task_output(capfd, caplog)
+    assert "reference_videos[0]" in output
+    assert "put the file in S3" in output
+    assert _requests(env, "ark") == 0
+
+
+def test_an_input_the_gateway_cannot_fetch_fails_the_task_in_its_words(env, moto_server, run_dag, capfd, caplog):
+    # A presigned URL the user made by hand, for an object that is gone: the gateway queues the task,
+    # then fails it when it cannot fetch the image; the signature never reaches the logs.
+    url = s3_client(moto_server).generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "etl/deleted.png"}, ExpiresIn=3600
+    )
+    run = run_dag(
+        "media_unfetchable",
+        _single(
+            "media_unfetchable",
+            f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='x', first_frame={url!r}, "
+            f"output_path='s3://{BUCKET}/media/unfetchable.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.FAILED
+    output = _task_output(capfd, caplog)
+    assert "while fetching resource" in output
+    assert "X-Amz-Signature" not in output.replace(url, "<the url as given>")
+
+
+def test_faults_on_the_upload_endpoint_are_retried(env, moto_server, run_dag):
+    env.simulator.faults.replace(
+        FaultPlan(script=[ScriptedFault(kind="server_error", op="upload", count=2)], retry_after_seconds=0)
+    )
+    source = put(moto_server, "etl/flaky/p06.png", png(colour=(66, 66, 66)))
+    run = run_dag(
+        "media_flaky_upload",
+        _single(
+            "media_flaky_upload",
+            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='a vase', first_frame={source!r}, "
+            f"media_delivery=['upload'], output_path='s3://{BUCKET}/media/flaky.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS
+    assert _submissions(env, "apimart") == 1
