@@ -16,9 +16,12 @@ from airflow_provider_seedance.exceptions import Problem, UnexpectedResponseErro
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, percent, text
 from airflow_provider_seedance.gateways.spec import URL_OR_DATA, ModelSpec
+from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21", "keep_ratio", "adaptive")
+# The docs give no media limits; aiproxy resells the upstream models, so the upstream's are kept [I].
+MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
 
 # The unified format's `images` field takes "URL or base64"; nothing else here carries media, so
 # reference videos and audios have no field to travel in (max 0 everywhere on this gateway).
@@ -40,6 +43,7 @@ SEEDANCE_1 = ModelSpec(
     max_reference_videos=0,
     max_reference_audios=0,
     image_sources=URL_OR_DATA,
+    media_limits=MEDIA_LIMITS,
 )
 PRO = replace(SEEDANCE_1, input_modes=frozenset({InputMode.TEXT, InputMode.FIRST_FRAME}))
 LITE_T2V = replace(SEEDANCE_1, input_modes=frozenset({InputMode.TEXT}))
@@ -57,6 +61,7 @@ GATEWAY_WIDE = ModelSpec(
     max_reference_videos=0,
     max_reference_audios=0,
     image_sources=URL_OR_DATA,
+    media_limits=MEDIA_LIMITS,
 )
 
 # `images` has no roles: one image reads as a first frame and two as first + last frames, so

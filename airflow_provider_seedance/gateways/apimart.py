@@ -27,6 +27,7 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, percent, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, seconds
+from airflow_provider_seedance.media_limits import MB, UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
@@ -36,6 +37,15 @@ SEED_RANGE = (-1, 2**32 - 1)
 # apimart "no longer supports passing base64 image data directly"; inputs must be public URLs
 # (its upload endpoint turns a local file into one). Approved asset:// ids are documented for the
 # plain and fast 2.0 models only ("other models do not support it").
+# Images sent through the upload endpoint may be JPEG, PNG, WebP or GIF up to 20 MB; that is kept for every
+# image, so none passes here that one of its delivery ways would refuse. The video and audio rules the page
+# gives (480P-720P, <= 15 s in all) are the upstream's; nothing else is documented, so the upstream limits
+# stand. With no base64 there is no inline media for a request-body limit to bound.
+MEDIA_LIMITS = replace(
+    UPSTREAM_MEDIA_LIMITS,
+    image=replace(UPSTREAM_MEDIA_LIMITS.image, formats=frozenset({"jpeg", "png", "webp", "gif"}), max_bytes=20 * MB),
+    max_request_bytes=None,
+)
 
 SEEDANCE_2 = ModelSpec(
     # The parameter block says 4-15 s while the prose and comparison table say 5-15 s; we accept 4-15
@@ -54,6 +64,7 @@ SEEDANCE_2 = ModelSpec(
     image_sources=URL_OR_ASSET,
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,
+    media_limits=MEDIA_LIMITS,
 )
 SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
 SEEDANCE_2_FACE = replace(SEEDANCE_2, image_sources=URL_ONLY, video_sources=URL_ONLY, audio_sources=URL_ONLY)
@@ -68,6 +79,7 @@ GATEWAY_WIDE = ModelSpec(
     image_sources=URL_ONLY,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
+    media_limits=MEDIA_LIMITS,
 )
 
 STATES = {

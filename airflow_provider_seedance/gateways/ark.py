@@ -26,9 +26,12 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, text
 from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, seconds
+from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
+# Ark is the upstream: its documented content[] media limits are the ones media_limits.py records.
+MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
 
 SEEDANCE_2 = ModelSpec(
     durations=seconds(4, 15) | {-1},
@@ -39,6 +42,7 @@ SEEDANCE_2 = ModelSpec(
     image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,
+    media_limits=MEDIA_LIMITS,
 )
 SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
 
@@ -48,6 +52,7 @@ GATEWAY_WIDE = ModelSpec(
     image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,
+    media_limits=MEDIA_LIMITS,
 )
 
 STATES = {state.value: state for state in TaskState}

@@ -8,6 +8,7 @@ Four status words, results in ``videos[]``, ISO-8601 timestamps, and no cancel c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from airflow_provider_seedance.exceptions import (
@@ -21,10 +22,19 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, seconds
+from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 SEED_RANGE = (-1, 2**32 - 1)
+# "Reference media limits" of the Seedance pages: the upstream's formats, sizes (30/50/15 MB, 64 MB body),
+# durations (2-15 s, <= 15 s in all), pixel range and 24-60 fps, except that the aspect ratio is written
+# "between 1:2.5 and 2.5:1" (ends included) and videos, too, must have sides of 300-6000 px in that range.
+MEDIA_LIMITS = replace(
+    UPSTREAM_MEDIA_LIMITS,
+    image=replace(UPSTREAM_MEDIA_LIMITS.image, aspect_exclusive=False),
+    video=replace(UPSTREAM_MEDIA_LIMITS.video, min_side=300, max_side=6000, min_aspect=0.4, max_aspect=2.5),
+)
 
 # imini has no asset upload, so asset:// ids are never accepted. Its own helper inlines local images
 # as data: URIs, so images take URLs or data URIs. Videos are documented as "public URL only".
@@ -43,6 +53,7 @@ SEEDANCE_2 = ModelSpec(
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
+    media_limits=MEDIA_LIMITS,
 )
 
 # A model this release does not know: no duration/resolution/ratio checks, but the body layout is
@@ -54,6 +65,7 @@ GATEWAY_WIDE = ModelSpec(
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
+    media_limits=MEDIA_LIMITS,
 )
 
 # imini states these four words are the only ones; anything else goes through state_from's

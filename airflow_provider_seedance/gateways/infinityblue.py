@@ -37,11 +37,15 @@ from airflow_provider_seedance.gateways.base import (
 )
 from airflow_provider_seedance.gateways.fields import code_text, percent, shorten, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, seconds
+from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 # The spec types seed as int64 and states no narrower range, so that is all we check.
 INT64 = (-(2**63), 2**63 - 1)
+# The spec states no media limits; InfinityBlue passes media on to the upstream (``metadata.content`` is
+# its content[] list), so the upstream's are kept [I].
+MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
 # Images may be inlined: ``image`` and ``ref_images`` are documented as "URL or Base64", and
 # ``metadata.content`` carries the same image parts to the upstream. Videos and audios must be public
 # URLs. asset:// ids are never accepted: InfinityBlue documents no asset upload.
@@ -58,6 +62,7 @@ SEEDANCE_2 = ModelSpec(
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
+    media_limits=MEDIA_LIMITS,
 )
 
 # Models added after this release: only what the request schema itself demands (a prompt, an int64
@@ -68,6 +73,7 @@ GATEWAY_WIDE = ModelSpec(
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
+    media_limits=MEDIA_LIMITS,
 )
 
 STATES = {

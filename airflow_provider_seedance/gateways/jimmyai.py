@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall
 from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.gateways.fields import percent, text, unix_time
 from airflow_provider_seedance.gateways.spec import ASSET_ONLY, URL_ONLY, URL_OR_ASSET, ModelSpec, every_media, seconds
+from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
 # JimmyAI documents none of seed, watermark, camera_fixed, return_last_frame or generate_audio on any
@@ -42,8 +44,15 @@ _UNDOCUMENTED = {
 }
 
 
+# JimmyAI's pages give no media limits but MD's "no GIF". Its Full route's likely upstream (GlobalAI's SD2
+# Manxue asset audit) gives images an aspect ratio of 0.4-2.5, ends included, and sides of 300-6000 px [I];
+# everything else is the upstream's.
+MEDIA_LIMITS = replace(UPSTREAM_MEDIA_LIMITS, image=replace(UPSTREAM_MEDIA_LIMITS.image, aspect_exclusive=False))
+MD_MEDIA_LIMITS = replace(MEDIA_LIMITS, image=replace(MEDIA_LIMITS.image, formats=MEDIA_LIMITS.image.formats - {"gif"}))
+
+
 def _spec(**fields: Any) -> ModelSpec:
-    return ModelSpec(**{**_UNDOCUMENTED, **fields})
+    return ModelSpec(**{**_UNDOCUMENTED, "media_limits": MEDIA_LIMITS, **fields})
 
 
 # The Full route's ratio list is given as examples; "Adaptive" is spelled as the page spells it.
@@ -96,6 +105,7 @@ MD = _spec(
     max_reference_images=4,
     max_reference_videos=3,
     max_reference_audios=0,
+    media_limits=MD_MEDIA_LIMITS,
     **every_media(URL_ONLY),
 )
 # Fast I2V: image inputs only. Its page marks every image field optional, so text-only is not refused.

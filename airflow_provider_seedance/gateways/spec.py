@@ -17,6 +17,7 @@ from airflow_provider_seedance.gateways.delivery import (
     possible_deliveries,
 )
 from airflow_provider_seedance.gateways.fields import shorten
+from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS, MediaLimits
 from airflow_provider_seedance.models import InputMode, MediaKind, VideoRequest
 
 NO_CHANNELS = MediaChannels()
@@ -56,6 +57,8 @@ class ModelSpec:
     audio_sources: frozenset[MediaKind] = URL_ONLY
     # Reference audio may accompany first/last frames (JimmyAI); elsewhere it needs an image or video.
     audio_with_frames: bool = False
+    # Format, size, sides, duration and frame rate of media inputs, checked from their headers.
+    media_limits: MediaLimits = UPSTREAM_MEDIA_LIMITS
 
 
 def seconds(low: int, high: int) -> frozenset[int]:
