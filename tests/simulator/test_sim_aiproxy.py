@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from tests.simulator.conftest import poll_until
+from tests.simulator.conftest import image_bytes, poll_until
 from tests.simulator.media_check import decode_mp4, png_size
 
 PRO = "doubao-seedance-1-0-pro-250528"
@@ -18,10 +18,10 @@ LITE_T2V = "doubao-seedance-1-0-lite-t2v-250428"
 LITE_I2V = "doubao-seedance-1-0-lite-i2v-250428"
 TERMINAL = {"SUCCESS", "FAILURE"}
 WAITING = {"NOT_START", "SUBMITTED", "QUEUED"}
+# For requests refused before anything is fetched; accepted ones use the file server (the ``media`` fixture).
 FIRST = "https://example.com/first.png"
 LAST = "https://example.com/last.png"
-# The smallest PNG signature plus a header chunk: enough to be recognised as an image.
-PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(13)).decode()
+PNG_B64 = base64.b64encode(image_bytes(7)).decode()
 
 
 @pytest.fixture
@@ -131,15 +131,16 @@ def test_options_and_last_frame(client, generations):
 @pytest.mark.parametrize(
     ("model", "images", "ratio"),
     [
-        pytest.param(PRO, [FIRST], None, id="pro-first-frame"),
-        pytest.param(LITE_I2V, [FIRST], None, id="lite-i2v-first-frame"),
-        pytest.param(LITE_I2V, [FIRST, LAST], "keep_ratio", id="lite-i2v-first-and-last"),
-        pytest.param(LITE_I2V, [FIRST, LAST, FIRST, LAST], "adaptive", id="lite-i2v-four-references"),
+        pytest.param(PRO, ["png"], None, id="pro-first-frame"),
+        pytest.param(LITE_I2V, ["png"], None, id="lite-i2v-first-frame"),
+        pytest.param(LITE_I2V, ["png", "jpg"], "keep_ratio", id="lite-i2v-first-and-last"),
+        pytest.param(LITE_I2V, ["png", "jpg", "png2", "jpg"], "adaptive", id="lite-i2v-four-references"),
         pytest.param(LITE_I2V, [f"data:image/png;base64,{PNG_B64}"], None, id="lite-i2v-data-uri"),
         pytest.param(PRO, [PNG_B64], "1:1", id="pro-bare-base64"),
     ],
 )
-def test_image_to_video_accepted(client, generations, model, images, ratio):
+def test_image_to_video_accepted(client, generations, media, model, images, ratio):
+    images = [media.get(image, image) for image in images]  # names of served files become their URLs
     fields = {"model": model, "images": images, **({"ratio": ratio} if ratio else {})}
     created = _create(client, generations, **fields)
     assert created.status_code == 200, created.text
@@ -148,8 +149,8 @@ def test_image_to_video_accepted(client, generations, model, images, ratio):
     assert task["data"]["output"].startswith("http")
 
 
-def test_keep_ratio_renders_as_16_9(client, generations):
-    created = _create(client, generations, model=LITE_I2V, images=[FIRST], ratio="keep_ratio")
+def test_keep_ratio_renders_as_16_9(client, generations, media):
+    created = _create(client, generations, model=LITE_I2V, images=[media["png"]], ratio="keep_ratio")
     task = _finish(client, generations, created.json()["task_id"])
     decoded = decode_mp4(httpx.get(task["data"]["output"]).content)
     assert (decoded.width, decoded.height) == (864, 480)

@@ -8,14 +8,14 @@ import httpx
 import pytest
 
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from tests.simulator.conftest import poll_until
+from tests.simulator.conftest import image_bytes, poll_until, reachable
 from tests.simulator.media_check import decode_mp4, png_size
 
 MODEL = "doubao-seedance-2.0"
 FAST = "doubao-seedance-2.0-fast"
 TERMINAL = {"completed", "failed", "cancelled"}
 TASK_ID = re.compile(r"^task_[0-9A-Z]{26}$")
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+PNG = image_bytes(11)
 
 
 @pytest.fixture
@@ -129,11 +129,8 @@ def test_pending_then_processing_on_a_slow_clock(simulator, client, apimart):
         config.queue_seconds, config.run_seconds = original
 
 
-def test_first_and_last_frames_with_adaptive_size(client, apimart):
-    frames = [
-        {"url": "https://example.com/day.jpg", "role": "first_frame"},
-        {"url": "https://example.com/night.jpg", "role": "last_frame"},
-    ]
+def test_first_and_last_frames_with_adaptive_size(client, apimart, media):
+    frames = [{"url": media["jpg"], "role": "first_frame"}, {"url": media["png"], "role": "last_frame"}]
     created = _create(client, apimart, prompt="day turns to night", image_with_roles=frames, size="adaptive")
     data = _finish(client, apimart, _task_id(created))
     assert data["status"] == "completed"
@@ -141,14 +138,14 @@ def test_first_and_last_frames_with_adaptive_size(client, apimart):
     assert (decoded.width, decoded.height) == (864, 480)  # adaptive renders as 16:9
 
 
-def test_reference_images_video_and_audio(client, apimart):
+def test_reference_images_video_and_audio(client, apimart, media):
     created = client.post(
         f"{apimart}/v1/videos/generations",
         json={
             "model": MODEL,
-            "image_urls": ["https://example.com/tea1.jpg", "https://example.com/tea2.jpg"],
-            "video_urls": ["https://example.com/tea.mp4"],
-            "audio_urls": ["https://example.com/tea.mp3"],
+            "image_urls": [media["jpg"], media["png"]],
+            "video_urls": [media["mp4"]],
+            "audio_urls": [media["mp3"]],
             "generate_audio": True,
             "size": "1:1",
             "duration": 6,
@@ -170,12 +167,13 @@ def test_1080p_on_the_standard_and_face_models(client, apimart, model):
     "fields",
     [
         pytest.param({"image_with_roles": [{"url": "asset://asset_a", "role": "reference_image"}]}, id="roles"),
-        pytest.param({"image_urls": ["https://x.test/a.jpg", "asset://asset_a"]}, id="image-urls"),
+        pytest.param({"image_urls": ["https://example.com/a.jpg", "asset://asset_a"]}, id="image-urls"),
         pytest.param({"model": FAST, "video_urls": ["asset://asset_b"]}, id="fast-video"),
     ],
 )
-def test_asset_urls_accepted_on_standard_and_fast(client, apimart, fields):
-    assert _finish(client, apimart, _task_id(_create(client, apimart, **fields)))["status"] == "completed"
+def test_asset_urls_accepted_on_standard_and_fast(client, apimart, media, fields):
+    created = _create(client, apimart, **reachable(fields, media))
+    assert _finish(client, apimart, _task_id(created))["status"] == "completed"
 
 
 def test_upload_image_and_fetch_it_back(simulator, client, apimart):

@@ -52,10 +52,10 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, ark):
     assert stats["status_polls"] >= 1
 
 
-def test_image_to_video_without_audio(client, ark):
+def test_image_to_video_without_audio(client, ark, media):
     content = [
         {"type": "text", "text": "the cat wakes up"},
-        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}, "role": "first_frame"},
+        {"type": "image_url", "image_url": {"url": media["png"]}, "role": "first_frame"},
     ]
     created = client.post(ark, json={"model": MODEL, "content": content, "generate_audio": False, "ratio": "1:1"})
     task = _finish(client, ark, created.json()["id"])

@@ -12,7 +12,7 @@ import pytest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from airflow_provider_seedance.simulator.gateways.base import ErrorKind
 from airflow_provider_seedance.simulator.gateways.imini import IminiSim
-from tests.simulator.conftest import poll_until
+from tests.simulator.conftest import data_uri, image_bytes, poll_until, reachable
 from tests.simulator.media_check import decode_mp4, png_size
 
 MODEL = "doubao/seedance-2.0"
@@ -118,14 +118,14 @@ def test_documented_example_request_and_defaults(simulator, client, imini):
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (1280, 720, 5.0, True)
 
 
-def test_image_to_video_first_frame_without_audio(client, imini):
+def test_image_to_video_first_frame_without_audio(client, imini, media):
     created = _create(
         client,
         imini,
         aspect_ratio="1:1",
         duration=4,
         generate_audio=False,
-        reference_images=[{"url": IMAGE, "reference_type": "first_frame"}],
+        reference_images=[{"url": media["png"], "reference_type": "first_frame"}],
     )
     assert created.status_code == 200
     task = _finish(client, imini, created.json()["task_id"])
@@ -159,7 +159,7 @@ def test_image_to_video_first_frame_without_audio(client, imini):
             id="video-with-audio",
         ),
         pytest.param(
-            {"reference_images": [{"url": "data:image/png;base64,iVBORw0KGgo=", "reference_type": "first_frame"}]},
+            {"reference_images": [{"url": data_uri(image_bytes(5)), "reference_type": "first_frame"}]},
             id="image-data-uri",
         ),
         pytest.param(
@@ -173,8 +173,8 @@ def test_image_to_video_first_frame_without_audio(client, imini):
         pytest.param({"extra_params": {"seed": -1}}, id="random-seed"),
     ],
 )
-def test_documented_inputs_are_accepted(client, imini, fields):
-    created = _create(client, imini, **fields)
+def test_documented_inputs_are_accepted(client, imini, media, fields):
+    created = _create(client, imini, **reachable(fields, media))
     assert created.status_code == 200, created.text
     assert _finish(client, imini, created.json()["task_id"])["status"] == "succeeded"
 

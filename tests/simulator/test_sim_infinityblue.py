@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from tests.simulator.conftest import poll_until
+from tests.simulator.conftest import data_uri, image_bytes, poll_until, reachable
 from tests.simulator.media_check import decode_mp4, png_size
 
 MODEL = "doubao-seedance-2-0-260128"
@@ -97,8 +97,8 @@ def test_text_to_video_round_trip(simulator, client, videos):
     assert stats["status_polls"] >= 3
 
 
-def test_image_to_video_uses_the_documented_defaults(client, videos):
-    created = _create(client, videos, image="https://example.com/cat.jpg", ratio="adaptive")
+def test_image_to_video_uses_the_documented_defaults(client, videos, media):
+    created = _create(client, videos, image=media["jpg"], ratio="adaptive")
     assert created.json()["seconds"] == "5"
     video = _finish(client, videos, created.json()["id"])
     assert (video["status"], video["size"]) == ("completed", "1280x720")  # 720p; adaptive renders as 16:9
@@ -127,35 +127,6 @@ def _item(kind: str, role: str | None, url: str) -> dict:
     ("fields", "seconds", "size"),
     [
         pytest.param(
-            {
-                "metadata": {
-                    "content": [
-                        _item("image_url", "first_frame", "https://example.com/first.jpg"),
-                        _item("image_url", "last_frame", "https://example.com/last.jpg"),
-                    ]
-                }
-            },
-            "5",
-            "1280x720",
-            id="first-and-last-frame",
-        ),
-        pytest.param(
-            {
-                "ratio": "1:1",
-                "metadata": {
-                    "content": [
-                        _item("image_url", "reference_image", "https://example.com/character.png"),
-                        _item("video_url", "reference_video", "https://example.com/motion.mp4"),
-                        _item("audio_url", "reference_audio", "https://example.com/voice.mp3"),
-                        _item("image_url", None, "http://example.com/plain.png"),
-                    ]
-                },
-            },
-            "5",
-            "960x960",
-            id="references",
-        ),
-        pytest.param(
             {"metadata": {"duration": 6, "resolution": "480p", "ratio": "4:3", "style": "anything goes here"}},
             "6",
             "736x544",
@@ -165,7 +136,7 @@ def _item(kind: str, role: str | None, url: str) -> dict:
         pytest.param({"size": "720x1280"}, "5", "720x1280", id="sora-size"),
         pytest.param({"size": "1792x1024", "seconds": "15"}, "15", "1920x1080", id="sora-size-nearest"),
         pytest.param(
-            {"ref_images": ["https://example.com/a.jpg", "data:image/png;base64,iVBORw0KGgo="], "seed": 42, "n": 1},
+            {"ref_images": ["https://example.com/a.jpg", data_uri(image_bytes(3))], "seed": 42, "n": 1},
             "5",
             "1280x720",
             id="ref-images-with-data-uri",
@@ -178,12 +149,47 @@ def _item(kind: str, role: str | None, url: str) -> dict:
         ),
     ],
 )
-def test_accepted_requests(client, videos, fields, seconds, size):
-    created = _create(client, videos, **fields)
+def test_accepted_requests(client, videos, media, fields, seconds, size):
+    created = _create(client, videos, **reachable(fields, media))
     assert created.status_code == 200, created.text
     video = _finish(client, videos, created.json()["id"])
     assert (video["status"], video["seconds"], video["size"]) == ("completed", seconds, size)
     assert video["model"] == fields.get("model", MODEL)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(
+            [
+                _item("image_url", "first_frame", "https://example.com/first.jpg"),
+                _item("image_url", "last_frame", "https://example.com/last.jpg"),
+            ],
+            id="first-and-last-frame",
+        ),
+        pytest.param(
+            [
+                _item("image_url", "reference_image", "https://example.com/character.png"),
+                _item("video_url", "reference_video", "https://example.com/motion.mp4"),
+                _item("audio_url", "reference_audio", "https://example.com/voice.mp3"),
+                _item("image_url", None, "http://example.com/plain.png"),
+            ],
+            id="references",
+        ),
+    ],
+)
+def test_content_items_are_accepted_then_fetched(client, videos, content):
+    # metadata.content takes public URLs only (no loopback file server, no data:), and there is no internet
+    # here: the request is valid, so it is queued, and the task fails when the gateway cannot fetch the media.
+    created = _create(client, videos, ratio="1:1", metadata={"content": content})
+    assert created.status_code == 200, created.text
+    video = _finish(client, videos, created.json()["id"])
+    assert video["status"] == "failed"
+    assert video["error"] == {
+        "message": "The parameter metadata.content[0].image_url.url specified in the request is not valid: "
+        "host not found while fetching resource",
+        "code": "invalid_parameter",
+    }
 
 
 def _content(*items: dict) -> dict:

@@ -110,8 +110,8 @@ def test_mini_route_from_submit_to_download(simulator, client, jimmy):
     assert counters["downloads"] == 2
 
 
-def test_sp_asset_flow_end_to_end(client, jimmy, slow_assets):
-    asset_id = _upload(client, jimmy, "https://example.com/portrait.jpg")
+def test_sp_asset_flow_end_to_end(client, jimmy, media, slow_assets):
+    asset_id = _upload(client, jimmy, media["jpg"])
     assert asset_id.startswith("asset_")
     assert _asset_status(client, jimmy, asset_id) == [
         {"asset_id": asset_id, "status": "Processing", "name": "reference-1"}
@@ -130,7 +130,7 @@ def test_sp_asset_flow_end_to_end(client, jimmy, slow_assets):
     assert detail["code"] == 0
     assert detail["data"]["status"] == "Active"
     assert detail["data"]["official_id"]
-    assert detail["data"]["image_url"] == "https://example.com/portrait.jpg"
+    assert detail["data"]["image_url"] == media["jpg"]
     assert isinstance(detail["data"]["created_at"], int)
 
     task_id = _task_id(client.post(jimmy + VIDEOS, json={**body, "images": [f"asset://{asset_id}"], "ratio": "1:1"}))
@@ -196,24 +196,25 @@ def test_full_route_takes_asset_ids_only(client, jimmy):
     assert png_size(httpx.get(task["result"]["image_url"]).content) == (1080, 1920)
 
 
-def test_fixed_routes_ignore_resolution(client, jimmy):
+def test_fixed_routes_ignore_resolution(client, jimmy, media):
+    # Fast I2V rather than MD: MD takes https URLs only, and the local file server speaks plain http.
     created = client.post(
         jimmy + VIDEOS,
         json={
-            "model": "seedance2.0-md",
+            "model": "seedance2.0-fast-i2v",
             "prompt": "a door opens onto the sea",
             "duration": 4,
             "resolution": "1080p",
-            "first_image": "https://example.com/door.png",
-            "last_image": "https://example.com/sea.png",
+            "first_image": media["png"],
+            "last_image": media["png2"],
         },
     )
     task = _finish(client, jimmy, _task_id(created))
     assert png_size(httpx.get(task["result"]["image_url"]).content) == (1280, 720)
 
 
-def test_fast_i2v_accepts_one_second(client, jimmy):
-    created = _create(client, jimmy, model="seedance2.0-fast-i2v", duration=1, images=["https://example.com/a.png"])
+def test_fast_i2v_accepts_one_second(client, jimmy, media):
+    created = _create(client, jimmy, model="seedance2.0-fast-i2v", duration=1, images=[media["png"]])
     assert _finish(client, jimmy, _task_id(created))["status"] == "completed"
 
 
