@@ -135,7 +135,8 @@ _FIELD_KINDS: dict[str, InputKind] = {
     "reference_audios": "audio",
 }
 
-# File extensions to the format names the probe reports, for inputs whose header could not be read.
+# File extensions to the format names the probe reports, for inputs whose header could not be read. An
+# extension not listed says nothing (objects are often stored as .bin or without one).
 _EXTENSION_FORMATS = {
     "jpg": "jpeg",
     "jpeg": "jpeg",
@@ -148,12 +149,20 @@ _EXTENSION_FORMATS = {
     "gif": "gif",
     "heic": "heif",
     "heif": "heif",
+    "avif": "avif",
     "mp4": "mp4",
     "m4v": "mp4",
+    "m4a": "mp4",
     "mov": "mov",
     "qt": "mov",
+    "mkv": "matroska",
+    "webm": "matroska",
+    "avi": "avi",
     "wav": "wav",
     "mp3": "mp3",
+    "aac": "aac",
+    "flac": "flac",
+    "ogg": "ogg",
 }
 
 _PER_ITEM = {"image": "per image", "video": "per clip", "audio": "per clip"}
