@@ -25,7 +25,10 @@ from airflow_provider_seedance.media_limits import InputKind, MediaInfo
 
 INSTALL_HINT = "pip install 'airflow-provider-seedance[media]'"
 
-# Pillow's names for formats that the gateways know under another name (MPO is multi-picture JPEG).
+# The Pillow plugins tried, in this order: the formats any gateway takes (WebP is read apart). Naming
+# them keeps Pillow's other plugins, some of which call ``readline``, away from the file and from untrusted
+# bytes. MPO, multi-picture JPEG, is what Pillow calls a JPEG holding more than one picture.
+_PILLOW_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF")
 _IMAGE_FORMATS = {"MPO": "jpeg"}
 # RIFF header (12 bytes), first chunk header (8) and the 10 bytes of it that hold the canvas size.
 _WEBP_HEADER_BYTES = 30
@@ -60,11 +63,11 @@ def _probe_image(fileobj: BinaryIO) -> MediaInfo:
             raise MediaUnreadableError("a WebP file whose header gives no canvas size")
         return MediaInfo("image", "webp", *size)
     try:
-        with Image.open(fileobj) as image:
+        with Image.open(fileobj, formats=_PILLOW_FORMATS) as image:
             name = image.format or ""
             return MediaInfo("image", _IMAGE_FORMATS.get(name, name.lower() or None), image.width, image.height)
     except UnidentifiedImageError:
-        raise MediaUnreadableError("no image format recognised in its header") from None
+        raise MediaUnreadableError("its header is none of BMP, GIF, JPEG, PNG, TIFF or WebP") from None
     except Image.DecompressionBombError as exc:
         # Raised from the header alone, for images far beyond any gateway's side limits.
         raise MediaUnreadableError(str(exc)) from None
