@@ -127,6 +127,35 @@ def _item(kind: str, role: str | None, url: str) -> dict:
     ("fields", "seconds", "size"),
     [
         pytest.param(
+            {
+                "metadata": {
+                    "content": [
+                        _item("image_url", "first_frame", "https://example.com/first.jpg"),
+                        _item("image_url", "last_frame", "https://example.com/last.jpg"),
+                    ]
+                }
+            },
+            "5",
+            "1280x720",
+            id="first-and-last-frame",
+        ),
+        pytest.param(
+            {
+                "ratio": "1:1",
+                "metadata": {
+                    "content": [
+                        _item("image_url", "reference_image", "https://example.com/character.png"),
+                        _item("video_url", "reference_video", "https://example.com/motion.mp4"),
+                        _item("audio_url", "reference_audio", "https://example.com/voice.mp3"),
+                        _item("image_url", None, "http://example.com/plain.png"),
+                    ]
+                },
+            },
+            "5",
+            "960x960",
+            id="references",
+        ),
+        pytest.param(
             {"metadata": {"duration": 6, "resolution": "480p", "ratio": "4:3", "style": "anything goes here"}},
             "6",
             "736x544",
@@ -157,39 +186,25 @@ def test_accepted_requests(client, videos, media, fields, seconds, size):
     assert video["model"] == fields.get("model", MODEL)
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        pytest.param(
-            [
-                _item("image_url", "first_frame", "https://example.com/first.jpg"),
-                _item("image_url", "last_frame", "https://example.com/last.jpg"),
-            ],
-            id="first-and-last-frame",
-        ),
-        pytest.param(
-            [
-                _item("image_url", "reference_image", "https://example.com/character.png"),
-                _item("video_url", "reference_video", "https://example.com/motion.mp4"),
-                _item("audio_url", "reference_audio", "https://example.com/voice.mp3"),
-                _item("image_url", None, "http://example.com/plain.png"),
-            ],
-            id="references",
-        ),
-    ],
-)
-def test_content_items_are_accepted_then_fetched(client, videos, content):
-    # metadata.content takes public URLs only (no loopback file server, no data:), and there is no internet
-    # here: the request is valid, so it is queued, and the task fails when the gateway cannot fetch the media.
+def test_content_items_on_loopback_are_fetched_and_recorded(simulator, client, videos, media):
+    # Loopback stands for the public internet here (the file server); private networks stay refused.
+    content = [
+        _item("image_url", "reference_image", media["png"]),
+        _item("video_url", "reference_video", media["mp4"]),
+        _item("audio_url", "reference_audio", media["mp3"]),
+        _item("image_url", None, media["jpg"]),
+    ]
     created = _create(client, videos, ratio="1:1", metadata={"content": content})
     assert created.status_code == 200, created.text
-    video = _finish(client, videos, created.json()["id"])
-    assert video["status"] == "failed"
-    assert video["error"] == {
-        "message": "The parameter metadata.content[0].image_url.url specified in the request is not valid: "
-        "host not found while fetching resource",
-        "code": "invalid_parameter",
-    }
+    assert _finish(client, videos, created.json()["id"])["status"] == "completed"
+    inputs = httpx.get(f"{simulator.base_url}/_simulator/tasks/infinityblue/{created.json()['id']}").json()["inputs"]
+    assert [(each["field"], each["role"], each["via"], each["error"]) for each in inputs] == [
+        ("metadata.content[0].image_url.url", "reference_image", "url", None),
+        ("metadata.content[1].video_url.url", "reference_video", "url", None),
+        ("metadata.content[2].audio_url.url", "reference_audio", "url", None),
+        ("metadata.content[3].image_url.url", "reference_image", "url", None),  # no role: a reference
+    ]
+    assert all(each["sha256"] for each in inputs)
 
 
 def _content(*items: dict) -> dict:

@@ -422,17 +422,17 @@ def _public_url(value: str, name: str) -> None:
     """``metadata.content`` URLs: "publicly accessible", never "private network addresses".
 
     Data URIs are refused here (unlike ``image``): the spec describes only a public URL of a media file.
-    Private, loopback and link-local IP literals and ``localhost`` are refused at submit; the real
-    service would fail to fetch them later, and an early 400 is the strict reading.
+    Private and link-local IP literals are refused at submit; the real service would fail to fetch them
+    later, and an early 400 is the strict reading. Loopback is the exception: on this machine it stands
+    for the public internet (test object stores and file servers listen there), so such URLs are fetched
+    at submit like any other, and a task fails only if the fetch does.
     """
     host = _http_url(value, name)
-    if host == "localhost" or host.endswith(".localhost"):
-        raise reject(f"{name} must be publicly accessible, not {host}", name)
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return
-    if not address.is_global:
+    if not (address.is_global or address.is_loopback):
         raise reject(f"{name} must be publicly accessible, not a private network address", name)
 
 
