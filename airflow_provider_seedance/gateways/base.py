@@ -37,6 +37,8 @@ from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 log = logging.getLogger(__name__)
 
 Artifact = Literal["video", "last_frame"]
+# The submit body holds media only in forms the gateway takes as they are: delivery happened before.
+SENT_AS_IS: tuple[Delivery, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ class Gateway(ABC):
 
     def build_submit(self, request: VideoRequest) -> HttpCall:
         """Validate, then describe the paid submit call (``extra`` merged into the body verbatim)."""
-        self.validate(request)
+        self.validate(request, delivery_order=SENT_AS_IS)
         return HttpCall("POST", self.submit_path, json={**self.submit_body(request), **request.extra})
 
     @abstractmethod

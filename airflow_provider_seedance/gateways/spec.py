@@ -187,6 +187,8 @@ def _undeliverable(
 ) -> str:
     """Why an input cannot reach the gateway, and what would work instead."""
     takes = " or ".join(_SOURCE_WORDS[each] for each in MediaKind if each in sources) or "absent"
+    if not order:  # the request as it is sent: storage and inline inputs should have been delivered already
+        return f"must be {takes} on this gateway and model"
     if possible:
         tried = ", ".join(each.value for each in order)
         return (

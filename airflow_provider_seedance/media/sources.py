@@ -28,6 +28,7 @@ from airflow_provider_seedance.models import MediaInput, MediaKind, VideoRequest
 log = logging.getLogger(__name__)
 
 HASH_CHUNK_BYTES = 1024 * 1024
+PROBE_BLOCK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def _from_storage(item: MediaInput, path: ObjectStoragePath) -> SourceMedia:
             while chunk := stream.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)
-        with path.open("rb") as stream:
+        # Small blocks: s3fs reads ahead a whole block (5 MB by default) on every seek.
+        with path.open("rb", block_size=PROBE_BLOCK_BYTES) as stream:
             info = _probe(item, stream)
     except FileNotFoundError:
         raise MediaSourceError(item, "no such object; check the path and media_conn_id") from None
