@@ -304,3 +304,67 @@ def test_faults_on_the_upload_endpoint_are_retried(env, moto_server, run_dag):
     (ti,) = run.get_task_instances()
     assert ti.state == TaskInstanceState.SUCCESS
     assert _submissions(env, "apimart") == 1
+
+
+@pytest.fixture(scope="module")
+def bad_media(moto_server, tmp_path_factory) -> dict[str, str]:
+    """Real files that each break one documented limit, in moto's S3: name -> s3:// URI."""
+    from tests.test_media_probe import write_clip, write_wav
+
+    folder = tmp_path_factory.mktemp("bad-media")
+    files = {
+        "good.png": png(),
+        "small.png": png(200, 200),
+        "wide.png": png(1500, 500),
+        "heavy.bmp": _bmp(3400, 3400),
+        "long.mp4": write_clip(folder / "long.mp4", 640, 640, 24, 17).read_bytes(),
+        "slow.mp4": write_clip(folder / "slow.mp4", 640, 640, 15, 3).read_bytes(),
+        "tiny.mp4": write_clip(folder / "tiny.mp4", 320, 240, 24, 3).read_bytes(),
+        "eight.mp4": write_clip(folder / "eight.mp4", 640, 640, 24, 8).read_bytes(),
+        "short.wav": write_wav(folder / "short.wav", 1).read_bytes(),
+    }
+    return {name: put(moto_server, f"etl/bad/{name}", data) for name, data in files.items()}
+
+
+def _bmp(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (9, 9, 9)).save(buffer, format="BMP")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "allowed"),
+    [
+        ({"first_frame": "small.png"}, "first_frame", "300-6000 px"),
+        ({"first_frame": "wide.png"}, "first_frame", "aspect"),
+        ({"first_frame": "heavy.bmp"}, "first_frame", "MB"),
+        ({"reference_videos": ["long.mp4"]}, "reference_videos[0]", "2-15 s per clip"),
+        ({"reference_videos": ["slow.mp4"]}, "reference_videos[0]", "fps"),
+        ({"reference_videos": ["tiny.mp4"]}, "reference_videos[0]", "pixels"),
+        ({"reference_videos": ["eight.mp4", "eight.mp4"]}, "reference_videos", "15 s"),
+        ({"reference_images": ["good.png"], "reference_audios": ["short.wav"]}, "reference_audios[0]", "2-15 s"),
+    ],
+    ids=["image-side", "image-aspect", "image-bytes", "clip-duration", "clip-fps", "clip-pixels", "total", "audio"],
+)
+def test_an_input_beyond_a_documented_limit_fails_before_any_request(
+    env, run_dag, bad_media, capfd, caplog, fields, field, allowed
+):
+    arguments = ", ".join(
+        f"{name}={[bad_media[each] for each in value] if isinstance(value, list) else bad_media[value]!r}"
+        for name, value in fields.items()
+    )
+    run = run_dag(
+        "media_limits",
+        _single(
+            "media_limits",
+            f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='x', retries=2, {arguments}, "
+            f"output_path='s3://{BUCKET}/media/limits.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    assert _requests(env, "ark") == 0
+    output = _task_output(capfd, caplog)
+    problem = re.search(rf"- {re.escape(field)}='[^']+': .{{0,120}}", output)
+    assert problem, output[-3000:]
+    assert allowed in problem.group(0), problem.group(0)
