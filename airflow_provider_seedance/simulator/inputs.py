@@ -85,7 +85,7 @@ def failure_message(inputs: list[ReceivedInput]) -> str | None:
     return None
 
 
-def via_of(ref: MediaRef) -> Via:
+def _via(ref: MediaRef) -> Via:
     lowered = ref.value[:8].lower()
     if lowered.startswith("asset://"):
         return "asset"
@@ -99,12 +99,12 @@ def _session(timeout: float) -> aiohttp.ClientSession:
 
 
 async def _receive_one(session: aiohttp.ClientSession, ref: MediaRef, assets: AssetBytes | None) -> Received:
-    via = via_of(ref)
+    via = _via(ref)
     try:
         if via == "asset":
             data = assets(ref.value[len("asset://") :]) if assets is not None else None
         elif via == "data":
-            data = decode_data(ref.value)
+            data = _decode_data(ref.value)
         else:
             data = await _fetch(session, ref.value)
     except FetchFailed as failed:
@@ -114,7 +114,7 @@ async def _receive_one(session: aiohttp.ClientSession, ref: MediaRef, assets: As
     return ReceivedInput(ref.field, ref.role, via, hashlib.sha256(data).hexdigest(), len(data), None), data
 
 
-def decode_data(value: str) -> bytes:
+def _decode_data(value: str) -> bytes:
     """The bytes of ``data:<mime>;base64,<payload>`` or of bare base64."""
     payload = value
     if value[:5].lower() == "data:":

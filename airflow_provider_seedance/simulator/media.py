@@ -104,7 +104,7 @@ class MediaCache:
         """Store a received first-frame image for rendering; its sha256. ``ValueError`` if it is no image."""
         try:
             with Image.open(io.BytesIO(data)) as image:
-                image.verify()
+                image.load()  # a full decode: a file that passes here renders later
         except Exception as exc:  # Pillow raises many types for a bad file
             raise ValueError("the image could not be decoded") from exc
         digest = hashlib.sha256(data).hexdigest()

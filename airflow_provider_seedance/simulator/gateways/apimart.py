@@ -202,7 +202,10 @@ class ApimartSim(SimGateway):
     def _issued(self, url: str) -> bool:
         """Whether ``url`` is one of the upload URLs this gateway handed out."""
         prefix = f"/{self.name}/f/image/"
-        path = urlsplit(url).path
+        try:
+            path = urlsplit(url).path
+        except ValueError:  # not a URL at all: the fetch will say so
+            return False
         return path.startswith(prefix) and path[len(prefix) :] in self.uploads
 
     # ---- status ---------------------------------------------------------------------------------
