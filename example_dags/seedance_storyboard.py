@@ -1,18 +1,17 @@
 """Storyboard: a sequence of shots where each one starts from the previous shot's last frame.
 
-Each shot asks for ``return_last_frame``; a small task turns the stored last frame into a data: URI,
-which becomes the next shot's ``first_frame``, so the shots join up visually. (Data URIs work on
-gateways that accept inline images: Ark, imini, aiproxy, InfinityBlue.)
+Each shot asks for ``return_last_frame``; the stored last frame's path (from the shot's XCom) becomes
+the next shot's ``first_frame``, so the shots join up visually. The operator reads that PNG from
+storage and hands the gateway a presigned URL (or an upload, an asset or inline data, whatever the
+gateway takes), so no image bytes pass through XCom.
 """
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
-from typing import Any
 
 from _settings import MODEL, OUTPUT_BASE, OUTPUT_CONN, POLL_SECONDS
-from airflow.sdk import DAG, ObjectStoragePath, task
+from airflow.sdk import DAG
 
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 
@@ -24,13 +23,6 @@ SHOTS = [
 FOLDER = OUTPUT_BASE + "/storyboard/{{ dag_run.run_after | ds }}"
 
 
-@task
-def last_frame_as_data_uri(result: dict[str, Any]) -> str:
-    """The stored last frame of a shot, inline, ready to be the next shot's first frame."""
-    frame = ObjectStoragePath(result["last_frame_path"], conn_id=OUTPUT_CONN)
-    return "data:image/png;base64," + base64.b64encode(frame.read_bytes()).decode()
-
-
 with DAG(
     dag_id="seedance_storyboard",
     schedule=None,
@@ -38,8 +30,11 @@ with DAG(
     catchup=False,
     tags=["seedance", "example"],
 ) as dag:
-    previous_frame = None
+    previous_shot = None
     for number, prompt in enumerate(SHOTS, start=1):
+        previous_frame = (
+            f"{{{{ ti.xcom_pull(task_ids='{previous_shot.task_id}')['last_frame_path'] }}}}" if previous_shot else None
+        )
         shot = SeedanceGenerateVideoOperator(
             task_id=f"shot_{number}",
             model=MODEL,
@@ -51,7 +46,9 @@ with DAG(
             ratio="16:9" if previous_frame is None else "adaptive",
             output_path=f"{FOLDER}/shot_{number}.mp4",
             output_conn_id=OUTPUT_CONN,
+            media_conn_id=OUTPUT_CONN,
             poll_interval=POLL_SECONDS,
         )
-        if number < len(SHOTS):
-            previous_frame = last_frame_as_data_uri.override(task_id=f"frame_after_shot_{number}")(shot.output)
+        if previous_shot is not None:
+            previous_shot >> shot
+        previous_shot = shot

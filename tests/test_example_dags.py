@@ -121,7 +121,8 @@ def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):
     assert sum(key.endswith(".mp4") for key in keys) == 3
     assert sum(key.endswith(".last_frame.png") for key in keys) == 3
     second = json.loads(_object(moto_server, next(k for k in keys if k.endswith("shot_2.mp4.json"))))
-    assert second["request"]["first_frame"].startswith("data:image/png;base64,")
+    assert second["request"]["first_frame"].endswith("shot_1.last_frame.png")
+    assert second["inputs"][0]["delivered_as"] == "presigned_url"
 
 
 def test_follow_up_verifies_new_videos_against_their_manifests(examples, moto_server):
