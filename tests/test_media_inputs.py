@@ -110,7 +110,8 @@ def test_the_delivery_order_can_be_chosen(env, moto_server, run_dag, gateway, de
         f"media_order_{gateway}",
         _single(
             f"media_order_{gateway}",
-            f"seedance_conn_id='sim_{gateway}', model={I2V_MODELS[gateway]!r}, prompt='a lamp', first_frame={source!r}, "
+            f"seedance_conn_id='sim_{gateway}', model={I2V_MODELS[gateway]!r}, prompt='a lamp', "
+            f"first_frame={source!r}, "
             f"media_delivery=[{delivery!r}], output_path='s3://{BUCKET}/media/order/{gateway}.mp4'",
         ),
     )
@@ -181,7 +182,8 @@ def test_new_bytes_under_the_same_key_are_a_new_request(env, moto_server, run_da
     key = "etl/rerun/changes.png"
     body = _single(
         "media_changed",
-        f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='a kettle', first_frame='s3://{BUCKET}/{key}', "
+        f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='a kettle', "
+        f"first_frame='s3://{BUCKET}/{key}', "
         f"output_path='s3://{BUCKET}/media/rerun/changes.mp4'",
     )
     put(moto_server, key, png(colour=(5, 5, 5)))
@@ -297,7 +299,8 @@ def test_faults_on_the_upload_endpoint_are_retried(env, moto_server, run_dag):
         "media_flaky_upload",
         _single(
             "media_flaky_upload",
-            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='a vase', first_frame={source!r}, "
+            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='a vase', "
+            f"first_frame={source!r}, "
             f"media_delivery=['upload'], output_path='s3://{BUCKET}/media/flaky.mp4'",
         ),
     )
