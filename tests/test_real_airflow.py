@@ -5,12 +5,14 @@ across four simulated gateways runs through the real triggerer into moto's S3 se
 generation whose first try is killed (SIGKILL) right after its paid submit (Airflow 3.1+ retries it;
 on 3.0, which fails a killed task outright, the test clears it as an operator would). Then we check
 that every object landed, that the simulator saw exactly one submission per generation (the killed
-one included: its second try resumed the claimed task), and that the API key is nowhere in task logs, the
-trigger table, XComs or manifests. The version matrix runs this on every supported Airflow line.
+one included: its second try resumed the claimed task), and that the API key and the presigned URLs of
+the S3 first frame every generation starts from are nowhere in task logs, the trigger table, XComs or
+manifests. The version matrix runs this on every supported Airflow line.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -28,6 +30,10 @@ GATEWAYS = {
     "jimmyai": "seedance2.0-mini",
 }
 GENERATIONS = 12
+# Every generation starts from this image in moto's S3, delivered as a presigned URL (JimmyAI Mini too).
+FIRST_FRAME = f"s3://{BUCKET}/real-inputs/product.png"
+# What a presigned URL carries: never in a trigger row, XCom, manifest or log.
+SIGNATURE = "X-Amz-Signature"
 # From Airflow 3.1 a task process killed by a signal is retried; 3.0 marks it failed (then it is cleared).
 RETRIES_KILLED_TASKS = AIRFLOW_V_3_1_PLUS
 
@@ -42,8 +48,8 @@ from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOp
 class KilledAfterSubmit(SeedanceGenerateVideoOperator):
     """The first try's process is killed right after the paid submit and its claim, like a lost worker."""
 
-    def _resume_or_submit(self, context, request):
-        resumed = super()._resume_or_submit(context, request)
+    def _resume_or_submit(self, context, *args):
+        resumed = super()._resume_or_submit(context, *args)
         if context["ti"].try_number == 1:
             os.kill(os.getpid(), signal.SIGKILL)
         return resumed
@@ -54,6 +60,7 @@ ITEMS = [
         "seedance_conn_id": f"sim_{{name}}",
         "model": GATEWAYS[name],
         "prompt": f"real airflow clip {{index}} on {{name}}",
+        "first_frame": "{FIRST_FRAME}",
         "output_path": f"s3://{BUCKET}/real/{{index:02d}}-{{name}}.mp4",
     }}
     for index, name in enumerate(list(GATEWAYS) * {GENERATIONS // len(GATEWAYS)})
@@ -73,6 +80,7 @@ with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catc
         seedance_conn_id="sim_ark",
         model=GATEWAYS["ark"],
         prompt="the try that dies",
+        first_frame="{FIRST_FRAME}",
         duration=4,
         resolution="480p",
         output_path="s3://{BUCKET}/real/killed.mp4",
@@ -90,6 +98,9 @@ def deployment(tmp_path, simulator, moto_server, monkeypatch):
     # Every task stays queued/running for a few real seconds, so the trigger table can be inspected.
     monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 2000)
     monkeypatch.setattr(simulator.simulator.config, "run_seconds", 4000)
+    from tests.test_media_inputs import png
+
+    s3_client(moto_server).put_object(Bucket=BUCKET, Key=FIRST_FRAME.split("/", 3)[3], Body=png())
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / f"{DAG_ID}.py").write_text(DAG_SOURCE)
@@ -144,18 +155,29 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
     assert len(per_task) == GENERATIONS + 1
     assert all(task["submissions"] == 1 for task in per_task)
 
-    # The key is nowhere: trigger kwargs, XComs, manifests, task and trigger logs.
-    assert all(SIM_KEY not in kwargs for kwargs in trigger_kwargs)
+    # Every manifest names the first frame by its source and sha256, delivered as a presigned URL.
+    image = client.get_object(Bucket=BUCKET, Key=FIRST_FRAME.split("/", 3)[3])["Body"].read()
+    for key in videos:
+        (record,) = json.loads(client.get_object(Bucket=BUCKET, Key=f"{key}.json")["Body"].read())["inputs"]
+        assert (record["source"], record["delivered_as"]) == (FIRST_FRAME, "presigned_url")
+        assert record["sha256"] == hashlib.sha256(image).hexdigest()
+
+    # The key and the signatures are nowhere: trigger kwargs, XComs, manifests, task and trigger logs.
+    assert all(SIM_KEY not in kwargs and SIGNATURE not in kwargs for kwargs in trigger_kwargs)
     stored = json.loads(trigger_kwargs[0])
     stored = stored["__var"] if "__type" in stored else stored  # 3.1 and 3.2 store Airflow's serialized form
     assert stored.keys() >= {"remote_task_id", "seedance_conn_id", "deadline"}
     assert xcoms
-    assert all(SIM_KEY not in value for value in xcoms)
+    assert all(SIM_KEY not in value and SIGNATURE not in value for value in xcoms)
     # The extra link points at each stored video in the S3 console.
     assert sum(f"s3/object/{BUCKET}?prefix=real" in link for link in links) == GENERATIONS + 1
     for key in keys:
-        assert SIM_KEY not in client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("latin-1")
+        text = client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("latin-1")
+        assert SIM_KEY not in text, key
+        assert SIGNATURE not in text, key
     log_files = list((deployment.home / "logs").rglob("*.log*"))
     assert any(".trigger." in path.name for path in log_files), "no triggerer log was written"
     for path in log_files:
-        assert SIM_KEY not in path.read_text(errors="replace"), path
+        text = path.read_text(errors="replace")
+        assert SIM_KEY not in text, path
+        assert SIGNATURE not in text, path
