@@ -371,3 +371,33 @@ def test_an_input_beyond_a_documented_limit_fails_before_any_request(
     problem = re.search(rf"- {re.escape(field)}='[^']+': .{{0,120}}", output)
     assert problem, output[-3000:]
     assert allowed in problem.group(0), problem.group(0)
+
+
+LOSES_INPUT = """
+from airflow.sdk import ObjectStoragePath
+
+
+class LosesInputAfterSubmit(SeedanceGenerateVideoOperator):
+    # Try 1 dies right after the paid submit, and a cleanup job deletes the input before try 2.
+    def _resume_or_submit(self, context, *args):
+        resumed = super()._resume_or_submit(context, *args)
+        if context["ti"].try_number == 1:
+            ObjectStoragePath(self.first_frame, conn_id=self.output_conn_id).unlink()
+            raise RuntimeError("worker lost, and the staging input was cleaned up")
+        return resumed
+"""
+
+
+def test_a_paid_generation_is_resumed_even_when_its_input_is_gone(env, moto_server, run_dag):
+    source = put(moto_server, "etl/staging/p07.png", png(colour=(7, 77, 177)))
+    body = _single(
+        "media_input_gone",
+        f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='a canoe', first_frame={source!r}, "
+        f"retries=1, retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/media/gone/p07.mp4'",
+    ).replace("SeedanceGenerateVideoOperator(", "LosesInputAfterSubmit(")
+    run = run_dag("media_input_gone", LOSES_INPUT + body)
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 2)
+    assert _submissions(env, "ark") == 1
+    manifest = json.loads(_object(moto_server, "media/gone/p07.mp4.json"))
+    assert manifest["inputs"][0]["source"] == source  # identified by the claim, not by re-reading

@@ -41,7 +41,7 @@ from airflow_provider_seedance.media.sources import (
     read_sources,
     source_problems,
 )
-from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
 from airflow_provider_seedance.storage import StoredObject, read_json, storage_uri, store_stream, write_json
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
@@ -238,8 +238,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         try:
             request = self._request(validate=True)
-            sources = self._read_sources(request)
-            fingerprint = request_fingerprint(request, media_digests(sources))
+            sources, fingerprint = self._read_sources(request)
             existing = self._existing_result(fingerprint)
             if existing is not None:
                 return existing
@@ -317,14 +316,24 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             raise AirflowFailException(str(exc)) from None  # no retry can fix the request
         return request
 
-    def _read_sources(self, request: VideoRequest) -> list[SourceMedia]:
-        """Read and check the inputs that live in storage or inline (headers only), before any paid call."""
+    def _read_sources(self, request: VideoRequest) -> tuple[list[SourceMedia], str]:
+        """Read and check the inputs that live in storage or inline (headers only), before any paid call.
+
+        Returns them with the request's fingerprint. An input that can no longer be read does not strand
+        a generation already paid for: when the claim beside the output records this request (by the
+        sha256 of each input it was made from), that generation is resumed without the inputs.
+        """
         try:
             sources = read_sources(request, self._media_conn_id(), self._media_paths())
         except MediaSourceError as exc:
-            raise AirflowFailException(
-                f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}\nFix the input, then clear the task."
-            ) from None
+            claimed = self._claimed_fingerprint(request)
+            if claimed is None:
+                raise AirflowFailException(
+                    f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}\nFix the input, then clear "
+                    "the task."
+                ) from None
+            self.log.warning("%s; the claimed generation made from it is resumed instead.", exc.problem)
+            return [], claimed
         problems = source_problems(sources, self.hook.gateway.spec_for(request.model).media_limits)
         if problems:
             raise AirflowFailException(str(RequestValidationError(self.hook.gateway.name, problems)))
@@ -336,7 +345,18 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 source.size,
                 source.sha256,
             )
-        return sources
+        return sources, request_fingerprint(request, media_digests(sources))
+
+    def _claimed_fingerprint(self, request: VideoRequest) -> str | None:
+        """The fingerprint of the claim beside the output, if that claim is for ``request`` as its inputs were."""
+        claim = read_claim(self._output())
+        if claim is None:
+            return None
+        digests = {
+            item["source"]: item["sha256"] for item in claim.inputs if media_kind(item["source"]) is MediaKind.STORAGE
+        }
+        fingerprint = request_fingerprint(request, digests)
+        return fingerprint if claim.is_for(self.hook.gateway.name, fingerprint) else None
 
     def _existing_result(self, fingerprint: str) -> dict[str, Any] | None:
         if not self.skip_existing:
@@ -407,6 +427,12 @@ class SeedanceGenerateVideoOperator(BaseOperator):
 
     def _deliver(self, request: VideoRequest, sources: list[SourceMedia]) -> DeliveredRequest:
         """Bring storage and inline inputs to the gateway in a form it takes; nothing is paid for yet."""
+        inputs = [item.field for item in request.media_inputs if item.kind in (MediaKind.STORAGE, MediaKind.DATA)]
+        if len(inputs) > len(sources):
+            raise AirflowFailException(
+                f"the media inputs ({', '.join(inputs)}) could not be read, and the generation the claim recorded "
+                "for them is gone; fix the inputs, then clear the task."
+            )
         delivery = MediaDelivery(
             hook=self.hook,
             order=self.media_delivery,
