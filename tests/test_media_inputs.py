@@ -401,3 +401,20 @@ def test_a_paid_generation_is_resumed_even_when_its_input_is_gone(env, moto_serv
     assert _submissions(env, "ark") == 1
     manifest = json.loads(_object(moto_server, "media/gone/p07.mp4.json"))
     assert manifest["inputs"][0]["source"] == source  # identified by the claim, not by re-reading
+
+
+def test_an_object_storage_path_is_an_input_too(env, moto_server, run_dag):
+    image = png(colour=(140, 30, 220))
+    put(moto_server, "etl/paths/p08.png", image)
+    body = _single(
+        "media_path_object",
+        f"seedance_conn_id='sim_imini', model={I2V_MODELS['imini']!r}, prompt='a scarf', "
+        f"first_frame=ObjectStoragePath('s3://{BUCKET}/etl/paths/p08.png', conn_id=AWS_CONN_ID), media_conn_id='nope', "
+        f"output_path='s3://{BUCKET}/media/paths/p08.mp4'",
+    )
+    run = run_dag("media_path_object", "from airflow.sdk import ObjectStoragePath\n" + body)
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS  # read through the path's own connection, not media_conn_id
+    manifest = json.loads(_object(moto_server, "media/paths/p08.mp4.json"))
+    assert manifest["inputs"][0]["source"] == f"s3://{BUCKET}/etl/paths/p08.png"
+    assert received(env, "imini", manifest["remote_task_id"])[0]["sha256"] == hashlib.sha256(image).hexdigest()
