@@ -2,7 +2,8 @@
 
 Starts the gateway simulator and an S3-protocol server (moto), a real Airflow (api-server,
 scheduler, dag-processor, triggerer) with connections to both, runs ``seedance_fanout_from_etl``
-(six product videos over three gateways, waiting in the triggerer), copies the results into
+(six image-to-video product clips over three gateways, each from a product image the DAG first
+writes to S3 and delivers as a presigned URL, waiting in the triggerer), copies the results into
 ``./demo-output/`` and prints what was made. Everything it started is stopped at the end, also on
 Ctrl-C or failure. Needs the ``demo`` extra (simulator + moto server).
 """
@@ -153,6 +154,9 @@ def _row(video: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "file": video.name,
         "prompt": manifest["request"].get("prompt", ""),
         "gateway": manifest["gateway"],
+        "first frame": ", ".join(
+            f"{item['source'].rsplit('/', 1)[-1]} as {item['delivered_as']}" for item in manifest.get("inputs", [])
+        ),
         "task": manifest["remote_task_id"],
         "seconds": f"{seconds:.1f}",
         "size": size,
@@ -163,14 +167,17 @@ def _row(video: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
 def _print_table(rows: list[dict[str, Any]], output: Path) -> None:
     # Widths fit the longest cell (prompts are cut at 40 characters); the stored path comes last, whole.
-    columns = ["prompt", "gateway", "task", "seconds", "size", "bytes", "stored"]
+    columns = ["prompt", "gateway", "first frame", "task", "seconds", "size", "bytes", "stored"]
     cells = [{name: _cut(str(row[name]), 40 if name == "prompt" else 200) for name in columns} for row in rows]
     widths = {name: max([len(name), *(len(cell[name]) for cell in cells)]) for name in columns}
     print()
     print("  ".join(name.ljust(widths[name]) for name in columns))
     for cell in cells:
         print("  ".join(cell[name].ljust(widths[name]) for name in columns).rstrip())
-    print(f"\nCopied to {output.resolve()}/ (videos, manifests, catalog.json, catalog.csv, gallery.html).")
+    print(
+        f"\nCopied to {output.resolve()}/ (videos, manifests, the product images they started from, catalog.json, "
+        "catalog.csv, gallery.html)."
+    )
 
 
 def _cut(text: str, width: int) -> str:
