@@ -7,6 +7,7 @@ data: URI), and the simulator records the sha256 of the bytes it actually receiv
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -418,3 +419,25 @@ def test_an_object_storage_path_is_an_input_too(env, moto_server, run_dag):
     manifest = json.loads(_object(moto_server, "media/paths/p08.mp4.json"))
     assert manifest["inputs"][0]["source"] == f"s3://{BUCKET}/etl/paths/p08.png"
     assert received(env, "imini", manifest["remote_task_id"])[0]["sha256"] == hashlib.sha256(image).hexdigest()
+
+
+def test_a_data_uri_reaches_apimart_through_its_upload_endpoint_and_is_never_stored(
+    env, moto_server, run_dag, capfd, caplog
+):
+    # apimart no longer takes base64: the inline image goes up through /v1/uploads/images instead.
+    image = png(colour=(222, 111, 0))
+    inline = "data:image/png;base64," + base64.b64encode(image).decode()
+    run_dag(
+        "media_data_uri",
+        _single(
+            "media_data_uri",
+            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='a teapot', "
+            f"first_frame={inline!r}, output_path='s3://{BUCKET}/media/data/teapot.mp4'",
+        ),
+    )
+    manifest = _object(moto_server, "media/data/teapot.mp4.json").decode()
+    record = json.loads(manifest)["inputs"][0]
+    assert (record["delivered_as"], record["sha256"]) == ("upload", hashlib.sha256(image).hexdigest())
+    assert received(env, "apimart", json.loads(manifest)["remote_task_id"])[0]["via"] == "upload"
+    for text in (manifest, _task_output(capfd, caplog)):
+        assert not LEAKS.search(text), LEAKS.search(text)

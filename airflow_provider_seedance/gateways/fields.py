@@ -49,7 +49,12 @@ def percent(value: Any) -> int | None:
 
 
 def shorten(value: Any, limit: int = 80) -> Any:
-    """Long strings (data: URIs can be megabytes) cut for an error message; anything else as is."""
+    """Long strings cut for an error message, a log line or a manifest; anything else as is.
+
+    A data: URI keeps only its header: base64 (megabytes of someone's image) never goes anywhere.
+    """
+    if isinstance(value, str) and value[:5].lower() == "data:" and "," in value:
+        return f"{value[: value.index(',') + 1][:limit]}... ({len(value)} characters)"
     if isinstance(value, str) and len(value) > limit:
         return f"{value[:limit]}... ({len(value)} characters)"
     return value
