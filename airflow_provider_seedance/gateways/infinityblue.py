@@ -36,7 +36,7 @@ from airflow_provider_seedance.gateways.base import (
     state_from,
 )
 from airflow_provider_seedance.gateways.fields import code_text, percent, shorten, text, unix_time
-from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, seconds
+from airflow_provider_seedance.gateways.spec import URL_ONLY, ModelSpec, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
@@ -46,9 +46,11 @@ INT64 = (-(2**63), 2**63 - 1)
 # The spec states no media limits; InfinityBlue passes media on to the upstream (``metadata.content`` is
 # its content[] list), so the upstream's are kept [I].
 MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
-# Images may be inlined: ``image`` and ``ref_images`` are documented as "URL or Base64", and
-# ``metadata.content`` carries the same image parts to the upstream. Videos and audios must be public
-# URLs. asset:// ids are never accepted: InfinityBlue documents no asset upload.
+# Every input goes in ``metadata.content`` (roles need it), whose parts the spec describes only as public
+# URLs: base64 is documented just for the top-level ``image`` and ``ref_images``, which carry no role.
+# So images, videos and audios are URLs here (storage inputs go as presigned URLs); a user who wants
+# the top-level base64 fields can still send them through ``extra``. asset:// ids are never accepted:
+# InfinityBlue documents no asset upload.
 
 # The spec restricts neither model more than the other: both take 480p-1080p (1080p "depends on
 # upstream account permissions", which only the gateway can judge). Reference counts are not
@@ -59,7 +61,7 @@ SEEDANCE_2 = ModelSpec(
     ratios=RATIOS,
     prompt_required=True,
     seed_range=INT64,
-    image_sources=URL_OR_DATA,
+    image_sources=URL_ONLY,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
     media_limits=MEDIA_LIMITS,
@@ -70,7 +72,7 @@ SEEDANCE_2 = ModelSpec(
 GATEWAY_WIDE = ModelSpec(
     prompt_required=True,
     seed_range=INT64,
-    image_sources=URL_OR_DATA,
+    image_sources=URL_ONLY,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
     media_limits=MEDIA_LIMITS,

@@ -87,12 +87,12 @@ def _image(url, role):
             id="first-frame",
         ),
         pytest.param(
-            {"model": MODEL, "prompt": "morph", "first_frame": IMG, "last_frame": DATA_IMG, "ratio": "adaptive"},
+            {"model": MODEL, "prompt": "morph", "first_frame": IMG, "last_frame": IMG2, "ratio": "adaptive"},
             {
                 "model": MODEL,
                 "prompt": "morph",
                 "ratio": "adaptive",
-                "metadata": {"content": [_image(IMG, "first_frame"), _image(DATA_IMG, "last_frame")]},
+                "metadata": {"content": [_image(IMG, "first_frame"), _image(IMG2, "last_frame")]},
             },
             id="first-and-last-frame",
         ),
@@ -576,14 +576,21 @@ def test_error_from_does_not_touch_other_errors():
         pytest.param(
             {"first_frame": "asset://asset-1"},
             "first_frame",
-            "an http(s) URL or a data: URI",
+            "must be an http(s) URL on this gateway",
             id="first-frame-asset-id",
         ),
         pytest.param(
             {"reference_images": ["asset://asset-1"]},
             "reference_images[0]",
-            "an http(s) URL or a data: URI",
+            "must be an http(s) URL on this gateway",
             id="reference-image-asset-id",
+        ),
+        pytest.param(
+            # Base64 is documented for the top-level image/ref_images only, never inside metadata.content.
+            {"first_frame": DATA_IMG, "ratio": "auto"},
+            "first_frame",
+            "must be an http(s) URL on this gateway",
+            id="inline-first-frame",
         ),
         pytest.param({"extra": {"seconds": "5"}}, "extra.seconds", "use that field", id="extra-seconds"),
         pytest.param({"extra": {"metadata": {"seed": 1}}}, "extra.metadata", "use that field", id="extra-metadata"),
@@ -643,7 +650,6 @@ def test_long_inline_image_is_shortened_in_the_message():
         pytest.param({"extra": {"size": "1280x720"}}, id="size-without-resolution-or-ratio"),
         pytest.param({"camera_fixed": True, "model": FAST}, id="camera-fixed-documented-here"),
         pytest.param({"seed": 2**63 - 1}, id="seed-int64-max"),
-        pytest.param({"first_frame": DATA_IMG, "ratio": "auto"}, id="inline-first-frame"),
     ],
 )
 def test_accepted(fields):
