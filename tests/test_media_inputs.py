@@ -441,3 +441,32 @@ def test_a_data_uri_reaches_apimart_through_its_upload_endpoint_and_is_never_sto
     assert received(env, "apimart", json.loads(manifest)["remote_task_id"])[0]["via"] == "upload"
     for text in (manifest, _task_output(capfd, caplog)):
         assert not LEAKS.search(text), LEAKS.search(text)
+
+
+def test_an_unknown_delivery_fails_when_the_dag_is_parsed():
+    from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+    with pytest.raises(ValueError, match=r"media_delivery has 'ftp'; allowed: presigned_url, upload, asset, inline"):
+        SeedanceGenerateVideoOperator(
+            task_id="bad_delivery", model="m", output_path="s3://b/k.mp4", media_delivery=["presigned_url", "ftp"]
+        )
+
+
+def test_inline_images_that_would_overflow_the_request_body_fail_before_any_request(
+    env, moto_server, run_dag, capfd, caplog
+):
+    big = put(moto_server, "etl/big/poster.bmp", _bmp(2950, 2950))  # 26 MB: about 35 MB as base64
+    run = run_dag(
+        "media_overflow",
+        _single(
+            "media_overflow",
+            f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='x', media_delivery=['inline'], "
+            f"reference_images=[{big!r}, {big!r}], output_path='s3://{BUCKET}/media/overflow.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.FAILED
+    assert _requests(env, "ark") == 0
+    output = _task_output(capfd, caplog)
+    assert "reference_images[1]" in output
+    assert "the request body may hold at most 64 MB on this gateway" in output
