@@ -525,9 +525,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         if claim is not None:
             fingerprint, inputs = claim.request_sha256, claim.inputs
         else:  # the claim went missing: identify the inputs again, as well as they can still be read
-            sources = read_sources(request, self._media_conn_id(), self._media_paths())
-            fingerprint = request_fingerprint(request, media_digests(sources))
-            inputs = [source.record(None) for source in sources]
+            fingerprint, inputs = self._identify_inputs_again(request)
         manifest = build_manifest(
             request=request,
             gateway=self.hook.gateway.name,
@@ -548,6 +546,16 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 Asset(video.uri), extra={"sha256": video.sha256, "size": video.size, "gateway": manifest["gateway"]}
             )
         return result_from_manifest(manifest, storage_uri(manifest_path), skipped=False)
+
+    def _identify_inputs_again(self, request: VideoRequest) -> tuple[str, list[dict[str, Any]]]:
+        """Fingerprint and input records from the inputs themselves; without them when they are gone,
+        since the stored video must get its manifest either way."""
+        try:
+            sources = read_sources(request, self._media_conn_id(), self._media_paths())
+        except (MediaSourceError, OSError) as exc:
+            self.log.warning("The manifest cannot identify the inputs by content (%s).", exc)
+            return request_fingerprint(request), []
+        return request_fingerprint(request, media_digests(sources)), [source.record(None) for source in sources]
 
     def _store_last_frame(
         self, request: VideoRequest, status: TaskStatus, output: ObjectStoragePath
