@@ -4,6 +4,7 @@ Split by what the caller should do next::
 
     SeedanceError
     ├── RequestValidationError      bad input, found before any network call; fix the request
+    ├── ConnectionConfigError       the seedance connection cannot work as configured; fix the connection
     ├── TransportError              no answer: connection refused, reset or timed out (retryable)
     ├── SubmitOutcomeUnknownError   a submit was sent but no clear answer came back: never resent blindly
     ├── IncompleteTransferError     a download ended before its announced size (resumable)
@@ -55,6 +56,13 @@ class RequestValidationError(SeedanceError, ValueError):
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"invalid video request{where} ({count} {noun}):\n{lines}")
+
+
+class ConnectionConfigError(SeedanceError, ValueError):
+    """The ``seedance`` connection is configured so that no call can work (no gateway, no key, no URL).
+
+    No retry can fix it, so the operator fails the task at once.
+    """
 
 
 class TransportError(SeedanceError):

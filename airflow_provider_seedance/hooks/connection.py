@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.sdk import Connection
 
+from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways import GATEWAY_NAMES, Gateway, HttpCall, get_gateway
 
 
@@ -44,22 +45,24 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
     """
     name = extra.get("gateway")
     if not name:
-        raise ValueError(
+        raise ConnectionConfigError(
             f"connection {conn.conn_id!r}: extra field 'gateway' is missing; "
             f"set it to one of: {', '.join(GATEWAY_NAMES)}"
         )
     try:
         gateway = get_gateway(str(name))
     except ValueError as exc:
-        raise ValueError(f"connection {conn.conn_id!r}: extra field 'gateway': {exc}") from None
+        raise ConnectionConfigError(f"connection {conn.conn_id!r}: extra field 'gateway': {exc}") from None
     base_url = _base_url(conn) or gateway.default_base_url
     if not base_url:
-        raise ValueError(
+        raise ConnectionConfigError(
             f"connection {conn.conn_id!r}: gateway {gateway.name!r} has no public default URL; "
             "set the connection's Base URL (host)"
         )
     if not conn.password:
-        raise ValueError(f"connection {conn.conn_id!r}: the API key (password) is empty")
+        raise ConnectionConfigError(
+            f"connection {conn.conn_id!r}: the API key (password) is empty; put the gateway's key in the password"
+        )
     return GatewayConnection(conn_id=conn.conn_id, gateway=gateway, base_url=base_url, api_key=conn.password)
 
 

@@ -22,6 +22,7 @@ from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStorageP
 from airflow_provider_seedance.claims import Claim, claim_path, read_claim, remove_claim, write_claim
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, AirflowFailException, conf
 from airflow_provider_seedance.exceptions import (
+    ConnectionConfigError,
     GatewayError,
     RequestValidationError,
     SeedanceError,
@@ -53,6 +54,8 @@ DEFERRAL_MARGIN = timedelta(minutes=15)
 # Presigned input URLs outlive the deadline by this much: a gateway may fetch an input when a queued
 # task starts, or again when it retries internally.
 PRESIGNED_URL_MARGIN = timedelta(hours=1)
+# Polling a generation less often than hourly only delays its result; more often than 0 s is a busy loop.
+MAX_POLL_INTERVAL = 3600.0
 MEDIA_FIELDS = ("first_frame", "last_frame", "reference_images", "reference_videos", "reference_audios")
 REQUEST_FIELDS = (
     "model",
@@ -221,6 +224,17 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         except ValueError as exc:
             raise ValueError(f"{self.task_id}: {exc}") from None
         self.asset_registry_path = asset_registry_path
+        for name in ("output_path", "asset_registry_path"):
+            problem = _scheme_problem(name, getattr(self, name))
+            if problem and "{{" not in str(getattr(self, name)):
+                raise ValueError(f"{self.task_id}: {problem}")
+        if not 0 < poll_interval <= MAX_POLL_INTERVAL:
+            raise ValueError(
+                f"{self.task_id}: poll_interval={poll_interval!r}; allowed: more than 0 and at most "
+                f"{MAX_POLL_INTERVAL:g} seconds (15-30 s suits most generations)"
+            )
+        if generation_timeout <= timedelta(0):
+            raise ValueError(f"{self.task_id}: generation_timeout={generation_timeout}; it must be positive")
         self.skip_existing = skip_existing
         self.poll_interval = poll_interval
         self.generation_timeout = generation_timeout
@@ -237,6 +251,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         try:
+            self._check_paths()
+            self._check_connection()
             request = self._request(validate=True)
             sources, fingerprint = self._read_sources(request)
             existing = self._existing_result(fingerprint)
@@ -301,6 +317,20 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             self.log.warning("Could not cancel remote task %s: %s", task_id, exc)
 
     # ---- steps --------------------------------------------------------------------------------
+
+    def _check_paths(self) -> None:
+        """Rendered paths need a scheme, or they would land on the worker's local disk."""
+        for name in ("output_path", "asset_registry_path"):
+            problem = _scheme_problem(name, getattr(self, name))
+            if problem:
+                raise AirflowFailException(problem)
+
+    def _check_connection(self) -> None:
+        """Resolve the seedance connection; a configuration no retry can fix fails the task at once."""
+        try:
+            self.hook.connection  # noqa: B018 - resolving it is the check
+        except ConnectionConfigError as exc:
+            raise AirflowFailException(f"{exc}. Fix the connection, then clear the task.") from None
 
     def _request(self, *, validate: bool) -> VideoRequest:
         """Build the request; with ``validate``, check it against the gateway's rules (no network)."""
@@ -612,6 +642,17 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             reason="deadline",
             message=f"task {task_id} did not finish within {self.generation_timeout}",
         )
+
+
+def _scheme_problem(name: str, value: Any) -> str | None:
+    """What is wrong with a storage path given as text without a scheme; None when it is fine."""
+    if not isinstance(value, str) or "://" in value:
+        return None
+    hint = f"s3://{value.lstrip('/')}" if not value.startswith("/") else f"file://{value}"
+    return (
+        f"{name}={value!r} has no scheme, so it would be written to the worker's local disk; "
+        f"write {hint} (or any other scheme, such as file:///absolute/path)"
+    )
 
 
 def _media_uris(value: Any) -> Any:

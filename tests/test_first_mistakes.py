@@ -1,0 +1,83 @@
+"""Mistakes a first-time user made (issue 10), each failing early and saying what to do next."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from airflow.utils.state import TaskInstanceState
+
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+from tests.conftest import BUCKET, SIM_KEY
+from tests.test_operator import MODELS, _single, _submissions, _task_output
+
+
+def _operator(**kwargs) -> SeedanceGenerateVideoOperator:
+    arguments = {"task_id": "clip", "model": MODELS["ark"], "prompt": "x", "output_path": f"s3://{BUCKET}/x.mp4"}
+    return SeedanceGenerateVideoOperator(**{**arguments, **kwargs})
+
+
+def test_an_output_path_without_a_scheme_fails_when_the_dag_is_parsed():
+    with pytest.raises(ValueError, match=r"output_path='acme-videos/clips/x.mp4' has no scheme") as caught:
+        _operator(output_path="acme-videos/clips/x.mp4")
+    assert "write s3://acme-videos/clips/x.mp4" in str(caught.value)
+
+
+def test_a_rendered_output_path_without_a_scheme_fails_before_paying(env, run_dag, capfd, caplog):
+    run = run_dag(
+        "mistake_no_scheme",
+        _single(
+            "mistake_no_scheme",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            'output_path=\'{{ dag_run.conf.get("bucket", "acme-videos") }}/clips/x.mp4\'',
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    assert _submissions(env, "ark") == 0
+    assert "output_path='acme-videos/clips/x.mp4' has no scheme" in _task_output(capfd, caplog)
+
+
+@pytest.mark.parametrize("value", [0, -1, 3601])
+def test_a_poll_interval_out_of_range_fails_when_the_dag_is_parsed(value):
+    with pytest.raises(ValueError, match=rf"poll_interval={value}; allowed: more than 0 and at most 3600 seconds"):
+        _operator(poll_interval=value)
+
+
+def test_a_non_positive_generation_timeout_fails_when_the_dag_is_parsed():
+    with pytest.raises(ValueError, match="generation_timeout=0:00:00; it must be positive"):
+        _operator(generation_timeout=timedelta(0))
+
+
+@pytest.mark.parametrize(
+    ("connection", "message"),
+    [
+        (
+            {"conn_type": "seedance", "password": SIM_KEY, "extra": {"gateway": "arc"}},
+            "extra field 'gateway': unknown gateway 'arc'; choose one of: ark",
+        ),
+        (
+            {"conn_type": "seedance", "host": "http://127.0.0.1:9", "extra": {"gateway": "ark"}},
+            "the API key (password) is empty; put the gateway's key in the password",
+        ),
+    ],
+    ids=["unknown-gateway", "empty-key"],
+)
+def test_a_broken_connection_fails_at_once_instead_of_retrying(
+    env, run_dag, monkeypatch, capfd, caplog, connection, message
+):
+    monkeypatch.setenv("AIRFLOW_CONN_BROKEN", json.dumps(connection))
+    run = run_dag(
+        "mistake_connection",
+        _single(
+            "mistake_connection",
+            f"seedance_conn_id='broken', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            f"output_path='s3://{BUCKET}/mistakes/connection.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    output = _task_output(capfd, caplog)
+    assert message in output
+    assert "Fix the connection, then clear the task." in output
