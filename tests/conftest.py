@@ -29,6 +29,14 @@ def simulator(tmp_path_factory) -> Iterator[RunningSimulator]:
 
 
 @pytest.fixture(autouse=True)
+def _forget_unknown_model_warnings() -> None:
+    """Each test sees the once-per-process "unknown model" warning afresh."""
+    from airflow_provider_seedance.gateways import base
+
+    base._WARNED_MODELS.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clean_simulator(request) -> None:
     if "simulator" in request.fixturenames:
         running: RunningSimulator = request.getfixturevalue("simulator")

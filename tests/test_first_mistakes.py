@@ -81,3 +81,22 @@ def test_a_broken_connection_fails_at_once_instead_of_retrying(
     output = _task_output(capfd, caplog)
     assert message in output
     assert "Fix the connection, then clear the task." in output
+
+
+def test_a_model_typo_is_named_with_the_closest_known_model(env, run_dag, capfd, caplog):
+    run = run_dag(
+        "mistake_model_typo",
+        _single(
+            "mistake_model_typo",
+            f"seedance_conn_id='sim_ark', model='dreamina-seedance-2-0-260218', prompt='x', retries=2, "
+            f"output_path='s3://{BUCKET}/mistakes/typo.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    assert _submissions(env, "ark") == 0  # Ark refused it: nothing was created or billed
+    output = _task_output(capfd, caplog)
+    assert "does not exist" in output
+    assert "Did you mean 'dreamina-seedance-2-0-260128'?" in output
+    assert "check the connection's base URL" not in output
+    assert output.count("is not known to the ark dialect") == 1

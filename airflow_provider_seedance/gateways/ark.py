@@ -99,6 +99,8 @@ class ArkGateway(Gateway):
         "InvalidEndpointOrModel.ModelIDAccessDisabled": AuthenticationError,
         "AccountOverdueError": InsufficientCreditError,
         "InvalidEndpoint.NotFound": InvalidRequestError,
+        # A model id or endpoint id the account does not have: the request is wrong, not the base URL.
+        "InvalidEndpointOrModel.NotFound": InvalidRequestError,
         "MissingParameter": InvalidRequestError,
         "InvalidParameter": InvalidRequestError,
         "QuotaExceeded": RateLimitError,

@@ -7,6 +7,7 @@ envelopes, status words, error bodies) stays in the dialect's module.
 
 from __future__ import annotations
 
+import difflib
 import email.utils
 import json
 import logging
@@ -37,6 +38,8 @@ from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 log = logging.getLogger(__name__)
 
 Artifact = Literal["video", "last_frame"]
+# (gateway, model) pairs already warned about as unknown in this process: one warning per task, not per call.
+_WARNED_MODELS: set[tuple[str, str]] = set()
 # The submit body holds media only in forms the gateway takes as they are: delivery happened before.
 SENT_AS_IS: tuple[Delivery, ...] = ()
 
@@ -149,17 +152,31 @@ class Gateway(ABC):
     # ---- validation -------------------------------------------------------------------------
 
     def spec_for(self, model: str) -> ModelSpec:
-        """The model's constraints, or the gateway-wide ones (with a warning) for a model we do not know."""
+        """The model's constraints, or the gateway-wide ones for a model we do not know.
+
+        An unknown model is sent anyway (it may be newer than this release); the warning saying so is
+        logged once per process, with the closest known id when one looks like a typo of it.
+        """
         spec = self.models.get(model)
         if spec is None:
-            log.warning(
-                "Model %r is not known to the %s dialect (known: %s); sending it with gateway-wide checks only.",
-                model,
-                self.name,
-                ", ".join(sorted(self.models)),
-            )
+            if (self.name, model) not in _WARNED_MODELS:
+                _WARNED_MODELS.add((self.name, model))
+                log.warning(
+                    "Model %r is not known to the %s dialect (known: %s); sending it with gateway-wide checks only.%s",
+                    model,
+                    self.name,
+                    ", ".join(sorted(self.models)),
+                    self.model_hint(model),
+                )
             return self.unknown_model_spec
         return spec
+
+    def model_hint(self, model: str) -> str:
+        """ " Did you mean '<id>'?" for a model id one or two characters away from a known one; else ""."""
+        if model in self.models:
+            return ""
+        close = difflib.get_close_matches(model, list(self.models), n=1, cutoff=0.9)
+        return f" Did you mean {close[0]!r}?" if close else ""
 
     def validate(self, request: VideoRequest, delivery_order: Sequence[Delivery] = DEFAULT_DELIVERY_ORDER) -> None:
         """Raise one ``RequestValidationError`` listing every problem, or return when the request is sendable.

@@ -490,7 +490,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             raise AirflowFailException(str(exc)) from exc
         except GatewayError as exc:
             if not exc.retryable:
-                raise AirflowFailException(f"the gateway refused the generation: {exc}") from exc
+                hint = self.hook.gateway.model_hint(delivered.request.model)
+                raise AirflowFailException(f"the gateway refused the generation: {exc}.{hint}") from exc
             raise
 
     def _still_usable(self, task_id: str) -> TaskStatus | None:
