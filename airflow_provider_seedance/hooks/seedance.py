@@ -226,16 +226,31 @@ class SeedanceHook(BaseHook):
             response.close()
 
     def test_connection(self) -> tuple[bool, str]:
-        """Ask for a task id that cannot exist: 'not found' proves the URL and key; 401 means a bad key."""
+        """Ask for a task id that cannot exist: the gateway's own "not found" proves the URL and key.
+
+        A 404 counts only when its body is the gateway's error shape: a wrong path on the right host,
+        another gateway's server or an S3 endpoint also answer 404, but not in this gateway's words.
+        """
         try:
             self.get_status(PROBE_TASK_ID)
-        except TaskNotFoundError:
+        except TaskNotFoundError as exc:
+            if not exc.structured:
+                return False, self._not_this_gateway(exc)
             return True, f"Connected to {self.gateway.name} at {self.connection.base_url}; the API key was accepted."
         except AuthenticationError as exc:
-            return False, f"{self.gateway.name} rejected the API key: {exc.message}"
+            return False, f"{self.gateway.name} rejected the API key: {exc.message}. Check the connection's password."
         except (SeedanceError, ValueError) as exc:
             return False, f"Could not use {self.seedance_conn_id}: {exc}"
         return True, f"Connected to {self.gateway.name} at {self.connection.base_url}."
+
+    def _not_this_gateway(self, error: TaskNotFoundError) -> str:
+        gateway = self.gateway
+        expected = f" (the public one is {gateway.default_base_url})" if gateway.default_base_url else ""
+        return (
+            f"{self.connection.base_url} answered HTTP {error.status_code} to {gateway.name}'s status path, but "
+            f"not in {gateway.name}'s error format ({error.message[:80]!r}): this is not a {gateway.name} API. "
+            f"Check the Base URL{expected} and that extra.gateway names the gateway it belongs to."
+        )
 
     # ---- async API (triggerer) ----------------------------------------------------------------
 
