@@ -20,16 +20,32 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from _settings import MODELS_BY_GATEWAY, OUTPUT_BASE, OUTPUT_CONN, POLL_SECONDS, POOL
 from airflow.sdk import DAG, ObjectStoragePath, task
 from PIL import Image, ImageDraw
 
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+# Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
+# stands alone, so it can be copied into a dags folder by itself.
+MODELS_BY_GATEWAY = {
+    "ark": os.environ.get("SEEDANCE_MODEL_ARK", "dreamina-seedance-2-0-260128"),
+    "apimart": os.environ.get("SEEDANCE_MODEL_APIMART", "doubao-seedance-2.0"),
+    "infinityblue": os.environ.get("SEEDANCE_MODEL_INFINITYBLUE", "doubao-seedance-2-0-260128"),
+    "imini": os.environ.get("SEEDANCE_MODEL_IMINI", "doubao/seedance-2.0"),
+    "jimmyai": os.environ.get("SEEDANCE_MODEL_JIMMYAI", "seedance2.0-mini"),
+    "aiproxy": os.environ.get("SEEDANCE_MODEL_AIPROXY", "doubao-seedance-1-0-pro-250528"),
+}
+OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
+OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
+POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
+POOL = os.environ.get("SEEDANCE_POOL", "seedance_api")
+
 
 PRODUCTS_CSV = Path(__file__).parent / "data" / "products.csv"
 RUN_FOLDER = OUTPUT_BASE + "/catalog/{{ dag_run.run_after | ds }}"

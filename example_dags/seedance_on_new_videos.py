@@ -10,11 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from datetime import datetime
 from typing import Any
 
-from _settings import OUTPUT_CONN
 from airflow.sdk import DAG, AssetAlias, ObjectStoragePath, task
+
+# Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
+# stands alone, so it can be copied into a dags folder by itself.
+OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
+
 
 log = logging.getLogger(__name__)
 

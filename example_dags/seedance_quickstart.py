@@ -1,17 +1,25 @@
 """Quickstart: one prompt, one video, stored in object storage with its manifest.
 
 Needs a ``seedance_default`` connection (API key, gateway) and an ``aws_default`` connection for
-the bucket in SEEDANCE_OUTPUT_BASE (see _settings.py); ``make demo`` provides both locally.
+the bucket in SEEDANCE_OUTPUT_BASE; ``make demo`` provides both locally.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
-from _settings import MODEL, OUTPUT_BASE, OUTPUT_CONN, POLL_SECONDS
 from airflow.sdk import DAG
 
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+# Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
+# stands alone, so it can be copied into a dags folder by itself.
+MODEL = os.environ.get("SEEDANCE_MODEL", "dreamina-seedance-2-0-260128")
+OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
+OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
+POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
+
 
 with DAG(
     dag_id="seedance_quickstart",

@@ -8,12 +8,20 @@ gateway takes), so no image bytes pass through XCom.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
-from _settings import MODEL, OUTPUT_BASE, OUTPUT_CONN, POLL_SECONDS
 from airflow.sdk import DAG
 
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+# Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
+# stands alone, so it can be copied into a dags folder by itself.
+MODEL = os.environ.get("SEEDANCE_MODEL", "dreamina-seedance-2-0-260128")
+OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
+OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
+POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
+
 
 SHOTS = [
     "A lighthouse keeper climbs a spiral staircase at dusk, lantern in hand",

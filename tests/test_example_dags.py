@@ -36,8 +36,6 @@ def examples(simulator, moto_server, airflow_db):
     os.environ.update({name.replace("SIM_", "SEEDANCE_"): value for name, value in sims.items()})
     os.environ["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = sims["AIRFLOW_CONN_SIM_ARK"]
     shutil.copytree(EXAMPLES, DAGS_FOLDER, dirs_exist_ok=True)
-    sys.path.insert(0, str(DAGS_FOLDER))
-    sys.modules.pop("_settings", None)
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run(
         [airflow, "pools", "set", "seedance_api", "4", "Concurrent Seedance generations", "--include-deferred"],
@@ -45,8 +43,7 @@ def examples(simulator, moto_server, airflow_db):
         capture_output=True,
         timeout=120,
     )
-    yield DAGS_FOLDER
-    sys.path.remove(str(DAGS_FOLDER))
+    return DAGS_FOLDER
 
 
 def _load(name: str):
@@ -90,6 +87,15 @@ def test_every_example_parses_without_import_errors(examples):
         "seedance_storyboard",
         "seedance_on_new_videos",
     }
+
+
+@pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("seedance_*.py")))
+def test_each_example_parses_on_its_own(tmp_path, example):
+    # A user copies one example into their dags folder: it needs nothing from its siblings.
+    shutil.copy(EXAMPLES / example, tmp_path / example)
+    bag = _dag_bag(tmp_path)
+    assert bag.import_errors == {}
+    assert len(bag.dag_ids) == 1
 
 
 def test_quickstart(examples, moto_server):
