@@ -12,7 +12,7 @@ import random
 import threading
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Operation = Literal["submit", "status", "cancel", "download", "upload"]
 
@@ -54,6 +54,17 @@ class ScriptedFault(BaseModel):
     op: Operation | None = None
     count: int = Field(default=1, ge=1)
     status: int | None = Field(default=None, ge=500, le=599, description="for server_error")
+
+    @model_validator(mode="after")
+    def _can_fire(self) -> ScriptedFault:
+        # A pair that never matches a request would sit in the script forever, and the test would pass
+        # for the wrong reason.
+        if self.op is not None and self.op not in APPLIES_TO[self.kind]:
+            raise ValueError(
+                f"fault {self.kind.value!r} never happens on {self.op!r} requests; "
+                f"it applies to: {', '.join(APPLIES_TO[self.kind])}"
+            )
+        return self
 
 
 class FaultPlan(BaseModel):

@@ -166,6 +166,17 @@ def test_faults_admin_api(simulator, client, tasks_url):
     assert "meteor" in bad.text
 
 
+@pytest.mark.parametrize(
+    ("kind", "op", "applies"),
+    [("moderation", "status", "submit"), ("expire_url", "download", "submit"), ("truncate", "submit", "download")],
+)
+def test_a_fault_that_can_never_fire_is_refused(simulator, kind, op, applies):
+    plan = {"script": [{"kind": kind, "op": op}]}
+    bad = httpx.put(f"{simulator.base_url}/_simulator/faults", json=plan)
+    assert bad.status_code == 400
+    assert f"fault '{kind}' never happens on '{op}' requests; it applies to: {applies}" in bad.text
+
+
 def test_health_lists_every_gateway(simulator):
     health = httpx.get(f"{simulator.base_url}/_simulator/health").json()
     assert health["gateways"] == sorted(["ark", "imini", "apimart", "aiproxy", "infinityblue", "jimmyai"])
