@@ -134,3 +134,23 @@ def test_connection_test_fails_for_every_base_url_mistake(simulator, moto_server
         connection = {"conn_type": "seedance", "host": url, "password": SIM_KEY, "extra": {"gateway": gateway}}
         monkeypatch.setenv("AIRFLOW_CONN_RIGHT", json.dumps(connection))
         assert SeedanceHook("right", retry_policy=fast).test_connection()[0] is True, gateway
+
+
+def test_a_submit_with_unknown_outcome_says_what_to_do_next(env, run_dag, capfd, caplog):
+    from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+
+    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="drop_after", op="submit")]))
+    run = run_dag(
+        "mistake_unknown_outcome",
+        _single(
+            "mistake_unknown_outcome",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            f"output_path='s3://{BUCKET}/mistakes/unknown.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    output = _task_output(capfd, caplog)
+    assert f"Next: in ark's console, look for a {MODELS['ark']} task created around" in output
+    assert "If there is none, clear this task to submit again." in output
+    assert "The above exception was the direct cause" not in output.split("Next: in ark's console")[-1]

@@ -311,8 +311,8 @@ class SeedanceHook(BaseHook):
             if submit and outcome_unknown(error):
                 raise SubmitOutcomeUnknownError(
                     f"the submit to {self.seedance_conn_id} may have reached the gateway, but no clear answer "
-                    f"came back ({error}). It is not resent automatically, so the video is not paid twice; "
-                    "check the gateway's console for the task before retrying."
+                    f"came back ({error}). It is not resent automatically, so the video is not paid twice: "
+                    "look in the gateway's console for the task before submitting it again."
                 ) from error
             raise error
         delay = self.retry_policy.delay(attempt, error)

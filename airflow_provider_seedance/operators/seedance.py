@@ -486,8 +486,15 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         try:
             return self.hook.submit(delivered.request, secrets=delivered.secrets)
         except SubmitOutcomeUnknownError as exc:
-            # A retry would submit (and pay) again without knowing whether this one went through.
-            raise AirflowFailException(str(exc)) from exc
+            # A retry would submit (and pay) again without knowing whether this one went through. The
+            # message is the whole story, so the chain of transport errors behind it is not repeated.
+            sent = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise AirflowFailException(
+                f"{exc} Next: in {self.hook.gateway.name}'s console, look for a {delivered.request.model} task "
+                f"created around {sent}. If there is none, clear this task to submit again. If there is one, it "
+                "is being generated and billed: take its video from the console, or clear this task only if a "
+                "second generation is acceptable."
+            ) from None
         except GatewayError as exc:
             if not exc.retryable:
                 hint = self.hook.gateway.model_hint(delivered.request.model)
