@@ -165,7 +165,10 @@ def test_cancel_a_queued_task(simulator, hook):
 def test_expired_result_url_is_named(simulator, hook):
     _faults(simulator, ScriptedFault(kind="expire_url"))
     final = hook.wait(hook.submit(REQUEST).task_id, poll_interval=0.01, deadline=_deadline())
-    with pytest.raises(ResultUnavailableError, match="expired or removed"), hook.open_artifact(final):
+    with (
+        pytest.raises(ResultUnavailableError, match=r"expired or removed\): Request has expired \(http=403\)$"),
+        hook.open_artifact(final),
+    ):
         pass
 
 

@@ -334,7 +334,8 @@ class SeedanceHook(BaseHook):
         if not call.authenticated and response.status_code in (403, 404, 410):
             # A signed result URL on a CDN answers these once it has expired or the file is gone.
             raise ResultUnavailableError(
-                f"the result URL answered HTTP {response.status_code} (expired or removed): {body[:120]!r}",
+                f"the result URL answered HTTP {response.status_code} (expired or removed): "
+                f"{body[:120].decode('utf-8', 'replace').strip() or 'no body'}",
                 gateway=self.gateway.name,
                 status_code=response.status_code,
             )
