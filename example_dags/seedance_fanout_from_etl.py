@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 from datetime import datetime
 from html import escape
@@ -47,6 +48,7 @@ POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 POOL = os.environ.get("SEEDANCE_POOL", "seedance_api")
 
 
+log = logging.getLogger(__name__)
 PRODUCTS_CSV = Path(__file__).parent / "data" / "products.csv"
 RUN_FOLDER = OUTPUT_BASE + "/catalog/{{ dag_run.run_after | ds }}"
 
@@ -91,12 +93,17 @@ def build_prompts(run_folder: str) -> list[dict[str, Any]]:
     ]
 
 
-@task
-def build_catalog(results: list[dict[str, Any]], run_folder: str) -> dict[str, Any]:
+# all_done: one failed generation (a moderation refusal, say) must not cost the night's catalog of the
+# others; the run still ends failed, so the failure is seen.
+@task(trigger_rule="all_done")
+def build_catalog(
+    results: list[dict[str, Any] | None], requested: list[dict[str, Any]], run_folder: str
+) -> dict[str, Any]:
     """Gather each video's manifest into a catalog (JSON, CSV) and an HTML gallery beside the videos."""
     folder = ObjectStoragePath(run_folder, conn_id=OUTPUT_CONN)
     entries = []
-    for result in results:
+    made = [result for result in results if result]  # a failed generation left no result
+    for result in made:
         manifest_path = ObjectStoragePath(result["manifest_path"], conn_id=OUTPUT_CONN)
         manifest = json.loads(manifest_path.read_text())
         entries.append(
@@ -119,7 +126,12 @@ def build_catalog(results: list[dict[str, Any]], run_folder: str) -> dict[str, A
     writer.writerows(entries)
     (folder / "catalog.csv").write_text(table.getvalue())
     (folder / "gallery.html").write_text(_gallery(entries))
-    return {"videos": len(entries), "catalog": f"{run_folder}/catalog.json"}
+    missing = len(requested) - len(made)
+    if missing:
+        log.warning(
+            "%d of %d generations made no video; the catalog lists the other %d.", missing, len(requested), len(made)
+        )
+    return {"videos": len(entries), "missing": missing, "catalog": f"{run_folder}/catalog.json"}
 
 
 def _gallery(entries: list[dict[str, Any]]) -> str:
@@ -157,4 +169,4 @@ with DAG(
         poll_interval=POLL_SECONDS,
         map_index_template="{{ task.output_path.rsplit('/', 1)[-1] }}",
     ).expand_kwargs(rows)
-    build_catalog(videos.output, RUN_FOLDER)
+    build_catalog(videos.output, rows, RUN_FOLDER)

@@ -121,6 +121,21 @@ def test_fanout_builds_a_catalog_and_gallery(examples, moto_server, simulator):
     assert sum(task.get("submissions", 0) for task in stats.values()) == 6
 
 
+def test_fanout_still_catalogs_the_videos_made_when_one_generation_fails(examples, moto_server, simulator, monkeypatch):
+    from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+
+    monkeypatch.setenv("SEEDANCE_OUTPUT_BASE", f"s3://{BUCKET}/examples-one-fails")
+    simulator.simulator.faults.replace(
+        FaultPlan(script=[ScriptedFault(kind="moderation", gateway="apimart", op="submit")], retry_after_seconds=0)
+    )
+    run = _load("seedance_fanout_from_etl").dag.test()
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert list(states.values()).count(TaskInstanceState.FAILED) == 1  # the refused generation
+    assert states[("build_catalog", -1)] == TaskInstanceState.SUCCESS
+    catalog = next(key for key in _keys(moto_server, "examples-one-fails/") if key.endswith("catalog.json"))
+    assert len(json.loads(_object(moto_server, catalog))) == 5
+
+
 def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):
     _succeeded(_load("seedance_storyboard").dag.test())
     keys = _keys(moto_server, "examples/storyboard/")
