@@ -100,7 +100,11 @@ def store_stream(
                 if resumes > max_resumes:
                     raise
                 log.warning(
-                    "Download interrupted after %d bytes (%s); resuming (%d of %d).", written, exc, resumes, max_resumes
+                    "Download interrupted with %d bytes stored (%s); resuming from there (%d of %d).",
+                    written,
+                    exc,
+                    resumes,
+                    max_resumes,
                 )
         writer.commit()
     except BaseException:

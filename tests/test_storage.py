@@ -114,7 +114,7 @@ def test_broken_download_resumes_with_range(moto_server, hook, big_file):
     assert _s3_object(moto_server, "videos/resumed.mp4") == data
 
 
-def test_truncated_simulator_download_resumes(simulator, hook, tmp_path):
+def test_truncated_simulator_download_resumes(simulator, hook, tmp_path, caplog):
     from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
     from tests.simulator.conftest import poll_until
 
@@ -129,6 +129,10 @@ def test_truncated_simulator_download_resumes(simulator, hook, tmp_path):
     stored = store_stream(_opener(hook, final["content"]["video_url"]), destination)
     assert (tmp_path / "sim.mp4").read_bytes() == whole
     assert stored.size == len(whole)
+    # The half that arrived before the cut was kept: the resume asked only for the rest.
+    (interrupted,) = [record.getMessage() for record in caplog.records if "Download interrupted" in record.message]
+    stored_before = int(interrupted.split(" with ", 1)[1].split(" bytes", 1)[0])
+    assert 0 < stored_before <= len(whole) // 2
 
 
 def test_persistent_failure_leaves_nothing_behind(moto_server, hook, big_file, tmp_path):

@@ -47,7 +47,6 @@ from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 # A task id no gateway will ever have: asking for it proves the key works without paying for anything.
 PROBE_TASK_ID = "airflow-provider-seedance-connection-test"
 
@@ -217,7 +216,9 @@ class SeedanceHook(BaseHook):
                 return
             resumed = response.status_code == 206 and _range_start(response) == offset
             yield ArtifactStream(
-                chunks=_mapped_chunks(response.iter_bytes(DOWNLOAD_CHUNK_BYTES), self.gateway.name),
+                # Chunks as they arrive (not gathered into large blocks): bytes received before a
+                # connection drops are stored, so the resume starts after them.
+                chunks=_mapped_chunks(response.iter_bytes(), self.gateway.name),
                 offset=offset if resumed else 0,
                 total_size=_total_size(response, offset if resumed else 0),
                 content_type=response.headers.get("content-type"),
