@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_seedance.gateways.fields import shorten
+from airflow_provider_seedance.gateways.fields import shorten_inline
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
 from airflow_provider_seedance.storage import StoredObject
 
@@ -20,10 +20,10 @@ def request_record(request: VideoRequest) -> dict[str, Any]:
     record = request.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     for name in ("first_frame", "last_frame"):
         if name in record:
-            record[name] = _short_if_inline(record[name])
+            record[name] = shorten_inline(record[name])
     for name in ("reference_images", "reference_videos", "reference_audios"):
         if name in record:
-            record[name] = [_short_if_inline(uri) for uri in record[name]]
+            record[name] = [shorten_inline(uri) for uri in record[name]]
     return record
 
 
@@ -38,10 +38,6 @@ def request_fingerprint(request: VideoRequest, media_sha256: Mapping[str, str] |
     if media_sha256:
         document["media_sha256"] = dict(media_sha256)
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-
-
-def _short_if_inline(uri: str) -> str:
-    return shorten(uri) if uri[:5].lower() == "data:" else uri
 
 
 def build_manifest(

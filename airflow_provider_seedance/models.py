@@ -67,6 +67,11 @@ class MediaInput:
     def kind(self) -> MediaKind:
         return media_kind(self.uri)
 
+    @property
+    def scheme(self) -> str | None:
+        """``s3``, ``gs``, ``file``... for an input in object storage; None for the other kinds."""
+        return self.uri.split("://", 1)[0].lower() if self.kind is MediaKind.STORAGE else None
+
 
 class InputMode(enum.StrEnum):
     """What the generation starts from; the modes are mutually exclusive on every gateway."""

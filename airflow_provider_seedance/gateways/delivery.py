@@ -20,7 +20,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from airflow_provider_seedance.models import MediaKind
+from airflow_provider_seedance.models import MediaInput, MediaKind
 
 # Schemes whose objects can be handed out as presigned GET URLs (through the Amazon provider).
 PRESIGNABLE_SCHEMES = frozenset({"s3", "s3a", "s3n"})
@@ -79,15 +79,11 @@ def parse_delivery_order(order: Iterable[str] | None) -> tuple[Delivery, ...]:
 
 
 def possible_deliveries(
-    accepted: frozenset[MediaKind],
-    channels: MediaChannels,
-    *,
-    media: str,
-    source: MediaKind,
-    scheme: str | None,
+    item: MediaInput, accepted: frozenset[MediaKind], channels: MediaChannels
 ) -> frozenset[Delivery]:
-    """Every way an input of kind ``source`` (STORAGE or DATA) could reach a field accepting ``accepted``."""
-    presignable = source is MediaKind.STORAGE and scheme in PRESIGNABLE_SCHEMES
+    """Every way a storage or inline input could reach a field that takes ``accepted`` in the body."""
+    media = item.media
+    presignable = item.scheme in PRESIGNABLE_SCHEMES
     possible: set[Delivery] = set()
     if MediaKind.URL in accepted:
         if presignable:

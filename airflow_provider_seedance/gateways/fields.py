@@ -60,6 +60,11 @@ def shorten(value: Any, limit: int = 80) -> Any:
     return value
 
 
+def shorten_inline(uri: str) -> str:
+    """A media reference as records keep it: a data: URI reduced to its header, anything else whole."""
+    return shorten(uri) if uri[:5].lower() == "data:" else uri
+
+
 # A URL's query string can hold a signature (presigned S3 links, upload tokens); base64 can be megabytes.
 _URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>]+)\?[^\s\"'<>]*", re.IGNORECASE)
 _BASE64_PAYLOAD = re.compile(r"(data:[\w/+.-]*;base64,)[A-Za-z0-9+/=]{16,}", re.IGNORECASE)

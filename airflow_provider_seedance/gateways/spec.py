@@ -57,6 +57,11 @@ class ModelSpec:
     audio_sources: frozenset[MediaKind] = URL_ONLY
     # Reference audio may accompany first/last frames (JimmyAI); elsewhere it needs an image or video.
     audio_with_frames: bool = False
+
+    def sources_for(self, media: str) -> frozenset[MediaKind]:
+        """The forms a field of this media type (``image``, ``video``, ``audio``) takes in the request body."""
+        return {"image": self.image_sources, "video": self.video_sources, "audio": self.audio_sources}[media]
+
     # Format, size, sides, duration and frame rate of media inputs, checked from their headers.
     media_limits: MediaLimits = UPSTREAM_MEDIA_LIMITS
 
@@ -164,15 +169,13 @@ def _input_problems(
             allowed = f"at most {limit}" if limit else "none on this model"
             add(Problem(name, f"<{len(given)} items>", allowed))
 
-    accepted = {"image": spec.image_sources, "video": spec.video_sources, "audio": spec.audio_sources}
     for item in request.media_inputs:
-        name, uri, media, sources = item.field, item.uri, item.media, accepted[item.media]
+        name, uri, media, sources = item.field, item.uri, item.media, spec.sources_for(item.media)
         kind = item.kind
         if kind in sources:
             continue
         if kind in (MediaKind.STORAGE, MediaKind.DATA):
-            scheme = uri.split("://", 1)[0].lower() if kind is MediaKind.STORAGE else None
-            possible = possible_deliveries(sources, channels, media=media, source=kind, scheme=scheme)
+            possible = possible_deliveries(item, sources, channels)
             if ordered(possible, delivery_order):
                 continue
             add(Problem(name, shorten(uri), _undeliverable(media, sources, possible, delivery_order)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,6 @@ from airflow_provider_seedance.exceptions import Problem, SeedanceError
 from airflow_provider_seedance.gateways.delivery import (
     AssetState,
     Delivery,
-    MediaChannels,
     ordered,
     possible_deliveries,
 )
@@ -32,7 +32,7 @@ from airflow_provider_seedance.gateways.spec import ModelSpec
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import AssetRegistry, RegisteredAsset
 from airflow_provider_seedance.media.sources import SourceMedia
-from airflow_provider_seedance.models import MediaKind, VideoRequest
+from airflow_provider_seedance.models import VideoRequest
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +75,20 @@ class MediaDelivery:
         gateway = self.hook.gateway
         spec = gateway.spec_for(request.model)
         channels = gateway.media_channels(request.model)
-        budget = (spec.media_limits.max_request_bytes or 0) - REQUEST_OVERHEAD_BYTES
-        limited = spec.media_limits.max_request_bytes is not None
+        body_limit = spec.media_limits.max_request_bytes
+        budget = math.inf if body_limit is None else body_limit - REQUEST_OVERHEAD_BYTES
         replacements: dict[str, str] = {}
         forms: dict[str, Delivery] = {}
         seen: dict[tuple[str, Delivery], str] = {}  # the same bytes twice in one request go once
         for source in sources:
-            accepted = _accepted(spec, source.input.media)
+            accepted = spec.sources_for(source.input.media)
             if source.input.kind in accepted:  # a data: URI the gateway takes as it is
                 forms[source.input.field] = Delivery.INLINE
                 budget -= len(source.input.uri)
                 continue
-            scheme = source.path.protocol if source.path is not None else None
-            options = ordered(
-                possible_deliveries(
-                    accepted, channels, media=source.input.media, source=source.input.kind, scheme=scheme
-                ),
-                self.order,
-            )
+            options = ordered(possible_deliveries(source.input, accepted, channels), self.order)
             inline_size = _inline_size(source)
-            if Delivery.INLINE in options and limited and inline_size > budget:
+            if Delivery.INLINE in options and inline_size > budget:
                 options.remove(Delivery.INLINE)
                 if not options:
                     raise MediaDeliveryError(_too_big_to_inline(source, inline_size, spec))
@@ -103,7 +97,7 @@ class MediaDelivery:
             form = options[0]
             key = (source.sha256, form)
             if key not in seen:
-                seen[key] = self._deliver_one(source, form, channels)
+                seen[key] = self._deliver_one(source, form)
             replacements[source.input.field] = seen[key]
             forms[source.input.field] = form
             if form is Delivery.INLINE:
@@ -111,7 +105,7 @@ class MediaDelivery:
             log.info("%s: %s delivered to %s as %s.", source.input.field, shorten(source.input.uri), gateway.name, form)
         return DeliveredRequest(request.with_media(replacements), forms, tuple(replacements.values()))
 
-    def _deliver_one(self, source: SourceMedia, form: Delivery, channels: MediaChannels) -> str:
+    def _deliver_one(self, source: SourceMedia, form: Delivery) -> str:
         if form is Delivery.PRESIGNED_URL:
             return presigned_url(source.path, self.url_lifetime)  # type: ignore[arg-type]
         if form is Delivery.UPLOAD:
@@ -192,10 +186,6 @@ def presigned_url(path: ObjectStoragePath, lifetime: timedelta) -> str:
             retryable=True,
         )
     return url
-
-
-def _accepted(spec: ModelSpec, media: str) -> frozenset[MediaKind]:
-    return {"image": spec.image_sources, "video": spec.video_sources, "audio": spec.audio_sources}[media]
 
 
 def _inline_size(source: SourceMedia) -> int:

@@ -20,7 +20,7 @@ from typing import IO, Any
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.exceptions import Problem
-from airflow_provider_seedance.gateways.fields import shorten
+from airflow_provider_seedance.gateways.fields import shorten, shorten_inline
 from airflow_provider_seedance.media.probe import MediaProbeUnavailable, MediaUnreadableError, probe
 from airflow_provider_seedance.media_limits import MediaInfo, MediaLimits, input_problems, total_duration_problems
 from airflow_provider_seedance.models import MediaInput, MediaKind, VideoRequest
@@ -57,7 +57,7 @@ class SourceMedia:
         """What the manifest and the claim keep: the source and its identity, never the delivered value."""
         return {
             "field": self.input.field,
-            "source": shorten(self.input.uri) if self.data is not None else self.input.uri,
+            "source": shorten_inline(self.input.uri),
             "size": self.size,
             "sha256": self.sha256,
             "content_type": self.content_type,
