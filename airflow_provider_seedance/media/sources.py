@@ -77,6 +77,14 @@ def read_sources(
             sources.append(_from_storage(item, path))
         elif item.kind is MediaKind.DATA:
             sources.append(_from_data_uri(item))
+    for source in sources:
+        log.info(
+            "%s: %s (%d bytes, sha256 %s).",
+            source.input.field,
+            shorten_inline(source.input.uri),
+            source.size,
+            source.sha256,
+        )
     return sources
 
 

@@ -367,14 +367,6 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         problems = source_problems(sources, self.hook.gateway.spec_for(request.model).media_limits)
         if problems:
             raise AirflowFailException(str(RequestValidationError(self.hook.gateway.name, problems)))
-        for source in sources:
-            self.log.info(
-                "%s: %s (%d bytes, sha256 %s).",
-                source.input.field,
-                source.record(None)["source"],
-                source.size,
-                source.sha256,
-            )
         return sources, request_fingerprint(request, media_digests(sources))
 
     def _claimed_fingerprint(self, request: VideoRequest) -> str | None:
