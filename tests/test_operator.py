@@ -94,6 +94,35 @@ def test_non_deferrable_mode_and_last_frame(env, moto_server, run_dag):
     assert _object(moto_server, "sync/hills.last_frame.png")[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_each_stored_video_is_recorded_as_an_asset_event_through_the_alias(env, moto_server, run_dag, capfd, caplog):
+    """Airflow warns 'AssetModel ... not found' for a URI it has not seen, then creates the asset: the
+    event must be in the database all the same, with the video's identity as its extra."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    uri = f"s3://{BUCKET}/assets/harbour.mp4"
+    run = run_dag(
+        "seedance_asset_event",
+        _single(
+            "seedance_asset_event",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='a harbour at dawn', "
+            f"asset_alias='harbour_videos', skip_existing=False, output_path={uri!r}",
+        ),
+    )
+    assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
+    manifest = json.loads(_object(moto_server, "assets/harbour.mp4.json"))
+    with create_session() as session:
+        events = [event for event in session.scalars(select(AssetEvent)) if event.uri == uri]
+        extras = [event.extra for event in events]
+        aliases = {alias.name for event in events for alias in event.source_aliases}
+    assert extras[-1] == {"sha256": manifest["video"]["sha256"], "size": manifest["video"]["size"], "gateway": "ark"}
+    assert aliases == {"harbour_videos"}
+    assert f"Asset event for {uri} goes to alias 'harbour_videos' when this task succeeds" in _task_output(
+        capfd, caplog
+    )
+
+
 def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server, run_dag):
     args = (
         f"seedance_conn_id='sim_apimart', model={MODELS['apimart']!r}, prompt='a lantern festival', "

@@ -575,6 +575,15 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             context["outlet_events"][AssetAlias(self.asset_alias)].add(
                 Asset(video.uri), extra={"sha256": video.sha256, "size": video.size, "gateway": manifest["gateway"]}
             )
+            # Airflow records the event when the task succeeds. For a URI it has not seen, it first logs
+            # "AssetModel ... not found; cannot create asset event." and then creates the asset and the
+            # event anyway, so this line says what happens before that warning can alarm anyone.
+            self.log.info(
+                "Asset event for %s goes to alias %r when this task succeeds (Airflow creates the asset the "
+                "first time it sees this URI, after warning 'AssetModel ... not found').",
+                video.uri,
+                self.asset_alias,
+            )
         return result_from_manifest(manifest, storage_uri(manifest_path), skipped=False)
 
     def _identify_inputs_again(self, request: VideoRequest) -> tuple[str, list[dict[str, Any]]]:
