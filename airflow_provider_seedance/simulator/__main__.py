@@ -8,12 +8,18 @@ import signal
 import threading
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from airflow_provider_seedance.simulator.config import SimulatorConfig
 from airflow_provider_seedance.simulator.faults import FaultKind, FaultPlan
 from airflow_provider_seedance.simulator.runner import start_simulator
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+# Flags whose name differs from the config field they set; the others are the field with dashes.
+_FLAG_OF_FIELD = {"url_ttl_seconds": "--url-ttl", "retry_after_seconds": "--retry-after"}
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_seedance.simulator",
         description="A local Seedance gateway simulator speaking all six gateway dialects.",
@@ -31,7 +37,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(f"--{kind.value.replace('_', '-')}-rate", type=float, default=0.0, metavar="P")
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds on injected 429s")
     parser.add_argument("--slow-seconds", type=float, default=2.0, help="delay of the 'slow' fault")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, SimulatorConfig]:
+    """The arguments and the config they make; a value out of range exits with a usage error naming its flag."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port}: allowed 0-65535 (0 picks a free port)")
+    try:
+        return args, config_from(args)
+    except ValidationError as exc:
+        parser.error("; ".join(_flag_problem(error) for error in exc.errors()))
+
+
+def _flag_problem(error: dict) -> str:
+    """``--time-scale -1.0: input should be greater than 0`` from one pydantic error."""
+    loc = [str(part) for part in error["loc"]]
+    if "rates" in loc[:-1]:  # ("rates", "<fault kind>")
+        flag = f"--{loc[-1].replace('_', '-')}-rate"
+    else:
+        flag = _FLAG_OF_FIELD.get(loc[-1], f"--{loc[-1].replace('_', '-')}")
+    return f"{flag} {error['input']}: {error['msg'][:1].lower()}{error['msg'][1:]}"
 
 
 def config_from(args: argparse.Namespace) -> SimulatorConfig:
@@ -51,8 +79,8 @@ def config_from(args: argparse.Namespace) -> SimulatorConfig:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    args = parse_args(argv)
-    running = start_simulator(config_from(args), host=args.host, port=args.port)
+    args, config = parse_args(argv)
+    running = start_simulator(config, host=args.host, port=args.port)
     print(f"Seedance simulator listening on {running.base_url}", flush=True)
     for name, url in running.gateway_urls.items():
         print(f"  {name:<13} {url}", flush=True)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import enum
 import random
 import threading
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
 
 Operation = Literal["submit", "status", "cancel", "download", "upload"]
 
@@ -55,6 +57,13 @@ class ScriptedFault(BaseModel):
     count: int = Field(default=1, ge=1)
     status: int | None = Field(default=None, ge=500, le=599, description="for server_error")
 
+    @field_validator("gateway")
+    @classmethod
+    def _known_gateway(cls, value: str | None) -> str | None:
+        if value is not None and value not in GATEWAY_NAMES:
+            raise ValueError(f"gateway {value!r} is not simulated; use one of: {', '.join(GATEWAY_NAMES)} (or omit it)")
+        return value
+
     @model_validator(mode="after")
     def _can_fire(self) -> ScriptedFault:
         # A pair that never matches a request would sit in the script forever, and the test would pass
@@ -73,7 +82,7 @@ class FaultPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seed: int = 0
-    rates: dict[FaultKind, float] = Field(default_factory=dict)
+    rates: dict[FaultKind, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     script: list[ScriptedFault] = Field(default_factory=list)
     retry_after_seconds: float = Field(default=1.0, ge=0)
     slow_seconds: float = Field(default=2.0, ge=0)

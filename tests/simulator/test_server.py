@@ -177,6 +177,37 @@ def test_a_fault_that_can_never_fire_is_refused(simulator, kind, op, applies):
     assert f"fault '{kind}' never happens on '{op}' requests; it applies to: {applies}" in bad.text
 
 
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ({"rates": {"rate_limit": 3}}, "Input should be less than or equal to 1"),
+        ({"script": [{"kind": "drop", "gateway": "arc"}]}, "gateway 'arc' is not simulated; use one of: ark, imini"),
+    ],
+)
+def test_a_fault_plan_that_cannot_mean_anything_is_refused(simulator, plan, message):
+    bad = httpx.put(f"{simulator.base_url}/_simulator/faults", json=plan)
+    assert bad.status_code == 400
+    assert message in bad.text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--time-scale", "-1"], "--time-scale -1.0: input should be greater than 0"),
+        (["--rate-limit-rate", "3"], "--rate-limit-rate 3.0: input should be less than or equal to 1"),
+        (["--url-ttl", "0"], "--url-ttl 0.0: input should be greater than 0"),
+        (["--port", "99999"], "--port 99999: allowed 0-65535 (0 picks a free port)"),
+    ],
+)
+def test_command_line_values_out_of_range_name_their_flag(arguments, message, capsys):
+    from airflow_provider_seedance.simulator.__main__ import parse_args
+
+    with pytest.raises(SystemExit) as exited:
+        parse_args(arguments)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_health_lists_every_gateway(simulator):
     health = httpx.get(f"{simulator.base_url}/_simulator/health").json()
     assert health["gateways"] == sorted(["ark", "imini", "apimart", "aiproxy", "infinityblue", "jimmyai"])
