@@ -14,7 +14,6 @@ from airflow_provider_seedance.simulator.config import SimulatorConfig
 from airflow_provider_seedance.simulator.faults import FaultKind, FaultPlan
 from airflow_provider_seedance.simulator.runner import start_simulator
 
-
 # Flags whose name differs from the config field they set; the others are the field with dashes.
 _FLAG_OF_FIELD = {"url_ttl_seconds": "--url-ttl", "retry_after_seconds": "--retry-after"}
 
