@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from airflow_provider_seedance.exceptions import Problem, RequestValidationError
 
@@ -47,6 +47,19 @@ def media_kind(uri: str) -> MediaKind:
     )
 
 
+# Bounds no Seedance model goes past (the longest documented clip is 30 s; upstream seeds are uint32
+# with -1 for random). They catch a typo while the DAG is parsed; each model's own ranges are in its
+# ModelSpec and are checked against the gateway before anything is sent.
+MAX_DURATION_SECONDS = 60
+UPSTREAM_SEED_RANGE = (-1, 2**32 - 1)
+
+
+def _check_media(uri: str) -> str:
+    media_kind(uri)
+    return uri
+
+
+MediaReference = Annotated[str, AfterValidator(_check_media)]
 MediaType = Literal["image", "video", "audio"]
 _REFERENCE_FIELDS: tuple[tuple[str, MediaType], ...] = (
     ("reference_images", "image"),
@@ -101,11 +114,11 @@ class VideoRequest(BaseModel):
     watermark: bool | None = None
     camera_fixed: bool | None = None
     return_last_frame: bool | None = None
-    first_frame: str | None = None
-    last_frame: str | None = None
-    reference_images: tuple[str, ...] = ()
-    reference_videos: tuple[str, ...] = ()
-    reference_audios: tuple[str, ...] = ()
+    first_frame: MediaReference | None = None
+    last_frame: MediaReference | None = None
+    reference_images: tuple[MediaReference, ...] = ()
+    reference_videos: tuple[MediaReference, ...] = ()
+    reference_audios: tuple[MediaReference, ...] = ()
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("resolution")
@@ -114,19 +127,19 @@ class VideoRequest(BaseModel):
         # Gateways disagree on "720P" vs "720p"; keep one spelling here, dialects re-case it.
         return value.lower() if value else value
 
-    @field_validator("first_frame", "last_frame")
+    @field_validator("duration")
     @classmethod
-    def _check_frame(cls, value: str | None) -> str | None:
-        if value is not None:
-            media_kind(value)
+    def _sane_duration(cls, value: int | None) -> int | None:
+        if value is not None and value != -1 and not 1 <= value <= MAX_DURATION_SECONDS:
+            raise ValueError(f"whole seconds from 1 to {MAX_DURATION_SECONDS}, or -1 where the model picks the length")
         return value
 
-    @field_validator("reference_images", "reference_videos", "reference_audios")
+    @field_validator("seed")
     @classmethod
-    def _check_references(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            media_kind(value)
-        return values
+    def _sane_seed(cls, value: int | None) -> int | None:
+        if value is not None and not UPSTREAM_SEED_RANGE[0] <= value <= UPSTREAM_SEED_RANGE[1]:
+            raise ValueError(f"an integer in [{UPSTREAM_SEED_RANGE[0]}, {UPSTREAM_SEED_RANGE[1]}] (-1: random)")
+        return value
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> VideoRequest:
@@ -136,7 +149,7 @@ class VideoRequest(BaseModel):
         except ValidationError as exc:
             problems = [
                 Problem(
-                    field=".".join(str(part) for part in error["loc"]) or "request",
+                    field=_field_name(error["loc"]),
                     value=error.get("input"),
                     allowed=error["msg"].removeprefix("Value error, "),
                 )
@@ -178,6 +191,12 @@ class VideoRequest(BaseModel):
         if self.first_frame:
             return InputMode.FIRST_FRAME
         return InputMode.TEXT
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """``reference_images[1]`` from pydantic's ``("reference_images", 1)``, as MediaInput names it."""
+    name = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    return name or "request"
 
 
 class TaskState(enum.StrEnum):

@@ -45,9 +45,33 @@ def test_a_poll_interval_out_of_range_fails_when_the_dag_is_parsed(value):
         _operator(poll_interval=value)
 
 
-def test_a_non_positive_generation_timeout_fails_when_the_dag_is_parsed():
-    with pytest.raises(ValueError, match="generation_timeout=0:00:00; it must be positive"):
-        _operator(generation_timeout=timedelta(0))
+@pytest.mark.parametrize("value", [timedelta(0), timedelta(days=4)])
+def test_a_generation_timeout_out_of_range_fails_when_the_dag_is_parsed(value):
+    with pytest.raises(ValueError, match=rf"generation_timeout={value}; allowed: more than 0 and at most 3 days"):
+        _operator(generation_timeout=value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"duration": 0}, "duration=0: whole seconds from 1 to 60, or -1 where the model picks the length"),
+        ({"duration": 300}, "duration=300: whole seconds from 1 to 60"),
+        ({"duration": "5s"}, "duration='5s': Input should be a valid integer"),
+        ({"seed": -7}, "seed=-7: an integer in [-1, 4294967295] (-1: random)"),
+        ({"seed": 2**32}, "seed=4294967296: an integer in [-1, 4294967295]"),
+        ({"first_frame": "products/p1.png"}, "first_frame='products/p1.png': must be an http(s):// URL"),
+        ({"reference_images": ["s3://b/a.png", "b.png"]}, "reference_images[1]='b.png': must be an http(s):// URL"),
+    ],
+)
+def test_a_request_field_no_model_accepts_fails_when_the_dag_is_parsed(fields, problem):
+    with pytest.raises(ValueError, match=r"^clip: invalid video request \(1 problem\)") as caught:
+        _operator(**fields)
+    assert problem in str(caught.value)
+
+
+def test_templated_and_mapped_request_fields_wait_for_execute():
+    _operator(duration="{{ params.seconds }}", seed="{{ params.seed }}", first_frame="{{ ti.xcom_pull('img') }}")
+    _operator(model="{{ params.model }}", reference_images=["s3://b/a.png", "{{ params.image }}"])
 
 
 @pytest.mark.parametrize(
@@ -61,8 +85,12 @@ def test_a_non_positive_generation_timeout_fails_when_the_dag_is_parsed():
             {"conn_type": "seedance", "host": "http://127.0.0.1:9", "extra": {"gateway": "ark"}},
             "the API key (password) is empty; put the gateway's key in the password",
         ),
+        (
+            {"conn_type": "seedance", "host": "s3://acme-videos", "password": SIM_KEY, "extra": {"gateway": "ark"}},
+            "Base URL (host) 's3://acme-videos' is not an http(s) URL; write the gateway's API address, such as https://",
+        ),
     ],
-    ids=["unknown-gateway", "empty-key"],
+    ids=["unknown-gateway", "empty-key", "not-http"],
 )
 def test_a_broken_connection_fails_at_once_instead_of_retrying(
     env, run_dag, monkeypatch, capfd, caplog, connection, message

@@ -17,7 +17,7 @@ from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResp
 from airflow_provider_seedance.gateways.fields import code_text, percent, text
 from airflow_provider_seedance.gateways.spec import URL_OR_DATA, ModelSpec
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
-from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21", "keep_ratio", "adaptive")
 # The docs give no media limits; aiproxy resells the upstream models, so the upstream's are kept [I].
@@ -57,7 +57,7 @@ LITE_I2V = replace(
 # Models this release does not know: only what the wire format itself implies. The seed range is
 # upstream's widest, so a newer model's own range is left to the gateway.
 GATEWAY_WIDE = ModelSpec(
-    seed_range=(-1, 2**32 - 1),
+    seed_range=UPSTREAM_SEED_RANGE,
     max_reference_videos=0,
     max_reference_audios=0,
     image_sources=URL_OR_DATA,

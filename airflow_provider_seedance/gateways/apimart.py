@@ -28,12 +28,10 @@ from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall
 from airflow_provider_seedance.gateways.fields import code_text, percent, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, seconds
 from airflow_provider_seedance.media_limits import MB, UPSTREAM_MEDIA_LIMITS
-from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
-# The seed is documented only as "integer"; apimart forwards it to Seedance, so we keep the upstream
-# range rather than let an out-of-range value be paid for and then refused.
-SEED_RANGE = (-1, 2**32 - 1)
+# The seed is documented only as "integer"; apimart forwards it to Seedance, so the upstream range is kept.
 # apimart "no longer supports passing base64 image data directly"; inputs must be public URLs
 # (its upload endpoint turns a local file into one). Approved asset:// ids are documented for the
 # plain and fast 2.0 models only ("other models do not support it").
@@ -56,7 +54,7 @@ SEEDANCE_2 = ModelSpec(
     resolutions=("480p", "720p", "1080p"),
     ratios=RATIOS,
     max_prompt_chars=4000,
-    seed_range=SEED_RANGE,
+    seed_range=UPSTREAM_SEED_RANGE,
     # The camera-fixed field name for 2.0 is not documented and watermark is not mentioned at all:
     # both are refused, and whoever knows the name can send it through ``extra``.
     camera_fixed=False,
@@ -73,7 +71,7 @@ SEEDANCE_2_FAST_FACE = replace(SEEDANCE_2_FACE, resolutions=("480p", "720p"))
 # Models we do not know (other apimart video models, later releases): only the rules that hold for
 # the whole endpoint -- URL-only media, the field limits, and no field we cannot name.
 GATEWAY_WIDE = ModelSpec(
-    seed_range=SEED_RANGE,
+    seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
     watermark=False,
     image_sources=URL_ONLY,

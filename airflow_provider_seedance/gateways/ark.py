@@ -27,7 +27,7 @@ from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResp
 from airflow_provider_seedance.gateways.fields import code_text, text
 from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
-from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 # Ark is the upstream: its documented content[] media limits are the ones media_limits.py records.
@@ -37,7 +37,7 @@ SEEDANCE_2 = ModelSpec(
     durations=seconds(4, 15) | {-1},
     resolutions=("480p", "720p", "1080p"),
     ratios=RATIOS,
-    seed_range=(-1, 2**32 - 1),
+    seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
     image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
@@ -48,7 +48,7 @@ SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
 
 # Endpoint ids (ep-...) and models added after this release take this path: only gateway-wide rules.
 GATEWAY_WIDE = ModelSpec(
-    seed_range=(-1, 2**32 - 1),
+    seed_range=UPSTREAM_SEED_RANGE,
     image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,

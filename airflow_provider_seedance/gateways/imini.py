@@ -23,10 +23,9 @@ from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResp
 from airflow_provider_seedance.gateways.fields import code_text
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
-from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
-SEED_RANGE = (-1, 2**32 - 1)
 # "Reference media limits" of the Seedance pages: the upstream's formats, sizes (30/50/15 MB, 64 MB body),
 # durations (2-15 s, <= 15 s in all), pixel range and 24-60 fps, except that the aspect ratio is written
 # "between 1:2.5 and 2.5:1" (ends included) and videos, too, must have sides of 300-6000 px in that range.
@@ -48,7 +47,7 @@ SEEDANCE_2 = ModelSpec(
     durations=seconds(4, 15),
     resolutions=("480p", "720p"),
     ratios=RATIOS,
-    seed_range=SEED_RANGE,
+    seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
@@ -60,7 +59,7 @@ SEEDANCE_2 = ModelSpec(
 # the same for every model on this gateway, so the rules that follow from it still apply (no
 # camera_fixed field, no asset ids, the seed range of the extra_params switch).
 GATEWAY_WIDE = ModelSpec(
-    seed_range=SEED_RANGE,
+    seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,

@@ -38,11 +38,10 @@ from airflow_provider_seedance.gateways.base import (
 from airflow_provider_seedance.gateways.fields import code_text, percent, shorten, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, ModelSpec, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
-from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
-# The spec types seed as int64 and states no narrower range, so that is all we check.
-INT64 = (-(2**63), 2**63 - 1)
+# The spec types seed as int64, but the upstream model takes a uint32 (or -1) and InfinityBlue passes it on.
 # The spec states no media limits; InfinityBlue passes media on to the upstream (``metadata.content`` is
 # its content[] list), so the upstream's are kept [I].
 MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
@@ -60,7 +59,7 @@ SEEDANCE_2 = ModelSpec(
     resolutions=("480p", "720p", "1080p"),
     ratios=RATIOS,
     prompt_required=True,
-    seed_range=INT64,
+    seed_range=UPSTREAM_SEED_RANGE,
     image_sources=URL_ONLY,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
@@ -71,7 +70,7 @@ SEEDANCE_2 = ModelSpec(
 # seed, the media forms the route accepts); durations, resolutions and ratios may differ per model.
 GATEWAY_WIDE = ModelSpec(
     prompt_required=True,
-    seed_range=INT64,
+    seed_range=UPSTREAM_SEED_RANGE,
     image_sources=URL_ONLY,
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,

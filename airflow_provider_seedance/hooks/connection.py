@@ -54,6 +54,11 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
     except ValueError as exc:
         raise ConnectionConfigError(f"connection {conn.conn_id!r}: extra field 'gateway': {exc}") from None
     base_url = _base_url(conn) or gateway.default_base_url
+    if base_url and not base_url.lower().startswith(("http://", "https://")):
+        raise ConnectionConfigError(
+            f"connection {conn.conn_id!r}: Base URL (host) {base_url!r} is not an http(s) URL; "
+            f"write the gateway's API address, such as {gateway.default_base_url or 'https://api.example.com/v1'}"
+        )
     if not base_url:
         raise ConnectionConfigError(
             f"connection {conn.conn_id!r}: gateway {gateway.name!r} has no public default URL; "

@@ -56,6 +56,8 @@ DEFERRAL_MARGIN = timedelta(minutes=15)
 PRESIGNED_URL_MARGIN = timedelta(hours=1)
 # Polling a generation less often than hourly only delays its result; more often than 0 s is a busy loop.
 MAX_POLL_INTERVAL = 3600.0
+# Ark expires a task that has not finished after at most 72 h (execution_expires_after); result URLs last 24 h.
+MAX_GENERATION_TIMEOUT = timedelta(hours=72)
 MEDIA_FIELDS = ("first_frame", "last_frame", "reference_images", "reference_videos", "reference_audios")
 REQUEST_FIELDS = (
     "model",
@@ -100,7 +102,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     :param prompt: the text prompt. Templated.
     :param duration: seconds; ``resolution`` (``480p``/``720p``/``1080p``); ``ratio`` (``16:9``...);
         ``seed``; ``generate_audio``; ``watermark``; ``camera_fixed``; ``return_last_frame``: as the
-        gateway documents them. Unset fields are not sent, so the gateway's defaults apply.
+        gateway documents them. Unset fields are not sent, so the gateway's defaults apply. A duration
+        outside 1-60 s (or -1) and a seed outside [-1, 2**32-1] fail when the DAG is parsed.
     :param first_frame: the image the video starts from; ``last_frame`` the one it ends on. Either an
         ``http(s)://`` URL the gateway fetches, an ``asset://`` id, a ``data:`` URI, or an object in
         storage (``s3://``, ``gs://``, ``file://``, any ``ObjectStoragePath`` scheme, or an
@@ -124,9 +127,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         ``.seedance-assets`` at the top of the output's bucket, or beside a local output). Templated.
     :param skip_existing: when the output and its manifest already exist, return them without
         generating (and paying) again.
-    :param poll_interval: seconds between status polls.
-    :param generation_timeout: how long the generation may take, from submission; then the remote
-        task is cancelled where the gateway can, and the task fails.
+    :param poll_interval: seconds between status polls, more than 0 and at most 3600.
+    :param generation_timeout: how long the generation may take, from submission (at most 72 h);
+        then the remote task is cancelled where the gateway can, and the task fails.
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
         ``[operators] default_deferrable`` when set, else True.
     :param cancel_on_kill: cancel the remote task when the Airflow task is cleared, marked or killed
@@ -226,15 +229,19 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         self.asset_registry_path = asset_registry_path
         for name in ("output_path", "asset_registry_path"):
             problem = _scheme_problem(name, getattr(self, name))
-            if problem and "{{" not in str(getattr(self, name)):
+            if problem and not _is_template(getattr(self, name)):
                 raise ValueError(f"{self.task_id}: {problem}")
         if not 0 < poll_interval <= MAX_POLL_INTERVAL:
             raise ValueError(
                 f"{self.task_id}: poll_interval={poll_interval!r}; allowed: more than 0 and at most "
                 f"{MAX_POLL_INTERVAL:g} seconds (15-30 s suits most generations)"
             )
-        if generation_timeout <= timedelta(0):
-            raise ValueError(f"{self.task_id}: generation_timeout={generation_timeout}; it must be positive")
+        if not timedelta(0) < generation_timeout <= MAX_GENERATION_TIMEOUT:
+            raise ValueError(
+                f"{self.task_id}: generation_timeout={generation_timeout}; allowed: more than 0 and at most "
+                f"{MAX_GENERATION_TIMEOUT} (gateways expire a task that has not run by then)"
+            )
+        self._check_request_shape()
         self.skip_existing = skip_existing
         self.poll_interval = poll_interval
         self.generation_timeout = generation_timeout
@@ -242,6 +249,20 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         self.cancel_on_kill = cancel_on_kill
         self.resubmit_lost_tasks = resubmit_lost_tasks
         self.asset_alias = asset_alias
+
+    def _check_request_shape(self) -> None:
+        """Types, sane ranges and media forms of the fields already known while the DAG is parsed.
+
+        Templated fields and the gateway's own rules for the model wait for ``execute`` (the gateway is
+        named by the connection, which a DAG file should not look up while it is parsed).
+        """
+        fields = {name: getattr(self, name) for name in REQUEST_FIELDS}
+        known = {name: _media_uris(value) for name, value in fields.items() if value not in (None, [], {})}
+        known = {name: value for name, value in known.items() if _is_concrete(value)}
+        try:
+            VideoRequest.from_fields({"model": "placeholder", **known})
+        except RequestValidationError as exc:
+            raise ValueError(f"{self.task_id}: {exc}") from None
 
     @cached_property
     def hook(self) -> SeedanceHook:
@@ -662,6 +683,19 @@ def _scheme_problem(name: str, value: Any) -> str | None:
         f"{name}={value!r} has no scheme, so it would be written to the worker's local disk; "
         f"write {hint} (or any other scheme, such as file:///absolute/path)"
     )
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _is_concrete(value: Any) -> bool:
+    """Plain data with no Jinja in it (an XComArg or other lazy value is not)."""
+    if isinstance(value, list):
+        return all(_is_concrete(item) for item in value)
+    if isinstance(value, str):
+        return not _is_template(value)
+    return isinstance(value, int | float | bool | dict)
 
 
 def _media_uris(value: Any) -> Any:

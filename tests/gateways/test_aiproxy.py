@@ -504,6 +504,6 @@ def test_rejected(fields, field, allowed):
 
 def test_every_problem_in_one_error():
     with pytest.raises(RequestValidationError) as caught:
-        aiproxy.build_submit(request(model=PRO, prompt="x", duration=7, resolution="2k", seed=-5, generate_audio=True))
+        aiproxy.build_submit(request(model=PRO, prompt="x", duration=7, resolution="2k", seed=-1, generate_audio=True))
     assert [p.field for p in caught.value.problems] == ["duration", "resolution", "seed", "generate_audio"]
     assert "4 problems" in str(caught.value)

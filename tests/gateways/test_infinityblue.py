@@ -539,8 +539,8 @@ def test_error_from_does_not_touch_other_errors():
         pytest.param({"resolution": "4k"}, "resolution", "480p, 720p, 1080p", id="resolution"),
         pytest.param({"model": FAST, "resolution": "360p"}, "resolution", "480p, 720p, 1080p", id="fast-resolution"),
         pytest.param({"ratio": "2:1"}, "ratio", "adaptive, auto, 21:9", id="ratio"),
-        pytest.param({"seed": 2**63}, "seed", f"[{-(2**63)}, {2**63 - 1}]", id="seed-above-int64"),
-        pytest.param({"seed": -(2**63) - 1}, "seed", f"[{-(2**63)}, {2**63 - 1}]", id="seed-below-int64"),
+        pytest.param({"seed": 2**32}, "seed", f"[-1, {2**32 - 1}]", id="seed-above-uint32"),
+        pytest.param({"seed": -2}, "seed", f"[-1, {2**32 - 1}]", id="seed-below-random"),
         pytest.param({"prompt": None}, "prompt", "a prompt is required for this model", id="no-prompt"),
         pytest.param(
             {"prompt": None, "first_frame": IMG}, "prompt", "required for this model", id="no-prompt-with-image"
@@ -649,7 +649,7 @@ def test_long_inline_image_is_shortened_in_the_message():
         pytest.param({"extra": {"image": IMG}}, id="plain-image-without-media-fields"),
         pytest.param({"extra": {"size": "1280x720"}}, id="size-without-resolution-or-ratio"),
         pytest.param({"camera_fixed": True, "model": FAST}, id="camera-fixed-documented-here"),
-        pytest.param({"seed": 2**63 - 1}, id="seed-int64-max"),
+        pytest.param({"seed": 2**32 - 1}, id="seed-uint32-max"),
     ],
 )
 def test_accepted(fields):
@@ -658,6 +658,6 @@ def test_accepted(fields):
 
 def test_every_problem_in_one_error():
     with pytest.raises(RequestValidationError) as caught:
-        ib.build_submit(request(model=MODEL, prompt="x", duration=99, resolution="8k", ratio="2:1", extra={"n": 3}))
+        ib.build_submit(request(model=MODEL, prompt="x", duration=40, resolution="8k", ratio="2:1", extra={"n": 3}))
     assert [p.field for p in caught.value.problems] == ["duration", "resolution", "ratio", "extra.n"]
     assert "4 problems" in str(caught.value)

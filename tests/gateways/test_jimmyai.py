@@ -562,10 +562,10 @@ def test_rate_limit_keeps_retry_after():
             id="fast-i2v-audio-on-frame",
         ),
         pytest.param(
-            {"model": "seedance2.0-fast-i2v", "prompt": "x", "duration": 0},
+            {"model": "seedance2.0-fast-i2v", "prompt": "x", "duration": -1},
             "duration",
             "1-15",
-            id="fast-i2v-zero-seconds",
+            id="fast-i2v-auto-seconds",
         ),
         pytest.param(
             {"model": "seedance2.0-fast-i2v", "prompt": "x", "reference_images": [IMG] * 10},
@@ -676,7 +676,7 @@ def test_rejected(fields, field, allowed):
 def test_every_problem_in_one_error():
     with pytest.raises(RequestValidationError) as caught:
         jimmy.build_submit(
-            request(model="seedance2.0-md", prompt="x", duration=99, resolution="1080p", ratio="2:1", seed=1)
+            request(model="seedance2.0-md", prompt="x", duration=40, resolution="1080p", ratio="2:1", seed=1)
         )
     assert [p.field for p in caught.value.problems] == ["duration", "resolution", "ratio", "seed"]
     assert "4 problems" in str(caught.value)
