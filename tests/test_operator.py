@@ -231,7 +231,7 @@ def test_bad_input_fails_before_any_request(env, run_dag):
         "seedance_invalid",
         _single(
             "seedance_invalid",
-            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', duration=99, retries=2, "
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', duration=40, retries=2, "
             f"retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/invalid/x.mp4'",
         ),
     )

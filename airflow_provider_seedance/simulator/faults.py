@@ -12,9 +12,7 @@ import random
 import threading
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Operation = Literal["submit", "status", "cancel", "download", "upload"]
 
@@ -56,13 +54,6 @@ class ScriptedFault(BaseModel):
     op: Operation | None = None
     count: int = Field(default=1, ge=1)
     status: int | None = Field(default=None, ge=500, le=599, description="for server_error")
-
-    @field_validator("gateway")
-    @classmethod
-    def _known_gateway(cls, value: str | None) -> str | None:
-        if value is not None and value not in GATEWAY_NAMES:
-            raise ValueError(f"gateway {value!r} is not simulated; use one of: {', '.join(GATEWAY_NAMES)} (or omit it)")
-        return value
 
     @model_validator(mode="after")
     def _can_fire(self) -> ScriptedFault:
