@@ -96,6 +96,8 @@ class GatewayError(SeedanceError):
     """
 
     retryable: ClassVar[bool] = False
+    # What a person does about it, one sentence; the operator ends its failure message with it.
+    next_step: ClassVar[str] = "If it keeps happening, check the gateway's status page, then clear the task."
 
     def __init__(
         self,
@@ -124,13 +126,23 @@ class GatewayError(SeedanceError):
 class AuthenticationError(GatewayError):
     """The API key is missing, wrong or revoked, or it has no access to this model."""
 
+    next_step = (
+        "Check the API key in the seedance connection and that the account may use this model, then clear the task."
+    )
+
 
 class InvalidRequestError(GatewayError):
     """The gateway rejected the request as malformed or unsupported."""
 
+    next_step = (
+        "Fix what the gateway names (a field this provider does not model goes through `extra`), then clear the task."
+    )
+
 
 class InsufficientCreditError(GatewayError):
     """The account has no balance or quota left for this generation."""
+
+    next_step = "Top up the account or raise its spending limit, then clear the task."
 
 
 class TaskNotFoundError(GatewayError):
@@ -139,6 +151,8 @@ class TaskNotFoundError(GatewayError):
 
 class ContentModerationError(GatewayError):
     """Content safety refused the prompt or one of the inputs."""
+
+    next_step = "Change the prompt or the input the gateway objects to, then clear the task."
 
 
 class RateLimitError(GatewayError):
@@ -160,6 +174,13 @@ class ServerError(GatewayError):
 class ResultUnavailableError(GatewayError):
     """The result URL no longer serves the file (it expired or was removed)."""
 
+    next_step = "Clear the task to generate the video again; that is a new, paid generation."
+
 
 class UnexpectedResponseError(GatewayError):
     """The gateway replied with something this dialect cannot interpret."""
+
+    next_step = (
+        "Check that the connection's Base URL and gateway belong together; if they do, the gateway changed its "
+        "API: report the reply quoted above to the provider's maintainers."
+    )

@@ -10,7 +10,7 @@ from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 from tests.conftest import BUCKET, SIM_KEY
-from tests.test_operator import MODELS, _single, _submissions, _task_output
+from tests.test_operator import MODELS, _claim, _single, _submissions, _task_output
 
 
 def _operator(**kwargs) -> SeedanceGenerateVideoOperator:
@@ -128,6 +128,29 @@ def test_a_model_typo_is_named_with_the_closest_known_model(env, run_dag, capfd,
     assert "Did you mean 'dreamina-seedance-2-0-260128'?" in output
     assert "check the connection's base URL" not in output
     assert output.count("is not known to the ark dialect") == 1
+    assert "Next: Fix what the gateway names (a field this provider does not model goes through `extra`)" in output
+
+
+@pytest.mark.parametrize("gateway", ["ark", "aiproxy"])  # ark says when its URLs expire; aiproxy does not
+def test_a_video_whose_result_expired_is_not_resumed_forever(env, moto_server, run_dag, capfd, caplog, gateway):
+    from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+
+    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="expire_url", op="submit")]))
+    arguments = (
+        f"seedance_conn_id='sim_{gateway}', model={MODELS[gateway]!r}, prompt='x', retries=2, "
+        f"output_path='s3://{BUCKET}/mistakes/expired-{gateway}.mp4'"
+    )
+    run = run_dag(f"mistake_expired_{gateway}", _single(f"mistake_expired_{gateway}", arguments))
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)  # a retry could not fetch it either
+    output = _task_output(capfd, caplog)
+    assert "can no longer be fetched" in output
+    assert "Next: Clear the task to generate the video again; that is a new, paid generation." in output
+    assert _claim(moto_server, f"mistakes/expired-{gateway}.mp4") is None
+    # The clear a person decides on generates anew instead of resuming the expired task once more.
+    again = run_dag(f"mistake_expired_{gateway}_again", _single(f"mistake_expired_{gateway}_again", arguments))
+    assert {ti.state for ti in again.get_task_instances()} == {TaskInstanceState.SUCCESS}
+    assert _submissions(env, gateway) == 2
 
 
 def _base_url_mistakes(simulator, moto_endpoint: str) -> list[tuple[str, str, str]]:

@@ -136,7 +136,7 @@ def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server,
 
 @pytest.mark.parametrize(("resubmit", "state", "submissions"), [(False, "failed", 1), (True, "success", 2)])
 def test_a_task_the_gateway_forgot_is_not_resubmitted_unless_allowed(
-    env, moto_server, run_dag, resubmit, state, submissions
+    env, moto_server, run_dag, capfd, caplog, resubmit, state, submissions
 ):
     # Try 1 dies after submitting (every poll refused); try 2 is told the task does not exist.
     env.simulator.faults.replace(
@@ -161,6 +161,11 @@ def test_a_task_the_gateway_forgot_is_not_resubmitted_unless_allowed(
     (ti,) = run.get_task_instances()
     assert (ti.state, ti.try_number) == (state, 2)
     assert _submissions(env, "ark") == submissions
+    if not resubmit:
+        assert (
+            "Next: if its video is in the ark console, take it from there; otherwise set resubmit_lost_tasks=True"
+            in _task_output(capfd, caplog)
+        )
 
 
 def test_skip_existing_regenerates_when_the_request_changed(env, moto_server, run_dag):
@@ -198,7 +203,9 @@ def test_a_retry_resumes_the_submitted_task(env, moto_server, run_dag):
     [(ScriptedFault(kind="moderation"), "OutputVideoSensitiveContentDetected.PolicyViolation")],
     ids=["moderation"],
 )
-def test_failed_generation_fails_the_task_with_the_gateway_text(env, moto_server, run_dag, fault, reason):
+def test_failed_generation_fails_the_task_with_the_gateway_text(
+    env, moto_server, run_dag, capfd, caplog, fault, reason
+):
     env.simulator.faults.replace(FaultPlan(script=[fault]))
     run = run_dag(
         "seedance_fail",
@@ -209,6 +216,8 @@ def test_failed_generation_fails_the_task_with_the_gateway_text(env, moto_server
     )
     assert set(_states(run).values()) == {TaskInstanceState.FAILED}
     assert "Contents" not in s3_client(moto_server).list_objects_v2(Bucket=BUCKET, Prefix="fail/")
+    output = _task_output(capfd, caplog)
+    assert f"({reason}). Next: a retry submits it again; if it fails the same way, change what the message" in output
 
 
 def test_timeout_cancels_the_remote_task(env, moto_server, monkeypatch, run_dag):

@@ -25,6 +25,7 @@ from airflow_provider_seedance.exceptions import (
     ConnectionConfigError,
     GatewayError,
     RequestValidationError,
+    ResultUnavailableError,
     SeedanceError,
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
@@ -58,6 +59,17 @@ PRESIGNED_URL_MARGIN = timedelta(hours=1)
 MAX_POLL_INTERVAL = 3600.0
 # Ark expires a task that has not finished after at most 72 h (execution_expires_after); result URLs last 24 h.
 MAX_GENERATION_TIMEOUT = timedelta(hours=72)
+# How failure messages end: what a person does next.
+FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
+FIX_INPUT = "Next: fix the input, then clear the task."
+# Why a generation ended without a video, and what happens next (failed generations are not billed).
+AFTER_NO_VIDEO = {
+    "failed": "Next: a retry submits it again; if it fails the same way, change what the message names.",
+    "cancelled": "Next: a retry submits it again, unless it was cancelled on purpose (then mark the task skipped).",
+    "expired": "Next: a retry submits it again; the gateway dropped it unstarted, so its queue was full or slow.",
+    "timeout": "Next: a retry resumes it, or submits anew if it was cancelled; raise generation_timeout if "
+    "this gateway is often this slow.",
+}
 MEDIA_FIELDS = ("first_frame", "last_frame", "reference_images", "reference_videos", "reference_audios")
 REQUEST_FIELDS = (
     "model",
@@ -364,7 +376,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             if validate:
                 self.hook.gateway.validate(request, self.media_delivery)
         except RequestValidationError as exc:
-            raise AirflowFailException(str(exc)) from None  # no retry can fix the request
+            raise AirflowFailException(f"{exc}\n{FIX_REQUEST}") from None  # no retry can fix the request
         return request
 
     def _read_sources(self, request: VideoRequest) -> tuple[list[SourceMedia], str]:
@@ -380,14 +392,13 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             claimed = self._claimed_fingerprint(request)
             if claimed is None:
                 raise AirflowFailException(
-                    f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}\nFix the input, then clear "
-                    "the task."
+                    f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}\n{FIX_INPUT}"
                 ) from None
             self.log.warning("%s; the claimed generation made from it is resumed instead.", exc.problem)
             return [], claimed
         problems = source_problems(sources, self.hook.gateway.spec_for(request.model).media_limits)
         if problems:
-            raise AirflowFailException(str(RequestValidationError(self.hook.gateway.name, problems)))
+            raise AirflowFailException(f"{RequestValidationError(self.hook.gateway.name, problems)}\n{FIX_INPUT}")
         return sources, request_fingerprint(request, media_digests(sources))
 
     def _claimed_fingerprint(self, request: VideoRequest) -> str | None:
@@ -489,10 +500,12 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             message = f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}"
             if exc.retryable:
                 raise AirflowException(message) from None
-            raise AirflowFailException(message) from None
+            raise AirflowFailException(f"{message}\n{FIX_INPUT}") from None
         except GatewayError as exc:
             if not exc.retryable:
-                raise AirflowFailException(f"the gateway refused a media input before the submit: {exc}") from exc
+                raise AirflowFailException(
+                    f"the gateway refused a media input before the submit: {exc}. Next: {exc.next_step}"
+                ) from exc
             raise
 
     def _submit(self, delivered: DeliveredRequest) -> TaskStatus:
@@ -511,7 +524,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         except GatewayError as exc:
             if not exc.retryable:
                 hint = self.hook.gateway.model_hint(delivered.request.model)
-                raise AirflowFailException(f"the gateway refused the generation: {exc}.{hint}") from exc
+                raise AirflowFailException(
+                    f"the gateway refused the generation: {exc}.{hint} Next: {exc.next_step}"
+                ) from exc
             raise
 
     def _still_usable(self, task_id: str) -> TaskStatus | None:
@@ -522,8 +537,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             if not self.resubmit_lost_tasks:
                 raise AirflowFailException(
                     f"{self.hook.gateway.name} no longer knows task {task_id}, submitted by an earlier attempt. Not "
-                    "submitting again automatically, since it may have been paid for; set resubmit_lost_tasks=True "
-                    "to allow it."
+                    "submitting again automatically, since it may have been paid for. Next: if its video is in the "
+                    f"{self.hook.gateway.name} console, take it from there; otherwise set resubmit_lost_tasks=True and "
+                    "clear the task (a new, paid generation)."
                 ) from None
             self.log.warning("The gateway no longer knows task %s; submitting again.", task_id)
             return None
@@ -542,7 +558,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             self._cancel_after_timeout(status)
         elif event.status in ("failed", "cancelled", "expired"):
             self._forget()  # not billed by the gateways; a retry may try again
-        raise AirflowException(f"Seedance generation did not produce a video: {event.message} ({event.reason})")
+        raise AirflowException(
+            f"Seedance generation did not produce a video: {event.message} ({event.reason}). "
+            + AFTER_NO_VIDEO.get(event.status, "Next: a retry tries again.")
+        )
 
     def _cancel_after_timeout(self, status: TaskStatus) -> None:
         """Cancel where the gateway can (then a retry submits anew); otherwise a retry resumes the same task."""
@@ -564,12 +583,21 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def _store(self, context: Context, request: VideoRequest, task_id: str) -> dict[str, Any]:
         """Stream the video (and last frame) into storage, write the manifest, announce the asset."""
         status = self.hook.get_status(task_id)  # fresh result URLs and usage
-        if status.video_expires_at is not None and status.video_expires_at <= datetime.now(UTC):
-            raise AirflowFailException(
-                f"the result of task {task_id} expired at {status.video_expires_at.isoformat()}; it cannot be fetched"
-            )
         output = self._output()
-        video = store_stream(lambda offset: self.hook.open_artifact(status, "video", offset), output)
+        try:
+            if status.video_expires_at is not None and status.video_expires_at <= datetime.now(UTC):
+                raise ResultUnavailableError(
+                    f"the result URL expired at {status.video_expires_at.isoformat()}", gateway=self.hook.gateway.name
+                )
+            video = store_stream(lambda offset: self.hook.open_artifact(status, "video", offset), output)
+        except ResultUnavailableError as exc:
+            # Nothing can fetch this video any more. Keeping the claim would make every later run resume
+            # the same task and fail the same way, so a person's clear is what pays for a new one.
+            self._forget()
+            raise AirflowFailException(
+                f"the video of {self.hook.gateway.name} task {task_id} can no longer be fetched ({exc}); gateways keep "
+                f"results for about 24 h. Next: {exc.next_step}"
+            ) from None
         last_frame = self._store_last_frame(request, status, output)
         claim = read_claim(output)
         claim = claim if claim is not None and claim.remote_task_id == task_id else None

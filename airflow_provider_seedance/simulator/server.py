@@ -288,17 +288,12 @@ class Simulator:
             plan = FaultPlan.model_validate(await request.json())
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        unknown = sorted(
-            {fault.gateway for fault in plan.script if fault.gateway and fault.gateway not in self.gateways}
-        )
+        unknown = [fault.gateway for fault in plan.script if fault.gateway and fault.gateway not in self.gateways]
         if unknown:
-            # Such a fault would wait in the script forever, and the test relying on it would pass for the wrong reason.
-            return web.json_response(
-                {
-                    "error": f"gateway {unknown[0]!r} is not simulated; use one of: {', '.join(self.gateways)} (or omit it)"
-                },
-                status=400,
-            )
+            # Such a fault would wait in the script forever, and a test relying on it would pass for the wrong reason.
+            known = ", ".join(self.gateways)
+            message = f"gateway {unknown[0]!r} is not simulated; use one of: {known} (or omit it)"
+            return web.json_response({"error": message}, status=400)
         self.faults.replace(plan)
         return web.json_response(plan.model_dump(mode="json"))
 
