@@ -76,3 +76,16 @@ def test_an_unreadable_submit_reply_leaves_the_outcome_unknown():
         _parsed(_broken_parser, reply, connection, submit=True)
     with pytest.raises(KeyError):  # a poll can simply be repeated; the bug surfaces as itself
         _parsed(_broken_parser, reply, connection, submit=False)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"max_attempts": 0}, "max_attempts=0; allowed: 1 or more"),
+        ({"base_delay": -1}, "base_delay=-1; allowed: 0 seconds or more"),
+        ({"base_delay": 60, "max_delay": 30}, "base_delay=60 is above max_delay=30; raise max_delay"),
+    ],
+)
+def test_a_policy_that_cannot_work_is_refused(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        RetryPolicy(**arguments)

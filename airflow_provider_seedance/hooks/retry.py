@@ -30,6 +30,17 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 120.0
 
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"RetryPolicy max_attempts={self.max_attempts}; allowed: 1 or more (1 = no retry)")
+        for name in ("base_delay", "max_delay", "max_retry_after"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"RetryPolicy {name}={getattr(self, name)}; allowed: 0 seconds or more")
+        if self.base_delay > self.max_delay:
+            raise ValueError(
+                f"RetryPolicy base_delay={self.base_delay} is above max_delay={self.max_delay}; raise max_delay"
+            )
+
     def delay(self, attempt: int, error: SeedanceError, rng: random.Random | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (attempts count from 1)."""
         if isinstance(error, RateLimitError) and error.retry_after is not None:

@@ -329,7 +329,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         try:
             parsed = SeedanceEvent.parse(event)
         except ValueError as exc:
-            raise AirflowException(str(exc)) from None
+            raise AirflowException(f"{exc}. Next: a retry resumes the claimed remote task.") from None
         try:
             # Not validated again: the request was validated before it was paid for, and a rule that
             # changed since (a provider upgrade) must not strand a finished video.
