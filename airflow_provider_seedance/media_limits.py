@@ -165,6 +165,21 @@ _EXTENSION_FORMATS = {
     "ogg": "ogg",
 }
 
+
+def formats_only(limits: MediaLimits) -> MediaLimits:
+    """The formats and the request-body limit of ``limits``, without any size, length or shape limit.
+
+    For models a dialect does not know: formats and the body limit belong to the gateway, the rest to a
+    model family.
+    """
+    return MediaLimits(
+        image=ImageLimits(formats=limits.image.formats),
+        video=VideoLimits(formats=limits.video.formats),
+        audio=AudioLimits(formats=limits.audio.formats),
+        max_request_bytes=limits.max_request_bytes,
+    )
+
+
 _PER_ITEM = {"image": "per image", "video": "per clip", "audio": "per clip"}
 
 

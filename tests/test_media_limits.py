@@ -15,6 +15,7 @@ from airflow_provider_seedance.media_limits import (
     ImageLimits,
     MediaInfo,
     VideoLimits,
+    formats_only,
     input_problems,
     total_duration_problems,
 )
@@ -217,8 +218,19 @@ def test_no_total_limit_no_problem():
 
 
 def _specs(name: str):
+    return dict(GATEWAYS[name].models)
+
+
+@pytest.mark.parametrize("name", sorted(GATEWAYS))
+def test_an_unknown_model_gets_only_the_gateways_formats_and_body_limit(name):
+    # Issue 11: sizes, lengths and shapes belong to a model family; next year's model must not inherit them.
     gateway = GATEWAYS[name]
-    return {**gateway.models, "<unknown>": gateway.unknown_model_spec}
+    known = next(iter(gateway.models.values())).media_limits
+    limits = gateway.unknown_model_spec.media_limits
+    assert limits == formats_only(known)
+    assert limits.image.formats == known.image.formats
+    assert limits.max_request_bytes == known.max_request_bytes
+    assert (limits.image.max_bytes, limits.video.max_seconds, limits.audio.max_total_seconds) == (None, None, None)
 
 
 @pytest.mark.parametrize("name", ["ark", "aiproxy", "infinityblue"])

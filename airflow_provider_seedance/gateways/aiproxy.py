@@ -15,7 +15,7 @@ from typing import Any
 from airflow_provider_seedance.exceptions import Problem, UnexpectedResponseError
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, percent, text
-from airflow_provider_seedance.gateways.spec import URL_OR_DATA, ModelSpec
+from airflow_provider_seedance.gateways.spec import URL_OR_DATA, ModelSpec, gateway_wide
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
 
@@ -56,7 +56,7 @@ LITE_I2V = replace(
 
 # Models this release does not know: only what the wire format itself implies. The seed range is
 # upstream's widest, so a newer model's own range is left to the gateway.
-GATEWAY_WIDE = ModelSpec(
+GATEWAY_WIDE = gateway_wide(
     seed_range=UPSTREAM_SEED_RANGE,
     max_reference_videos=0,
     max_reference_audios=0,

@@ -26,7 +26,7 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, percent, text, unix_time
-from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, seconds
+from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import MB, UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
@@ -70,7 +70,7 @@ SEEDANCE_2_FAST_FACE = replace(SEEDANCE_2_FACE, resolutions=("480p", "720p"))
 
 # Models we do not know (other apimart video models, later releases): only the rules that hold for
 # the whole endpoint -- URL-only media, the field limits, and no field we cannot name.
-GATEWAY_WIDE = ModelSpec(
+GATEWAY_WIDE = gateway_wide(
     seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
     watermark=False,

@@ -25,7 +25,7 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, text
-from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, seconds
+from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
@@ -47,7 +47,7 @@ SEEDANCE_2 = ModelSpec(
 SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
 
 # Endpoint ids (ep-...) and models added after this release take this path: only gateway-wide rules.
-GATEWAY_WIDE = ModelSpec(
+GATEWAY_WIDE = gateway_wide(
     seed_range=UPSTREAM_SEED_RANGE,
     image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,

@@ -21,7 +21,7 @@ from airflow_provider_seedance.exceptions import (
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text
-from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, seconds
+from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
@@ -58,7 +58,7 @@ SEEDANCE_2 = ModelSpec(
 # A model this release does not know: no duration/resolution/ratio checks, but the body layout is
 # the same for every model on this gateway, so the rules that follow from it still apply (no
 # camera_fixed field, no asset ids, the seed range of the extra_params switch).
-GATEWAY_WIDE = ModelSpec(
+GATEWAY_WIDE = gateway_wide(
     seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
     image_sources=URL_OR_DATA,

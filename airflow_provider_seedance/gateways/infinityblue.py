@@ -36,7 +36,7 @@ from airflow_provider_seedance.gateways.base import (
     state_from,
 )
 from airflow_provider_seedance.gateways.fields import code_text, percent, shorten, text, unix_time
-from airflow_provider_seedance.gateways.spec import URL_ONLY, ModelSpec, seconds
+from airflow_provider_seedance.gateways.spec import URL_ONLY, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
 
@@ -68,7 +68,7 @@ SEEDANCE_2 = ModelSpec(
 
 # Models added after this release: only what the request schema itself demands (a prompt, an int64
 # seed, the media forms the route accepts); durations, resolutions and ratios may differ per model.
-GATEWAY_WIDE = ModelSpec(
+GATEWAY_WIDE = gateway_wide(
     prompt_required=True,
     seed_range=UPSTREAM_SEED_RANGE,
     image_sources=URL_ONLY,

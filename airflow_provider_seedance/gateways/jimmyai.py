@@ -25,7 +25,15 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
 from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.gateways.fields import percent, text, unix_time
-from airflow_provider_seedance.gateways.spec import ASSET_ONLY, URL_ONLY, URL_OR_ASSET, ModelSpec, every_media, seconds
+from airflow_provider_seedance.gateways.spec import (
+    ASSET_ONLY,
+    URL_ONLY,
+    URL_OR_ASSET,
+    ModelSpec,
+    every_media,
+    gateway_wide,
+    seconds,
+)
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
@@ -133,7 +141,7 @@ STD = _spec(
 )
 # A model this release does not know: the routes' union. URLs and asset ids are both documented forms;
 # data: URIs are documented nowhere on JimmyAI.
-GATEWAY_WIDE = _spec(**every_media(URL_OR_ASSET))
+GATEWAY_WIDE = gateway_wide(**{**_UNDOCUMENTED, "media_limits": MEDIA_LIMITS, **every_media(URL_OR_ASSET)})
 
 MODELS: Mapping[str, ModelSpec] = {
     "sd2_mx_720p": _full_route("720p"),

@@ -6,7 +6,8 @@ Everything here runs before any network call: a request that breaks a rule never
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from airflow_provider_seedance.exceptions import Problem
 from airflow_provider_seedance.gateways.delivery import (
@@ -17,7 +18,7 @@ from airflow_provider_seedance.gateways.delivery import (
     possible_deliveries,
 )
 from airflow_provider_seedance.gateways.fields import shorten
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS, MediaLimits
+from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS, MediaLimits, formats_only
 from airflow_provider_seedance.models import InputMode, MediaKind, VideoRequest
 
 NO_CHANNELS = MediaChannels()
@@ -49,14 +50,18 @@ class ModelSpec:
     camera_fixed: bool = True
     watermark: bool = True
     return_last_frame: bool = True
-    max_reference_images: int = 9
-    max_reference_videos: int = 3
-    max_reference_audios: int = 3
+    # Seedance 2.0's counts; None: not limited here. ``max_reference_files`` bounds the three together.
+    max_reference_images: int | None = 9
+    max_reference_videos: int | None = 3
+    max_reference_audios: int | None = 3
+    max_reference_files: int | None = None
     image_sources: frozenset[MediaKind] = URL_OR_DATA
     video_sources: frozenset[MediaKind] = URL_ONLY
     audio_sources: frozenset[MediaKind] = URL_ONLY
-    # Reference audio may accompany first/last frames (JimmyAI); elsewhere it needs an image or video.
+    # Reference audio may accompany first/last frames (JimmyAI); elsewhere it needs an image or video,
+    # except where audio may be the only reference (Seedance 2.5).
     audio_with_frames: bool = False
+    audio_only_references: bool = False
 
     def sources_for(self, media: str) -> frozenset[MediaKind]:
         """The forms a field of this media type (``image``, ``video``, ``audio``) takes in the request body."""
@@ -64,6 +69,23 @@ class ModelSpec:
 
     # Format, size, sides, duration and frame rate of media inputs, checked from their headers.
     media_limits: MediaLimits = UPSTREAM_MEDIA_LIMITS
+
+
+def gateway_wide(**fields: Any) -> ModelSpec:
+    """The spec for a model a dialect does not know (an endpoint id, a model released after this provider).
+
+    It keeps only what the gateway's API itself fixes: the forms its fields take, whether it has a seed,
+    formats and its request-body limit. No count, range or media limit of one model family applies, so a new
+    model works the day it ships; the gateway judges the rest.
+    """
+    structural: dict[str, Any] = {
+        "max_reference_images": None,
+        "max_reference_videos": None,
+        "max_reference_audios": None,
+        "audio_only_references": True,
+    }
+    spec = ModelSpec(**{**structural, **fields})
+    return replace(spec, media_limits=formats_only(spec.media_limits))
 
 
 def seconds(low: int, high: int) -> frozenset[int]:
@@ -149,7 +171,7 @@ def _input_problems(
         )
     if request.last_frame and not request.first_frame:
         add(Problem("last_frame", request.last_frame, "a last frame needs a first_frame too"))
-    if request.reference_audios and not (visual_references or audio_on_frames):
+    if request.reference_audios and not (visual_references or audio_on_frames or spec.audio_only_references):
         needs = (
             "one first frame, reference image or video" if spec.audio_with_frames else "one reference image or video"
         )
@@ -165,9 +187,18 @@ def _input_problems(
         ("reference_audios", spec.max_reference_audios),
     ):
         given = getattr(request, name)
-        if len(given) > limit:
+        if limit is not None and len(given) > limit:
             allowed = f"at most {limit}" if limit else "none on this model"
             add(Problem(name, f"<{len(given)} items>", allowed))
+    files = len(request.reference_images) + len(request.reference_videos) + len(request.reference_audios)
+    if spec.max_reference_files is not None and files > spec.max_reference_files:
+        add(
+            Problem(
+                "reference_images/videos/audios",
+                f"<{files} files>",
+                f"at most {spec.max_reference_files} reference files in all on this model",
+            )
+        )
 
     for item in request.media_inputs:
         name, uri, media, sources = item.field, item.uri, item.media, spec.sources_for(item.media)
