@@ -2,6 +2,9 @@
 
 Everything is one ``content[]`` array of typed parts with roles; statuses are the six we model
 directly; the only gateway with a real cancel (``DELETE``, queued tasks only).
+
+Seedance 2.5's own fields, ``omni_reference_task_type`` and ``output_format``, go through ``extra`` (they
+are Ark's, not every gateway's) and are checked here: Ark answers a field a model does not take with a 400.
 """
 
 from __future__ import annotations
@@ -33,25 +36,54 @@ RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 # Ark is the upstream: its documented content[] media limits are the ones media_limits.py records.
 MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
 
+# Seedance 2.0: 4-15 s or -1 (the model picks); 9/3/3 references and "total mixed files <= 12"; audio
+# as a URL, asset or base64 (gateways.md section 6, create body and content[] items).
 SEEDANCE_2 = ModelSpec(
     durations=seconds(4, 15) | {-1},
     resolutions=("480p", "720p", "1080p"),
     ratios=RATIOS,
     seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
+    max_reference_files=12,
     image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
-    audio_sources=URL_OR_ASSET,
+    audio_sources=ANY_SOURCE,
     media_limits=MEDIA_LIMITS,
 )
+# "4k resolution exists only on dreamina-seedance-2-0-260128" (section 10, probed on the live API).
+SEEDANCE_2_BYTEPLUS = replace(SEEDANCE_2, resolutions=("480p", "720p", "1080p", "4k"))
 SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
+# 2.0 mini: its resolutions are not documented anywhere we have read, so they are left to Ark to judge.
+SEEDANCE_2_MINI = replace(SEEDANCE_2, resolutions=None)
+# Seedance 2.5 (section 10, third-party docs [T]): 4-30 s, default -1; up to 30 images, 10 videos and 10
+# audios, 50 files in all; audio may be the only reference. Sources disagree on 1080p, so it is allowed.
+# The 2.0 per-clip limits are kept for each file; the 2.0 totals (15 s of clips) are not carried over.
+SEEDANCE_2_5 = replace(
+    SEEDANCE_2,
+    durations=seconds(4, 30) | {-1},
+    max_reference_images=30,
+    max_reference_videos=10,
+    max_reference_audios=10,
+    max_reference_files=50,
+    audio_only_references=True,
+    media_limits=replace(
+        MEDIA_LIMITS,
+        video=replace(MEDIA_LIMITS.video, max_total_seconds=None),
+        audio=replace(MEDIA_LIMITS.audio, max_total_seconds=None),
+    ),
+)
+SEEDANCE_2_5_MODELS = frozenset({"dreamina-seedance-2-5-260628", "doubao-seedance-2-5-260628"})
+# omni_reference_task_type on 2.5: edit and extend work on a source video; ratio must be adaptive for
+# first-frame, first+last-frame, edit and extend; edit also needs duration -1 (section 10) [T].
+TASK_TYPES = ("auto", "edit", "extend")
+OUTPUT_FORMATS = ("mp4", "mov")
 
 # Endpoint ids (ep-...) and models added after this release take this path: only gateway-wide rules.
 GATEWAY_WIDE = gateway_wide(
     seed_range=UPSTREAM_SEED_RANGE,
     image_sources=ANY_SOURCE,
     video_sources=URL_OR_ASSET,
-    audio_sources=URL_OR_ASSET,
+    audio_sources=ANY_SOURCE,
     media_limits=MEDIA_LIMITS,
 )
 
@@ -72,10 +104,13 @@ class ArkGateway(Gateway):
     # DELETE cancels a queued task; on a finished one it deletes the record (and the video with it).
     cancellable_states = frozenset({TaskState.QUEUED})
     models = {
-        "dreamina-seedance-2-0-260128": SEEDANCE_2,
+        "dreamina-seedance-2-0-260128": SEEDANCE_2_BYTEPLUS,
         "dreamina-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
+        "dreamina-seedance-2-0-mini-260615": SEEDANCE_2_MINI,
         "doubao-seedance-2-0-260128": SEEDANCE_2,
         "doubao-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
+        "doubao-seedance-2-0-mini-260615": SEEDANCE_2_MINI,
+        **dict.fromkeys(SEEDANCE_2_5_MODELS, SEEDANCE_2_5),
     }
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset(
@@ -98,12 +133,15 @@ class ArkGateway(Gateway):
         "ModelNotOpen": AuthenticationError,
         "InvalidEndpointOrModel.ModelIDAccessDisabled": AuthenticationError,
         "AccountOverdueError": InsufficientCreditError,
+        # A quota or a spending limit the account set: waiting does not lift it, so it is not a rate limit.
+        "QuotaExceeded": InsufficientCreditError,
+        "SetLimitExceeded": InsufficientCreditError,
+        "TaskTypeConstraint": InvalidRequestError,
         "InvalidEndpoint.NotFound": InvalidRequestError,
         # A model id or endpoint id the account does not have: the request is wrong, not the base URL.
         "InvalidEndpointOrModel.NotFound": InvalidRequestError,
         "MissingParameter": InvalidRequestError,
         "InvalidParameter": InvalidRequestError,
-        "QuotaExceeded": RateLimitError,
         "ServerOverloaded": RateLimitError,
         "ModelLoadingError": RateLimitError,
         "InternalServiceError": ServerError,
@@ -116,6 +154,12 @@ class ArkGateway(Gateway):
             yield Problem("extra.execution_expires_after", expires, f"seconds in [{low}, {high}]")
         if request.extra.get("service_tier") == "flex" and request.model in self.models:
             yield Problem("extra.service_tier", "flex", "Seedance 2.0 models take only 'default'")
+        if request.model in SEEDANCE_2_5_MODELS:
+            yield from _task_type_problems(request)
+        elif request.model in self.models:
+            for key in ("omni_reference_task_type", "output_format"):
+                if key in request.extra:
+                    yield Problem(f"extra.{key}", request.extra[key], "only Seedance 2.5 takes it; leave it out")
 
     def submit_body(self, request: VideoRequest) -> dict[str, Any]:
         content: list[dict[str, Any]] = []
@@ -197,6 +241,25 @@ class ArkGateway(Gateway):
         if code.startswith("RateLimitExceeded") or code.endswith("RateLimitExceeded"):
             return RateLimitError
         return super().classify(code, message)
+
+
+def _task_type_problems(request: VideoRequest) -> Iterable[Problem]:
+    """Seedance 2.5's task types and output formats, and what each task type needs."""
+    task_type = request.extra.get("omni_reference_task_type", "auto")
+    output_format = request.extra.get("output_format")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        yield Problem("extra.output_format", output_format, f"one of {', '.join(OUTPUT_FORMATS)}")
+    if task_type not in TASK_TYPES:
+        yield Problem("extra.omni_reference_task_type", task_type, f"one of {', '.join(TASK_TYPES)}")
+        return
+    if task_type in ("edit", "extend") and not request.reference_videos:
+        yield Problem("reference_videos", [], f"task type {task_type!r} works on a source video; give one")
+    if task_type == "edit" and request.duration not in (None, -1):
+        yield Problem("duration", request.duration, "-1 for task type 'edit' (it takes the source video's length)")
+    adaptive_only = task_type in ("edit", "extend") or bool(request.first_frame)
+    if adaptive_only and request.ratio not in (None, "adaptive"):
+        what = f"task type {task_type!r}" if task_type != "auto" else "first-frame and first+last-frame videos"
+        yield Problem("ratio", request.ratio, f"'adaptive' for {what} on Seedance 2.5")
 
 
 def _part(kind: str, url: str, role: str) -> dict[str, Any]:

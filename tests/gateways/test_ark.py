@@ -254,6 +254,11 @@ def _err(code, message, type_="BadRequest", param=None):
             id="rpm",
         ),
         pytest.param(429, _err("ServerOverloaded", "busy"), RateLimitError, None, id="overloaded"),
+        # A quota or a spending limit the account set (gateways.md section 6 error table, section 10): waiting
+        # cannot lift it, so it is the credit error, not a rate limit to retry.
+        pytest.param(429, _err("QuotaExceeded", "quota used up"), InsufficientCreditError, None, id="quota"),
+        pytest.param(429, _err("SetLimitExceeded", "limit you set"), InsufficientCreditError, None, id="set-limit"),
+        pytest.param(400, _err("TaskTypeConstraint", "edit needs a video"), InvalidRequestError, None, id="task-type"),
         pytest.param(500, _err("InternalServiceError", "oops"), ServerError, None, id="500"),
         pytest.param(502, "<html>bad gateway</html>", ServerError, None, id="non-json-502"),
     ],
@@ -293,7 +298,12 @@ def test_error_retryability():
     [
         pytest.param({"prompt": "x", "duration": 3}, "duration", "-1, 4-15", id="duration-short"),
         pytest.param({"prompt": "x", "duration": 16}, "duration", "-1, 4-15", id="duration-long"),
-        pytest.param({"prompt": "x", "resolution": "4k"}, "resolution", "480p, 720p, 1080p", id="resolution"),
+        pytest.param(
+            {"model": "doubao-seedance-2-0-260128", "prompt": "x", "resolution": "4k"},
+            "resolution",
+            "480p, 720p, 1080p",
+            id="4k-only-on-the-byteplus-id",
+        ),
         pytest.param(
             {"model": "dreamina-seedance-2-0-fast-260128", "prompt": "x", "resolution": "1080p"},
             "resolution",
@@ -366,3 +376,120 @@ def test_every_problem_in_one_error():
 def test_odd_error_fields_still_parse(error):
     status = ark.parse_status(reply(200, _task("failed", error=error)))
     assert status.state is TaskState.FAILED
+
+
+# ---- Seedance 2.5, 2.0 mini and the newer fields (gateways.md section 10, third-party docs [T]) ----------
+
+V25 = "dreamina-seedance-2-5-260628"
+V25_CN = "doubao-seedance-2-5-260628"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"model": V25, "duration": 30}, id="2.5-thirty-seconds"),
+        pytest.param({"model": V25_CN, "duration": -1}, id="2.5-model-picks-the-length"),
+        pytest.param({"model": V25, "reference_images": [IMG] * 12}, id="2.5-twelve-images"),
+        pytest.param(
+            {
+                "model": V25,
+                "reference_images": [IMG] * 30,
+                "reference_videos": [VID] * 10,
+                "reference_audios": [AUD] * 10,
+            },
+            id="2.5-fifty-files",
+        ),
+        pytest.param({"model": V25, "reference_audios": [AUD, AUD]}, id="2.5-audio-only-references"),
+        pytest.param(
+            {
+                "model": V25,
+                "reference_videos": [VID],
+                "duration": -1,
+                "ratio": "adaptive",
+                "extra": {"omni_reference_task_type": "edit"},
+            },
+            id="2.5-edit",
+        ),
+        pytest.param(
+            {"model": V25, "reference_videos": [VID], "duration": 10, "extra": {"omni_reference_task_type": "extend"}},
+            id="2.5-extend",
+        ),
+        pytest.param({"model": V25, "extra": {"output_format": "mov"}}, id="2.5-mov"),
+        pytest.param({"model": V25, "first_frame": IMG, "ratio": "adaptive"}, id="2.5-first-frame-adaptive"),
+        pytest.param({"model": "dreamina-seedance-2-0-mini-260615", "duration": 8}, id="2.0-mini-byteplus"),
+        pytest.param({"model": "doubao-seedance-2-0-mini-260615", "resolution": "720p"}, id="2.0-mini-volcengine"),
+        pytest.param({"resolution": "4k"}, id="2.0-4k-on-dreamina"),
+        # content[] audio_url takes a URL, an asset id or base64 (gateways.md section 6, content items).
+        pytest.param(
+            {"reference_images": [IMG], "reference_audios": ["data:audio/mpeg;base64,SUQz"]}, id="base64-audio"
+        ),
+    ],
+)
+def test_accepted_newer_models_and_fields(fields):
+    body = ark.build_submit(request(**{"model": MODEL, "prompt": "x", **fields})).json
+    assert body["model"] == fields.get("model", MODEL)
+    for key, value in fields.get("extra", {}).items():
+        assert body[key] == value
+
+
+def test_seedance_2_5_and_2_0_mini_are_known_models():
+    for model in (V25, V25_CN, "dreamina-seedance-2-0-mini-260615", "doubao-seedance-2-0-mini-260615"):
+        assert model in ark.models
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "allowed"),
+    [
+        pytest.param({"model": V25, "duration": 31}, "duration", "-1, 4-30", id="2.5-too-long"),
+        pytest.param({"model": V25, "reference_images": [IMG] * 31}, "reference_images", "at most 30", id="2.5-images"),
+        pytest.param({"model": V25, "reference_videos": [VID] * 11}, "reference_videos", "at most 10", id="2.5-videos"),
+        pytest.param(
+            {"reference_images": [IMG] * 9, "reference_videos": [VID] * 3, "reference_audios": [AUD]},
+            "reference_images/videos/audios",
+            "at most 12 reference files in all",
+            id="2.0-total-of-twelve",
+        ),
+        pytest.param(
+            {"model": V25, "extra": {"omni_reference_task_type": "remix"}},
+            "extra.omni_reference_task_type",
+            "auto, edit, extend",
+            id="2.5-unknown-task-type",
+        ),
+        pytest.param(
+            {"model": V25, "reference_images": [IMG], "extra": {"omni_reference_task_type": "edit"}},
+            "reference_videos",
+            "works on a source video",
+            id="2.5-edit-without-video",
+        ),
+        pytest.param(
+            {"model": V25, "reference_videos": [VID], "duration": 5, "extra": {"omni_reference_task_type": "edit"}},
+            "duration",
+            "-1 for task type 'edit'",
+            id="2.5-edit-with-a-duration",
+        ),
+        pytest.param(
+            {"model": V25, "reference_videos": [VID], "ratio": "16:9", "extra": {"omni_reference_task_type": "extend"}},
+            "ratio",
+            "'adaptive' for task type 'extend'",
+            id="2.5-extend-with-a-ratio",
+        ),
+        pytest.param(
+            {"model": V25, "first_frame": IMG, "ratio": "16:9"},
+            "ratio",
+            "'adaptive' for first-frame",
+            id="2.5-first-frame-with-a-ratio",
+        ),
+        pytest.param({"model": V25, "extra": {"output_format": "avi"}}, "extra.output_format", "mp4, mov", id="avi"),
+        pytest.param(
+            {"extra": {"omni_reference_task_type": "edit"}},
+            "extra.omni_reference_task_type",
+            "only Seedance 2.5 takes it",
+            id="task-type-on-2.0",
+        ),
+        pytest.param(
+            {"extra": {"output_format": "mov"}}, "extra.output_format", "only Seedance 2.5 takes it", id="mov-on-2.0"
+        ),
+    ],
+)
+def test_rejected_newer_models_and_fields(fields, field, allowed):
+    assert_rejected(ark, {"model": MODEL, "prompt": "x", **fields}, field, allowed)
