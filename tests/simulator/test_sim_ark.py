@@ -181,3 +181,87 @@ def test_moderation_failure(simulator, client, ark):
     task = _finish(client, ark, _create(client, ark).json()["id"])
     assert task["status"] == "failed"
     assert task["error"]["code"] == "OutputVideoSensitiveContentDetected.PolicyViolation"
+
+
+# ---- Seedance 2.5 (gateway notes section 10, third-party docs) ----------------------------------------
+
+V25 = "dreamina-seedance-2-5-260628"
+
+
+def _refs(kind: str, role: str, url: str, count: int) -> list[dict]:
+    return [{"type": kind, kind: {"url": url}, "role": role} for _ in range(count)]
+
+
+def test_seedance_2_5_takes_thirty_seconds_and_twelve_reference_images(client, ark, media):
+    content = [
+        {"type": "text", "text": "the product turns on a table"},
+        *_refs("image_url", "reference_image", media["png"], 12),
+        *_refs("audio_url", "reference_audio", media["mp3"], 2),
+    ]
+    created = client.post(ark, json={"model": V25, "content": content, "duration": 30, "resolution": "480p"})
+    assert created.status_code == 200, created.text
+    task = _finish(client, ark, created.json()["id"])
+    assert (task["status"], task["duration"]) == ("succeeded", 30)
+
+
+def test_seedance_2_5_takes_audio_as_the_only_reference_and_picks_its_length(client, ark, media):
+    content = [
+        {"type": "text", "text": "a dance to this song"},
+        *_refs("audio_url", "reference_audio", media["mp3"], 1),
+    ]
+    created = client.post(ark, json={"model": V25, "content": content})
+    assert created.status_code == 200, created.text
+    task = _finish(client, ark, created.json()["id"])
+    assert (task["status"], task["duration"]) == ("succeeded", 10)  # duration -1 by default: the model picks
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "parts", "message"),
+    [
+        pytest.param(V25, {"duration": 31}, [], "must be -1 or in [4, 30]", id="2.5-longer-than-30"),
+        pytest.param(V25, {"omni_reference_task_type": "edit"}, [], "TaskTypeConstraint", id="edit-without-video"),
+        pytest.param(
+            V25,
+            {"omni_reference_task_type": "edit", "duration": 5},
+            [("video_url", "reference_video", "mp4")],
+            "TaskTypeConstraint: task type edit needs duration -1",
+            id="edit-with-duration",
+        ),
+        pytest.param(
+            V25,
+            {"ratio": "16:9"},
+            [("image_url", "first_frame", "png")],
+            "ratio must be adaptive",
+            id="first-frame-with-ratio",
+        ),
+        pytest.param(V25, {"output_format": "avi"}, [], "output_format", id="output-format"),
+        pytest.param(MODEL, {"omni_reference_task_type": "auto"}, [], "not supported for model", id="task-type-on-2.0"),
+        pytest.param(
+            MODEL,
+            {},
+            [("image_url", "reference_image", "png")] * 9
+            + [("video_url", "reference_video", "mp4")] * 3
+            + [("audio_url", "reference_audio", "mp3")],
+            "at most 12 reference files in all",
+            id="2.0-more-than-12-files",
+        ),
+    ],
+)
+def test_seedance_2_5_rules_and_the_2_0_total(client, ark, media, model, extra, parts, message):
+    content = [{"type": "text", "text": "x"}, *({"type": k, k: {"url": media[m]}, "role": r} for k, r, m in parts)]
+    response = client.post(ark, json={"model": model, "content": content, **extra})
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+
+
+def test_base64_audio_is_taken_as_documented(client, ark, media):
+    content = [
+        {"type": "text", "text": "x"},
+        {"type": "image_url", "image_url": {"url": media["png"]}, "role": "reference_image"},
+        {
+            "type": "audio_url",
+            "audio_url": {"url": "data:audio/mpeg;base64,SUQzBAAAAAAAAA=="},
+            "role": "reference_audio",
+        },
+    ]
+    assert client.post(ark, json={"model": MODEL, "content": content}).status_code == 200

@@ -3,6 +3,10 @@
 Create takes ``model`` and a typed ``content[]`` (text, image_url, video_url, audio_url parts with
 roles) plus flat options; get returns the task object with ``content.video_url``; DELETE cancels a
 queued task or deletes a finished one. Errors are ``{"error": {"code", "message", "param", "type"}}``.
+
+Seedance 2.5 (section 10 of the gateway notes): 4-30 s with -1 as the default (the model picks; this
+simulator picks 10 s, as one measured run did), 30/10/10 references, audio-only references, and the
+``omni_reference_task_type`` and ``output_format`` fields that other models answer with a 400.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 SEEDANCE_2 = {"dreamina-seedance-2-0-260128", "doubao-seedance-2-0-260128"}
 SEEDANCE_2_FAST = {"dreamina-seedance-2-0-fast-260128", "doubao-seedance-2-0-fast-260128"}
+SEEDANCE_2_MINI = {"dreamina-seedance-2-0-mini-260615", "doubao-seedance-2-0-mini-260615"}
+SEEDANCE_2_5 = {"dreamina-seedance-2-5-260628", "doubao-seedance-2-5-260628"}
+MODELS = SEEDANCE_2 | SEEDANCE_2_FAST | SEEDANCE_2_MINI | SEEDANCE_2_5
+# "4k resolution exists only on dreamina-seedance-2-0-260128" (probed on the live API).
+WITH_4K = {"dreamina-seedance-2-0-260128"}
+# (images, videos, audios, files in all) per model line.
+REFERENCE_LIMITS = {"2.0": (9, 3, 3, 12), "2.5": (30, 10, 10, 50)}
+TASK_TYPES = ("auto", "edit", "extend")
+AUTO_DURATION_2_5 = 10
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 ROLES = {
     "image_url": ("first_frame", "last_frame", "reference_image"),
@@ -56,6 +69,8 @@ TOP_LEVEL = {
     "seed",
     "camera_fixed",
     "watermark",
+    "omni_reference_task_type",
+    "output_format",
 }
 ERRORS = {
     ErrorKind.AUTHENTICATION: ("AuthenticationError", "Unauthorized"),
@@ -96,16 +111,20 @@ class ArkSim(SimGateway):
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
-        if not (model in SEEDANCE_2 | SEEDANCE_2_FAST or model.startswith("ep-")):
+        if not (model in MODELS or model.startswith("ep-")):
             raise RequestRejected(404, ErrorKind.INVALID_REQUEST, f"The model or endpoint {model} does not exist")
-        prompt, media = _content(body)
-        resolution = one_of(
-            body, "resolution", ("480p", "720p") if model in SEEDANCE_2_FAST else ("480p", "720p", "1080p")
-        )
+        line = "2.5" if model in SEEDANCE_2_5 else "2.0"
+        prompt, media = _content(body, line)
+        resolutions = ("480p", "720p") if model in SEEDANCE_2_FAST else ("480p", "720p", "1080p")
+        resolution = one_of(body, "resolution", (*resolutions, "4k") if model in WITH_4K else resolutions)
         ratio = one_of(body, "ratio", RATIOS)
         duration = field(body, "duration", int)
-        if duration is not None and duration != -1 and not 4 <= duration <= 15:
-            raise reject(f"parameter duration={duration} must be -1 or in [4, 15]", "duration")
+        longest = 30 if line == "2.5" else 15
+        if duration is not None and duration != -1 and not 4 <= duration <= longest:
+            raise reject(f"parameter duration={duration} must be -1 or in [4, {longest}]", "duration")
+        _check_2_5_fields(body, model, line, media, ratio, duration)
+        auto_duration = AUTO_DURATION_2_5 if line == "2.5" else 5
+        duration = auto_duration if duration in (None, -1) else duration
         seed = int_in(body, "seed", -1, 2**32 - 1)
         for flag in ("generate_audio", "watermark", "return_last_frame", "camera_fixed", "draft"):
             field(body, flag, bool)
@@ -124,7 +143,7 @@ class ArkSim(SimGateway):
             prompt=prompt or "",
             resolution=resolution or "720p",
             ratio=ratio or ("adaptive" if media else "16:9"),
-            duration=5 if duration in (None, -1) else duration,
+            duration=duration,
             audio=body.get("generate_audio", True),
             return_last_frame=bool(body.get("return_last_frame")),
             execution_limit=expires_after,
@@ -132,7 +151,7 @@ class ArkSim(SimGateway):
                 "seed": seed if seed not in (None, -1) else secrets.randbelow(2**31),
                 "resolution": resolution or "720p",
                 "ratio": ratio or "16:9",
-                "duration": 5 if duration in (None, -1) else duration,
+                "duration": duration,
                 "service_tier": body.get("service_tier", "default"),
                 "execution_expires_after": expires_after or 172800,
                 "generate_audio": body.get("generate_audio", True),
@@ -190,7 +209,32 @@ class ArkSim(SimGateway):
         return obj
 
 
-def _content(body: dict[str, Any]) -> tuple[str | None, list[MediaRef]]:
+def _check_2_5_fields(
+    body: dict[str, Any], model: str, line: str, media: list[MediaRef], ratio: str | None, duration: int | None
+) -> None:
+    """``omni_reference_task_type`` and ``output_format``: Seedance 2.5 only, with the task types' constraints."""
+    if line != "2.5":
+        for key in ("omni_reference_task_type", "output_format"):
+            if body.get(key) is not None:
+                raise reject(f"The parameter {key} is not supported for model {model}, must be empty", key)
+        return
+    one_of(body, "output_format", ("mp4", "mov"))
+    task_type = one_of(body, "omni_reference_task_type", TASK_TYPES) or "auto"
+    roles = {ref.role for ref in media}
+    if task_type in ("edit", "extend") and "reference_video" not in roles:
+        raise _task_type_constraint(f"task type {task_type} needs a reference video")
+    if task_type == "edit" and duration not in (None, -1):
+        raise _task_type_constraint("task type edit needs duration -1")
+    framed = "first_frame" in roles
+    if (task_type in ("edit", "extend") or framed) and ratio not in (None, "adaptive"):
+        raise _task_type_constraint(f"ratio must be adaptive for this task, got {ratio}")
+
+
+def _task_type_constraint(message: str) -> RequestRejected:
+    return RequestRejected(400, ErrorKind.INVALID_REQUEST, f"TaskTypeConstraint: {message}")
+
+
+def _content(body: dict[str, Any], line: str) -> tuple[str | None, list[MediaRef]]:
     """Check ``content[]`` as the docs describe it; return the prompt and the media inputs."""
     content = field(body, "content", list, required=True)
     if not content:
@@ -211,8 +255,8 @@ def _content(body: dict[str, Any]) -> tuple[str | None, list[MediaRef]]:
         url_holder = field(part, kind, dict, required=True)
         url = field(url_holder, "url", str, required=True)
         source = url_kind(url, f"{where}.{kind}.url")
-        if source == "data" and kind != "image_url":
-            raise reject(f"{where}: only images may be sent as base64", f"{where}.{kind}.url")
+        if source == "data" and kind == "video_url":
+            raise reject(f"{where}: videos may not be sent as base64", f"{where}.{kind}.url")
         role = one_of(part, "role", ROLES[kind], required=kind != "image_url") or "first_frame"
         media[kind].append((role, url))
         refs.append(MediaRef(f"{where}.{kind}.url", role, url))
@@ -224,10 +268,20 @@ def _content(body: dict[str, Any]) -> tuple[str | None, list[MediaRef]]:
         raise reject("first/last frame and multimodal reference inputs cannot be mixed", "content")
     if frames and (frames.count("first_frame") != 1 or frames.count("last_frame") > 1):
         raise reject("frame mode takes exactly one first_frame and at most one last_frame", "content")
-    if len(roles) - len(frames) > 9 or len(media["video_url"]) > 3 or len(media["audio_url"]) > 3:
-        raise reject("at most 9 reference images, 3 reference videos and 3 reference audios", "content")
-    if media["audio_url"] and not (len(roles) - len(frames) or media["video_url"]):
+    images_max, videos_max, audios_max, files_max = REFERENCE_LIMITS[line]
+    if (
+        len(roles) - len(frames) > images_max
+        or len(media["video_url"]) > videos_max
+        or len(media["audio_url"]) > audios_max
+    ):
+        raise reject(
+            f"at most {images_max} reference images, {videos_max} reference videos and {audios_max} reference audios",
+            "content",
+        )
+    if references > files_max:
+        raise reject(f"at most {files_max} reference files in all, got {references}", "content")
+    if line == "2.0" and media["audio_url"] and not (len(roles) - len(frames) or media["video_url"]):
         raise reject("reference audio needs at least one reference image or video", "content")
-    if prompt is None and not images and not media["video_url"]:
+    if prompt is None and not images and not media["video_url"] and not (line == "2.5" and media["audio_url"]):
         raise reject("content needs a text prompt or an image or video", "content")
     return prompt, refs
