@@ -228,3 +228,155 @@ def test_simulator_saw_the_key_only_in_the_authorization_header(simulator, hook)
     call = hook.gateway.build_download(final)
     assert "Authorization" not in hook.connection.headers(call)
     assert httpx.URL(hook.connection.url(call)).host == "127.0.0.1"
+
+
+# ---- a 404 while waiting: InfinityBlue's grace, everyone else's "gone at once" -------------------------
+
+IB_REQUEST = VideoRequest(model="doubao-seedance-2-0-260128", prompt="a paper boat", duration=4, resolution="480p")
+
+
+@pytest.fixture
+def ib_hook(simulator, monkeypatch) -> SeedanceHook:
+    conn = {
+        "conn_type": "seedance",
+        "host": simulator.gateway_url("infinityblue"),
+        "password": KEY,
+        "extra": {"gateway": "infinityblue"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_IB", json.dumps(conn))
+    simulator.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
+    hook = SeedanceHook("seedance_ib", retry_policy=FAST)
+    yield hook
+    hook.close()
+
+
+def _status_polls(simulator, gateway: str) -> int:
+    return simulator.simulator.stats.snapshot()["gateways"][gateway]["status_requests"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _not_found(gateway: str) -> TaskNotFoundError:
+    return TaskNotFoundError("video video_1 does not exist or has expired", gateway=gateway, status_code=404)
+
+
+# InfinityBlue's OpenAPI (shared/specs/infinityblue-videos.en.yaml, lines 498-499, GET /v1/videos/{task_id}):
+# "404: Task not found, not completed yet, or content already expired". A 404 may come for a task that
+# exists, so it means gone only after 3 in a row spanning 600 s (the dialect's guess, NOT_FOUND_*).
+# Each step is (seconds since the start, reply): "404", "ok" (a status was read) or "404!" (a 404 once the
+# deadline has passed). Every 404 is tolerated but the last one of a "gone" row, which ends the wait.
+@pytest.mark.parametrize(
+    ("steps", "gone_message"),
+    [
+        pytest.param([(0, "404"), (10, "404"), (20, "ok")], None, id="a-few"),
+        pytest.param(
+            [(0, "404"), (300, "404"), (600, "404")],
+            "was not found on 3 consecutive 404 replies over 600 s",
+            id="three-over-ten-minutes",
+        ),
+        pytest.param([(0, "404"), (10, "404"), (20, "404"), (599, "404")], None, id="many-but-too-short"),
+        pytest.param(
+            [(0, "404"), (900, "404"), (901, "404")],
+            "was not found on 3 consecutive 404 replies over 901 s",
+            id="long-but-too-few-then-enough",
+        ),
+        pytest.param(
+            [(0, "404"), (300, "404"), (301, "ok"), (600, "404"), (700, "404"), (1199, "404")],
+            None,
+            id="a-status-in-between-starts-again",
+        ),
+        pytest.param(
+            [(0, "404"), (5, "404!")],
+            "was still not found when the deadline passed (2 consecutive 404 replies over 5 s)",
+            id="the-deadline-ends-a-run",
+        ),
+    ],
+)
+def test_infinityblue_404_grace_rule(steps, gone_message):
+    from airflow_provider_seedance.gateways import get_gateway
+    from airflow_provider_seedance.hooks.seedance import MissingTaskWatch
+
+    clock = _Clock()
+    watch = MissingTaskWatch(get_gateway("infinityblue"), "video_1", clock=clock)
+    outcomes = []
+    for at, reply in steps:
+        clock.now = 1000.0 + at
+        if reply == "ok":
+            watch.found()
+        else:
+            outcomes.append(watch.gone(_not_found("infinityblue"), deadline_passed=reply == "404!"))
+    *tolerated, last = outcomes
+    assert tolerated == [None] * len(tolerated)
+    if gone_message is None:
+        assert last is None
+        return
+    assert isinstance(last, TaskNotFoundError)
+    assert gone_message in last.message
+    assert last.message.startswith("task video_1 ")
+    assert last.message.endswith(": video video_1 does not exist or has expired")
+    assert (last.gateway, last.status_code) == ("infinityblue", 404)
+
+
+@pytest.mark.parametrize("gateway", ["ark", "imini", "apimart", "aiproxy", "jimmyai"])
+def test_other_gateways_take_the_first_404_as_gone(gateway):
+    # Their documents give a 404 only for an unknown or expired task (gateways.md sections 1-3, 5, 6).
+    from airflow_provider_seedance.gateways import get_gateway
+    from airflow_provider_seedance.hooks.seedance import MissingTaskWatch
+
+    error = _not_found(gateway)
+    assert MissingTaskWatch(get_gateway(gateway), "t").gone(error) is error
+
+
+def test_wait_tolerates_a_few_404s_then_completes(simulator, ib_hook, caplog):
+    # Spec lines 498-499: the status 404 also covers "not completed yet"; 2 in a row are within the grace.
+    task_id = ib_hook.submit(IB_REQUEST).task_id
+    _faults(simulator, ScriptedFault(kind="not_found", gateway="infinityblue", op="status", count=2))
+    with caplog.at_level(logging.WARNING):
+        final = ib_hook.wait(task_id, poll_interval=0.01, deadline=_deadline())
+    assert final.state is TaskState.SUCCEEDED
+    tolerated = [r.getMessage() for r in caplog.records if "answered 404 for task" in r.getMessage()]
+    assert len(tolerated) == 2
+    assert f"infinityblue answered 404 for task {task_id} (1 consecutive 404 reply over 0 s)" in tolerated[0]
+    assert "polling on (it counts as gone after 3 in a row over 600 s)" in tolerated[0]
+    assert _submissions_on(simulator, "infinityblue") == 1
+
+
+def _submissions_on(simulator, gateway: str) -> int:
+    return simulator.simulator.stats.snapshot()["gateways"][gateway]["submissions"]
+
+
+def test_wait_ends_a_sustained_404_run_as_not_found(simulator, ib_hook, monkeypatch):
+    # The real grace is 10 minutes; the rule is the same with a shorter one.
+    from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
+
+    monkeypatch.setattr(InfinityBlueGateway, "not_found_grace", (3, 0.05))
+    task_id = ib_hook.submit(IB_REQUEST).task_id
+    _faults(simulator, ScriptedFault(kind="not_found", gateway="infinityblue", op="status", count=1000))
+    with pytest.raises(TaskNotFoundError, match=r"was not found on \d+ consecutive 404 replies over") as caught:
+        ib_hook.wait(task_id, poll_interval=0.01, deadline=_deadline())
+    assert caught.value.message.startswith(f"task {task_id} ")
+    assert "counts as gone only after 3 in a row over at least 0 s" in caught.value.message
+    assert _status_polls(simulator, "infinityblue") >= 3
+    assert isinstance(caught.value.__cause__, TaskNotFoundError)
+
+
+def test_wait_ends_at_the_deadline_during_a_404_run(simulator, ib_hook):
+    task_id = ib_hook.submit(IB_REQUEST).task_id
+    _faults(simulator, ScriptedFault(kind="not_found", gateway="infinityblue", op="status", count=1000))
+    with pytest.raises(TaskNotFoundError, match="was still not found when the deadline passed"):
+        ib_hook.wait(task_id, poll_interval=0.01, deadline=_deadline(0.1))
+
+
+def test_wait_on_ark_ends_at_the_first_404(simulator, hook):
+    task_id = hook.submit(REQUEST).task_id
+    _faults(simulator, ScriptedFault(kind="not_found", op="status"))
+    with pytest.raises(TaskNotFoundError) as caught:
+        hook.wait(task_id, poll_interval=0.01, deadline=_deadline())
+    assert "consecutive" not in caught.value.message
+    assert _status_polls(simulator, "ark") == 1

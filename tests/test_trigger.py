@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 import time
 
@@ -196,3 +197,76 @@ def test_remote_id_survives_the_triggerer_attaching_its_task_instance():
     trigger.task_instance = SimpleNamespace(task_id="generate")
     assert trigger.remote_task_id == "cgt-9"
     assert trigger.serialize()[1]["remote_task_id"] == "cgt-9"
+
+
+# ---- a 404 while waiting: the same rule as hook.wait (see tests/test_hook.py) ----------------------------
+
+IB_MODEL = "doubao-seedance-2-0-260128"
+
+
+@pytest.fixture
+def ib_conn_id(simulator, monkeypatch) -> str:
+    conn = {
+        "conn_type": "seedance",
+        "host": simulator.gateway_url("infinityblue"),
+        "password": KEY,
+        "extra": {"gateway": "infinityblue"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_TRIGGER_IB", json.dumps(conn))
+    return "seedance_trigger_ib"
+
+
+def _submit_ib(simulator) -> str:
+    url = simulator.gateway_url("infinityblue") + "/v1/videos"
+    body = {"model": IB_MODEL, "prompt": "a paper boat", "seconds": "4", "resolution": "480p"}
+    return httpx.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"}).json()["id"]
+
+
+def _not_found_polls(simulator, count: int) -> None:
+    fault = ScriptedFault(kind="not_found", gateway="infinityblue", op="status", count=count)
+    simulator.simulator.faults.replace(FaultPlan(script=[fault], retry_after_seconds=0))
+
+
+# InfinityBlue's OpenAPI (shared/specs/infinityblue-videos.en.yaml, lines 498-499): the status 404 means
+# "Task not found, not completed yet, or content already expired"; a short 404 run is waited out.
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_few_404s_are_waited_out_on_infinityblue(simulator, ib_conn_id, caplog, count):
+    task_id = _submit_ib(simulator)
+    _not_found_polls(simulator, count)
+    with caplog.at_level(logging.WARNING):
+        (event,) = asyncio.run(_events(_trigger(ib_conn_id, task_id)))
+    assert (event.status, event.gateway, event.remote_task_id) == ("succeeded", "infinityblue", task_id)
+    assert sum(f"infinityblue answered 404 for task {task_id}" in r.getMessage() for r in caplog.records) == count
+
+
+def test_a_sustained_404_run_ends_as_not_found_on_infinityblue(simulator, ib_conn_id, monkeypatch):
+    # The real grace is 10 minutes; the rule is the same with a shorter one.
+    from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
+
+    monkeypatch.setattr(InfinityBlueGateway, "not_found_grace", (3, 0.05))
+    task_id = _submit_ib(simulator)
+    _not_found_polls(simulator, 1000)
+    trigger = _trigger(ib_conn_id, task_id)
+    kwargs = trigger.serialize()[1]
+    (event,) = asyncio.run(_events(trigger))
+    assert (event.status, event.reason, event.gateway) == ("error", "TaskNotFoundError", "infinityblue")
+    assert f"infinityblue: task {task_id} was not found on " in event.message
+    assert "consecutive 404 replies over" in event.message
+    assert "counts as gone only after 3 in a row" in event.message
+    assert trigger.serialize()[1] == kwargs  # nothing about the 404 run is kept in the kwargs
+
+
+def test_the_deadline_ends_a_404_run_as_not_found_on_infinityblue(simulator, ib_conn_id):
+    task_id = _submit_ib(simulator)
+    _not_found_polls(simulator, 1000)
+    (event,) = asyncio.run(_events(_trigger(ib_conn_id, task_id, seconds=0.2)))
+    assert (event.status, event.reason) == ("error", "TaskNotFoundError")
+    assert "was still not found when the deadline passed" in event.message
+
+
+def test_ark_404_ends_the_wait_at_once(simulator, conn_id):
+    (task_id,) = _submit(simulator)
+    simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="not_found", op="status")]))
+    (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
+    assert (event.status, event.reason) == ("error", "TaskNotFoundError")
+    assert "consecutive" not in event.message

@@ -148,6 +148,9 @@ class Gateway(ABC):
     # Models whose asset:// ids come from an asset library we can fill (upload by URL, audit, then use).
     asset_library_models: ClassVar[frozenset[str]] = frozenset()
     asset_library_kinds: ClassVar[frozenset[str]] = frozenset()
+    # When a 404 on a task being waited for means "gone": (consecutive 404s, seconds from the first of them
+    # to the last). None: the first 404 does. Set where the gateway documents 404s for tasks that exist.
+    not_found_grace: ClassVar[tuple[int, float] | None] = None
 
     # ---- validation -------------------------------------------------------------------------
 

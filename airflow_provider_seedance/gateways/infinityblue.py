@@ -6,6 +6,15 @@ Four status words, the video URL in ``metadata.url``, timestamps in **millisecon
 and the bytes served (authenticated) by ``GET /v1/videos/{id}/content``. Errors are the OpenAI
 envelope ``{"error": {"message", "type", "param", "code"}}``: the code decides first, then the type
 (the vendor says to branch on it), then the HTTP status.
+
+A 404 while waiting does not end the wait at once. The spec gives one meaning to the 404 of
+``GET /v1/videos/{task_id}``: "Task not found, not completed yet, or content already expired", so a 404
+can come for a task that exists and will still finish. While ``hook.wait`` or the trigger polls a task
+(one this provider submitted, or saw queued or in progress), a 404 means "gone" only after
+``NOT_FOUND_POLLS`` consecutive 404s spanning at least ``NOT_FOUND_SECONDS`` (3 over 10 minutes); any
+status read in between starts the count again, each tolerated 404 is logged as a warning, and at the
+deadline a 404 run ends the wait as "not found" whatever its length. A single status call (the
+connection test, the operator's resume check) still takes a 404 as final.
 """
 
 from __future__ import annotations
@@ -99,6 +108,14 @@ ERROR_TYPES: dict[str, type[GatewayError]] = {
 # Earliest plausible Unix timestamp (2001) for the rate-limit reset header; anything smaller is not one.
 _MIN_TIMESTAMP = 1e9
 
+# When a 404 on a task being waited for means "gone" (see the module docstring). The spec documents a 404
+# for tasks "not completed yet" but not how long one lasts, so both numbers are guesses: 10 minutes is
+# longer than the documented typical generation ("30 seconds to a few minutes"), so even a task answered
+# 404 until it completes is not given up, and 3 polls keep one long poll interval from deciding alone.
+# Waiting longer costs little (the deadline bounds it); giving up early may abandon a paid generation.
+NOT_FOUND_POLLS = 3
+NOT_FOUND_SECONDS = 600.0
+
 
 class InfinityBlueGateway(Gateway):
     name = "infinityblue"
@@ -106,6 +123,7 @@ class InfinityBlueGateway(Gateway):
     submit_path = "v1/videos"
     status_path = "v1/videos/{task_id}"
     cancel_path = None
+    not_found_grace = (NOT_FOUND_POLLS, NOT_FOUND_SECONDS)
     models = {
         "doubao-seedance-2-0-260128": SEEDANCE_2,
         "doubao-seedance-2-0-fast-260128": SEEDANCE_2,

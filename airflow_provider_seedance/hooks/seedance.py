@@ -171,13 +171,26 @@ class SeedanceHook(BaseHook):
         return True
 
     def wait(self, task_id: str, *, poll_interval: float, deadline: datetime) -> TaskStatus:
-        """Poll on the worker until the task ends or ``deadline`` passes; returns the last status seen."""
+        """Poll on the worker until the task ends or ``deadline`` passes; returns the last status seen.
+
+        A 404 ends the wait as :class:`MissingTaskWatch` decides (at once, unless the dialect declares a grace).
+        """
         progress = ProgressLog(self.gateway.name)
+        missing = MissingTaskWatch(self.gateway, task_id)
         while True:
-            status = self.get_status(task_id)
-            progress.record(status)
-            if status.state.is_terminal or datetime.now(UTC) >= deadline:
-                return status
+            try:
+                status = self.get_status(task_id)
+            except TaskNotFoundError as exc:
+                gone = missing.gone(exc, deadline_passed=datetime.now(UTC) >= deadline)
+                if gone is exc:
+                    raise
+                if gone is not None:
+                    raise gone from exc
+            else:
+                missing.found()
+                progress.record(status)
+                if status.state.is_terminal or datetime.now(UTC) >= deadline:
+                    return status
             time.sleep(min(poll_interval, max(0.0, (deadline - datetime.now(UTC)).total_seconds())))
 
     @contextmanager
@@ -356,6 +369,75 @@ class ProgressLog:
         self._last = (status.state, status.progress)
         progress = f" ({status.progress}%)" if status.progress is not None else ""
         log.info("%s task %s is %s%s.", self.gateway, status.task_id, status.state.value, progress)
+
+
+class MissingTaskWatch:
+    """Whether a 404 while waiting on a task means the task is gone: one rule for the worker and the triggerer.
+
+    ``hook.wait`` and the trigger wait only on tasks this provider submitted (or found by a status call just
+    before), so the task existed. Where the dialect declares no ``not_found_grace`` (the default), the first
+    404 means gone. With a grace of ``(polls, seconds)``, a 404 ends the wait only once ``polls``
+    polls in a row have answered 404 *and* at least ``seconds`` have passed from the first of them to the
+    last; any status read in between starts the count again, and each tolerated 404 is logged. At the
+    deadline a 404 run ends the wait as "not found" whatever its length. Pure bookkeeping on a monotonic
+    clock (no I/O), so it is safe inside the triggerer's event loop; a triggerer restart starts it afresh,
+    which only lengthens the grace, and the absolute deadline still bounds the wait.
+    """
+
+    def __init__(self, gateway: Gateway, task_id: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.gateway = gateway.name
+        self.task_id = task_id
+        self.grace = gateway.not_found_grace
+        self._clock = clock
+        self._count = 0
+        self._first: float | None = None
+
+    def found(self) -> None:
+        """A status was read: the task exists, so a later 404 starts a new run."""
+        self._count = 0
+        self._first = None
+
+    def gone(self, error: TaskNotFoundError, *, deadline_passed: bool = False) -> TaskNotFoundError | None:
+        """None while the 404 run is within the grace (logged); else the error that ends the wait."""
+        if self.grace is None:
+            return error
+        now = self._clock()
+        if self._first is None:
+            self._first = now
+        self._count += 1
+        polls, seconds = self.grace
+        span = now - self._first
+        run = f"{self._count} consecutive 404 {'reply' if self._count == 1 else 'replies'} over {span:.0f} s"
+        if deadline_passed:
+            return self._final(error, f"was still not found when the deadline passed ({run})")
+        if self._count >= polls and span >= seconds:
+            return self._final(
+                error,
+                f"was not found on {run}; a {self.gateway} 404 may be transient, so it counts as gone only after "
+                f"{polls} in a row over at least {seconds:.0f} s",
+            )
+        log.warning(
+            "%s answered 404 for task %s (%s): %s. A %s 404 may be transient; polling on (it counts as gone after "
+            "%d in a row over %.0f s).",
+            self.gateway,
+            self.task_id,
+            run,
+            error.message,
+            self.gateway,
+            polls,
+            seconds,
+        )
+        return None
+
+    def _final(self, error: TaskNotFoundError, what: str) -> TaskNotFoundError:
+        return TaskNotFoundError(
+            f"task {self.task_id} {what}: {error.message}",
+            gateway=error.gateway,
+            status_code=error.status_code,
+            code=error.code,
+            request_id=error.request_id,
+            structured=error.structured,
+        )
 
 
 def _parsed(

@@ -3,7 +3,8 @@
 Kwargs are primitives only (connection id, remote task id, poll interval, absolute UTC deadline), so
 they are safe in the trigger table, which Airflow 3.3 stores in plain text. The deadline is absolute,
 so a triggerer restart does not restart the clock. Transient failures (connection errors, 429, 5xx)
-only slow the polling down; the trigger yields exactly one event, then returns.
+only slow the polling down; a 404 ends the wait as ``MissingTaskWatch`` decides (the same rule as the
+worker's ``hook.wait``); the trigger yields exactly one event, then returns.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
-from airflow_provider_seedance.hooks.seedance import ProgressLog, SeedanceHook
+from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TaskNotFoundError, TransportError
+from airflow_provider_seedance.hooks.seedance import MissingTaskWatch, ProgressLog, SeedanceHook
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,12 @@ class SeedanceTaskTrigger(BaseTrigger):
     async def _wait(self) -> SeedanceEvent:
         hook = SeedanceHook(self.seedance_conn_id)
         try:
-            gateway = (await hook.aconnection()).gateway.name
+            dialect = (await hook.aconnection()).gateway
         except Exception as exc:  # a missing or malformed connection (Airflow raises its own types)
             return self._event("error", "connection", f"cannot use connection {self.seedance_conn_id}: {exc}")
+        gateway = dialect.name
         progress = ProgressLog(gateway)
+        missing = MissingTaskWatch(dialect, self.remote_task_id)
         failures = 0
         while True:
             # Wait first: the operator checked the task just before deferring, and a trigger that
@@ -87,6 +90,10 @@ class SeedanceTaskTrigger(BaseTrigger):
             await asyncio.sleep(max(0.0, min(backoff, self.deadline - time.time())))
             try:
                 status = await hook.aget_status(self.remote_task_id)
+            except TaskNotFoundError as exc:
+                gone = missing.gone(exc, deadline_passed=time.time() >= self.deadline)
+                if gone is not None:
+                    return self._event("error", type(gone).__name__, str(gone), gateway)
             except (TransportError, GatewayError) as exc:
                 if not exc.retryable:
                     return self._event("error", type(exc).__name__, str(exc), gateway)
@@ -94,6 +101,7 @@ class SeedanceTaskTrigger(BaseTrigger):
                 log.warning("Polling %s task %s failed (%s); polling again later.", gateway, self.remote_task_id, exc)
             else:
                 failures = 0
+                missing.found()
                 progress.record(status)
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
