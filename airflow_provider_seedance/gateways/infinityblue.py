@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -55,14 +56,16 @@ RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
 # its content[] list), so the upstream's are kept [I].
 MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
 # Every input goes in ``metadata.content`` (roles need it), whose parts the spec describes only as public
-# URLs: base64 is documented just for the top-level ``image`` and ``ref_images``, which carry no role.
-# So images, videos and audios are URLs here (storage inputs go as presigned URLs); a user who wants
-# the top-level base64 fields can still send them through ``extra``. asset:// ids are never accepted:
-# InfinityBlue documents no asset upload.
+# URLs (SeedanceMediaURL.url: "Publicly accessible URL of the media file"): base64 ("URL or Base64") is
+# documented just for the top-level ``image`` and ``ref_images``, which carry no role. So images, videos
+# and audios are URLs here (storage inputs go as presigned URLs) and a data: image is refused, naming
+# its field; a user who wants the top-level base64 fields can still send them through ``extra``.
+# asset:// ids are never accepted: InfinityBlue documents no asset upload.
 
-# The spec restricts neither model more than the other: both take 480p-1080p (1080p "depends on
-# upstream account permissions", which only the gateway can judge). Reference counts are not
-# documented here; the defaults are the upstream Seedance 2.0 limits (9 images, 3 videos, 3 audios).
+# The spec lists 480p-1080p for both models (1080p "depends on upstream account permissions", which only
+# the gateway can judge for the standard model). Reference counts are not documented here; InfinityBlue
+# resells the upstream model, so the upstream Seedance 2.0 limits hold (gateways.md section 6): 9 images,
+# 3 videos, 3 audios, and "Total mixed files <= 12".
 SEEDANCE_2 = ModelSpec(
     durations=seconds(4, 15),
     resolutions=("480p", "720p", "1080p"),
@@ -73,7 +76,11 @@ SEEDANCE_2 = ModelSpec(
     video_sources=URL_ONLY,
     audio_sources=URL_ONLY,
     media_limits=MEDIA_LIMITS,
+    max_reference_files=12,
 )
+# Upstream "2.0 fast has no 1080p" (gateways.md section 6, resolution row); no account permission on a
+# reseller can add a resolution the upstream model lacks.
+SEEDANCE_2_FAST = replace(SEEDANCE_2, resolutions=("480p", "720p"))
 
 # Models added after this release: only what the request schema itself demands (a prompt, an int64
 # seed, the media forms the route accepts); durations, resolutions and ratios may differ per model.
@@ -126,7 +133,7 @@ class InfinityBlueGateway(Gateway):
     not_found_grace = (NOT_FOUND_POLLS, NOT_FOUND_SECONDS)
     models = {
         "doubao-seedance-2-0-260128": SEEDANCE_2,
-        "doubao-seedance-2-0-fast-260128": SEEDANCE_2,
+        "doubao-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
     }
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset(

@@ -18,6 +18,7 @@ from airflow_provider_seedance.exceptions import (
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways import get_gateway, infinityblue
+from airflow_provider_seedance.gateways.delivery import Delivery
 from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
 from airflow_provider_seedance.models import TaskState
 from tests.gateways.support import assert_rejected, reply, request
@@ -65,16 +66,21 @@ def _image(url, role):
             id="text-to-video-spec-example",
         ),
         pytest.param(
-            {"model": FAST, "prompt": "neon city", "duration": 15, "resolution": "1080p", "ratio": "auto", "seed": -1},
+            {"model": FAST, "prompt": "neon city", "duration": 15, "resolution": "720p", "ratio": "auto", "seed": -1},
             {
                 "model": FAST,
                 "prompt": "neon city",
                 "seconds": "15",
-                "resolution": "1080p",
+                "resolution": "720p",
                 "ratio": "auto",
                 "seed": -1,
             },
-            id="fast-text-to-video-1080p",
+            id="fast-text-to-video-720p",
+        ),
+        pytest.param(
+            {"model": MODEL, "prompt": "neon city", "resolution": "1080p"},
+            {"model": MODEL, "prompt": "neon city", "resolution": "1080p"},
+            id="standard-1080p",
         ),
         pytest.param(
             {"model": MODEL, "prompt": "turn to camera", "first_frame": IMG, "return_last_frame": True},
@@ -537,8 +543,9 @@ def test_error_from_does_not_touch_other_errors():
         pytest.param({"duration": 16}, "duration", "4-15", id="duration-long"),
         pytest.param({"duration": -1}, "duration", "4-15", id="duration-auto-not-documented"),
         pytest.param({"resolution": "4k"}, "resolution", "480p, 720p, 1080p", id="resolution"),
-        pytest.param({"model": FAST, "resolution": "360p"}, "resolution", "480p, 720p, 1080p", id="fast-resolution"),
+        pytest.param({"model": FAST, "resolution": "360p"}, "resolution", "one of 480p, 720p", id="fast-resolution"),
         pytest.param({"ratio": "2:1"}, "ratio", "adaptive, auto, 21:9", id="ratio"),
+        # Upstream seed range [-1, 2^32-1] (gateways.md section 6, seed row), though the spec types it int64.
         pytest.param({"seed": 2**32}, "seed", f"[-1, {2**32 - 1}]", id="seed-above-uint32"),
         pytest.param({"seed": -2}, "seed", f"[-1, {2**32 - 1}]", id="seed-below-random"),
         pytest.param({"prompt": None}, "prompt", "a prompt is required for this model", id="no-prompt"),
@@ -661,3 +668,112 @@ def test_every_problem_in_one_error():
         ib.build_submit(request(model=MODEL, prompt="x", duration=40, resolution="8k", ratio="2:1", extra={"n": 3}))
     assert [p.field for p in caught.value.problems] == ["duration", "resolution", "ratio", "extra.n"]
     assert "4 problems" in str(caught.value)
+
+
+# ---- inline images: never inside metadata.content -------------------------------------------------------
+
+
+# shared/specs/infinityblue-videos.en.yaml, lines 1073-1087 (SeedanceMediaURL, the url of every
+# metadata.content item): "Publicly accessible URL of the media file". Base64 is documented only for the
+# top-level ``image`` (lines 874-881, "URL or Base64") and ``ref_images`` (lines 882-892, "URLs or
+# Base64"), which carry no role. Every media field goes into metadata.content, so a data: image is refused,
+# both as sent (build_submit) and before delivery (validate, as the operator checks it; nothing can turn a
+# data: URI into a URL here: no upload endpoint, and it is not in object storage).
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        pytest.param({"first_frame": DATA_IMG}, "first_frame", id="first-frame"),
+        pytest.param({"first_frame": IMG, "last_frame": DATA_IMG}, "last_frame", id="last-frame"),
+        pytest.param({"reference_images": [IMG, DATA_IMG]}, "reference_images[1]", id="reference-image"),
+        pytest.param(
+            {"reference_images": ["data:image/jpeg;base64,/9j/4AAQSkZJRg=="]},
+            "reference_images[0]",
+            id="reference-image-jpeg",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "check",
+    [
+        pytest.param(ib.build_submit, id="as-sent"),
+        pytest.param(lambda req: ib.validate(req, delivery_order=(Delivery.INLINE,)), id="inline-allowed"),
+        pytest.param(ib.validate, id="default-delivery-order"),
+    ],
+)
+def test_inline_images_never_go_into_metadata_content(fields, field, check):
+    req = request(model=MODEL, prompt="x", **fields)
+    with pytest.raises(RequestValidationError) as caught:
+        check(req)
+    (problem,) = caught.value.problems
+    assert problem.field == field
+    assert problem.allowed.startswith("must be an http(s) URL on this gateway and model")
+    assert "data:image/" in str(problem.value)
+
+
+def test_inline_image_stays_possible_through_the_documented_top_level_field():
+    # Lines 874-881: the top-level ``image`` takes "URL or Base64"; it reaches the gateway through ``extra``.
+    call = ib.build_submit(request(model=MODEL, prompt="x", extra={"image": DATA_IMG}))
+    assert call.json["image"] == DATA_IMG
+    assert "metadata" not in call.json
+
+
+# ---- totals the upstream enforces through the reseller --------------------------------------------------
+
+
+# InfinityBlue resells the upstream Seedance 2.0 models, so the upstream's limits hold (shared/reference/
+# gateways.md section 6, "Create request body"): resolution row "2.0 fast has no 1080p" (line 779); seed
+# row "[-1, 2^32-1]" (line 783); content[] modes "Total mixed files <= 12" (line 805) on top of 9 images,
+# 3 videos and 3 audios (lines 796-801).
+@pytest.mark.parametrize(
+    ("fields", "field", "allowed"),
+    [
+        pytest.param({"model": FAST, "resolution": "1080p"}, "resolution", "one of 480p, 720p", id="fast-1080p"),
+        pytest.param({"seed": 2**32}, "seed", f"an integer in [-1, {2**32 - 1}]", id="seed-2^32"),
+        pytest.param({"model": FAST, "seed": -2}, "seed", f"an integer in [-1, {2**32 - 1}]", id="fast-seed-(-2)"),
+        pytest.param(
+            {"reference_images": [IMG] * 9, "reference_videos": [VID] * 3, "reference_audios": [AUD]},
+            "reference_images/videos/audios",
+            "at most 12 reference files in all",
+            id="13-files",
+        ),
+        pytest.param(
+            {
+                "model": FAST,
+                "reference_images": [IMG] * 7,
+                "reference_videos": [VID] * 3,
+                "reference_audios": [AUD] * 3,
+            },
+            "reference_images/videos/audios",
+            "at most 12 reference files in all",
+            id="fast-13-files",
+        ),
+    ],
+)
+def test_upstream_totals_refused(fields, field, allowed):
+    assert_rejected(ib, {"model": MODEL, "prompt": "x", **fields}, field, allowed)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"model": MODEL, "resolution": "1080p"}, id="standard-1080p"),
+        pytest.param({"model": FAST, "resolution": "720p"}, id="fast-720p"),
+        pytest.param({"seed": -1}, id="seed-random"),
+        pytest.param({"seed": 2**32 - 1}, id="seed-uint32-max"),
+        pytest.param({"reference_images": [IMG] * 9, "reference_videos": [VID] * 3}, id="12-files"),
+        pytest.param(
+            {"reference_images": [IMG] * 6, "reference_videos": [VID] * 3, "reference_audios": [AUD] * 3},
+            id="12-mixed-files",
+        ),
+    ],
+)
+def test_upstream_totals_accepted(fields):
+    ib.build_submit(request(**{"model": MODEL, "prompt": "x", **fields}))
+
+
+def test_reference_total_is_a_family_limit_not_a_gateway_wide_one():
+    # A model this release does not know may be newer than 2.0 (2.5 takes 50 files, gateways.md section 10).
+    assert {name: spec.max_reference_files for name, spec in ib.models.items()} == {MODEL: 12, FAST: 12}
+    assert infinityblue.GATEWAY_WIDE.max_reference_files is None
+    newer = {"reference_images": [IMG] * 9, "reference_videos": [VID] * 3, "reference_audios": [AUD] * 3}
+    ib.build_submit(request(model="doubao-seedance-2-5-260628", prompt="x", resolution="1080p", **newer))
