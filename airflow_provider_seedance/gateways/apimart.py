@@ -1,7 +1,8 @@
 """apimart.ai: ``POST v1/videos/generations`` to submit, ``GET v1/tasks/{task_id}`` to poll.
 
-A flat JSON body: the ratio goes in ``size``, references in ``image_urls``/``video_urls``/``audio_urls``
-and first/last frames in ``image_with_roles``. Every successful reply is wrapped in
+A flat JSON body: the ratio goes in ``size``; first/last frames, and reference images sent alone, go in
+``image_with_roles``; reference images that come with videos or audios go in ``image_urls`` beside
+``video_urls``/``audio_urls``. Every successful reply is wrapped in
 ``{"code": 200, "data": ...}`` (a list on submit, an object on poll), so a 200 reply can still carry
 an error. Result URLs sit in ``data.result.videos[0].url[0]`` -- ``url`` is a list. No cancel call.
 """
@@ -59,6 +60,8 @@ SEEDANCE_2 = ModelSpec(
     # both are refused, and whoever knows the name can send it through ``extra``.
     camera_fixed=False,
     watermark=False,
+    # apimart names no total; it relays to Seedance 2.0, whose mixed references are "<= 12" in all.
+    max_reference_files=12,
     image_sources=URL_OR_ASSET,
     video_sources=URL_OR_ASSET,
     audio_sources=URL_OR_ASSET,
@@ -170,18 +173,8 @@ class ApimartGateway(Gateway):
             value = getattr(request, field)
             if value is not None:
                 body[key] = value
-        frames = [
-            {"url": url, "role": role}
-            for url, role in ((request.first_frame, "first_frame"), (request.last_frame, "last_frame"))
-            if url
-        ]
-        if frames:
-            body["image_with_roles"] = frames
-        for key, urls in (
-            ("image_urls", request.reference_images),
-            ("video_urls", request.reference_videos),
-            ("audio_urls", request.reference_audios),
-        ):
+        body.update(_images(request))
+        for key, urls in (("video_urls", request.reference_videos), ("audio_urls", request.reference_audios)):
             if urls:
                 body[key] = list(urls)
         return body
@@ -276,6 +269,27 @@ class ApimartGateway(Gateway):
         return super().classify(code, message)
 
 
+def _images(request: VideoRequest) -> dict[str, Any]:
+    """The image field that says what each image is for (Cases are the vendor page's printed use cases).
+
+    A lone ``image_urls`` entry is a first frame (Case 2), so frames (Case 3) and reference images sent on
+    their own (Case 11, role ``reference_image``) go in ``image_with_roles``. That field cannot be combined
+    with ``video_urls``/``audio_urls``, so reference images that come with a video or an audio go in
+    ``image_urls``, as Cases 9 and 13 send them.
+    """
+    # Guess: Case 11 prints role reference_image with an asset:// URL only; the field takes plain URLs for
+    # frames (Case 3), so it is taken to take them for references too. Guess: images with audio but no video
+    # (printed nowhere) are references in image_urls, as with a video: audio "must be used together with
+    # reference images" and is "not available" beside image_with_roles.
+    if request.reference_images and (request.reference_videos or request.reference_audios):
+        return {"image_urls": list(request.reference_images)}
+    # Validation has made frames and reference images mutually exclusive: at most one group is set.
+    roles = [(request.first_frame, "first_frame"), (request.last_frame, "last_frame")]
+    roles += [(url, "reference_image") for url in request.reference_images]
+    items = [{"url": url, "role": role} for url, role in roles if url]
+    return {"image_with_roles": items} if items else {}
+
+
 def _status(code: Any) -> int | None:
     """apimart's numeric ``code`` repeats an HTTP status; it classifies errors that arrive in a 200."""
     number = code_text(code)
@@ -300,15 +314,15 @@ def _first_url(value: Any) -> str | None:
 
 
 def _last_frame_url(result: Mapping[str, Any], video: Mapping[str, Any]) -> str | None:
-    # The docs say the last frame is "additionally returned" but never name the field. We look where
-    # it would plausibly sit -- beside the video, in the result, or as apimart's image result shape
-    # (``images[].url[]``) -- and return None rather than guess further.
+    # Guess: the docs say the task result "additionally returns" the last frame's URL but never name the
+    # field. Only fields named for it are read, beside the video or in the result (``last_frame_url`` is
+    # the upstream's name for it). An image list is not read: it may hold a cover, and a cover stored as
+    # the last frame would start the next clip of a chain from the wrong picture.
     for holder, key in (
         (video, "last_frame_url"),
         (video, "last_frame"),
         (result, "last_frame_url"),
         (result, "last_frame"),
-        (result, "images"),
     ):
         url = _first_url(holder.get(key))
         if url:

@@ -133,6 +133,108 @@ def test_submit_body(fields, body):
     assert call.json == body
 
 
+CAT = "https://example.com/cat.jpg"
+
+
+# What each image is for, in the fields of seeds/001_479842cd5f855424.txt ("Use Cases"). A lone image_urls entry
+# is a first frame (Case 2), so reference images on their own go in image_with_roles with role reference_image
+# (Case 11); image_with_roles cannot sit beside video_urls/audio_urls, so there they go in image_urls (Cases 9, 13).
+@pytest.mark.parametrize(
+    ("fields", "body"),
+    [
+        pytest.param(
+            # Case 11, printed body.
+            {
+                "prompt": "Using the reference portrait, the character walks elegantly toward the camera",
+                "reference_images": ["asset://asset_a"],
+                "resolution": "720p",
+                "duration": 5,
+            },
+            {
+                "model": MODEL,
+                "prompt": "Using the reference portrait, the character walks elegantly toward the camera",
+                "image_with_roles": [{"url": "asset://asset_a", "role": "reference_image"}],
+                "resolution": "720p",
+                "duration": 5,
+            },
+            id="case-11-one-reference-image",
+        ),
+        pytest.param(
+            # Case 11's role with plain URLs (a guess: Case 11 prints an asset:// URL only).
+            {"prompt": "p", "reference_images": [CAT, IMG, IMG2]},
+            {
+                "model": MODEL,
+                "prompt": "p",
+                "image_with_roles": [{"url": url, "role": "reference_image"} for url in (CAT, IMG, IMG2)],
+            },
+            id="three-reference-images",
+        ),
+        pytest.param(
+            # Case 2's first frame, named by its role as the image_with_roles field documents.
+            {"prompt": "The kitten stands up and walks toward the camera", "first_frame": CAT, "duration": 5},
+            {
+                "model": MODEL,
+                "prompt": "The kitten stands up and walks toward the camera",
+                "image_with_roles": [{"url": CAT, "role": "first_frame"}],
+                "duration": 5,
+            },
+            id="case-2-first-frame",
+        ),
+        pytest.param(
+            # Case 13, printed body.
+            {
+                "prompt": "The character dances to the rhythm of the reference video with smooth and natural movements",
+                "reference_images": ["https://example.com/dance_reference.jpg", "asset://asset_a"],
+                "reference_videos": ["https://example.com/dance_reference.mp4", "asset://asset_a"],
+                "duration": 8,
+                "resolution": "720p",
+            },
+            {
+                "model": MODEL,
+                "prompt": "The character dances to the rhythm of the reference video with smooth and natural movements",
+                "image_urls": ["https://example.com/dance_reference.jpg", "asset://asset_a"],
+                "video_urls": ["https://example.com/dance_reference.mp4", "asset://asset_a"],
+                "duration": 8,
+                "resolution": "720p",
+            },
+            id="case-13-images-with-videos",
+        ),
+        pytest.param(
+            # Case 9's inputs (its long prompt shortened).
+            {
+                "prompt": "p",
+                "reference_images": ["https://example.com/tea_pic1.jpg", "https://example.com/tea_pic2.jpg"],
+                "reference_videos": ["https://example.com/tea_video1.mp4"],
+                "reference_audios": ["https://example.com/tea_audio1.mp3"],
+                "generate_audio": True,
+                "ratio": "16:9",
+                "duration": 11,
+            },
+            {
+                "model": MODEL,
+                "prompt": "p",
+                "image_urls": ["https://example.com/tea_pic1.jpg", "https://example.com/tea_pic2.jpg"],
+                "video_urls": ["https://example.com/tea_video1.mp4"],
+                "audio_urls": ["https://example.com/tea_audio1.mp3"],
+                "generate_audio": True,
+                "size": "16:9",
+                "duration": 11,
+            },
+            id="case-9-images-with-video-and-audio",
+        ),
+        pytest.param(
+            # A guess (printed nowhere): with audio alone the images are references too, in image_urls, since
+            # audio "must be used together with reference images" and is "not available" beside image_with_roles.
+            {"prompt": "p", "reference_images": [CAT], "reference_audios": [AUD]},
+            {"model": MODEL, "prompt": "p", "image_urls": [CAT], "audio_urls": [AUD]},
+            id="one-image-with-audio",
+        ),
+    ],
+)
+def test_images_say_what_they_are_for(fields, body):
+    assert apimart.build_submit(request(model=MODEL, **fields)).json == body
+
+
 def test_unknown_model_passes_with_warning(caplog):
     call = apimart.build_submit(
         request(model="doubao-seedance-1-5-pro", prompt="hi", duration=30, resolution="4k", ratio="2:1")
@@ -270,15 +372,6 @@ def _task(status, **more):
             id="completed-with-last-frame-and-cost",
         ),
         pytest.param(
-            _task(
-                "completed",
-                result={"videos": [{"url": ["https://x/v.mp4"]}], "images": [{"url": ["https://x/last.png"]}]},
-            ),
-            TaskState.SUCCEEDED,
-            {"last_frame_url": "https://x/last.png"},
-            id="completed-last-frame-as-image-result",
-        ),
-        pytest.param(
             _task("failed", error={"code": "content_rejected", "message": "content rejected", "type": "moderation"}),
             TaskState.FAILED,
             {"error_code": "moderation", "error_message": "content rejected"},
@@ -300,6 +393,36 @@ def test_parse_status_states(body, state, expect):
     assert status.task_id == TASK
     for key, value in expect.items():
         assert getattr(status, key) == value
+
+
+def _completed(**result):
+    return _task("completed", result={"videos": [{"url": ["https://x/v.mp4"]}], **result})
+
+
+# seeds/001_479842cd5f855424.txt, return_last_frame: "the task result will additionally return the URL of the video's
+# last frame image" -- in a field the page never names (gateways.md section 2: "Last-frame URL field: not found").
+# Only a field named for the last frame is read; an image list may hold a cover, which is no last frame.
+@pytest.mark.parametrize(
+    ("body", "last_frame_url"),
+    [
+        pytest.param(COMPLETED, None, id="observed-reply-has-none"),
+        pytest.param(_completed(images=[{"url": ["https://x/cover.png"]}]), None, id="image-list-is-not-read"),
+        pytest.param(
+            _task("completed", result={"videos": [{"url": ["https://x/v.mp4"], "cover_url": "https://x/c.jpg"}]}),
+            None,
+            id="cover-is-not-read",
+        ),
+        pytest.param(_completed(last_frame_url="https://x/l.png"), "https://x/l.png", id="in-result"),
+        pytest.param(_completed(last_frame={"url": ["https://x/l.png"]}), "https://x/l.png", id="in-result-as-list"),
+        pytest.param(
+            _task("completed", result={"videos": [{"url": ["https://x/v.mp4"], "last_frame_url": "https://x/l.png"}]}),
+            "https://x/l.png",
+            id="beside-the-video",
+        ),
+    ],
+)
+def test_last_frame_only_from_a_field_named_for_it(body, last_frame_url):
+    assert apimart.parse_status(reply(200, body)).last_frame_url == last_frame_url
 
 
 @pytest.mark.parametrize(
@@ -506,6 +629,33 @@ def test_rate_limit_keeps_retry_after():
 )
 def test_rejected(fields, field, allowed):
     assert_rejected(apimart, {"model": MODEL, **fields}, field, allowed)
+
+
+# gateways.md section 6 (Ark), "Modes": Seedance 2.0 takes "Total mixed files <= 12"; apimart's page names no
+# total but resells that model. A model the dialect does not know keeps only the gateway's structural rules.
+@pytest.mark.parametrize(
+    ("model", "images", "videos", "audios", "refused"),
+    [
+        pytest.param(MODEL, 9, 3, 0, False, id="twelve"),
+        pytest.param(MODEL, 9, 3, 1, True, id="thirteen"),
+        pytest.param(FAST, 9, 2, 2, True, id="fast-thirteen"),
+        pytest.param("doubao-seedance-2.0-face", 7, 3, 3, True, id="face-thirteen"),
+        pytest.param("doubao-seedance-2.0-fast-face", 6, 3, 3, False, id="fast-face-twelve"),
+        pytest.param("some-new-model", 9, 3, 3, False, id="unknown-model-fifteen"),
+    ],
+)
+def test_reference_files_in_all(model, images, videos, audios, refused):
+    fields = {
+        "model": model,
+        "prompt": "x",
+        "reference_images": [f"https://example.com/{index}.jpg" for index in range(images)],
+        "reference_videos": [VID] * videos,
+        "reference_audios": [AUD] * audios,
+    }
+    if refused:
+        assert_rejected(apimart, fields, "reference_images/videos/audios", "at most 12 reference files")
+    else:
+        apimart.build_submit(request(**fields))
 
 
 def test_every_problem_in_one_error():

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
 import pytest
 
+from airflow_provider_seedance.gateways import HttpCall, HttpResponse, get_gateway
+from airflow_provider_seedance.models import TaskState, VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.simulator.conftest import image_bytes, poll_until, reachable
 from tests.simulator.media_check import decode_mp4, png_size
@@ -86,7 +89,9 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, apimart):
     decoded = decode_mp4(download.content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (720, 1280, 4.0, True)
 
-    last_frame = httpx.get(data["result"]["images"][0]["url"][0])
+    # Where the "additionally returned" last frame sits is a guess (see the simulator): result.last_frame_url.
+    assert "images" not in data["result"]
+    last_frame = httpx.get(data["result"]["last_frame_url"])
     assert png_size(last_frame.content) == (720, 1280)
 
     stats = _stats(simulator)
@@ -100,7 +105,7 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, apimart):
 def test_defaults_are_480p_16_9_five_seconds_silent(client, apimart):
     data = _finish(client, apimart, _task_id(_create(client, apimart, model=FAST)))
     assert data["status"] == "completed"
-    assert "images" not in data["result"]
+    assert "last_frame_url" not in data["result"]
     decoded = decode_mp4(httpx.get(data["result"]["videos"][0]["url"][0]).content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (864, 480, 5.0, False)
 
@@ -174,6 +179,244 @@ def test_1080p_on_the_standard_and_face_models(client, apimart, model):
 def test_asset_urls_accepted_on_standard_and_fast(client, apimart, media, fields):
     created = _create(client, apimart, **reachable(fields, media))
     assert _finish(client, apimart, _task_id(created))["status"] == "completed"
+
+
+# ---- the vendor page's printed requests, and what each image is for -----------------------------------------
+
+# Every request body printed on apimart's Seedance 2.0 page (seeds/001_479842cd5f855424.txt: the curl example
+# and "Use Cases" 1-13), character for character.
+PRINTED_EXAMPLES = [
+    pytest.param(
+        r"""{
+    "model": "doubao-seedance-2.0",
+    "prompt": "A kitten yawning at the camera",
+    "resolution": "720p",
+    "size": "16:9",
+    "duration": 5,
+    "generate_audio": true
+  }""",
+        id="curl-example",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "A kitten yawning at the camera",
+  "resolution": "720p",
+  "size": "16:9",
+  "duration": 5,
+  "seed": 42,
+  "generate_audio": true
+}""",
+        id="case-1",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "The kitten stands up and walks toward the camera",
+  "image_urls": ["https://example.com/cat.jpg"],
+  "duration": 5
+}""",
+        id="case-2",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "Transition from day to night",
+  "image_with_roles": [
+    {"url": "https://example.com/day.jpg", "role": "first_frame"},
+    {"url": "https://example.com/night.jpg", "role": "last_frame"}
+  ],
+  "duration": 5
+}""",
+        id="case-3",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "Convert the video style to anime style",
+  "video_urls": ["https://example.com/reference.mp4"]
+}""",
+        id="case-4",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "A scene of a person speaking",
+  "video_urls": ["https://example.com/reference.mp4"],
+  "audio_urls": ["https://example.com/speech.wav"],
+  "size": "16:9",
+  "duration": 11
+}""",
+        id="case-5",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "A man stops a woman and says: \"Remember, you must never point your finger at the moon.\"",
+  "generate_audio": true
+}""",
+        id="case-6",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "The kitten continues walking toward the camera",
+  "image_urls": ["https://example.com/last_frame_from_prev.png"],
+  "return_last_frame": true
+}""",
+        id="case-7",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0-fast",
+  "prompt": "City nightscape timelapse photography",
+  "size": "21:9",
+  "duration": 8
+}""",
+        id="case-8",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "Use video 1's first-person perspective throughout, and use audio 1 as the background music throughout. First-person POV fruit tea advertisement for seedance brand 'Peace Apple' apple fruit tea limited edition. First frame is image 1: your hand picks a dewy Aksu red apple with a crisp apple collision sound. 2-4s: quick cut, your hand drops apple chunks into a shaker cup, adds ice and tea base, shakes vigorously, ice collision and shaking sounds sync with upbeat drum beats, background voice: 'Fresh-cut, fresh-shaken'. 4-6s: first-person close-up of the finished product, layered fruit tea poured into a clear cup, your hand gently squeezes cream cap spreading on top, sticks a pink label on the cup, camera zooms in on the layered texture of cream cap and fruit tea. 6-8s: first-person handheld cup raise, you lift the fruit tea from image 2 toward the camera (simulating handing it to the viewer), cup label clearly visible, background voice 'Take a sip of freshness', final frame freezes on image 2. Background voice consistently uses a female tone.",
+  "image_urls": [
+    "https://example.com/tea_pic1.jpg",
+    "https://example.com/tea_pic2.jpg"
+  ],
+  "video_urls": ["https://example.com/tea_video1.mp4"],
+  "audio_urls": ["https://example.com/tea_audio1.mp3"],
+  "generate_audio": true,
+  "size": "16:9",
+  "duration": 11
+}""",  # noqa: E501 - the printed prompt is one long line
+        id="case-9",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "The character walks naturally on a city street under bright sunshine",
+  "image_urls": ["asset://asset_a"],
+  "duration": 5,
+  "resolution": "720p"
+}""",
+        id="case-10",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "Using the reference portrait, the character walks elegantly toward the camera",
+  "image_with_roles": [
+    {
+      "url": "asset://asset_a",
+      "role": "reference_image"
+    }
+  ],
+  "resolution": "720p",
+  "duration": 5
+}""",
+        id="case-11",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0-fast",
+  "prompt": "The character strolls in a park with a gentle breeze",
+  "image_urls": ["asset://asset_a"],
+  "duration": 5,
+  "resolution": "720p"
+}""",
+        id="case-12",
+    ),
+    pytest.param(
+        r"""{
+  "model": "doubao-seedance-2.0",
+  "prompt": "The character dances to the rhythm of the reference video with smooth and natural movements",
+  "image_urls": ["https://example.com/dance_reference.jpg", "asset://asset_a"],
+  "video_urls": ["https://example.com/dance_reference.mp4", "asset://asset_a"],
+  "duration": 8,
+  "resolution": "720p"
+}""",
+        id="case-13",
+    ),
+]
+
+
+@pytest.mark.parametrize("text", PRINTED_EXAMPLES)
+def test_printed_examples_are_accepted(client, apimart, media, text):
+    headers = {"Content-Type": "application/json"}
+    created = client.post(f"{apimart}/v1/videos/generations", content=text.encode(), headers=headers)
+    assert created.json() == {"code": 200, "data": [{"status": "submitted", "task_id": _task_id(created)}]}
+    # example.com cannot be fetched here: with its URLs pointing at served files of the same kind, the task
+    # the example describes is generated.
+    served = _create(client, apimart, **reachable(json.loads(text), media))
+    assert _finish(client, apimart, _task_id(served))["status"] == "completed"
+
+
+def _roles(simulator, task_id: str) -> list[str]:
+    """The role the simulator took each media input for, in the order of the request's fields."""
+    task = httpx.get(f"{simulator.base_url}/_simulator/tasks/apimart/{task_id}").json()
+    return [item["role"] for item in task["inputs"]]
+
+
+@pytest.mark.parametrize(
+    ("fields", "roles"),
+    [
+        # seeds/001_479842cd5f855424.txt, Case 2 "Image-to-Video (First Frame)": one image_urls entry is the first
+        # frame.
+        pytest.param({"image_urls": ["https://example.com/cat.jpg"]}, ["first_frame"], id="case-2"),
+        # Case 11: image_with_roles with role reference_image.
+        pytest.param(
+            {"image_with_roles": [{"url": "https://example.com/cat.jpg", "role": "reference_image"}]},
+            ["reference_image"],
+            id="case-11",
+        ),
+        # Case 13: image_urls beside video_urls are references.
+        pytest.param(
+            {"image_urls": ["https://example.com/a.jpg"], "video_urls": ["https://example.com/b.mp4"]},
+            ["reference_image", "reference_video"],
+            id="case-13",
+        ),
+    ],
+)
+def test_what_each_image_is_for(simulator, client, apimart, media, fields, roles):
+    assert _roles(simulator, _task_id(_create(client, apimart, **reachable(fields, media)))) == roles
+
+
+def _send(client: httpx.Client, base: str, call: HttpCall) -> HttpResponse:
+    reply = client.request(call.method, f"{base}/{call.path}", json=call.json)
+    return HttpResponse(reply.status_code, reply.content, dict(reply.headers))
+
+
+@pytest.mark.parametrize(
+    ("fields", "roles"),
+    [
+        pytest.param({"reference_images": ["png"]}, ["reference_image"], id="one-reference-image"),
+        pytest.param({"reference_images": ["png", "jpg"]}, ["reference_image"] * 2, id="two-reference-images"),
+        pytest.param({"first_frame": "png"}, ["first_frame"], id="first-frame"),
+        pytest.param(
+            {"reference_images": ["png"], "reference_audios": ["mp3"]},
+            ["reference_image", "reference_audio"],
+            id="reference-image-with-audio",
+        ),
+    ],
+)
+def test_the_dialect_is_understood_and_reads_the_last_frame(simulator, client, apimart, media, fields, roles):
+    """The dialect's request means to the simulator what the user asked for (a lone reference image is no first
+    frame), and the last frame the simulator returns is the one the dialect reads."""
+    gateway = get_gateway("apimart")
+    inputs = {
+        key: media[value] if isinstance(value, str) else tuple(media[each] for each in value)
+        for key, value in fields.items()
+    }
+    request = VideoRequest(model=MODEL, prompt="a lighthouse", return_last_frame=True, **inputs)
+    task_id = gateway.parse_submit(_send(client, apimart, gateway.build_submit(request))).task_id
+    assert _roles(simulator, task_id) == roles
+    status = poll_until(
+        lambda: gateway.parse_status(_send(client, apimart, gateway.build_status(task_id))),
+        lambda status: status.state.is_terminal,
+    )
+    assert status.state is TaskState.SUCCEEDED
+    download = gateway.build_download(status, "last_frame")
+    assert png_size(httpx.get(download.path).content) == (864, 480)
 
 
 def test_upload_image_and_fetch_it_back(simulator, client, apimart):

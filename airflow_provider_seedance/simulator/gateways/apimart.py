@@ -235,10 +235,10 @@ class ApimartSim(SimGateway):
             data["actual_time"] = round(view.finished_at - view.created_at)
             data["result"] = {"videos": [{"url": [sim.result_url(request, task)], "expires_at": expires_at}]}
             if task.return_last_frame:
-                # The docs say the last frame's URL is "additionally returned" but never name the field. This
-                # follows apimart's image-task result shape: result.images[].url[] next to result.videos.
-                last = sim.result_url(request, task, "last_frame")
-                data["result"]["images"] = [{"url": [last], "expires_at": expires_at}]
+                # "The task result will additionally return the URL of the video's last frame image", in a field
+                # the docs never name. Our guess: ``result.last_frame_url``, the name Seedance itself (which
+                # apimart relays) gives that URL. Not an image list: that reads like a cover or an image task.
+                data["result"]["last_frame_url"] = sim.result_url(request, task, "last_frame")
         elif view.state is SimState.FAILED and task.input_failure:
             data["error"] = {"code": 400, "message": task.input_failure, "type": "invalid_request_error"}
         elif view.state is SimState.FAILED:
