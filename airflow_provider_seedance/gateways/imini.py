@@ -20,7 +20,7 @@ from airflow_provider_seedance.exceptions import (
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
-from airflow_provider_seedance.gateways.fields import code_text
+from airflow_provider_seedance.gateways.fields import code_text, text
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
@@ -36,9 +36,8 @@ MEDIA_LIMITS = replace(
 )
 
 # imini has no asset upload, so asset:// ids are never accepted. Its own helper inlines local images
-# as data: URIs, so images take URLs or data URIs. Videos are documented as "public URL only".
-# Audio: the docs name no inline form outright (they only warn about body size), so we stay with
-# URLs, the one form we know is accepted.
+# as data: URIs, so images take URLs or data URIs. Videos are documented as "public URL only". Audio
+# takes base64 too: its requirements read "total request body <= 64 MB (avoid base64 for large files)".
 
 # The docs' prompt length figures are a recommendation, not a limit, so no max_prompt_chars.
 # camera_fixed is not among imini's documented fields (not even inside extra_params), so asking
@@ -49,9 +48,11 @@ SEEDANCE_2 = ModelSpec(
     ratios=RATIOS,
     seed_range=UPSTREAM_SEED_RANGE,
     camera_fixed=False,
+    # imini names no total; the Seedance 2.0 it relays takes "<= 12" mixed reference files in all.
+    max_reference_files=12,
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    audio_sources=URL_OR_DATA,
     media_limits=MEDIA_LIMITS,
 )
 
@@ -63,7 +64,7 @@ GATEWAY_WIDE = gateway_wide(
     camera_fixed=False,
     image_sources=URL_OR_DATA,
     video_sources=URL_ONLY,
-    audio_sources=URL_ONLY,
+    audio_sources=URL_OR_DATA,
     media_limits=MEDIA_LIMITS,
 )
 
@@ -164,16 +165,15 @@ class IminiGateway(Gateway):
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         state = state_from(body["status"], STATES, self.name)
         code, message = _task_error(body.get("error"))
+        video = _first_video(body.get("videos"))
         # Timestamps are ISO-8601 strings (completed_at among them) and stay in ``raw``: imini
         # documents no result-URL lifetime, so there is nothing to derive video_expires_at from.
         # No progress field and no usage/cost field are documented either.
         return TaskStatus(
             task_id=str(body["task_id"]),
             state=state,
-            video_url=_first_video_url(body.get("videos")),
-            # return_last_frame is accepted, but where the last-frame URL comes back is not
-            # documented; rather than guess a field name we leave it unset (the raw reply has it).
-            last_frame_url=None,
+            video_url=text(video.get("url")),
+            last_frame_url=_last_frame_url(body, video),
             error_code=code,
             error_message=message,
             raw=body,
@@ -204,14 +204,21 @@ def _image(url: str, reference_type: str) -> dict[str, str]:
     return {"url": url, "reference_type": reference_type}
 
 
-def _first_video_url(videos: Any) -> str | None:
+def _first_video(videos: Any) -> dict[str, Any]:
     # Some imini video models return several segments, so walk the list instead of trusting [0].
-    if not isinstance(videos, list):
-        return None
-    for video in videos:
-        if isinstance(video, dict) and video.get("url"):
-            return str(video["url"])
-    return None
+    if isinstance(videos, list):
+        for video in videos:
+            if isinstance(video, dict) and text(video.get("url")):
+                return video
+    return {}
+
+
+def _last_frame_url(body: dict[str, Any], video: dict[str, Any]) -> str | None:
+    # The docs promise the last frame "via the query endpoint" once extra_params.return_last_frame is set,
+    # but the documented reply (videos[] items: url, width, height, duration, cover_url) has no field for it.
+    # Guess: it comes as ``last_frame_url`` (the upstream's name for it), in the video item or beside
+    # ``videos``. ``cover_url`` is never read: a cover (a .jpg in the docs' example) is not the last frame.
+    return text(video.get("last_frame_url")) or text(body.get("last_frame_url"))
 
 
 def _task_error(error: Any) -> tuple[str | None, str | None]:

@@ -9,6 +9,8 @@ from datetime import datetime
 import httpx
 import pytest
 
+from airflow_provider_seedance.gateways import HttpCall, HttpResponse, get_gateway
+from airflow_provider_seedance.models import TaskState, VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from airflow_provider_seedance.simulator.gateways.base import ErrorKind
 from airflow_provider_seedance.simulator.gateways.imini import IminiSim
@@ -95,17 +97,34 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, imini):
     assert stats["status_polls"] >= 1
 
 
-def test_documented_example_request_and_defaults(simulator, client, imini):
-    # The curl example from the docs, verbatim, then a prompt-only request that takes every default.
-    example = {
-        "model": "doubao/seedance-2.0",
-        "prompt": "A slow pan across a misty mountain valley at sunrise, cinematic",
-        "resolution": "720P",
-        "aspect_ratio": "16:9",
-        "duration": 5,
-    }
-    assert client.post(f"{imini}/v1/videos/generate", json=example).status_code == 200
+# Every request body printed on imini's Seedance 2.0 page (seeds/000_4991d4552ef99e7e.txt: its curl example; the
+# page prints no other), character for character.
+PRINTED_EXAMPLES = [
+    pytest.param(
+        """{
+  "model": "doubao/seedance-2.0",
+  "prompt": "A slow pan across a misty mountain valley at sunrise, cinematic",
+  "resolution": "720P",
+  "aspect_ratio": "16:9",
+  "duration": 5
+}""",
+        id="curl-example",
+    ),
+]
 
+
+@pytest.mark.parametrize("text", PRINTED_EXAMPLES)
+def test_printed_examples_are_accepted(client, imini, text):
+    created = client.post(
+        f"{imini}/v1/videos/generate", content=text.encode(), headers={"Content-Type": "application/json"}
+    )
+    assert created.status_code == 200, created.text
+    assert set(created.json()) == {"task_id", "model", "created_at", "request_id"}
+    assert _finish(client, imini, created.json()["task_id"])["status"] == "succeeded"
+
+
+def test_defaults(client, imini):
+    # A prompt-only request takes every default.
     fast = client.post(f"{imini}/v1/videos/generate", json={"model": "doubao/seedance-2.0-fast", "prompt": "rain"})
     assert fast.status_code == 200
     task = _finish(client, imini, fast.json()["task_id"])
@@ -177,6 +196,41 @@ def test_documented_inputs_are_accepted(client, imini, media, fields):
     created = _create(client, imini, **reachable(fields, media))
     assert created.status_code == 200, created.text
     assert _finish(client, imini, created.json()["task_id"])["status"] == "succeeded"
+
+
+def _send(client: httpx.Client, base: str, call: HttpCall) -> HttpResponse:
+    reply = client.request(call.method, f"{base}/{call.path}", json=call.json)
+    return HttpResponse(reply.status_code, reply.content, dict(reply.headers))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "received"),
+    [
+        pytest.param({}, [], id="text"),
+        # seeds/000_4991d4552ef99e7e.txt, reference_audios: "(avoid base64 for large files)" -- base64 is taken.
+        pytest.param(
+            {"reference_images": ("png",), "reference_audios": ("data-mp3",)},
+            [("reference_image", "url"), ("reference_audio", "data")],
+            id="reference-image-and-base64-audio",
+        ),
+    ],
+)
+def test_the_dialect_is_understood_and_reads_the_last_frame(simulator, client, imini, media, inputs, received):
+    """The simulator takes what the dialect sends, and returns the last frame where the dialect reads it."""
+    sources = {**media, "data-mp3": data_uri(b"ID3\x04\x00\x00" + bytes(64), "audio/mpeg")}
+    gateway = get_gateway("imini")
+    fields = {key: tuple(sources[name] for name in names) for key, names in inputs.items()}
+    request = VideoRequest(model=MODEL, prompt="a lighthouse", return_last_frame=True, **fields)
+    task_id = gateway.parse_submit(_send(client, imini, gateway.build_submit(request))).task_id
+    task = httpx.get(f"{simulator.base_url}/_simulator/tasks/imini/{task_id}").json()
+    assert [(item["role"], item["via"]) for item in task["inputs"]] == received
+    status = poll_until(
+        lambda: gateway.parse_status(_send(client, imini, gateway.build_status(task_id))),
+        lambda status: status.state.is_terminal,
+    )
+    assert status.state is TaskState.SUCCEEDED
+    download = gateway.build_download(status, "last_frame")
+    assert png_size(httpx.get(download.path).content) == (1280, 720)
 
 
 def test_queued_task_reads_as_queued_with_nulls(simulator, client, imini):

@@ -177,7 +177,9 @@ class IminiSim(SimGateway):
                 "duration": task.video.duration,
                 "cover_url": sim.result_url(request, task, "last_frame"),
             }
-            # Where imini puts the last frame is undocumented; we add it to the video item it belongs to.
+            # extra_params.return_last_frame: "you can retrieve the generated video's last-frame image (PNG, no
+            # watermark, same dimensions as the video) via the query endpoint". The field is not documented;
+            # our guess is ``last_frame_url`` (Seedance's own name for it) in the video item it belongs to.
             if task.params.get("return_last_frame"):
                 video["last_frame_url"] = sim.result_url(request, task, "last_frame")
             reply["videos"] = [video]
