@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from airflow_provider_seedance.exceptions import RequestValidationError
-from airflow_provider_seedance.gateways import GATEWAYS, apimart, imini, jimmyai
+from airflow_provider_seedance.gateways import GATEWAYS, apimart, ark, imini, jimmyai
 from airflow_provider_seedance.media_limits import (
     MB,
     UPSTREAM_MEDIA_LIMITS,
@@ -236,7 +236,17 @@ def test_an_unknown_model_gets_only_the_gateways_formats_and_body_limit(name):
 @pytest.mark.parametrize("name", ["ark", "aiproxy", "infinityblue"])
 def test_upstream_and_its_resellers_use_the_upstream_limits(name):
     for model, spec in _specs(name).items():
+        if model in ark.SEEDANCE_2_5_MODELS:
+            continue  # below: 2.5 keeps the per-clip limits but not 2.0's 15 s of clips in all
         assert spec.media_limits == UPSTREAM, model
+
+
+def test_seedance_2_5_drops_only_the_2_0_totals():
+    limits = ark.SEEDANCE_2_5.media_limits
+    assert (limits.video.max_total_seconds, limits.audio.max_total_seconds) == (None, None)
+    assert replace(limits.video, max_total_seconds=UPSTREAM.video.max_total_seconds) == UPSTREAM.video
+    assert replace(limits.audio, max_total_seconds=UPSTREAM.audio.max_total_seconds) == UPSTREAM.audio
+    assert limits.image == UPSTREAM.image
 
 
 def test_imini_limits():
