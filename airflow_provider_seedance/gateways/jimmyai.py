@@ -20,6 +20,7 @@ from airflow_provider_seedance.exceptions import (
     ContentModerationError,
     GatewayError,
     Problem,
+    ServerError,
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
@@ -59,12 +60,22 @@ MEDIA_LIMITS = replace(UPSTREAM_MEDIA_LIMITS, image=replace(UPSTREAM_MEDIA_LIMIT
 MD_MEDIA_LIMITS = replace(MEDIA_LIMITS, image=replace(MEDIA_LIMITS.image, formats=MEDIA_LIMITS.image.formats - {"gif"}))
 
 
+# Every known route sells Seedance 2.0, whose mixed references are "<= 12" in all upstream (gateways.md
+# section 6, "Modes"). JimmyAI's pages name no total: that the upstream's holds through every route is a
+# guess. It binds where the per-kind caps allow more (9+3+3); MD's and Fast I2V's own caps stay below it.
+SEEDANCE_2_MAX_FILES = 12
+
+
 def _spec(**fields: Any) -> ModelSpec:
-    return ModelSpec(**{**_UNDOCUMENTED, "media_limits": MEDIA_LIMITS, **fields})
+    return ModelSpec(
+        **{**_UNDOCUMENTED, "media_limits": MEDIA_LIMITS, "max_reference_files": SEEDANCE_2_MAX_FILES, **fields}
+    )
 
 
-# The Full route's ratio list is given as examples; "Adaptive" is spelled as the page spells it.
-FULL_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "Adaptive")
+# The Full route's ratio list is given as examples, spelling "Adaptive" with a capital; the request takes
+# the spelling every other gateway uses ("adaptive") as well as the page's, and sends the page's.
+FULL_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive", "Adaptive")
+FULL_WIRE_RATIOS = {"adaptive": "Adaptive"}
 MD_RATIOS = ("16:9", "9:16", "1:1")
 STD_RATIOS = (*MD_RATIOS, "4:3", "3:4", "21:9")
 FOUR_TO_FIFTEEN = seconds(4, 15)
@@ -143,11 +154,10 @@ STD = _spec(
 # data: URIs are documented nowhere on JimmyAI.
 GATEWAY_WIDE = gateway_wide(**{**_UNDOCUMENTED, "media_limits": MEDIA_LIMITS, **every_media(URL_OR_ASSET)})
 
+# The Full route's models, each with the resolution its name fixes.
+FULL_MODELS = {"sd2_mx_720p": "720p", "sd2_mx_1080p": "1080p", "sd2_mx_2k": "2k", "sd2_mx_4k": "4k"}
 MODELS: Mapping[str, ModelSpec] = {
-    "sd2_mx_720p": _full_route("720p"),
-    "sd2_mx_1080p": _full_route("1080p"),
-    "sd2_mx_2k": _full_route("2k"),
-    "sd2_mx_4k": _full_route("4k"),
+    **{model: _full_route(resolution) for model, resolution in FULL_MODELS.items()},
     "seedance2.0-sp": SP,
     "seedance2.0-fast-sp": SP,
     "seedance2.0-of-sp": SP,
@@ -259,7 +269,8 @@ class JimmyAiGateway(Gateway):
         if request.reference_audios:
             body["reference_audios"] = list(request.reference_audios)
         if request.ratio is not None:
-            body["ratio"] = request.ratio
+            full = request.model in FULL_MODELS
+            body["ratio"] = FULL_WIRE_RATIOS.get(request.ratio, request.ratio) if full else request.ratio
         if request.resolution is not None and (request.model in RESOLUTION_FIELD or request.model not in self.models):
             body["resolution"] = request.resolution
         return body
@@ -310,11 +321,36 @@ class JimmyAiGateway(Gateway):
         return self._task(str(task_id), data, body)
 
     def parse_status(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
+        body = self._polled_json(response)
         data = _task_data(body)
         if not data or not data.get("task_id") or "status" not in data:
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         return self._task(str(data["task_id"]), data, body)
+
+    def _polled_json(self, response: HttpResponse) -> Any:
+        """``checked_json`` for a status poll, where a business error that no rule explains is retried.
+
+        The task is paid for and may still finish. JimmyAI documents no business code but "20000"
+        (gateways.md section 5, "Cancel / errors / limits"), so an unknown one on a poll, a transient
+        "busy" say, is taken as the gateway's passing trouble, not as the task's end (a guess; nothing
+        says either way); the trigger's deadline bounds the polling. A code that does mean something
+        (moderation) keeps its class, as do HTTP error statuses (401/403 credentials, 404 unknown task).
+        On submit the same reply stays an answer we cannot read, which the hook never resends.
+        """
+        reported = self.business_error(response.json_or_none()) if response.status_code < 400 else None
+        if reported is None:
+            return self.checked_json(response)
+        error = self.make_error(response.status_code, reported, self.retry_after(response))
+        if type(error) is not UnexpectedResponseError:
+            raise error
+        # No HTTP status: the exchange itself succeeded, and a poll's ServerError that no HTTP status
+        # explains is one the hook's retry policy retries (hooks/retry.py).
+        raise ServerError(
+            f"{error.message} (in an HTTP {response.status_code} reply to a status poll)",
+            gateway=self.name,
+            code=error.code,
+            request_id=error.request_id,
+        )
 
     def business_error(self, body: Any) -> ErrorBody | None:
         """Any business code but "20000" (string or integer) is an error; so is an unwrapped error body."""

@@ -18,10 +18,12 @@ from airflow_provider_seedance.exceptions import (
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways import get_gateway
+from airflow_provider_seedance.hooks.retry import RetryPolicy, outcome_unknown
 from airflow_provider_seedance.models import TaskState
 from tests.gateways.support import assert_rejected, reply, request
 
 jimmy = get_gateway("jimmyai")
+RETRY = RetryPolicy()
 SUBMIT = "api/open-api/v1/seedance/videos"
 IMG = "https://example.com/a.png"
 IMG2 = "https://example.com/b.png"
@@ -128,6 +130,22 @@ def test_submit_body(fields, body):
     call = jimmy.build_submit(request(**fields))
     assert (call.method, call.path, call.authenticated) == ("POST", SUBMIT, True)
     assert call.json == body
+
+
+# The Full route's create page (seeds/004_90938c39c6c7b52c.txt, body field "ratio": "e.g., 16:9, 9:16, 1:1,
+# 4:3, 3:4, 21:9, Adaptive") spells adaptive with a capital; the request's spelling is every gateway's
+# lower-case one, and either goes out as the page spells it. Other routes' pages show no such spelling.
+@pytest.mark.parametrize(
+    ("model", "ratio", "sent"),
+    [
+        pytest.param("sd2_mx_720p", "adaptive", "Adaptive", id="full-lower-case"),
+        pytest.param("sd2_mx_4k", "Adaptive", "Adaptive", id="full-page-spelling"),
+        pytest.param("sd2_mx_1080p", "21:9", "21:9", id="full-plain-ratio"),
+        pytest.param("seedance2.0-mini", "adaptive", "adaptive", id="mini-as-given"),
+    ],
+)
+def test_adaptive_ratio_spelling(model, ratio, sent):
+    assert jimmy.build_submit(request(model=model, prompt="x", duration=5, ratio=ratio)).json["ratio"] == sent
 
 
 def test_unknown_model_passes_with_warning(caplog):
@@ -324,51 +342,6 @@ def test_unreadable_status(body):
     ("status_code", "body", "headers", "error", "code", "message"),
     [
         pytest.param(
-            200,
-            {"code": "40001", "msg": "invalid model", "data": None},
-            {},
-            UnexpectedResponseError,
-            "40001",
-            "invalid model",
-            id="200-string-business-code",
-        ),
-        pytest.param(
-            200,
-            {"code": 500, "msg": "upstream busy"},
-            {},
-            UnexpectedResponseError,
-            "500",
-            "upstream busy",
-            id="200-integer-business-code",
-        ),
-        pytest.param(
-            200,
-            {"code": "40003"},
-            {},
-            UnexpectedResponseError,
-            "40003",
-            "business code '40003'",
-            id="200-business-code-without-msg",
-        ),
-        pytest.param(
-            200,
-            {"code": "40010", "msg": "PROVIDER_MODERATION_ERROR: PORN"},
-            {},
-            ContentModerationError,
-            "40010",
-            "PROVIDER_MODERATION_ERROR: PORN",
-            id="200-moderation",
-        ),
-        pytest.param(
-            200,
-            {"error": {"message": "quota exhausted", "code": "quota"}},
-            {},
-            UnexpectedResponseError,
-            "quota",
-            "quota exhausted",
-            id="200-error-object",
-        ),
-        pytest.param(
             401,
             {"code": "40100", "msg": "invalid token"},
             {},
@@ -433,6 +406,84 @@ def test_errors(status_code, body, headers, error, code, message):
         assert message in caught.value.message
 
 
+# An error reported inside an HTTP 200. JimmyAI documents no business code but "20000" (gateways.md section 5,
+# "Cancel / errors / limits": "business codes other than "20000": not found"), so what an unknown one means is
+# a guess, made per call: on a status poll the paid task may still finish, so it is retried until the
+# deadline; on submit it stays an answer we cannot read, which the hook never resends (it may hide a created
+# task). A code whose meaning we do know (moderation) keeps its class on both.
+@pytest.mark.parametrize(
+    ("body", "on_submit", "on_poll", "code", "message"),
+    [
+        pytest.param(
+            {"code": "50001", "msg": "system busy, try again later", "data": None},
+            UnexpectedResponseError,
+            ServerError,
+            "50001",
+            "system busy",
+            id="string-code-busy",
+        ),
+        pytest.param(
+            {"code": 500, "msg": "upstream busy"},
+            UnexpectedResponseError,
+            ServerError,
+            "500",
+            "upstream busy",
+            id="integer-code",
+        ),
+        pytest.param(
+            {"code": "40001", "msg": "invalid model", "data": None},
+            UnexpectedResponseError,
+            ServerError,
+            "40001",
+            "invalid model",
+            id="string-code",
+        ),
+        pytest.param(
+            {"code": "40003"},
+            UnexpectedResponseError,
+            ServerError,
+            "40003",
+            "business code '40003'",
+            id="code-without-msg",
+        ),
+        pytest.param(
+            {"error": {"message": "quota exhausted", "code": "quota"}},
+            UnexpectedResponseError,
+            ServerError,
+            "quota",
+            "quota exhausted",
+            id="error-object",
+        ),
+        pytest.param(
+            {"code": "40010", "msg": "PROVIDER_MODERATION_ERROR: PORN"},
+            ContentModerationError,
+            ContentModerationError,
+            "40010",
+            "PROVIDER_MODERATION_ERROR: PORN",
+            id="moderation-keeps-its-meaning",
+        ),
+    ],
+)
+def test_business_codes(body, on_submit, on_poll, code, message):
+    with pytest.raises(on_submit) as submitted:
+        jimmy.parse_submit(reply(200, body))
+    assert type(submitted.value) is on_submit
+    assert (submitted.value.code, submitted.value.status_code) == (code, 200)
+    assert message in submitted.value.message
+    # Never resent; an unreadable reply may stand for a created, billed task (the hook says so, not "refused").
+    assert not RETRY.should_retry(1, submitted.value, submit=True)
+    assert outcome_unknown(submitted.value) is (on_submit is UnexpectedResponseError)
+
+    with pytest.raises(on_poll) as polled:
+        jimmy.parse_status(reply(200, body))
+    assert type(polled.value) is on_poll
+    assert polled.value.code == code
+    assert message in polled.value.message
+    # The trigger polls on after a retryable error; the hook's own loop retries it too.
+    assert polled.value.retryable is (on_poll is ServerError)
+    assert RETRY.should_retry(1, polled.value, submit=False) is (on_poll is ServerError)
+
+
 def test_rate_limit_keeps_retry_after():
     with pytest.raises(RateLimitError) as caught:
         jimmy.parse_submit(reply(429, "slow down", **{"Retry-After": "12"}))
@@ -465,10 +516,10 @@ def test_rate_limit_keeps_retry_after():
             id="full-resolution-disagrees-with-name",
         ),
         pytest.param(
-            {"model": "sd2_mx_2k", "prompt": "x", "ratio": "adaptive"},
+            {"model": "sd2_mx_2k", "prompt": "x", "ratio": "2:1"},
             "ratio",
-            "21:9, Adaptive",
-            id="full-ratio-spelling",
+            "21:9, adaptive, Adaptive",
+            id="full-ratio",
         ),
         pytest.param(
             {"model": "seedance2.0-of-fast-sp", "prompt": "x", "reference_images": [A_IMG], "reference_videos": [VID]},
@@ -671,6 +722,32 @@ def test_rate_limit_keeps_retry_after():
 )
 def test_rejected(fields, field, allowed):
     assert_rejected(jimmy, fields, field, allowed)
+
+
+# Upstream Seedance 2.0: "Total mixed files <= 12" (gateways.md section 6, "Modes"). JimmyAI's route pages
+# name no total; every known route resells 2.0, so each keeps the upstream's (a guess, noted in the dialect).
+# Nine images and three videos pass; one audio more is a 13th file. A model the dialect does not know gets
+# no family limit at all (tests/gateways/test_unknown_models.py sends it 12 images).
+@pytest.mark.parametrize(
+    ("model", "image", "video", "audio"),
+    [
+        pytest.param("sd2_mx_1080p", A_IMG, A_VID, A_AUD, id="full"),
+        pytest.param("seedance2.0-of-sp", A_IMG, A_VID, A_AUD, id="sp"),
+        pytest.param("seedance2.0-mini", IMG, VID, AUD, id="mini"),
+        pytest.param("seedance2.0-mini-sp", IMG, VID, AUD, id="mini-sp"),
+        pytest.param("seedance2.0-std", IMG, VID, AUD, id="std"),
+    ],
+)
+def test_at_most_twelve_reference_files(model, image, video, audio):
+    twelve = {"model": model, "prompt": "x", "reference_images": [image] * 9, "reference_videos": [video] * 3}
+    assert len(jimmy.build_submit(request(**twelve)).json["images"]) == 9
+    thirteen = {**twelve, "reference_audios": [audio]}
+    assert_rejected(jimmy, thirteen, "reference_images/videos/audios", "at most 12 reference files in all")
+
+
+def test_every_known_route_has_the_seedance_2_total():
+    assert {spec.max_reference_files for spec in jimmy.models.values()} == {12}
+    assert jimmy.unknown_model_spec.max_reference_files is None
 
 
 def test_every_problem_in_one_error():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from airflow_provider_seedance.gateways import HttpResponse, get_gateway
+from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from airflow_provider_seedance.simulator.gateways import jimmyai as jimmyai_sim
 from tests.simulator.conftest import poll_until
@@ -299,6 +301,54 @@ def test_route_rules_accept(client, jimmy, body):
     data = client.post(jimmy + VIDEOS, json=body).json()
     assert data["code"] == "20000"
     assert data["data"]["model"] == body["model"]
+
+
+# The only request printed in JimmyAI's create page (seeds/004_90938c39c6c7b52c.txt, the curl --data body),
+# verbatim. It is a type template, not a request: every value is a placeholder ("<string>", 123), and it sets
+# images together with first_image/last_image, which the routes' pages forbid (gateways.md section 5,
+# "Mutual exclusion"). A gateway refuses it, so the simulator does, naming the first field it cannot take;
+# its fields, given the Full route's values and split by that exclusion, are all accepted.
+PRINTED_TEMPLATE = {
+    "model": "<string>",
+    "prompt": "<string>",
+    "duration": 123,
+    "images": ["<string>"],
+    "ratio": "<string>",
+    "first_image": "<string>",
+    "last_image": "<string>",
+    "reference_videos": ["<string>"],
+    "reference_audios": ["<string>"],
+}
+
+
+def test_printed_template_verbatim_and_filled_in(client, jimmy):
+    verbatim = client.post(jimmy + VIDEOS, json=PRINTED_TEMPLATE)
+    assert verbatim.status_code == 400
+    assert (verbatim.json()["code"], verbatim.json()["data"]) == ("40000", None)
+    assert "model" in verbatim.json()["msg"]
+
+    filled = {"model": "sd2_mx_720p", "prompt": "a dancer", "duration": 5, "ratio": "Adaptive"}
+    references = {
+        "images": ["asset://asset_img_001"],
+        "reference_videos": ["asset://asset_vid_001"],
+        "reference_audios": ["asset://asset_aud_001"],
+    }
+    frames = {"first_image": "asset://asset_img_001", "last_image": "asset://asset_img_002"}
+    for media in (references, frames):
+        accepted = client.post(jimmy + VIDEOS, json={**filled, **media})
+        assert accepted.json()["code"] == "20000", accepted.text
+
+
+def test_dialect_adaptive_on_full_route_round_trips(client, jimmy):
+    # The dialect sends the request's "adaptive" as the Full route's page spells it (seeds/004_90938c39c6c7b52c.txt,
+    # "ratio": "e.g., ..., Adaptive"); the simulator takes it.
+    gateway = get_gateway("jimmyai")
+    request = VideoRequest(model="sd2_mx_720p", prompt="a dancer", duration=5, ratio="adaptive")
+    call = gateway.build_submit(request)
+    assert call.json["ratio"] == "Adaptive"
+    created = client.post(jimmy + VIDEOS, json=dict(call.json))
+    task_id = gateway.parse_submit(HttpResponse(created.status_code, created.content)).task_id
+    assert _finish(client, jimmy, task_id)["status"] == "completed"
 
 
 def test_missing_key_is_401(jimmy):
