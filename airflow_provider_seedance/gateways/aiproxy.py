@@ -45,7 +45,10 @@ SEEDANCE_1 = ModelSpec(
     image_sources=URL_OR_DATA,
     media_limits=MEDIA_LIMITS,
 )
-PRO = replace(SEEDANCE_1, input_modes=frozenset({InputMode.TEXT, InputMode.FIRST_FRAME}))
+# 1.0 pro is listed on aiproxy's Seedance "Image-to-Video" page, whose `images` list carries a first frame
+# or first and last frames, with no narrower mode (seeds/002_8f7c2fc1a55ca2ed.txt); upstream's model page
+# for doubao-seedance-1.0-pro shows its first+last-frame videos [M]. Reference images stay lite-i2v's.
+PRO = replace(SEEDANCE_1, input_modes=frozenset({InputMode.TEXT, InputMode.FIRST_FRAME, InputMode.FIRST_LAST_FRAME}))
 LITE_T2V = replace(SEEDANCE_1, input_modes=frozenset({InputMode.TEXT}))
 LITE_I2V = replace(
     SEEDANCE_1,

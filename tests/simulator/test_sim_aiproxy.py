@@ -9,6 +9,8 @@ import uuid
 import httpx
 import pytest
 
+from airflow_provider_seedance.gateways import HttpResponse, get_gateway
+from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.simulator.conftest import image_bytes, poll_until
 from tests.simulator.media_check import decode_mp4, png_size
@@ -132,6 +134,11 @@ def test_options_and_last_frame(client, generations):
     ("model", "images", "ratio"),
     [
         pytest.param(PRO, ["png"], None, id="pro-first-frame"),
+        # Pro is a model of the Image-to-Video page, whose images are "first frame / start-end frames"
+        # (seeds/002_8f7c2fc1a55ca2ed.txt, `model` enum).
+        pytest.param(PRO, ["png", "jpg"], "adaptive", id="pro-first-and-last"),
+        # The page's own example sends lite-t2v one image (seeds/002_8f7c2fc1a55ca2ed.txt, "Example").
+        pytest.param(LITE_T2V, ["jpg"], None, id="lite-t2v-one-image"),
         pytest.param(LITE_I2V, ["png"], None, id="lite-i2v-first-frame"),
         pytest.param(LITE_I2V, ["png", "jpg"], "keep_ratio", id="lite-i2v-first-and-last"),
         pytest.param(LITE_I2V, ["png", "jpg", "png2", "jpg"], "adaptive", id="lite-i2v-four-references"),
@@ -147,6 +154,52 @@ def test_image_to_video_accepted(client, generations, media, model, images, rati
     task = _finish(client, generations, created.json()["task_id"])
     assert task["status"] == "SUCCESS"
     assert task["data"]["output"].startswith("http")
+
+
+# The request printed in aiproxy's Seedance page (seeds/002_8f7c2fc1a55ca2ed.txt), verbatim: once as its
+# "Example" JSON and again as the curl command's --data-raw body, the same object both times.
+PRINTED_EXAMPLES = [
+    pytest.param(
+        {"prompt": "dance", "model": LITE_T2V, "images": ["https://webstatic.aiproxy.vip/dist/demo.jpg"]},
+        id="example-and-curl-data-raw",
+    ),
+]
+
+
+@pytest.fixture
+def quick_fetch(simulator):
+    """The printed example's image lives on aiproxy's CDN: give up on it quickly where there is no network."""
+    config = simulator.simulator.config
+    original = config.input_fetch_timeout_seconds
+    config.input_fetch_timeout_seconds = 1.0
+    try:
+        yield config
+    finally:
+        config.input_fetch_timeout_seconds = original
+
+
+@pytest.mark.parametrize("body", PRINTED_EXAMPLES)
+def test_printed_example_is_accepted_verbatim(client, generations, quick_fetch, body):
+    created = client.post(generations, json=body)
+    assert created.status_code == 200, created.text
+    task_id = created.json()["task_id"]
+    # Whether the CDN image can be fetched from here decides how the task ends, not whether it was taken.
+    polled = client.get(f"{generations}/{task_id}")
+    assert polled.status_code == 200
+    assert polled.json()["task_id"] == task_id
+
+
+def test_dialect_first_and_last_frame_on_pro_round_trips(simulator, client, generations, media):
+    # The dialect's pro first+last-frame request (seeds/002_8f7c2fc1a55ca2ed.txt) is one the simulator takes.
+    gateway = get_gateway("aiproxy")
+    call = gateway.build_submit(
+        VideoRequest(model=PRO, prompt="morph", first_frame=media["png"], last_frame=media["jpg"])
+    )
+    created = client.post(generations, json=dict(call.json))
+    task_id = gateway.parse_submit(HttpResponse(created.status_code, created.content)).task_id
+    assert _finish(client, generations, task_id)["status"] == "SUCCESS"
+    inputs = httpx.get(f"{simulator.base_url}/_simulator/tasks/aiproxy/{task_id}").json()["inputs"]
+    assert [item["role"] for item in inputs] == ["first_frame", "last_frame"]
 
 
 def test_keep_ratio_renders_as_16_9(client, generations, media):
@@ -198,11 +251,12 @@ TEXT = {"prompt": "x", "model": PRO}
         pytest.param({**TEXT, "generate_audio": True}, "generate_audio", id="audio-on-1.0"),
         pytest.param({**TEXT, "aspect_ratio": "16:9"}, "aspect_ratio", id="unknown-aspect_ratio"),
         pytest.param({**TEXT, "videos": ["https://x/v.mp4"]}, "videos", id="unknown-videos"),
-        pytest.param({"prompt": "x", "model": LITE_T2V, "images": [FIRST]}, "images", id="t2v-with-image"),
+        # A guess (see the simulator's docstring): the page's example gives lite-t2v one image, never two.
+        pytest.param({"prompt": "x", "model": LITE_T2V, "images": [FIRST, LAST]}, "images", id="t2v-two-images"),
         pytest.param({"prompt": "x", "model": LITE_I2V}, "images", id="i2v-without-image"),
         pytest.param({"prompt": "x", "model": LITE_I2V, "images": []}, "images", id="i2v-empty-images"),
         pytest.param({"prompt": "x", "model": LITE_I2V, "images": [FIRST] * 5}, "images", id="i2v-five-images"),
-        pytest.param({**TEXT, "images": [FIRST, LAST]}, "images", id="pro-two-images"),
+        pytest.param({**TEXT, "images": [FIRST, LAST, FIRST]}, "images", id="pro-three-images"),
         pytest.param({**TEXT, "images": FIRST}, "images", id="images-not-array"),
         pytest.param({**TEXT, "images": ["ftp://x/a.png"]}, "images[0]", id="image-ftp"),
         pytest.param({**TEXT, "images": ["asset://asset-123"]}, "images[0]", id="image-asset"),

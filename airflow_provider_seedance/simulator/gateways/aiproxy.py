@@ -14,10 +14,12 @@ The documentation leaves a good deal open; this simulator decides as follows.
   ``X-Simulator-Warning`` header and the task counts ``prompts_truncated`` in ``/_simulator/stats``.
 - ``generate_audio`` is listed without a description. Seedance 1.0 produces no sound, so ``false`` is
   accepted and ``true`` is rejected with a 400: a client asking for audio learns it before paying.
-- ``images`` by model: ``lite-t2v`` takes none, ``lite-i2v`` needs 1 to 4 (1 = first frame, 2 = first and
-  last frame, 3 or 4 = reference images; the format has no role field, so the count decides), ``pro``
-  takes at most one (first frame). An image is an ``http(s)`` URL, a ``data:image/...;base64,`` URI, or
-  bare base64 of a PNG/JPEG/WebP/GIF/BMP file; nothing else (no ``asset://``).
+- ``images`` by model (the format has no role field, so the count decides: 1 = first frame, 2 = first and
+  last frame, 3 or 4 = reference images): ``lite-i2v`` needs 1 to 4; ``pro``, listed on the same
+  Image-to-Video page, takes at most 2 (first, or first and last frame). ``lite-t2v`` is "Text-to-Video",
+  yet the page's own example sends it one image, so it takes at most one, as a first frame; what the real
+  gateway does with it is not said (a guess). An image is an ``http(s)`` URL, a ``data:image/...;base64,``
+  URI, or bare base64 of a PNG/JPEG/WebP/GIF/BMP file; nothing else (no ``asset://``).
 - ``ratio=keep_ratio`` needs an image to keep the ratio of and is rejected without one; ``adaptive`` is
   accepted for text too. Both render as 16:9 here.
 - ``duration`` follows the enum (5 or 10) and a 10 is honoured, although the page also claims the length is
@@ -59,8 +61,8 @@ PRO = "doubao-seedance-1-0-pro-250528"
 LITE_T2V = "doubao-seedance-1-0-lite-t2v-250428"
 LITE_I2V = "doubao-seedance-1-0-lite-i2v-250428"
 MODELS = (PRO, LITE_T2V, LITE_I2V)
-# (fewest, most) images each model takes.
-IMAGE_COUNTS = {PRO: (0, 1), LITE_T2V: (0, 0), LITE_I2V: (1, 4)}
+# (fewest, most) images each model takes; see the module docstring for lite-t2v's one image.
+IMAGE_COUNTS = {PRO: (0, 2), LITE_T2V: (0, 1), LITE_I2V: (1, 4)}
 DURATIONS = (5, 10)
 RESOLUTIONS = ("480p", "720p", "1080p")
 RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21", "keep_ratio", "adaptive")
@@ -194,8 +196,6 @@ def _images(body: dict[str, Any], model: str) -> list[str]:
         if fewest:
             raise reject(f"parameter images is required for {model} (image-to-video)", "images")
         return []
-    if most == 0:
-        raise reject(f"parameter images is not accepted by {model}, a text-to-video model", "images")
     if not fewest <= len(images) <= most:
         raise reject(f"parameter images takes {fewest} to {most} images for {model}, got {len(images)}", "images")
     for index, image in enumerate(images):
