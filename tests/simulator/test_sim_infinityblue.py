@@ -211,6 +211,178 @@ def _content(*items: dict) -> dict:
     return {"metadata": {"content": list(items)}}
 
 
+IMG = "https://example.com/character.png"
+VID = "https://example.com/motion.mp4"
+AUD = "https://example.com/voice.mp3"
+
+
+def _refs(images: int = 0, videos: int = 0, audios: int = 0) -> list[dict]:
+    return (
+        [_item("image_url", "reference_image", IMG)] * images
+        + [_item("video_url", "reference_video", VID)] * videos
+        + [_item("audio_url", "reference_audio", AUD)] * audios
+    )
+
+
+# Upstream Seedance 2.0 rules every reseller passes on (shared/reference/gateways.md section 6, "Create
+# request body"): resolution row "2.0 fast has no 1080p" (line 779); reference images 1-9, videos <= 3,
+# audios <= 3 (lines 796-801); audio "Cannot be the only input: needs >= 1 image or video" (line 802);
+# "Total mixed files <= 12" (line 805). How InfinityBlue words the refusal is not documented: a 400 in its
+# error shape, naming the field, is the simulator's guess.
+UPSTREAM_REJECTIONS = [
+    pytest.param(_content(*_refs(audios=1)), "invalid_parameter", "metadata.content", id="audio-only"),
+    pytest.param(_content(*_refs(audios=3)), "invalid_parameter", "metadata.content", id="audios-only"),
+    pytest.param(
+        _content({"type": "audio_url", "audio_url": {"url": AUD}}),
+        "invalid_parameter",
+        "metadata.content",
+        id="audio-only-without-role",
+    ),
+    pytest.param({"model": FAST, "resolution": "1080p"}, "invalid_parameter", "resolution", id="fast-1080p"),
+    pytest.param(
+        {"model": FAST, "metadata": {"resolution": "1080p"}},
+        "invalid_parameter",
+        "metadata.resolution",
+        id="fast-1080p-legacy",
+    ),
+    pytest.param({"model": FAST, "size": "1920x1080"}, "invalid_parameter", "size", id="fast-1080p-sora-size"),
+    pytest.param(_content(*_refs(images=10)), "invalid_parameter", "metadata.content", id="10-images"),
+    pytest.param(_content(*_refs(images=1, videos=4)), "invalid_parameter", "metadata.content", id="4-videos"),
+    pytest.param(_content(*_refs(images=1, audios=4)), "invalid_parameter", "metadata.content", id="4-audios"),
+    pytest.param(
+        _content(*_refs(images=7, videos=3, audios=3)), "invalid_parameter", "metadata.content", id="13-files"
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "size"),
+    [
+        pytest.param(_content(*_refs(images=1, audios=1)), "1280x720", id="audio-with-an-image"),
+        pytest.param(_content(*_refs(videos=1, audios=3)), "1280x720", id="audio-with-a-video"),
+        pytest.param(
+            {"ref_images": [IMG], **_content(*_refs(audios=1))}, "1280x720", id="audio-with-a-top-level-image"
+        ),
+        pytest.param(_content(*_refs(images=9, videos=3)), "1280x720", id="12-files"),
+        pytest.param(_content(*_refs(images=6, videos=3, audios=3)), "1280x720", id="12-mixed-files"),
+        pytest.param({"resolution": "1080p"}, "1920x1080", id="standard-1080p"),
+        pytest.param({"model": FAST, "resolution": "720p"}, "1280x720", id="fast-720p"),
+    ],
+)
+def test_upstream_rules_leave_these_alone(client, videos, media, fields, size):
+    created = _create(client, videos, **reachable(fields, media))
+    assert created.status_code == 200, created.text
+    video = _finish(client, videos, created.json()["id"])
+    assert (video["status"], video["size"]) == ("completed", size)
+
+
+def test_upstream_refusal_names_the_rule(client, videos):
+    error = _create(client, videos, **_content(*_refs(audios=1))).json()["error"]
+    assert error["message"] == "audio cannot be the only input: add at least one image or video"
+    error = _create(client, videos, model=FAST, resolution="1080p").json()["error"]
+    assert error["message"] == f"{FAST} does not support 1080p; use 480p or 720p"
+
+
+# ---- every request example the documents print, verbatim ----------------------------------------------
+
+# shared/specs/infinityblue-videos.en.yaml, createSeedanceVideo requestBody examples (lines 322-370), the
+# SeedanceMetadata.content example (lines 1030-1034, a fragment: model and prompt are the schema's own
+# examples), and the curl body of shared/seeds/003_4048e673adbca41c.txt (lines 12-21). Copied as printed;
+# only example.com URLs (unreachable here) are swapped for served files of the same kind.
+SPEC_EXAMPLES = {
+    "standard_text_to_video": {
+        "model": "doubao-seedance-2-0-260128",
+        "prompt": "A white kitten slowly walking on a clean desk, soft daylight, cinematic lens, stable shot",
+        "seconds": "5",
+        "resolution": "720p",
+        "ratio": "16:9",
+        "generate_audio": False,
+        "watermark": False,
+        "camera_fixed": False,
+    },
+    "fast_text_to_video": {
+        "model": "doubao-seedance-2-0-fast-260128",
+        "prompt": "A futuristic city street at night, a blue sports car racing through neon lights, low-angle shot, "
+        "strong sense of speed, stable frame",
+        "seconds": "4",
+        "resolution": "480p",
+        "ratio": "16:9",
+        "generate_audio": False,
+        "watermark": False,
+    },
+    "image_to_video": {
+        "model": "doubao-seedance-2-0-260128",
+        "prompt": "Have the kitten in the image gently turn its head toward the camera, keep the background "
+        "unchanged, camera slowly pushes in, natural motion",
+        "image": "https://example.com/cat.jpg",
+        "seconds": "5",
+        "resolution": "720p",
+        "ratio": "adaptive",
+        "generate_audio": False,
+        "watermark": False,
+    },
+    "video_reference": {
+        "model": "doubao-seedance-2-0-260128",
+        "prompt": "Follow the camera movement from reference video 1 and restyle the whole clip as a soft Japanese "
+        "animation, preserving the original action rhythm",
+        "seconds": "5",
+        "resolution": "720p",
+        "ratio": "adaptive",
+        "generate_audio": False,
+        "watermark": False,
+        "metadata": {
+            "content": [
+                {
+                    "type": "video_url",
+                    "role": "reference_video",
+                    "video_url": {"url": "https://example.com/reference.mp4"},
+                }
+            ]
+        },
+    },
+    "metadata_content_example": {
+        "model": "doubao-seedance-2-0-260128",
+        "prompt": "A white kitten slowly walking on a clean desk, soft daylight, cinematic lens, stable shot",
+        "metadata": {
+            "content": [
+                {
+                    "type": "image_url",
+                    "role": "first_frame",
+                    "image_url": {"url": "https://example.com/first-frame.jpg"},
+                }
+            ]
+        },
+    },
+    "seed_003_curl": {
+        "model": "doubao-seedance-2-0-260128",
+        "prompt": "A white kitten slowly walking on a clean desk, soft daylight, cinematic lens, stable shot",
+        "seconds": "5",
+        "resolution": "720p",
+        "ratio": "16:9",
+        "generate_audio": False,
+        "watermark": False,
+        "camera_fixed": False,
+    },
+}
+EXAMPLE_RESULTS = {
+    "standard_text_to_video": ("5", "1280x720"),
+    "fast_text_to_video": ("4", "864x480"),
+    "image_to_video": ("5", "1280x720"),  # adaptive renders 16:9 here
+    "video_reference": ("5", "1280x720"),
+    "metadata_content_example": ("5", "1280x720"),
+    "seed_003_curl": ("5", "1280x720"),
+}
+
+
+@pytest.mark.parametrize("name", list(SPEC_EXAMPLES))
+def test_every_printed_request_example_is_accepted(client, videos, media, name):
+    created = client.post(videos, json=reachable(SPEC_EXAMPLES[name], media))
+    assert created.status_code == 200, created.text
+    assert created.json()["model"] == SPEC_EXAMPLES[name]["model"]
+    video = _finish(client, videos, created.json()["id"])
+    assert (video["status"], video["seconds"], video["size"]) == ("completed", *EXAMPLE_RESULTS[name])
+
+
 @pytest.mark.parametrize(
     ("fields", "code", "param"),
     [
@@ -289,6 +461,7 @@ def _content(*items: dict) -> dict:
             "metadata.content",
             id="two-first-frames",
         ),
+        *UPSTREAM_REJECTIONS,
     ],
 )
 def test_documented_rejections(simulator, client, videos, fields, code, param):

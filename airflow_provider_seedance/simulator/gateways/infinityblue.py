@@ -6,6 +6,10 @@ video object with millisecond timestamps. Get returns the same object, with ``me
 ``completed``; ``/content`` streams the MP4 itself and is a 404 until then. There is no cancel.
 Errors are ``{"error": {"message", "type", "param", "code"}}`` as the vendor's error-code guide lists them.
 
+InfinityBlue resells upstream Seedance 2.0, so the upstream's own request rules hold here too
+(gateways.md section 6): no 1080p on the fast model, at most 9 reference images, 3 videos and 3 audios and
+12 files in all, and audio never as the only input.
+
 Where the docs are silent, the choice made here is marked "Undocumented:" in a comment.
 """
 
@@ -42,6 +46,12 @@ from airflow_provider_seedance.simulator.media import SIZES
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 MODELS = ("doubao-seedance-2-0-260128", "doubao-seedance-2-0-fast-260128")
+# Upstream: "2.0 fast has no 1080p" (gateways.md section 6, resolution row).
+NO_1080P = frozenset({"doubao-seedance-2-0-fast-260128"})
+# Upstream Seedance 2.0 input counts (gateways.md section 6, content[] items): reference images 1-9,
+# videos <= 3, audios <= 3, "Total mixed files <= 12".
+MAX_REFERENCES = {"reference_image": 9, "reference_video": 3, "reference_audio": 3}
+MAX_FILES = 12
 SECONDS = tuple(str(n) for n in range(4, 16))
 RESOLUTIONS = ("480p", "720p", "1080p")
 RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")
@@ -147,6 +157,12 @@ class InfinityBlueSim(SimGateway):
         metadata = field(body, "metadata", dict) or {}
         duration = _duration(body, metadata)
         resolution, ratio = _shape(body, metadata)
+        if model in NO_1080P and resolution == "1080p":
+            # Undocumented: how InfinityBlue reports the upstream's refusal; a 400 naming the field is a guess.
+            source = (
+                "resolution" if "resolution" in body else "metadata.resolution" if "resolution" in metadata else "size"
+            )
+            raise reject(f"{model} does not support 1080p; use 480p or 720p", source)
         flags = {name: _legacy(body, metadata, name, lambda where, key: field(where, key, bool)) for name in FLAGS}
         seed = _legacy(body, metadata, "seed", lambda where, key: int_in(where, key, *INT64))
         field(body, "n", int)
@@ -399,7 +415,25 @@ def _media(body: dict[str, Any], metadata: dict[str, Any]) -> list[MediaRef]:
     for frame in ("first_frame", "last_frame"):
         if roles.count(frame) > 1:
             raise reject(f"metadata.content has more than one {frame}", "metadata.content")
+    _upstream_input_rules(refs)
     return refs
+
+
+def _upstream_input_rules(refs: list[MediaRef]) -> None:
+    """Upstream Seedance 2.0's rules on the inputs of one request (gateways.md section 6, content[] items).
+
+    Undocumented: how InfinityBlue reports the upstream's refusal; a 400 naming ``metadata.content`` at
+    submit is a guess.
+    """
+    roles = [ref.role for ref in refs]
+    for role, limit in MAX_REFERENCES.items():
+        if roles.count(role) > limit:
+            raise reject(f"at most {limit} {role.replace('_', ' ')}s, got {roles.count(role)}", "metadata.content")
+    if len(refs) > MAX_FILES:
+        raise reject(f"at most {MAX_FILES} media files in all, got {len(refs)}", "metadata.content")
+    if "reference_audio" in roles and all(role == "reference_audio" for role in roles):
+        # "Cannot be the only input: needs >= 1 image or video."
+        raise reject("audio cannot be the only input: add at least one image or video", "metadata.content")
 
 
 def _image_source(value: Any, name: str) -> None:
