@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from airflow_provider_seedance.exceptions import (
+    AuthenticationError,
     InvalidRequestError,
     RateLimitError,
     RequestValidationError,
@@ -129,6 +130,22 @@ def test_persistent_errors_surface_after_the_retry_budget(simulator, hook):
     with pytest.raises(RateLimitError):
         hook.get_status(task_id)
     assert simulator.simulator.stats.snapshot()["gateways"]["ark"]["status_requests"] == FAST.max_attempts
+
+
+def test_wait_polls_on_through_an_outage_longer_than_one_polls_retries(simulator, hook, caplog):
+    # Like the trigger: transient errors slow the polling down but never end a wait before its deadline.
+    task_id = hook.submit(REQUEST).task_id
+    _faults(simulator, ScriptedFault(kind="rate_limit", op="status", count=3 * FAST.max_attempts))
+    final = hook.wait(task_id, poll_interval=0.01, deadline=_deadline())
+    assert final.state is TaskState.SUCCEEDED
+    assert caplog.text.count(f"Polling ark task {task_id} failed") == 3
+
+
+def test_wait_raises_a_non_transient_poll_error(simulator, hook):
+    task_id = hook.submit(REQUEST).task_id
+    _faults(simulator, ScriptedFault(kind="unauthorized", op="status"))
+    with pytest.raises(AuthenticationError):
+        hook.wait(task_id, poll_interval=0.01, deadline=_deadline())
 
 
 def test_unreachable_gateway_is_a_transport_error(monkeypatch):

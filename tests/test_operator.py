@@ -138,11 +138,11 @@ def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server,
 def test_a_task_the_gateway_forgot_is_not_resubmitted_unless_allowed(
     env, moto_server, run_dag, capfd, caplog, resubmit, state, submissions
 ):
-    # Try 1 dies after submitting (every poll refused); try 2 is told the task does not exist.
+    # Try 1 dies after submitting (its poll is refused with a 401); try 2 is told the task does not exist.
     env.simulator.faults.replace(
         FaultPlan(
             script=[
-                ScriptedFault(kind="rate_limit", op="status", count=6),
+                ScriptedFault(kind="unauthorized", op="status"),
                 ScriptedFault(kind="not_found", op="status"),
             ],
             retry_after_seconds=0,
@@ -178,10 +178,10 @@ def test_skip_existing_regenerates_when_the_request_changed(env, moto_server, ru
 
 
 def test_a_retry_resumes_the_submitted_task(env, moto_server, run_dag):
-    # The first try dies after submitting (every status poll is refused past the retry budget);
-    # the retry finds the remote id in task_state_store and resumes it instead of paying again.
+    # The first try dies after submitting (its status poll is refused with a 401);
+    # the retry finds the remote id in the claim and resumes it instead of paying again.
     env.simulator.faults.replace(
-        FaultPlan(script=[ScriptedFault(kind="rate_limit", op="status", count=6)], retry_after_seconds=0)
+        FaultPlan(script=[ScriptedFault(kind="unauthorized", op="status")], retry_after_seconds=0)
     )
     run = run_dag(
         "seedance_retry",

@@ -41,7 +41,7 @@ from airflow_provider_seedance.gateways.base import Artifact
 from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.hooks.clients import DEFAULT_TIMEOUT, new_sync_client, shared_async_client
 from airflow_provider_seedance.hooks.connection import GatewayConnection, gateway_connection
-from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, outcome_unknown
+from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, outcome_unknown, poll_delay
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 log = logging.getLogger(__name__)
@@ -174,9 +174,13 @@ class SeedanceHook(BaseHook):
         """Poll on the worker until the task ends or ``deadline`` passes; returns the last status seen.
 
         A 404 ends the wait as :class:`MissingTaskWatch` decides (at once, unless the dialect declares a grace).
+        Transient errors, once a poll's own retries are used up, slow the polling down as in the triggerer:
+        the wait does not end for them before the deadline (then the last error is raised if no status was seen).
         """
         progress = ProgressLog(self.gateway.name)
         missing = MissingTaskWatch(self.gateway, task_id)
+        failures = 0
+        last: TaskStatus | None = None
         while True:
             try:
                 status = self.get_status(task_id)
@@ -186,12 +190,22 @@ class SeedanceHook(BaseHook):
                     raise
                 if gone is not None:
                     raise gone from exc
+            except (TransportError, GatewayError) as exc:
+                if not exc.retryable or (last is None and datetime.now(UTC) >= deadline):
+                    raise
+                failures += 1
+                log.warning("Polling %s task %s failed (%s); polling again later.", self.gateway.name, task_id, exc)
             else:
+                failures = 0
+                last = status
                 missing.found()
                 progress.record(status)
-                if status.state.is_terminal or datetime.now(UTC) >= deadline:
+                if status.state.is_terminal:
                     return status
-            time.sleep(min(poll_interval, max(0.0, (deadline - datetime.now(UTC)).total_seconds())))
+            if last is not None and datetime.now(UTC) >= deadline:
+                return last
+            remaining = max(0.0, (deadline - datetime.now(UTC)).total_seconds())
+            time.sleep(min(poll_delay(poll_interval, failures), remaining))
 
     @contextmanager
     def open_artifact(

@@ -27,6 +27,7 @@ class FaultKind(enum.StrEnum):
     TRUNCATE = "truncate"  # a download sends half its bytes, then the connection closes
     EXPIRE_URL = "expire_url"  # result URLs are already expired when the task finishes
     NOT_FOUND = "not_found"  # the gateway answers a status poll as if it never knew the task
+    UNAUTHORIZED = "unauthorized"  # 401 in the gateway's shape, as after a key was revoked or rotated
 
 
 # Which operation each kind applies to; API faults hit submit/status/cancel/upload, the rest are specific.
@@ -41,6 +42,7 @@ APPLIES_TO: dict[FaultKind, tuple[str, ...]] = {
     FaultKind.TRUNCATE: ("download",),
     FaultKind.EXPIRE_URL: ("submit",),
     FaultKind.NOT_FOUND: ("status",),
+    FaultKind.UNAUTHORIZED: ("submit", "status", "cancel", "upload"),
 }
 
 

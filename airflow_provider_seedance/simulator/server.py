@@ -36,6 +36,7 @@ API_FAULTS = (
     FaultKind.SERVER_ERROR,
     FaultKind.DROP_AFTER,
     FaultKind.NOT_FOUND,
+    FaultKind.UNAUTHORIZED,
 )
 # Truncation is decided where the bytes are sent (serve_artifact), not before the handler runs.
 DOWNLOAD_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR)
@@ -212,6 +213,8 @@ class Simulator:
             response = gateway.error(429, ErrorKind.RATE_LIMITED, "too many requests, slow down")
             response.headers["Retry-After"] = f"{plan.retry_after_seconds:g}"
             return response
+        if fault.kind is FaultKind.UNAUTHORIZED:
+            return gateway.error(401, ErrorKind.AUTHENTICATION, "invalid or missing API key")
         if fault.kind is FaultKind.NOT_FOUND:
             return gateway.error(404, ErrorKind.NOT_FOUND, "task does not exist or has expired")
         if fault.kind is FaultKind.SERVER_ERROR:

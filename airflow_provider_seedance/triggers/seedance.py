@@ -18,13 +18,12 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TaskNotFoundError, TransportError
+from airflow_provider_seedance.hooks.retry import poll_delay
 from airflow_provider_seedance.hooks.seedance import MissingTaskWatch, ProgressLog, SeedanceHook
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 log = logging.getLogger(__name__)
 
-# While the gateway keeps failing, polls back off up to this many times the normal interval.
-BACKOFF_CEILING = 8
 ON_KILL_TIMEOUT_SECONDS = 20.0
 
 
@@ -86,7 +85,7 @@ class SeedanceTaskTrigger(BaseTrigger):
         while True:
             # Wait first: the operator checked the task just before deferring, and a trigger that
             # fires within a second of the deferral races the scheduler still processing it.
-            backoff = self.poll_interval * min(2**failures, BACKOFF_CEILING)
+            backoff = poll_delay(self.poll_interval, failures)
             await asyncio.sleep(max(0.0, min(backoff, self.deadline - time.time())))
             try:
                 status = await hook.aget_status(self.remote_task_id)
