@@ -168,6 +168,48 @@ def test_a_task_the_gateway_forgot_is_not_resubmitted_unless_allowed(
         )
 
 
+@pytest.mark.parametrize(
+    ("not_found", "state", "message"),
+    [
+        # Two 404s fit InfinityBlue's grace ("not found, not completed yet, or expired"): the task is resumed.
+        (2, "success", None),
+        # A 404 run past the (shortened) grace means gone; without resubmit_lost_tasks nothing is paid again.
+        (20, "failed", "infinityblue no longer knows task"),
+    ],
+)
+def test_a_claimed_infinityblue_task_answering_404_is_waited_for_within_the_grace(
+    env, moto_server, run_dag, monkeypatch, capfd, caplog, not_found, state, message
+):
+    from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
+
+    monkeypatch.setattr(InfinityBlueGateway, "not_found_grace", (3, 0.05))
+    env.simulator.faults.replace(
+        FaultPlan(
+            script=[
+                ScriptedFault(kind="unauthorized", op="status"),  # try 1 dies right after submitting
+                ScriptedFault(kind="not_found", op="status", count=not_found),
+            ],
+            retry_after_seconds=0,
+        )
+    )
+    dag_id = f"seedance_ib_404_{not_found}"
+    run = run_dag(
+        dag_id,
+        _single(
+            dag_id,
+            f"seedance_conn_id='sim_infinityblue', model={MODELS['infinityblue']!r}, prompt='x', retries=1, "
+            f"retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/ib404/{not_found}.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (state, 2)
+    assert _submissions(env, "infinityblue") == 1
+    output = _task_output(capfd, caplog)
+    assert "that can mean it is not finished yet, so it is waited for" in output
+    if message:
+        assert message in output
+
+
 def test_skip_existing_regenerates_when_the_request_changed(env, moto_server, run_dag):
     base = f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, output_path='s3://{BUCKET}/edited/clip.mp4'"
     run_dag("seedance_edit_first", _single("seedance_edit_first", base + ", prompt='a red door'"))

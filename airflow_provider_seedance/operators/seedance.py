@@ -296,13 +296,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             if status.state.is_terminal:
                 return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
             if not self.deferrable:
-                status = self.hook.wait(status.task_id, poll_interval=self.poll_interval, deadline=deadline)
-                event = (
-                    SeedanceEvent.from_status(self.hook.gateway.name, status)
-                    if status.state.is_terminal
-                    else self._timeout_event(status.task_id)
-                )
-                return self._conclude(context, request, event)
+                return self._conclude(context, request, self._wait_here(status.task_id, deadline))
         finally:
             self.hook.close()
         if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
@@ -534,19 +528,36 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         try:
             status = self.hook.get_status(task_id)
         except TaskNotFoundError:
-            if not self.resubmit_lost_tasks:
-                raise AirflowFailException(
-                    f"{self.hook.gateway.name} no longer knows task {task_id}, submitted by an earlier attempt. Not "
-                    "submitting again automatically, since it may have been paid for. Next: if its video is in the "
-                    f"{self.hook.gateway.name} console, take it from there; otherwise set resubmit_lost_tasks=True and "
-                    "clear the task (a new, paid generation)."
-                ) from None
-            self.log.warning("The gateway no longer knows task %s; submitting again.", task_id)
+            grace = self.hook.gateway.not_found_grace
+            if grace is not None:
+                # This gateway also answers 404 for a task that is not finished yet: wait for it, and let the
+                # wait's grace decide whether it is gone (execute_complete handles that outcome).
+                self.log.warning(
+                    "%s answered 404 for task %s, which an earlier attempt submitted; on %s that can mean it is not "
+                    "finished yet, so it is waited for (a 404 run counts as gone after %d polls over %.0f s).",
+                    self.hook.gateway.name,
+                    task_id,
+                    self.hook.gateway.name,
+                    *grace,
+                )
+                return TaskStatus(task_id=task_id, state=TaskState.RUNNING)
+            self._lost_task(task_id)
             return None
         if status.state in (TaskState.FAILED, TaskState.CANCELLED, TaskState.EXPIRED):
             self.log.warning("Task %s from an earlier attempt ended %s; submitting again.", task_id, status.state.value)
             return None
         return status
+
+    def _lost_task(self, task_id: str) -> None:
+        """The gateway no longer knows a task an attempt submitted: fail, unless paying again was allowed."""
+        if not self.resubmit_lost_tasks:
+            raise AirflowFailException(
+                f"{self.hook.gateway.name} no longer knows task {task_id}, submitted by an earlier attempt. Not "
+                "submitting again automatically, since it may have been paid for. Next: if its video is in the "
+                f"{self.hook.gateway.name} console, take it from there; otherwise set resubmit_lost_tasks=True and "
+                "clear the task (a new, paid generation)."
+            )
+        self.log.warning("The gateway no longer knows task %s; submitting again.", task_id)
 
     def _conclude(self, context: Context, request: VideoRequest, event: SeedanceEvent) -> dict[str, Any]:
         if event.status == "succeeded":
@@ -558,6 +569,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             self._cancel_after_timeout(status)
         elif event.status in ("failed", "cancelled", "expired"):
             self._forget()  # not billed by the gateways; a retry may try again
+        elif event.reason == TaskNotFoundError.__name__:
+            self._lost_task(event.remote_task_id)
+            self._forget()
+            raise AirflowException(f"{event.message}. Next: a retry submits it again (resubmit_lost_tasks=True).")
         raise AirflowException(
             f"Seedance generation did not produce a video: {event.message} ({event.reason}). "
             + AFTER_NO_VIDEO.get(event.status, "Next: a retry tries again.")
@@ -691,6 +706,22 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     def _forget(self) -> None:
         """The claimed task ended without a video (not billed): the next attempt may submit anew."""
         remove_claim(self._output())
+
+    def _wait_here(self, task_id: str, deadline: datetime) -> SeedanceEvent:
+        """Wait on the worker; the outcome in the same form the trigger reports it."""
+        try:
+            status = self.hook.wait(task_id, poll_interval=self.poll_interval, deadline=deadline)
+        except TaskNotFoundError as exc:
+            return SeedanceEvent(
+                status="error",
+                gateway=self.hook.gateway.name,
+                remote_task_id=task_id,
+                reason=TaskNotFoundError.__name__,
+                message=str(exc),
+            )
+        if status.state.is_terminal:
+            return SeedanceEvent.from_status(self.hook.gateway.name, status)
+        return self._timeout_event(task_id)
 
     def _timeout_event(self, task_id: str) -> SeedanceEvent:
         return SeedanceEvent(
