@@ -165,7 +165,8 @@ class Gateway(ABC):
             if (self.name, model) not in _WARNED_MODELS:
                 _WARNED_MODELS.add((self.name, model))
                 log.warning(
-                    "Model %r is not known to the %s dialect (known: %s); sending it with gateway-wide checks only.%s",
+                    "Model %r is not known to the %s dialect (known: %s); sending it with structural checks only "
+                    "(no model-family limits).%s",
                     model,
                     self.name,
                     ", ".join(sorted(self.models)),
