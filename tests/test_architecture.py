@@ -17,6 +17,7 @@ LAYERS = {
     "models": 1,
     "media_limits": 1,
     "gateways": 2,
+    "pricing": 2,
     "hooks": 3,
     "get_provider_info": 1,
     "triggers": 4,

@@ -40,6 +40,7 @@ MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
 # as a URL, asset or base64 (gateways.md section 6, create body and content[] items).
 SEEDANCE_2 = ModelSpec(
     durations=seconds(4, 15) | {-1},
+    default_duration=5,
     resolutions=("480p", "720p", "1080p"),
     ratios=RATIOS,
     seed_range=UPSTREAM_SEED_RANGE,
@@ -61,6 +62,7 @@ SEEDANCE_2_MINI = replace(SEEDANCE_2, resolutions=None)
 SEEDANCE_2_5 = replace(
     SEEDANCE_2,
     durations=seconds(4, 30) | {-1},
+    default_duration=-1,
     max_reference_images=30,
     max_reference_videos=10,
     max_reference_audios=10,

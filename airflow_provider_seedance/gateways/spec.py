@@ -40,6 +40,8 @@ class ModelSpec:
     """What one model accepts on one gateway. ``None`` means "not checked here"."""
 
     durations: frozenset[int] | None = None
+    # What the gateway picks when no duration is sent (-1: the model chooses); None: not documented.
+    default_duration: int | None = None
     resolutions: tuple[str, ...] | None = None
     ratios: tuple[str, ...] | None = None
     input_modes: frozenset[InputMode] = frozenset(InputMode)
