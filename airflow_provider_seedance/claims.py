@@ -44,6 +44,8 @@ class Claim:
     airflow: dict[str, Any]
     # The media read from storage or inline: source, size, sha256, how it was delivered (never the value).
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    # What the generation was estimated to cost when it was submitted (amount, currency, basis).
+    estimated_cost: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.remote_task_id:

@@ -52,6 +52,7 @@ def build_manifest(
     submitted_at: str | None,
     stored_at: datetime,
     airflow: dict[str, Any],
+    cost: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything needed to trust and trace a stored video; never any credential.
 
@@ -71,6 +72,7 @@ def build_manifest(
         "request_sha256": request_sha256,
         "inputs": [dict(each) for each in inputs],
         "usage": status.usage,
+        "cost": cost or {"estimate": None, "actual": None},
         "timings": {"submitted_at": submitted_at, "stored_at": stored_at.isoformat()},
         "airflow": airflow,
     }
@@ -79,6 +81,8 @@ def build_manifest(
 def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped: bool) -> dict[str, Any]:
     """The operator's return value: paths and identifiers only, small enough for any XCom backend."""
     last_frame = manifest.get("last_frame") or {}
+    cost = manifest.get("cost") or {}
+    known = cost.get("actual") or cost.get("estimate") or {}
     return {
         "video_path": manifest["video"]["uri"],
         "video_size": manifest["video"]["size"],
@@ -88,5 +92,8 @@ def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped
         "remote_task_id": manifest["remote_task_id"],
         "gateway": manifest["gateway"],
         "model": manifest["model"],
+        "estimated_cost": (cost.get("estimate") or {}).get("amount"),
+        "actual_cost": (cost.get("actual") or {}).get("amount"),
+        "currency": known.get("currency"),
         "skipped": skipped,
     }

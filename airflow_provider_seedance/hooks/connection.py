@@ -10,6 +10,7 @@ from airflow.sdk import Connection
 
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways import GATEWAY_NAMES, Gateway, HttpCall, get_gateway
+from airflow_provider_seedance.pricing import PriceTable
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class GatewayConnection:
     gateway: Gateway
     base_url: str
     api_key: str = field(repr=False)
+    # The shipped prices with this connection's ``extra.prices`` laid over them (contracts differ).
+    prices: PriceTable = field(default_factory=PriceTable.shipped, repr=False)
 
     def url(self, call: HttpCall) -> str:
         """The absolute URL of a call built by the dialect."""
@@ -68,7 +71,15 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
         raise ConnectionConfigError(
             f"connection {conn.conn_id!r}: the API key (password) is empty; put the gateway's key in the password"
         )
-    return GatewayConnection(conn_id=conn.conn_id, gateway=gateway, base_url=base_url, api_key=conn.password)
+    try:
+        prices = PriceTable.shipped().with_overrides(
+            gateway.name, extra.get("prices"), f"connection {conn.conn_id!r}: extra.prices"
+        )
+    except ValueError as exc:
+        raise ConnectionConfigError(str(exc)) from None
+    return GatewayConnection(
+        conn_id=conn.conn_id, gateway=gateway, base_url=base_url, api_key=conn.password, prices=prices
+    )
 
 
 def _base_url(conn: Connection) -> str | None:

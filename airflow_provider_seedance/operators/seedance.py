@@ -44,6 +44,7 @@ from airflow_provider_seedance.media.sources import (
     source_problems,
 )
 from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
+from airflow_provider_seedance.pricing import Cost, actual, estimate
 from airflow_provider_seedance.storage import StoredObject, read_json, storage_uri, store_stream, write_json
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
@@ -148,6 +149,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         while waiting, where the gateway can cancel it in its current state. For a task waiting in
         the triggerer this needs Airflow 3.3 (``BaseTrigger.on_kill``); below it the generation keeps
         running and its claim lets the next run resume it.
+    :param max_cost: the most one generation may cost, in the currency of its price (the shipped BytePlus
+        card is USD; a connection's ``extra.prices`` names its own). A generation estimated above it fails
+        before it is submitted; with no price known for the model, it fails too. None: no limit.
     :param resubmit_lost_tasks: when a retry finds that the gateway no longer knows the task an
         earlier try submitted, submit again (False: fail instead, since it may have been paid for).
     :param asset_alias: name of the ``AssetAlias`` that gets one asset event per stored video (so
@@ -208,6 +212,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         deferrable: bool | None = None,
         cancel_on_kill: bool = True,
         resubmit_lost_tasks: bool = False,
+        max_cost: float | None = None,
         asset_alias: str | None = DEFAULT_ASSET_ALIAS,
         **kwargs: Any,
     ) -> None:
@@ -253,6 +258,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 f"{self.task_id}: generation_timeout={generation_timeout}; allowed: more than 0 and at most "
                 f"{MAX_GENERATION_TIMEOUT} (gateways expire a task that has not run by then)"
             )
+        if max_cost is not None and not max_cost > 0:
+            raise ValueError(f"{self.task_id}: max_cost={max_cost!r}; allowed: more than 0, or None for no limit")
+        self.max_cost = max_cost
         self._check_request_shape()
         self.skip_existing = skip_existing
         self.poll_interval = poll_interval
@@ -447,6 +455,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 claim.gateway,
                 claim.remote_task_id,
             )
+        estimate = self._check_cost(request, sources)
         delivered = self._deliver(request, sources)
         status = self._submit(delivered)
         submitted_at = datetime.now(UTC)
@@ -460,6 +469,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             deadline=deadline.isoformat(),
             airflow=_airflow_identity(context),
             inputs=[source.record(delivered.forms.get(source.input.field)) for source in sources],
+            estimated_cost=estimate.as_dict() if estimate else None,
         )
         try:
             write_claim(output, claim)
@@ -472,6 +482,37 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 f"{status.task_id} in the {gateway} console before clearing this task."
             ) from exc
         return status, deadline
+
+    def _estimate(self, request: VideoRequest, sources: list[SourceMedia] | None) -> Cost | None:
+        """The estimated cost from the connection's prices; None when no price is known for the model."""
+        price = self.hook.connection.prices.price(self.hook.gateway.name, request.model)
+        if price is None:
+            return None
+        videos = [source for source in sources or () if source.input.media == "video"]
+        seconds = [source.info.duration if source.info else None for source in videos]
+        return estimate(request, self.hook.gateway.spec_for(request.model), price, input_video_seconds=seconds)
+
+    def _check_cost(self, request: VideoRequest, sources: list[SourceMedia]) -> Cost | None:
+        """Log what this submit is estimated to cost; refuse it when it is above ``max_cost``."""
+        cost = self._estimate(request, sources)
+        gateway = self.hook.gateway.name
+        if cost is None:
+            message = (
+                f"no price is known for {request.model} on {gateway}, so its cost cannot be estimated. Next: add "
+                f"the model's price to connection {self.seedance_conn_id!r} as extra.prices (see the README)"
+            )
+            if self.max_cost is not None:
+                raise AirflowFailException(f"max_cost={self.max_cost:g} is set but {message}, then clear the task.")
+            self.log.info("%s.", message[0].upper() + message[1:])
+            return None
+        self.log.info("Estimated cost: %.4f %s (%s).", cost.amount, cost.currency, cost.basis)
+        if self.max_cost is not None and cost.amount > self.max_cost:
+            raise AirflowFailException(
+                f"the generation is estimated at {cost.amount:.4f} {cost.currency} ({cost.basis}), above "
+                f"max_cost={self.max_cost:g}; nothing was submitted. Next: shorten it, lower its resolution, or "
+                "raise max_cost, then clear the task."
+            )
+        return cost
 
     def _deliver(self, request: VideoRequest, sources: list[SourceMedia]) -> DeliveredRequest:
         """Bring storage and inline inputs to the gateway in a form it takes; nothing is paid for yet."""
@@ -617,9 +658,13 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         claim = read_claim(output)
         claim = claim if claim is not None and claim.remote_task_id == task_id else None
         if claim is not None:
-            fingerprint, inputs = claim.request_sha256, claim.inputs
+            fingerprint, inputs, estimated = claim.request_sha256, claim.inputs, claim.estimated_cost
         else:  # the claim went missing: identify the inputs again, as well as they can still be read
             fingerprint, inputs = self._identify_inputs_again(request)
+            recomputed = self._estimate(request, None)
+            estimated = recomputed.as_dict() if recomputed else None
+        price = self.hook.connection.prices.price(self.hook.gateway.name, request.model)
+        spent = actual(request, price, status.usage) if price else None
         manifest = build_manifest(
             request=request,
             gateway=self.hook.gateway.name,
@@ -631,7 +676,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             submitted_at=claim.submitted_at if claim is not None else None,
             stored_at=datetime.now(UTC),
             airflow=_airflow_identity(context),
+            cost={"estimate": estimated, "actual": spent.as_dict() if spent else None},
         )
+        if spent is not None:
+            self.log.info("Actual cost: %.4f %s (%s).", spent.amount, spent.currency, spent.basis)
         manifest_path = self._manifest_path(output)
         write_json(manifest_path, manifest)
         remove_claim(output)  # the manifest replaces it; a later run without skip_existing generates anew
