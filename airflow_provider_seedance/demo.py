@@ -101,12 +101,9 @@ def _client(boto3: Any, endpoint: str) -> Any:
 
 def _environment(simulator: Any, endpoint: str) -> dict[str, str]:
     """Connections for the six simulated gateways and the S3 server, and the example DAGs' settings."""
-    env = {
-        f"AIRFLOW_CONN_SEEDANCE_{name.upper()}": json.dumps(
-            {"conn_type": "seedance", "host": url, "password": API_KEY, "extra": {"gateway": name}}
-        )
-        for name, url in simulator.gateway_urls.items()
-    }
+    from airflow_provider_seedance.testing.connections import simulated_gateway_connections
+
+    env = simulated_gateway_connections(simulator.gateway_urls, API_KEY, demo_prices=True)
     env["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = env["AIRFLOW_CONN_SEEDANCE_ARK"]
     env["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
         {

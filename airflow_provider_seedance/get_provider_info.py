@@ -26,7 +26,13 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [{"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.hooks.seedance"]}],
         "operators": [
-            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.operators.seedance"]}
+            {
+                "integration-name": "Seedance",
+                "python-modules": [
+                    "airflow_provider_seedance.operators.seedance",
+                    "airflow_provider_seedance.operators.budget",
+                ],
+            }
         ],
         "triggers": [
             {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.triggers.seedance"]}

@@ -6,6 +6,9 @@ generation arguments whose ``first_frame`` is that image's ``s3://`` URI: the op
 ``media_conn_id``, checks it against the gateway's limits and hands the gateway a presigned URL (or
 whatever that gateway takes), so no bytes travel through XCom. ``generate`` maps over the rows with
 ``expand_kwargs``, one paid image-to-video generation per row, running in the ``seedance_api`` pool.
+Before it, ``check_budget`` prices the whole night from each connection's prices and fails the run when
+the total is above ``SEEDANCE_BUDGET`` (or a row cannot be priced); ``generate`` expands over its output,
+so a run over budget submits nothing.
 Create that pool with include_deferred so waiting generations count against it (the cap on
 concurrent paid generations):
 
@@ -30,6 +33,7 @@ from typing import Any
 from airflow.sdk import DAG, ObjectStoragePath, task
 from PIL import Image, ImageDraw
 
+from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 
 # Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
@@ -46,6 +50,9 @@ OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos"
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
 POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 POOL = os.environ.get("SEEDANCE_POOL", "seedance_api")
+BUDGET = float(os.environ.get("SEEDANCE_BUDGET", "5"))  # in USD, for the whole run
+# What every generation of the night shares: given to the budget check and to the fan-out alike.
+EVERY_VIDEO = {"duration": 5, "resolution": "480p", "ratio": "16:9"}
 
 
 log = logging.getLogger(__name__)
@@ -158,15 +165,14 @@ with DAG(
     images = write_product_images(RUN_FOLDER)
     rows = build_prompts(RUN_FOLDER)
     images >> rows
+    checked = SeedanceBudgetOperator(task_id="check_budget", requests=rows, defaults=EVERY_VIDEO, budget=BUDGET)
     videos = SeedanceGenerateVideoOperator.partial(
         task_id="generate",
         pool=POOL,
-        duration=5,
-        resolution="480p",
-        ratio="16:9",
+        **EVERY_VIDEO,
         output_conn_id=OUTPUT_CONN,
         media_conn_id=OUTPUT_CONN,
         poll_interval=POLL_SECONDS,
         map_index_template="{{ task.output_path.rsplit('/', 1)[-1] }}",
-    ).expand_kwargs(rows)
+    ).expand_kwargs(checked.output)
     build_catalog(videos.output, rows, RUN_FOLDER)

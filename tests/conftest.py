@@ -129,15 +129,10 @@ SIM_KEY = "sk-simulated-gateway-key-do-not-log"
 
 
 def simulator_connections(simulator: RunningSimulator) -> dict[str, str]:
-    """One ``seedance`` connection per simulated gateway, as AIRFLOW_CONN_* environment values."""
-    import json
+    """One ``seedance`` connection per simulated gateway (``sim_<gateway>``), without reseller prices."""
+    from airflow_provider_seedance.testing.connections import simulated_gateway_connections
 
-    return {
-        f"AIRFLOW_CONN_SIM_{name.upper()}": json.dumps(
-            {"conn_type": "seedance", "host": url, "password": SIM_KEY, "extra": {"gateway": name}}
-        )
-        for name, url in simulator.gateway_urls.items()
-    }
+    return simulated_gateway_connections(simulator.gateway_urls, SIM_KEY, prefix="SIM")
 
 
 @pytest.fixture

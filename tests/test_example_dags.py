@@ -15,7 +15,8 @@ import pytest
 from airflow.sdk import Asset
 from airflow.utils.state import TaskInstanceState
 
-from tests.conftest import _AIRFLOW_HOME, AWS_CONN_ID, BUCKET, s3_client, simulator_connections
+from airflow_provider_seedance.testing.connections import simulated_gateway_connections
+from tests.conftest import _AIRFLOW_HOME, AWS_CONN_ID, BUCKET, SIM_KEY, s3_client
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_dags"
 DAGS_FOLDER = Path(_AIRFLOW_HOME) / "dags"
@@ -32,9 +33,9 @@ SETTINGS = {
 def examples(simulator, moto_server, airflow_db):
     """The example DAGs copied into the dags folder, with settings and connections for the simulator."""
     os.environ.update(SETTINGS)
-    sims = simulator_connections(simulator)
-    os.environ.update({name.replace("SIM_", "SEEDANCE_"): value for name, value in sims.items()})
-    os.environ["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = sims["AIRFLOW_CONN_SIM_ARK"]
+    connections = simulated_gateway_connections(simulator.gateway_urls, SIM_KEY, demo_prices=True)
+    os.environ.update(connections)
+    os.environ["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = connections["AIRFLOW_CONN_SEEDANCE_ARK"]
     shutil.copytree(EXAMPLES, DAGS_FOLDER, dirs_exist_ok=True)
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run(
@@ -134,6 +135,22 @@ def test_fanout_still_catalogs_the_videos_made_when_one_generation_fails(example
     assert states[("build_catalog", -1)] == TaskInstanceState.SUCCESS
     catalog = next(key for key in _keys(moto_server, "examples-one-fails/") if key.endswith("catalog.json"))
     assert len(json.loads(_object(moto_server, catalog))) == 5
+
+
+def test_fanout_over_budget_submits_nothing(examples, moto_server, simulator, monkeypatch, capfd, caplog):
+    # 2 Ark clips from the shipped card (48,600 tokens x $7/M each) + 4 reseller clips at the demo's
+    # made-up $0.10 a second: 2.6804 USD, above a budget of 2.
+    monkeypatch.setenv("SEEDANCE_OUTPUT_BASE", f"s3://{BUCKET}/examples-over-budget")
+    monkeypatch.setenv("SEEDANCE_BUDGET", "2")
+    run = _load("seedance_fanout_from_etl").dag.test()
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["check_budget"] == TaskInstanceState.FAILED
+    assert states["generate"] == TaskInstanceState.UPSTREAM_FAILED
+    assert simulator.simulator.stats.snapshot()["gateways"] == {}
+    output = " ".join((capfd.readouterr().out + caplog.text).split())
+    assert "6 generations estimated at 2.6804 USD against a budget of 2: over budget, so none is submitted." in output
+    assert "2 x ark dreamina-seedance-2-0-260128: 0.3402 each, 0.6804 (48,600 tokens (5 s at 480p)" in output
+    assert "2 x apimart doubao-seedance-2.0: 0.5000 each, 1.0000 (5 s x 0.1 per second (480p))" in output
 
 
 def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):

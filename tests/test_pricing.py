@@ -110,6 +110,13 @@ def test_a_connection_prices_what_a_reseller_charges(overrides, fields, amount, 
     assert table.price("ark", V25) == TABLE.price("ark", V25)  # other gateways keep the shipped card
 
 
+def test_a_connections_catch_all_covers_every_model_of_that_connection():
+    overrides = {"currency": "CNY", "models": {"*": {"unit": "video", "rates": {"*": 4}}}}
+    table = TABLE.with_overrides("ark", overrides, "connection 'ark_cn': extra.prices")
+    assert table.price("ark", V20).currency == "CNY"
+    assert table.price("ark", "doubao-seedance-2-0-260128").currency == "CNY"
+
+
 def test_a_connection_overrides_the_shipped_card_for_the_models_it_names():
     overrides = {"currency": "USD", "models": {V20: {"unit": "million_tokens", "rates": {"*": 5.0}}}}
     table = TABLE.with_overrides("ark", overrides, "connection 'ark': extra.prices")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
@@ -276,8 +276,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         Templated fields and the gateway's own rules for the model wait for ``execute`` (the gateway is
         named by the connection, which a DAG file should not look up while it is parsed).
         """
-        fields = {name: getattr(self, name) for name in REQUEST_FIELDS}
-        known = {name: _media_uris(value) for name, value in fields.items() if value not in (None, [], {})}
+        known = request_fields({name: getattr(self, name) for name in REQUEST_FIELDS})
         known = {name: value for name, value in known.items() if _is_concrete(value)}
         try:
             VideoRequest.from_fields({"model": "placeholder", **known})
@@ -369,12 +368,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
 
     def _request(self, *, validate: bool) -> VideoRequest:
         """Build the request; with ``validate``, check it against the gateway's rules (no network)."""
-        fields = {name: getattr(self, name) for name in REQUEST_FIELDS}
-        fields.update({name: _media_uris(getattr(self, name)) for name in MEDIA_FIELDS})
         try:
-            request = VideoRequest.from_fields(
-                {key: value for key, value in fields.items() if value not in (None, [], {})}
-            )
+            request = VideoRequest.from_fields(request_fields({name: getattr(self, name) for name in REQUEST_FIELDS}))
             if validate:
                 self.hook.gateway.validate(request, self.media_delivery)
         except RequestValidationError as exc:
@@ -790,6 +785,13 @@ def _scheme_problem(name: str, value: Any) -> str | None:
         f"{name}={value!r} has no scheme, so it would be written to the worker's local disk; "
         f"write {hint} (or any other scheme, such as file:///absolute/path)"
     )
+
+
+def request_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``VideoRequest`` fields among an operator's arguments: storage paths as URIs, unset ones left out."""
+    fields = {name: arguments.get(name) for name in REQUEST_FIELDS}
+    fields.update({name: _media_uris(fields[name]) for name in MEDIA_FIELDS})
+    return {name: value for name, value in fields.items() if value not in (None, [], {}, ())}
 
 
 def _is_template(value: Any) -> bool:

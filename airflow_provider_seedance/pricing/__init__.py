@@ -63,18 +63,26 @@ class Cost:
 
 
 class PriceTable:
-    """Prices by gateway and model; a model missing from a gateway falls back to its ``*`` entry."""
+    """Prices by gateway and model, in layers: a connection's over the shipped card.
 
-    def __init__(self, prices: Mapping[str, Mapping[str, Price]]) -> None:
-        self._prices = prices
+    The top layer that prices a model wins, by its exact id or else its ``*`` entry: a contract's ``*``
+    covers every model of that connection.
+    """
+
+    def __init__(self, *layers: Mapping[str, Mapping[str, Price]]) -> None:
+        self._layers = layers
 
     @classmethod
     def shipped(cls) -> PriceTable:
         return _shipped()
 
     def price(self, gateway: str, model: str) -> Price | None:
-        models = self._prices.get(gateway, {})
-        return models.get(model) or models.get(ANY_TIER)
+        for layer in reversed(self._layers):
+            models = layer.get(gateway, {})
+            found = models.get(model) or models.get(ANY_TIER)
+            if found is not None:
+                return found
+        return None
 
     def with_overrides(self, gateway: str, overrides: Any, where: str) -> PriceTable:
         """This table with a connection's ``extra.prices`` laid over ``gateway``'s entries.
@@ -85,9 +93,7 @@ class PriceTable:
         if overrides is None:
             return self
         parsed = _parse_gateway(overrides, where, default_source=f"{where} (your contract)")
-        merged = {name: dict(models) for name, models in self._prices.items()}
-        merged.setdefault(gateway, {}).update(parsed)
-        return PriceTable(merged)
+        return PriceTable(*self._layers, {gateway: parsed})
 
 
 def planned_seconds(request: VideoRequest, spec: ModelSpec) -> tuple[int, str]:

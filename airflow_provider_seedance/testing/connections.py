@@ -1,0 +1,32 @@
+"""``seedance`` connections to the simulated gateways, as ``AIRFLOW_CONN_*`` environment values.
+
+Used by ``make demo`` and by tests of DAGs that run against the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+# Made-up reseller prices so that budget checks can run against the simulator: they are nobody's real
+# prices. Ark needs none here, because the shipped BytePlus card prices its dreamina-* models.
+DEMO_RESELLER_PRICES = {
+    "currency": "USD",
+    "source": "made-up demo prices for the simulator, not any vendor's",
+    "models": {"*": {"unit": "second", "rates": {"*": 0.1}}},
+}
+
+
+def simulated_gateway_connections(
+    gateway_urls: Mapping[str, str], api_key: str, *, prefix: str = "SEEDANCE", demo_prices: bool = False
+) -> dict[str, str]:
+    """One connection per gateway, ``<prefix>_<GATEWAY>``; with ``demo_prices``, resellers get made-up prices."""
+    connections = {}
+    for name, url in gateway_urls.items():
+        extra: dict[str, object] = {"gateway": name}
+        if demo_prices and name != "ark":
+            extra["prices"] = DEMO_RESELLER_PRICES
+        connections[f"AIRFLOW_CONN_{prefix}_{name.upper()}"] = json.dumps(
+            {"conn_type": "seedance", "host": url, "password": api_key, "extra": extra}
+        )
+    return connections
