@@ -46,6 +46,11 @@ class Claim:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     # What the generation was estimated to cost when it was submitted (amount, currency, basis).
     estimated_cost: dict[str, Any] | None = None
+    # Re-seeding after output moderation: the seed this task was sent with instead of the request's, how
+    # many seeds were tried before it, and the seed the next attempt is to use (the task failed).
+    seed: int | None = None
+    reseeds: int = 0
+    next_seed: int | None = None
 
     def __post_init__(self) -> None:
         if not self.remote_task_id:

@@ -240,26 +240,51 @@ def test_a_retry_resumes_the_submitted_task(env, moto_server, run_dag):
     assert _object(moto_server, "retry/sailboat.mp4")
 
 
-@pytest.mark.parametrize(
-    ("fault", "reason"),
-    [(ScriptedFault(kind="moderation"), "OutputVideoSensitiveContentDetected.PolicyViolation")],
-    ids=["moderation"],
-)
-def test_failed_generation_fails_the_task_with_the_gateway_text(
-    env, moto_server, run_dag, capfd, caplog, fault, reason
-):
-    env.simulator.faults.replace(FaultPlan(script=[fault]))
+MODERATED = "OutputVideoSensitiveContentDetected.PolicyViolation"
+
+
+def test_output_moderation_fails_without_retrying_unless_reseeding_is_allowed(env, moto_server, run_dag, capfd, caplog):
+    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="moderation")]))
     run = run_dag(
         "seedance_fail",
         _single(
             "seedance_fail",
-            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', output_path='s3://{BUCKET}/fail/x.mp4'",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            f"retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/fail/x.mp4'",
         ),
     )
-    assert set(_states(run).values()) == {TaskInstanceState.FAILED}
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)  # the same request would pay to fail again
     assert "Contents" not in s3_client(moto_server).list_objects_v2(Bucket=BUCKET, Prefix="fail/")
     output = _task_output(capfd, caplog)
-    assert f"({reason}). Next: a retry submits it again; if it fails the same way, change what the message" in output
+    assert (
+        f"({MODERATED}). Output moderation can pass with another seed. Next: set reseed_on_output_moderation" in output
+    )
+
+
+def test_output_moderation_is_retried_with_another_seed_when_allowed(env, moto_server, run_dag, capfd, caplog):
+    # gateways.md section 10: output moderation "can fail at random on identical input: a new seed may pass".
+    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="moderation")]))
+    run = run_dag(
+        "seedance_reseed",
+        _single(
+            "seedance_reseed",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', seed=42, retries=2, "
+            f"reseed_on_output_moderation=True, retry_delay=timedelta(seconds=0), "
+            f"output_path='s3://{BUCKET}/reseed/x.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 2)
+    assert _submissions(env, "ark") == 2
+    manifest = json.loads(_object(moto_server, "reseed/x.mp4.json"))
+    seed = manifest["request"]["seed"]
+    assert seed != 42
+    assert 0 <= seed < 2**32
+    assert manifest["seed"] == seed
+    output = _task_output(capfd, caplog)
+    assert f"the next retry submits it with seed {seed} (reseed 1 of 2" in output
+    assert f"submitting again with seed {seed} (reseed 1 of 2)" in output
 
 
 def test_timeout_cancels_the_remote_task(env, moto_server, monkeypatch, run_dag):

@@ -11,8 +11,10 @@ request picks the same generation up again, on every supported Airflow release.
 from __future__ import annotations
 
 import configparser
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
@@ -31,6 +33,7 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
 )
 from airflow_provider_seedance.gateways.delivery import parse_delivery_order
+from airflow_provider_seedance.gateways.failures import FailureCause, failure_cause
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.links import SeedanceVideoLink
 from airflow_provider_seedance.manifest import build_manifest, request_fingerprint, result_from_manifest
@@ -63,6 +66,8 @@ MAX_GENERATION_TIMEOUT = timedelta(hours=72)
 # How failure messages end: what a person does next.
 FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
 FIX_INPUT = "Next: fix the input, then clear the task."
+# How many other seeds a generation that failed output moderation may try (reseed_on_output_moderation).
+MAX_RESEEDS = 2
 # Why a generation ended without a video, and what happens next (failed generations are not billed).
 AFTER_NO_VIDEO = {
     "failed": "Next: a retry submits it again; if it fails the same way, change what the message names.",
@@ -149,6 +154,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         while waiting, where the gateway can cancel it in its current state. For a task waiting in
         the triggerer this needs Airflow 3.3 (``BaseTrigger.on_kill``); below it the generation keeps
         running and its claim lets the next run resume it.
+    :param reseed_on_output_moderation: when the output (not the input) fails content moderation, which can
+        happen at random on identical input, let the task's next retry submit it with another seed (at most
+        ``MAX_RESEEDS`` times; needs ``retries``). The seed used is in the manifest. Off: such a failure fails
+        the task without retrying.
     :param max_cost: the most one generation may cost, in the currency of its price (the shipped BytePlus
         card is USD; a connection's ``extra.prices`` names its own). A generation estimated above it fails
         before it is submitted; with no price known for the model, it fails too. None: no limit.
@@ -213,6 +222,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         cancel_on_kill: bool = True,
         resubmit_lost_tasks: bool = False,
         max_cost: float | None = None,
+        reseed_on_output_moderation: bool = False,
         asset_alias: str | None = DEFAULT_ASSET_ALIAS,
         **kwargs: Any,
     ) -> None:
@@ -261,6 +271,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         if max_cost is not None and not max_cost > 0:
             raise ValueError(f"{self.task_id}: max_cost={max_cost!r}; allowed: more than 0, or None for no limit")
         self.max_cost = max_cost
+        self.reseed_on_output_moderation = reseed_on_output_moderation
         self._check_request_shape()
         self.skip_existing = skip_existing
         self.poll_interval = poll_interval
@@ -431,7 +442,17 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         output = self._output()
         gateway = self.hook.gateway.name
         claim = read_claim(output)
-        if claim is not None and claim.is_for(gateway, fingerprint):
+        seed, reseeds = None, 0
+        if claim is not None and claim.is_for(gateway, fingerprint) and claim.next_seed is not None:
+            seed, reseeds = claim.next_seed, claim.reseeds + 1
+            self.log.info(
+                "Task %s failed output moderation; submitting again with seed %d (reseed %d of %d).",
+                claim.remote_task_id,
+                seed,
+                reseeds,
+                MAX_RESEEDS,
+            )
+        elif claim is not None and claim.is_for(gateway, fingerprint):
             status = self._still_usable(claim.remote_task_id)
             if status is not None:
                 self.log.info(
@@ -450,6 +471,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 claim.gateway,
                 claim.remote_task_id,
             )
+        if seed is not None:
+            request = request.model_copy(update={"seed": seed})
         estimate = self._check_cost(request, sources)
         delivered = self._deliver(request, sources)
         status = self._submit(delivered)
@@ -465,6 +488,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             airflow=_airflow_identity(context),
             inputs=[source.record(delivered.forms.get(source.input.field)) for source in sources],
             estimated_cost=estimate.as_dict() if estimate else None,
+            seed=seed,
+            reseeds=reseeds,
         )
         try:
             write_claim(output, claim)
@@ -603,7 +628,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             if status.state is TaskState.SUCCEEDED:  # it finished while the worker was on its way
                 return self._store(context, request, status.task_id)
             self._cancel_after_timeout(status)
-        elif event.status in ("failed", "cancelled", "expired"):
+        elif event.status == "failed":
+            self._after_failure(event, request)
+        elif event.status in ("cancelled", "expired"):
             self._forget()  # not billed by the gateways; a retry may try again
         elif event.reason == TaskNotFoundError.__name__:
             self._lost_task(event.remote_task_id)
@@ -613,6 +640,48 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             f"Seedance generation did not produce a video: {event.message} ({event.reason}). "
             + AFTER_NO_VIDEO.get(event.status, "Next: a retry tries again.")
         )
+
+    def _after_failure(self, event: SeedanceEvent, request: VideoRequest) -> None:
+        """Fail by what a retry can change: another seed for output moderation (if allowed), nothing for a
+        refused input or an invalid request, another try for the rest. Failed tasks are not billed."""
+        cause = failure_cause(event.error_code, event.message)
+        what = f"Seedance generation did not produce a video: {event.message} ({event.reason})"
+        claim = read_claim(self._output())
+        seed_range = self.hook.gateway.spec_for(request.model).seed_range
+        if cause is FailureCause.OUTPUT_MODERATION and self.reseed_on_output_moderation and seed_range is None:
+            self._forget()
+            raise AirflowException(
+                f"{what}. Output moderation can pass on another try: this model takes no seed, so the next retry "
+                "submits it again and the gateway picks one."
+            )
+        if cause is FailureCause.OUTPUT_MODERATION and self.reseed_on_output_moderation and seed_range:
+            tried = claim.reseeds if claim is not None else 0
+            if claim is not None and tried < MAX_RESEEDS:
+                next_seed = _another_seed(claim.request_sha256, tried + 1, seed_range)
+                write_claim(self._output(), replace(claim, next_seed=next_seed))
+                raise AirflowException(
+                    f"{what}. Output moderation can pass with another seed: the next retry submits it with seed "
+                    f"{next_seed} (reseed {tried + 1} of {MAX_RESEEDS}; the task needs retries for it)."
+                )
+            self._forget()
+            raise AirflowFailException(
+                f"{what}. {tried + 1} seeds failed output moderation. Next: change the prompt or the inputs, then "
+                "clear the task."
+            )
+        self._forget()
+        if cause is FailureCause.OUTPUT_MODERATION:
+            raise AirflowFailException(
+                f"{what}. Output moderation can pass with another seed. Next: set "
+                "reseed_on_output_moderation=True (with retries) to try others, or change the prompt, then clear "
+                "the task."
+            )
+        if cause is FailureCause.INPUT_REFUSED:
+            raise AirflowFailException(
+                f"{what}. A retry cannot pass it. Next: change the input or prompt it names, then clear the task."
+            )
+        if cause is FailureCause.INVALID_REQUEST:
+            raise AirflowFailException(f"{what}. Next: fix what it names, then clear the task.")
+        raise AirflowException(f"{what}. {AFTER_NO_VIDEO['failed']}")
 
     def _cancel_after_timeout(self, status: TaskStatus) -> None:
         """Cancel where the gateway can (then a retry submits anew); otherwise a retry resumes the same task."""
@@ -654,6 +723,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         claim = claim if claim is not None and claim.remote_task_id == task_id else None
         if claim is not None:
             fingerprint, inputs, estimated = claim.request_sha256, claim.inputs, claim.estimated_cost
+            if claim.seed is not None:  # re-seeded after output moderation: record the seed that was sent
+                request = request.model_copy(update={"seed": claim.seed})
         else:  # the claim went missing: identify the inputs again, as well as they can still be read
             fingerprint, inputs = self._identify_inputs_again(request)
             recomputed = self._estimate(request, None)
@@ -792,6 +863,13 @@ def request_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:
     fields = {name: arguments.get(name) for name in REQUEST_FIELDS}
     fields.update({name: _media_uris(fields[name]) for name in MEDIA_FIELDS})
     return {name: value for name, value in fields.items() if value not in (None, [], {}, ())}
+
+
+def _another_seed(fingerprint: str, reseed: int, seed_range: tuple[int, int]) -> int:
+    """A seed derived from the request and the reseed count, within what the model takes."""
+    low, high = max(seed_range[0], 0), seed_range[1]  # -1 means "random": a reseed names a seed
+    digest = hashlib.sha256(f"{fingerprint}:reseed:{reseed}".encode()).digest()
+    return low + int.from_bytes(digest[:8], "big") % (high - low + 1)
 
 
 def _is_template(value: Any) -> bool:
