@@ -201,13 +201,13 @@ def test_a_submit_with_unknown_outcome_says_what_to_do_next(env, run_dag, capfd,
         "mistake_unknown_outcome",
         _single(
             "mistake_unknown_outcome",
-            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            f"seedance_conn_id='sim_apimart', model={MODELS['apimart']!r}, prompt='x', retries=2, "
             f"output_path='s3://{BUCKET}/mistakes/unknown.mp4'",
         ),
     )
     (ti,) = run.get_task_instances()
     assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
     output = _task_output(capfd, caplog)
-    assert f"Next: in ark's console, look for a {MODELS['ark']} task created around" in output
+    assert f"Next: in apimart's console, look for a {MODELS['apimart']} task created around" in output
     assert "If there is none, clear this task to submit again." in output
-    assert "The above exception was the direct cause" not in output.split("Next: in ark's console")[-1]
+    assert "The above exception was the direct cause" not in output.split("Next: in apimart's console")[-1]

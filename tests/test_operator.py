@@ -316,20 +316,37 @@ def test_bad_input_fails_before_any_request(env, run_dag):
     assert env.simulator.stats.snapshot()["gateways"] == {}
 
 
-def test_a_submit_with_unknown_outcome_is_not_retried(env, moto_server, run_dag):
-    # The gateway created the task but the answer was lost: a retry would pay a second time.
-    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="drop_after", op="submit")]))
+@pytest.mark.parametrize(
+    ("gateway", "fault", "choice", "state", "submit_requests", "created"),
+    [
+        # No task list to ask: a retry could pay a second time, so the task fails and says what to check.
+        ("apimart", "drop_after", "fail", "failed", 1, 1),
+        # The user accepted paying twice rather than stopping the night.
+        ("apimart", "drop_after", "resubmit", "success", 2, 2),
+        # Ark's list shows the task the lost answer created (model + the seed derived from the request): resumed.
+        ("ark", "drop_after", "fail", "success", 1, 1),
+        # Ark's list shows no such task: it was not created, so it is submitted exactly once more.
+        ("ark", "drop", "fail", "success", 2, 1),
+    ],
+)
+def test_a_submit_whose_answer_was_lost(
+    env, moto_server, run_dag, gateway, fault, choice, state, submit_requests, created
+):
+    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind=fault, op="submit")]))
+    dag_id = f"seedance_unknown_{gateway}_{fault}_{choice}"
     run = run_dag(
-        "seedance_unknown",
+        dag_id,
         _single(
-            "seedance_unknown",
-            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
-            f"retry_delay=timedelta(seconds=0), output_path='s3://{BUCKET}/unknown/x.mp4'",
+            dag_id,
+            f"seedance_conn_id='sim_{gateway}', model={MODELS[gateway]!r}, prompt='x', retries=2, "
+            f"on_unknown_submit={choice!r}, retry_delay=timedelta(seconds=0), "
+            f"output_path='s3://{BUCKET}/unknown/{gateway}-{fault}-{choice}.mp4'",
         ),
     )
     (ti,) = run.get_task_instances()
-    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
-    assert _submissions(env, "ark") == 1
+    assert (ti.state, ti.try_number) == (state, 1)
+    stats = env.simulator.stats.snapshot()["gateways"][gateway]
+    assert (stats.get("submit_requests"), stats.get("submissions")) == (submit_requests, created), stats
 
 
 def test_execute_complete_rejects_a_malformed_event():

@@ -9,6 +9,7 @@ are Ark's, not every gateway's) and are checked here: Ark answers a field a mode
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -26,7 +27,7 @@ from airflow_provider_seedance.exceptions import (
     ServerError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
+from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, text
 from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
@@ -105,6 +106,9 @@ class ArkGateway(Gateway):
     cancel_path = "contents/generations/tasks/{task_id}"
     # DELETE cancels a queued task; on a finished one it deletes the record (and the video with it).
     cancellable_states = frozenset({TaskState.QUEUED})
+    # GET …/tasks with filter.model and paging, newest first (the vendor SDK's tasks.list; gateways.md
+    # section 10): after a submit whose answer was lost, it shows whether the task was created.
+    lists_tasks = True
     models = {
         "dreamina-seedance-2-0-260128": SEEDANCE_2_BYTEPLUS,
         "dreamina-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
@@ -189,6 +193,17 @@ class ArkGateway(Gateway):
             if value is not None:
                 body[key] = value
         return body
+
+    def build_list(self, model: str, page: int, page_size: int) -> HttpCall:
+        query = {"filter.model": model, "page_num": str(page), "page_size": str(page_size)}
+        return HttpCall("GET", self.submit_path, query=query)
+
+    def parse_list(self, response: HttpResponse) -> list[TaskStatus]:
+        body = self.checked_json(response)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise UnexpectedResponseError(f"task list reply has no items: {body!r}", gateway=self.name)
+        return [self.parse_status(HttpResponse(200, json.dumps(item).encode())) for item in items]
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
         body = self.checked_json(response, submit=True)

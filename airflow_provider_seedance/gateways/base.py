@@ -148,6 +148,8 @@ class Gateway(ABC):
     # Models whose asset:// ids come from an asset library we can fill (upload by URL, audit, then use).
     asset_library_models: ClassVar[frozenset[str]] = frozenset()
     asset_library_kinds: ClassVar[frozenset[str]] = frozenset()
+    # Whether ``build_list``/``parse_list`` can find a task by model, seed and creation time (Ark's list).
+    lists_tasks: ClassVar[bool] = False
     # When a 404 on a task being waited for means "gone": (consecutive 404s, seconds from the first of them
     # to the last). None: the first 404 does. Set where the gateway documents 404s for tasks that exist.
     not_found_grace: ClassVar[tuple[int, float] | None] = None
@@ -227,6 +229,14 @@ class Gateway(ABC):
         if self.cancel_path is None:
             return None
         return HttpCall("DELETE", self.cancel_path.format(task_id=quote(task_id, safe="")))
+
+    def build_list(self, model: str, page: int, page_size: int) -> HttpCall:
+        """One page of the account's recent tasks of ``model``, newest first (only where ``lists_tasks``)."""
+        raise NotImplementedError(f"{self.name} has no task list")
+
+    def parse_list(self, response: HttpResponse) -> list[TaskStatus]:
+        """The tasks of one list page; ``raw`` keeps each task object (its seed and creation time)."""
+        raise NotImplementedError(f"{self.name} has no task list")
 
     def build_download(self, status: TaskStatus, artifact: Artifact = "video") -> HttpCall:
         """Fetch a finished artifact from its result URL, without our credentials."""

@@ -35,6 +35,7 @@ from airflow_provider_seedance.exceptions import (
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
     TransportError,
+    UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways import Gateway, HttpCall, HttpResponse
 from airflow_provider_seedance.gateways.base import Artifact
@@ -45,6 +46,10 @@ from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPol
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
 
 log = logging.getLogger(__name__)
+
+# find_task reads at most this many pages of this size (the newest tasks come first).
+FIND_TASK_PAGE_SIZE = 50
+FIND_TASK_MAX_PAGES = 10
 T = TypeVar("T")
 
 # A task id no gateway will ever have: asking for it proves the key works without paying for anything.
@@ -159,6 +164,26 @@ class SeedanceHook(BaseHook):
 
     def get_status(self, task_id: str) -> TaskStatus:
         return self._run(self.gateway.build_status(task_id), self.gateway.parse_status)
+
+    def find_task(self, model: str, seed: int, created_after: datetime) -> TaskStatus | None:
+        """The task of ``model`` created with ``seed`` since ``created_after``; None when the list shows none.
+
+        Pages through the gateway's list, newest first, until it reaches tasks older than ``created_after``.
+        A failed call raises, so None always means the list was read to that point and had no such task.
+        """
+        since = created_after.timestamp()
+        for page in range(1, FIND_TASK_MAX_PAGES + 1):
+            tasks = self._run(self.gateway.build_list(model, page, FIND_TASK_PAGE_SIZE), self.gateway.parse_list)
+            for task in tasks:
+                if isinstance(task.raw, dict) and task.raw.get("seed") == seed and _created_at(task) >= since:
+                    return task
+            if len(tasks) < FIND_TASK_PAGE_SIZE or min(_created_at(task) for task in tasks) < since:
+                return None
+        raise UnexpectedResponseError(
+            f"more than {FIND_TASK_MAX_PAGES * FIND_TASK_PAGE_SIZE} {model} tasks since {created_after.isoformat()}; "
+            "not looking further",
+            gateway=self.gateway.name,
+        )
 
     def cancel(self, task_id: str) -> bool:
         """Cancel the remote task; False where the gateway has no cancel call."""
@@ -537,3 +562,9 @@ def _transport_errors(gateway: str, *, request_sent: bool) -> Iterator[None]:
         raise TransportError(
             f"{type(exc).__name__}: {exc or 'connection lost'}", gateway=gateway, request_sent=request_sent
         ) from exc
+
+
+def _created_at(task: TaskStatus) -> float:
+    """A listed task's creation time (Unix seconds); 0 when the gateway did not say."""
+    created = task.raw.get("created_at") if isinstance(task.raw, dict) else None
+    return float(created) if isinstance(created, int | float) else 0.0

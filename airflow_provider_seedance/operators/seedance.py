@@ -13,6 +13,7 @@ from __future__ import annotations
 import configparser
 import hashlib
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -66,6 +67,11 @@ MAX_GENERATION_TIMEOUT = timedelta(hours=72)
 # How failure messages end: what a person does next.
 FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
 FIX_INPUT = "Next: fix the input, then clear the task."
+# After a submit whose answer was lost: the choices, how long to let the task appear in the gateway's list,
+# and how far before our clock its creation time may lie.
+UNKNOWN_SUBMIT_CHOICES = ("fail", "resubmit")
+UNKNOWN_SUBMIT_SETTLE_SECONDS = 3.0
+UNKNOWN_SUBMIT_CLOCK_SKEW = timedelta(minutes=5)
 # How many other seeds a generation that failed output moderation may try (reseed_on_output_moderation).
 MAX_RESEEDS = 2
 # Why a generation ended without a video, and what happens next (failed generations are not billed).
@@ -158,6 +164,11 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         happen at random on identical input, let the task's next retry submit it with another seed (at most
         ``MAX_RESEEDS`` times; needs ``retries``). The seed used is in the manifest. Off: such a failure fails
         the task without retrying.
+    :param on_unknown_submit: what to do when a submit's answer is lost (a dropped connection, a 500), on
+        gateways whose task list cannot tell whether the task was created: ``"fail"`` (default: say what to
+        check) or ``"resubmit"`` (send it once more, at the risk of paying twice). Ark needs neither: the
+        operator looks the task up by model and seed, resumes it if it was created and submits once more if
+        it provably was not.
     :param max_cost: the most one generation may cost, in the currency of its price (the shipped BytePlus
         card is USD; a connection's ``extra.prices`` names its own). A generation estimated above it fails
         before it is submitted; with no price known for the model, it fails too. None: no limit.
@@ -223,6 +234,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         resubmit_lost_tasks: bool = False,
         max_cost: float | None = None,
         reseed_on_output_moderation: bool = False,
+        on_unknown_submit: str = "fail",
         asset_alias: str | None = DEFAULT_ASSET_ALIAS,
         **kwargs: Any,
     ) -> None:
@@ -272,6 +284,11 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             raise ValueError(f"{self.task_id}: max_cost={max_cost!r}; allowed: more than 0, or None for no limit")
         self.max_cost = max_cost
         self.reseed_on_output_moderation = reseed_on_output_moderation
+        if on_unknown_submit not in UNKNOWN_SUBMIT_CHOICES:
+            raise ValueError(
+                f"{self.task_id}: on_unknown_submit={on_unknown_submit!r}; allowed: {', '.join(UNKNOWN_SUBMIT_CHOICES)}"
+            )
+        self.on_unknown_submit = on_unknown_submit
         self._check_request_shape()
         self.skip_existing = skip_existing
         self.poll_interval = poll_interval
@@ -471,6 +488,12 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                 claim.gateway,
                 claim.remote_task_id,
             )
+        seed_range = self.hook.gateway.spec_for(request.model).seed_range
+        if seed is None and request.seed is None and self.hook.gateway.lists_tasks and seed_range:
+            # So the task list can recognise this submit (see _submit): the seed is this output's, this
+            # request's and this try's, so no other generation (or earlier try) in the list carries it.
+            identity = f"{fingerprint}:{storage_uri(output)}:{context['ti'].try_number}"
+            seed = _derived_seed(identity, 0, seed_range)
         if seed is not None:
             request = request.model_copy(update={"seed": seed})
         estimate = self._check_cost(request, sources)
@@ -564,18 +587,24 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             raise
 
     def _submit(self, delivered: DeliveredRequest) -> TaskStatus:
+        """Submit; when the answer is lost, find out whether the task was created before sending it again."""
+        sent = datetime.now(UTC)
+        try:
+            return self._submit_once(delivered)
+        except SubmitOutcomeUnknownError as exc:
+            found = self._resolve_unknown_submit(delivered, sent, exc)
+            if found is not None:
+                return found
+        try:
+            return self._submit_once(delivered)
+        except SubmitOutcomeUnknownError as exc:
+            raise self._unknown_outcome(delivered, sent, exc) from None
+
+    def _submit_once(self, delivered: DeliveredRequest) -> TaskStatus:
         try:
             return self.hook.submit(delivered.request, secrets=delivered.secrets)
-        except SubmitOutcomeUnknownError as exc:
-            # A retry would submit (and pay) again without knowing whether this one went through. The
-            # message is the whole story, so the chain of transport errors behind it is not repeated.
-            sent = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-            raise AirflowFailException(
-                f"{exc} Next: in {self.hook.gateway.name}'s console, look for a {delivered.request.model} task "
-                f"created around {sent}. If there is none, clear this task to submit again. If there is one, it "
-                "is being generated and billed: take its video from the console, or clear this task only if a "
-                "second generation is acceptable."
-            ) from None
+        except SubmitOutcomeUnknownError:
+            raise
         except GatewayError as exc:
             if not exc.retryable:
                 hint = self.hook.gateway.model_hint(delivered.request.model)
@@ -583,6 +612,59 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                     f"the gateway refused the generation: {exc}.{hint} Next: {exc.next_step}"
                 ) from exc
             raise
+
+    def _resolve_unknown_submit(
+        self, delivered: DeliveredRequest, sent: datetime, exc: SubmitOutcomeUnknownError
+    ) -> TaskStatus | None:
+        """The task a lost-answer submit created; None when it provably was not created (or the user allows
+        sending again regardless); else fail, since a second submit could pay twice."""
+        request, gateway = delivered.request, self.hook.gateway
+        if gateway.lists_tasks and request.seed is not None:
+            time.sleep(UNKNOWN_SUBMIT_SETTLE_SECONDS)  # a task created a moment ago may not be listed yet
+            try:
+                found = self.hook.find_task(request.model, request.seed, sent - UNKNOWN_SUBMIT_CLOCK_SKEW)
+            except SeedanceError as lookup:
+                self.log.warning("Looking for the task in %s's task list failed too: %s", gateway.name, lookup)
+                raise self._unknown_outcome(delivered, sent, exc) from None
+            if found is not None:
+                self.log.warning(
+                    "The submit's answer was lost (%s), but %s's task list shows the task it created: %s (model "
+                    "%s, seed %d). Resuming it; nothing is submitted again.",
+                    exc,
+                    gateway.name,
+                    found.task_id,
+                    request.model,
+                    request.seed,
+                )
+                return found
+            self.log.warning(
+                "The submit's answer was lost (%s) and %s's task list shows no %s task with seed %d since %s: it "
+                "was not created. Submitting once more.",
+                exc,
+                gateway.name,
+                request.model,
+                request.seed,
+                sent.isoformat(),
+            )
+            return None
+        if self.on_unknown_submit == "resubmit":
+            self.log.warning("The submit's answer was lost (%s); submitting once more (on_unknown_submit).", exc)
+            return None
+        raise self._unknown_outcome(delivered, sent, exc)
+
+    def _unknown_outcome(
+        self, delivered: DeliveredRequest, sent: datetime, exc: SubmitOutcomeUnknownError
+    ) -> AirflowFailException:
+        # A retry would submit (and pay) again without knowing whether this one went through. The message is
+        # the whole story, so the chain of transport errors behind it is not repeated.
+        gateway = self.hook.gateway.name
+        return AirflowFailException(
+            f"{exc} Next: in {gateway}'s console, look for a {delivered.request.model} task created around "
+            f"{sent.strftime('%Y-%m-%d %H:%M UTC')}. If there is none, clear this task to submit again. If there is "
+            "one, it is being generated and billed: take its video from the console, or clear this task only if a "
+            "second generation is acceptable. (on_unknown_submit='resubmit' submits again on its own, at the risk "
+            "of paying twice.)"
+        )
 
     def _still_usable(self, task_id: str) -> TaskStatus | None:
         """The claimed task's status; None when it failed (not billed, so it may be submitted anew)."""
@@ -657,7 +739,9 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         if cause is FailureCause.OUTPUT_MODERATION and self.reseed_on_output_moderation and seed_range:
             tried = claim.reseeds if claim is not None else 0
             if claim is not None and tried < MAX_RESEEDS:
-                next_seed = _another_seed(claim.request_sha256, tried + 1, seed_range)
+                next_seed = _derived_seed(
+                    f"{claim.request_sha256}:{storage_uri(self._output())}", tried + 1, seed_range
+                )
                 write_claim(self._output(), replace(claim, next_seed=next_seed))
                 raise AirflowException(
                     f"{what}. Output moderation can pass with another seed: the next retry submits it with seed "
@@ -865,10 +949,10 @@ def request_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value not in (None, [], {}, ())}
 
 
-def _another_seed(fingerprint: str, reseed: int, seed_range: tuple[int, int]) -> int:
-    """A seed derived from the request and the reseed count, within what the model takes."""
-    low, high = max(seed_range[0], 0), seed_range[1]  # -1 means "random": a reseed names a seed
-    digest = hashlib.sha256(f"{fingerprint}:reseed:{reseed}".encode()).digest()
+def _derived_seed(identity: str, reseed: int, seed_range: tuple[int, int]) -> int:
+    """A seed derived from a generation's identity and the reseed count, within what the model takes."""
+    low, high = max(seed_range[0], 0), seed_range[1]  # -1 means "random": a derived seed names one
+    digest = hashlib.sha256(f"{identity}:reseed:{reseed}".encode()).digest()
     return low + int.from_bytes(digest[:8], "big") % (high - low + 1)
 
 

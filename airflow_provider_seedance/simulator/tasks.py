@@ -116,6 +116,12 @@ class TaskStore:
         task = self._tasks.get((gateway, task_id))
         return None if task is None or task.deleted else task
 
+    def of_gateway(self, gateway: str) -> list[SimTask]:
+        """The gateway's tasks that were not deleted, newest first."""
+        with self._lock:
+            tasks = [task for (name, _), task in self._tasks.items() if name == gateway and not task.deleted]
+        return sorted(tasks, key=lambda task: task.created_real, reverse=True)
+
     def by_file_token(self, token: str) -> SimTask | None:
         return self._by_token.get(token)
 

@@ -265,3 +265,20 @@ def test_base64_audio_is_taken_as_documented(client, ark, media):
         },
     ]
     assert client.post(ark, json={"model": MODEL, "content": content}).status_code == 200
+
+
+def test_list_filters_and_pages_newest_first(client, ark):
+    # The vendor SDK's tasks.list: page_num, page_size, filter.model, filter.status, repeatable filter.task_ids.
+    ids = [_create(client, ark, seed=seed).json()["id"] for seed in (11, 12, 13)]
+    fast = client.post(
+        ark, json={"model": "dreamina-seedance-2-0-fast-260128", "content": [{"type": "text", "text": "x"}]}
+    ).json()["id"]
+    listed = client.get(ark, params={"filter.model": MODEL, "page_size": 2}).json()
+    assert listed["total"] >= 3
+    assert [item["id"] for item in listed["items"]] == ids[::-1][:2]
+    second = client.get(ark, params={"filter.model": MODEL, "page_size": 2, "page_num": 2}).json()
+    assert second["items"][0]["id"] == ids[0]
+    chosen = client.get(ark, params=[("filter.task_ids", ids[0]), ("filter.task_ids", fast)]).json()
+    assert {item["id"] for item in chosen["items"]} == {ids[0], fast}
+    assert {item["seed"] for item in chosen["items"] if item["id"] == ids[0]} == {11}
+    assert client.get(ark, params={"page_size": 0}).status_code == 400

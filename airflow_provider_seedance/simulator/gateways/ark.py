@@ -95,6 +95,7 @@ class ArkSim(SimGateway):
         tasks = f"{self.base_path}/contents/generations/tasks"
         return [
             Route("POST", tasks, "submit", self.create),
+            Route("GET", tasks, "status", self.list),
             Route("GET", tasks + "/{task_id}", "status", self.get),
             Route("DELETE", tasks + "/{task_id}", "cancel", self.delete),
         ]
@@ -163,6 +164,29 @@ class ArkSim(SimGateway):
     async def get(self, request: web.Request, sim: Any) -> web.Response:
         task = sim.find_task(self.name, request.match_info["task_id"], "status")
         return web.json_response(self._task_object(request, sim, task))
+
+    async def list(self, request: web.Request, sim: Any) -> web.Response:
+        """``GET …/tasks``: ``page_num``, ``page_size``, ``filter.status``, ``filter.model`` and a repeatable
+        ``filter.task_ids``, newest first, as ``{total, items}`` (the vendor SDK's ``tasks.list``)."""
+        query = request.query
+        try:
+            page_num = int(query.get("page_num", "1"))
+            page_size = int(query.get("page_size", "10"))
+        except ValueError:
+            raise reject("page_num and page_size must be integers", "page_num") from None
+        if page_num < 1 or not 1 <= page_size <= 500:
+            raise reject("page_num must be >= 1 and page_size in [1, 500]", "page_size")
+        wanted_ids = set(query.getall("filter.task_ids", []))
+        items = [self._task_object(request, sim, task) for task in sim.tasks.of_gateway(self.name)]
+        items = [
+            item
+            for item in items
+            if (not wanted_ids or item["id"] in wanted_ids)
+            and query.get("filter.model") in (None, item["model"])
+            and query.get("filter.status") in (None, item["status"])
+        ]
+        start = (page_num - 1) * page_size
+        return web.json_response({"total": len(items), "items": items[start : start + page_size]})
 
     async def delete(self, request: web.Request, sim: Any) -> web.Response:
         task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "cancel")
