@@ -35,7 +35,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "triggers": [
-            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.triggers.seedance"]}
+            {
+                "integration-name": "Seedance",
+                "python-modules": [
+                    "airflow_provider_seedance.triggers.seedance",
+                    "airflow_provider_seedance.triggers.capacity",
+                ],
+            }
         ],
         "extra-links": ["airflow_provider_seedance.links.SeedanceVideoLink"],
         "connection-types": [

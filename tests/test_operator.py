@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 
+import httpx
 import pytest
 from airflow.utils.state import TaskInstanceState
 
@@ -347,6 +350,45 @@ def test_a_submit_whose_answer_was_lost(
     assert (ti.state, ti.try_number) == (state, 1)
     stats = env.simulator.stats.snapshot()["gateways"][gateway]
     assert (stats.get("submit_requests"), stats.get("submissions")) == (submit_requests, created), stats
+
+
+def test_a_full_queue_is_waited_out_without_a_worker_slot(env, moto_server, run_dag, monkeypatch, capfd, caplog):
+    # BytePlus caps queued tasks per account (120); here 1, held by someone else's task until our submit was
+    # refused past the hook's own retries (1 + 6 submit requests) and waited once: then the queue moves.
+    config = env.simulator.config
+    monkeypatch.setattr(config, "max_queued_tasks", 1)
+    monkeypatch.setattr(config, "queue_seconds", 10**6)
+
+    def release_after_a_capacity_wait() -> None:
+        deadline = time.monotonic() + 120
+        while env.simulator.stats.snapshot()["gateways"].get("ark", {}).get("submit_requests", 0) < 9:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        config.queue_seconds = 2.0
+
+    threading.Thread(target=release_after_a_capacity_wait, daemon=True).start()
+    blocker = httpx.post(
+        env.gateway_url("ark") + "/contents/generations/tasks",
+        headers={"Authorization": f"Bearer {SIM_KEY}"},
+        json={"model": MODELS["ark"], "content": [{"type": "text", "text": "someone else's"}]},
+    )
+    assert blocker.status_code == 200
+    run = run_dag(
+        "seedance_capacity",
+        _single(
+            "seedance_capacity",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', "
+            f"output_path='s3://{BUCKET}/capacity/x.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 1)
+    stats = env.simulator.stats.snapshot()["gateways"]["ark"]
+    assert stats["submissions"] == 2  # the blocker and ours, once
+    output = _task_output(capfd, caplog)
+    assert "ark takes no new task now" in output
+    assert "waiting 0:00:01 without holding a worker slot, then submitting" in output
 
 
 def test_execute_complete_rejects_a_malformed_event():

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator, Context, ObjectStoragePath
 
@@ -27,6 +27,7 @@ from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowE
 from airflow_provider_seedance.exceptions import (
     ConnectionConfigError,
     GatewayError,
+    RateLimitError,
     RequestValidationError,
     ResultUnavailableError,
     SeedanceError,
@@ -50,6 +51,7 @@ from airflow_provider_seedance.media.sources import (
 from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
 from airflow_provider_seedance.pricing import Cost, actual, estimate
 from airflow_provider_seedance.storage import StoredObject, read_json, storage_uri, store_stream, write_json
+from airflow_provider_seedance.triggers.capacity import CapacityWaitTrigger
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 
@@ -67,6 +69,8 @@ MAX_GENERATION_TIMEOUT = timedelta(hours=72)
 # How failure messages end: what a person does next.
 FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
 FIX_INPUT = "Next: fix the input, then clear the task."
+# A gateway refusing new tasks (queue cap, rate limit) is asked again after at most this long.
+CAPACITY_MAX_WAIT_SECONDS = 600.0
 # After a submit whose answer was lost: the choices, how long to let the task appear in the gateway's list,
 # and how far before our clock its creation time may lie.
 UNKNOWN_SUBMIT_CHOICES = ("fail", "resubmit")
@@ -318,6 +322,17 @@ class SeedanceGenerateVideoOperator(BaseOperator):
     # ---- the story --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        return self._generate(context, waiting_since=None)
+
+    def execute_after_capacity_wait(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Back from waiting for the gateway to take new tasks: start over (nothing was submitted)."""
+        try:
+            since = datetime.fromisoformat(str((event or {})["waiting_since"]))
+        except (KeyError, ValueError):
+            since = datetime.now(UTC)  # a malformed event only restarts the allowance
+        return self._generate(context, waiting_since=since)
+
+    def _generate(self, context: Context, waiting_since: datetime | None) -> dict[str, Any]:
         try:
             self._check_paths()
             self._check_connection()
@@ -326,7 +341,10 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             existing = self._existing_result(fingerprint)
             if existing is not None:
                 return existing
-            status, deadline = self._resume_or_submit(context, request, sources, fingerprint)
+            try:
+                status, deadline = self._resume_or_submit(context, request, sources, fingerprint)
+            except RateLimitError as exc:  # still refused after the hook's own retries: wait without a slot
+                self._wait_for_capacity(exc, waiting_since or datetime.now(UTC))
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
             if status.state.is_terminal:
                 return self._conclude(context, request, SeedanceEvent.from_status(self.hook.gateway.name, status))
@@ -585,6 +603,31 @@ class SeedanceGenerateVideoOperator(BaseOperator):
                     f"the gateway refused a media input before the submit: {exc}. Next: {exc.next_step}"
                 ) from exc
             raise
+
+    def _wait_for_capacity(self, exc: RateLimitError, waiting_since: datetime) -> NoReturn:
+        """Defer until the gateway may take the task (its queue cap, its rate limit), within the timeout."""
+        wait = timedelta(seconds=min(max(exc.retry_after or 0.0, self.poll_interval, 1.0), CAPACITY_MAX_WAIT_SECONDS))
+        gateway = self.hook.gateway.name
+        if datetime.now(UTC) + wait > waiting_since + self.generation_timeout:
+            raise AirflowException(
+                f"{gateway} kept refusing new tasks since {waiting_since.isoformat()} ({exc}); nothing was submitted. "
+                "Next: a retry tries again; fewer concurrent generations (the pool's slots) leave room in its queue."
+            )
+        self.log.warning(
+            "%s takes no new task now (%s); waiting %s without holding a worker slot, then submitting "
+            "(waiting since %s, for at most generation_timeout=%s).",
+            gateway,
+            exc,
+            wait,
+            waiting_since.isoformat(),
+            self.generation_timeout,
+        )
+        self.defer(
+            trigger=CapacityWaitTrigger(
+                until=(datetime.now(UTC) + wait).timestamp(), waiting_since=waiting_since.isoformat()
+            ),
+            method_name="execute_after_capacity_wait",
+        )
 
     def _submit(self, delivered: DeliveredRequest) -> TaskStatus:
         """Submit; when the answer is lost, find out whether the task was created before sending it again."""

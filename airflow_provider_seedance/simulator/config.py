@@ -32,6 +32,9 @@ class SimulatorConfig(BaseModel):
         default=5.0, gt=0, description="real seconds a gateway waits for one media input before giving up"
     )
     fps: int = Field(default=24, ge=1, le=60)
+    max_queued_tasks: int | None = Field(
+        default=None, ge=1, description="Ark's cap on queued tasks per account (120 on BytePlus); None: no cap"
+    )
     cache_dir: Path | None = Field(default=None, description="where rendered media is kept; a temp dir if None")
     faults: FaultPlan = Field(default_factory=FaultPlan)
 

@@ -112,6 +112,14 @@ class ArkSim(SimGateway):
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
+        cap = sim.config.max_queued_tasks
+        queued = [task for task in sim.tasks.of_gateway(self.name) if task.view(sim.config).state is SimState.QUEUED]
+        if cap is not None and len(queued) >= cap:
+            # BytePlus: "The maximum number of queued tasks for a single master account is 120". The code of
+            # the refusal is not documented; this simulator answers with its rate-limit shape.
+            response = self.error(429, ErrorKind.RATE_LIMITED, f"The number of queued tasks has reached {cap}")
+            response.headers["Retry-After"] = f"{sim.faults.plan.retry_after_seconds:g}"
+            return response
         if not (model in MODELS or model.startswith("ep-")):
             raise RequestRejected(404, ErrorKind.INVALID_REQUEST, f"The model or endpoint {model} does not exist")
         line = "2.5" if model in SEEDANCE_2_5 else "2.0"
