@@ -78,6 +78,25 @@ def build_manifest(
     }
 
 
+FAILURE_SUFFIX = ".failure.json"
+
+
+def failure_record(
+    *, gateway: str, model: str, remote_task_id: str, cause: str, code: str | None, message: str, at: datetime
+) -> dict[str, Any]:
+    """Why a generation made no video, written beside its output so a night's summary can say (no secrets:
+    the message is the gateway's text with URLs scrubbed)."""
+    return {
+        "gateway": gateway,
+        "model": model,
+        "remote_task_id": remote_task_id,
+        "cause": cause,
+        "code": code,
+        "message": message,
+        "failed_at": at.isoformat(),
+    }
+
+
 def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped: bool) -> dict[str, Any]:
     """The operator's return value: paths and identifiers only, small enough for any XCom backend."""
     last_frame = manifest.get("last_frame") or {}

@@ -133,12 +133,33 @@ def build_catalog(
     writer.writerows(entries)
     (folder / "catalog.csv").write_text(table.getvalue())
     (folder / "gallery.html").write_text(_gallery(entries))
-    missing = len(requested) - len(made)
-    if missing:
+    made_paths = {result["video_path"] for result in made}
+    failed = [_failure(row["output_path"]) for row in requested if row["output_path"] not in made_paths]
+    (folder / "failures.json").write_text(json.dumps(failed, indent=2) + "\n")
+    for failure in failed:
         log.warning(
-            "%d of %d generations made no video; the catalog lists the other %d.", missing, len(requested), len(made)
+            "No video for %s: %s (%s) %s", failure["output"], failure["cause"], failure["code"], failure["message"]
         )
-    return {"videos": len(entries), "missing": missing, "catalog": f"{run_folder}/catalog.json"}
+    if failed:
+        log.warning(
+            "%d of %d generations made no video; the catalog lists the other %d.",
+            len(failed),
+            len(requested),
+            len(made),
+        )
+    return {"videos": len(entries), "missing": len(failed), "catalog": f"{run_folder}/catalog.json"}
+
+
+def _failure(output_path: str) -> dict[str, Any]:
+    """Why an output is missing, from the record the operator leaves beside it (``<output>.failure.json``)."""
+    record = ObjectStoragePath(output_path + ".failure.json", conn_id=OUTPUT_CONN)
+    known = json.loads(record.read_text()) if record.exists() else {}
+    return {
+        "output": output_path,
+        "cause": known.get("cause", "unknown (the task failed before the gateway answered)"),
+        "code": known.get("code"),
+        "message": known.get("message", ""),
+    }
 
 
 def _gallery(entries: list[dict[str, Any]]) -> str:

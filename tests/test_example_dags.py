@@ -135,6 +135,11 @@ def test_fanout_still_catalogs_the_videos_made_when_one_generation_fails(example
     assert states[("build_catalog", -1)] == TaskInstanceState.SUCCESS
     catalog = next(key for key in _keys(moto_server, "examples-one-fails/") if key.endswith("catalog.json"))
     assert len(json.loads(_object(moto_server, catalog))) == 5
+    [failure] = json.loads(_object(moto_server, catalog.replace("catalog.json", "failures.json")))
+    assert failure["output"].endswith(("SKU-1002.mp4", "SKU-1005.mp4"))  # the apimart rows
+    # apimart reports moderation as a build_request_failed server_error, which says neither input nor output.
+    assert (failure["cause"], failure["code"]) == ("other", "server_error")
+    assert "content moderation failed" in failure["message"]
 
 
 def test_fanout_over_budget_submits_nothing(examples, moto_server, simulator, monkeypatch, capfd, caplog):

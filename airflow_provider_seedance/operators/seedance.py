@@ -38,7 +38,13 @@ from airflow_provider_seedance.gateways.delivery import parse_delivery_order
 from airflow_provider_seedance.gateways.failures import FailureCause, failure_cause
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.links import SeedanceVideoLink
-from airflow_provider_seedance.manifest import build_manifest, request_fingerprint, result_from_manifest
+from airflow_provider_seedance.manifest import (
+    FAILURE_SUFFIX,
+    build_manifest,
+    failure_record,
+    request_fingerprint,
+    result_from_manifest,
+)
 from airflow_provider_seedance.media.assets import AssetRegistry, default_registry_root
 from airflow_provider_seedance.media.delivery import DeliveredRequest, MediaDelivery, MediaDeliveryError
 from airflow_provider_seedance.media.sources import (
@@ -766,11 +772,40 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             + AFTER_NO_VIDEO.get(event.status, "Next: a retry tries again.")
         )
 
+    def _record_failure(self, event: SeedanceEvent, request: VideoRequest, cause: FailureCause) -> None:
+        """Best effort: ``<output>.failure.json`` tells a night's summary why this output is missing."""
+        record = failure_record(
+            gateway=event.gateway,
+            model=request.model,
+            remote_task_id=event.remote_task_id,
+            cause=cause.value,
+            code=event.error_code,
+            message=event.message,
+            at=datetime.now(UTC),
+        )
+        try:
+            write_json(self._failure_path(), record)
+        except Exception as exc:  # any store's error: the task fails with the same text either way
+            self.log.warning("Could not write %s (%s).", storage_uri(self._failure_path()), exc)
+
+    def _forget_failure(self) -> None:
+        """Best effort: an earlier try's failure record is history once the video is stored."""
+        try:
+            if self._failure_path().exists():
+                self._failure_path().unlink()
+        except Exception as exc:  # any store's error: a stale record beside a stored video misleads no one
+            self.log.warning("Could not remove %s (%s).", storage_uri(self._failure_path()), exc)
+
+    def _failure_path(self) -> ObjectStoragePath:
+        output = self._output()
+        return output.with_name(output.name + FAILURE_SUFFIX)
+
     def _after_failure(self, event: SeedanceEvent, request: VideoRequest) -> None:
         """Fail by what a retry can change: another seed for output moderation (if allowed), nothing for a
         refused input or an invalid request, another try for the rest. Failed tasks are not billed."""
         cause = failure_cause(event.error_code, event.message)
         what = f"Seedance generation did not produce a video: {event.message} ({event.reason})"
+        self._record_failure(event, request, cause)
         claim = read_claim(self._output())
         seed_range = self.hook.gateway.spec_for(request.model).seed_range
         if cause is FailureCause.OUTPUT_MODERATION and self.reseed_on_output_moderation and seed_range is None:
@@ -876,6 +911,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         manifest_path = self._manifest_path(output)
         write_json(manifest_path, manifest)
         remove_claim(output)  # the manifest replaces it; a later run without skip_existing generates anew
+        self._forget_failure()
         if self.asset_alias:
             context["outlet_events"][AssetAlias(self.asset_alias)].add(
                 Asset(video.uri), extra={"sha256": video.sha256, "size": video.size, "gateway": manifest["gateway"]}
