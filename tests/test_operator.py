@@ -259,7 +259,10 @@ def test_output_moderation_fails_without_retrying_unless_reseeding_is_allowed(en
     )
     (ti,) = run.get_task_instances()
     assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)  # the same request would pay to fail again
-    assert "Contents" not in s3_client(moto_server).list_objects_v2(Bucket=BUCKET, Prefix="fail/")
+    listed = s3_client(moto_server).list_objects_v2(Bucket=BUCKET, Prefix="fail/")
+    assert [item["Key"] for item in listed.get("Contents", [])] == ["fail/x.mp4.failure.json"]  # no video
+    failure = json.loads(_object(moto_server, "fail/x.mp4.failure.json"))
+    assert (failure["cause"], failure["code"]) == ("output_moderation", MODERATED)
     output = _task_output(capfd, caplog)
     assert (
         f"({MODERATED}). Output moderation can pass with another seed. Next: set reseed_on_output_moderation" in output
@@ -273,7 +276,7 @@ def test_output_moderation_is_retried_with_another_seed_when_allowed(env, moto_s
         "seedance_reseed",
         _single(
             "seedance_reseed",
-            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', seed=42, retries=2, "
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', seed=42, retries=2, deferrable=False, "
             f"reseed_on_output_moderation=True, retry_delay=timedelta(seconds=0), "
             f"output_path='s3://{BUCKET}/reseed/x.mp4'",
         ),
@@ -357,8 +360,9 @@ def test_a_full_queue_is_waited_out_without_a_worker_slot(env, moto_server, run_
     # BytePlus caps queued tasks per account (120); here 1, held by someone else's task until our submit was
     # refused past the hook's own retries (1 + 6 submit requests) and waited once: then the queue moves.
     config = env.simulator.config
-    monkeypatch.setattr(config, "max_queued_tasks", 1)
-    monkeypatch.setattr(config, "queue_seconds", 10**6)
+    monkeypatch.setattr(config, "queue_seconds", 10**6)  # earlier tests' tasks count as queued again: allow them
+    queued = [task for task in env.simulator.tasks.of_gateway("ark") if task.view(config).state.value == "queued"]
+    monkeypatch.setattr(config, "max_queued_tasks", len(queued) + 1)
 
     def release_after_a_capacity_wait() -> None:
         deadline = time.monotonic() + 120
