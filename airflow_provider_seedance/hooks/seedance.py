@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 # find_task reads at most this many pages of this size (the newest tasks come first).
 FIND_TASK_PAGE_SIZE = 50
-FIND_TASK_MAX_PAGES = 10
+FIND_TASK_MAX_PAGES = 20
 T = TypeVar("T")
 
 # A task id no gateway will ever have: asking for it proves the key works without paying for anything.

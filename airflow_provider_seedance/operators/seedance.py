@@ -81,7 +81,7 @@ CAPACITY_MAX_WAIT_SECONDS = 600.0
 # and how far before our clock its creation time may lie.
 UNKNOWN_SUBMIT_CHOICES = ("fail", "resubmit")
 UNKNOWN_SUBMIT_SETTLE_SECONDS = 3.0
-UNKNOWN_SUBMIT_CLOCK_SKEW = timedelta(minutes=5)
+UNKNOWN_SUBMIT_CLOCK_SKEW = timedelta(minutes=2)
 # How many other seeds a generation that failed output moderation may try (reseed_on_output_moderation).
 MAX_RESEEDS = 2
 # Why a generation ended without a video, and what happens next (failed generations are not billed).
