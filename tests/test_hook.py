@@ -397,3 +397,23 @@ def test_wait_on_ark_ends_at_the_first_404(simulator, hook):
         hook.wait(task_id, poll_interval=0.01, deadline=_deadline())
     assert "consecutive" not in caught.value.message
     assert _status_polls(simulator, "ark") == 1
+
+
+def test_find_task_pages_back_to_the_submit_and_gives_up_past_its_limit(simulator, hook, monkeypatch):
+    import airflow_provider_seedance.hooks.seedance as hook_module
+    from airflow_provider_seedance.exceptions import UnexpectedResponseError
+
+    model = "doubao-seedance-2-0-mini-260615"  # a model no other test submits
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    for seed in (101, 102, 103, 104, 105):
+        hook.submit(REQUEST.model_copy(update={"model": model, "seed": seed}))
+    monkeypatch.setattr(hook_module, "FIND_TASK_PAGE_SIZE", 2)
+    monkeypatch.setattr(hook_module, "FIND_TASK_MAX_PAGES", 2)
+    assert hook.find_task(model, 103, since).raw["seed"] == 103  # on the second page, newest first
+    assert hook.find_task(model, 105, since).raw["seed"] == 105
+    with pytest.raises(UnexpectedResponseError, match="more than 4 doubao-seedance-2-0-mini-260615 tasks"):
+        hook.find_task(model, 999, since)  # absent, but the list is longer than the lookup reads
+    monkeypatch.setattr(hook_module, "FIND_TASK_MAX_PAGES", 10)
+    assert hook.find_task(model, 999, since) is None  # read to the end: provably absent
+    # Older than the window: the simulator's clock runs time_scale times faster, so "later" is a year ahead.
+    assert hook.find_task(model, 101, datetime.now(UTC) + timedelta(days=365)) is None
