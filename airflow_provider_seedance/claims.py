@@ -23,7 +23,7 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.storage import read_json, storage_uri, write_json
+from airflow_provider_seedance.storage import beside, read_json, remove_quietly, storage_uri, write_json
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Claim:
 
 
 def claim_path(output: ObjectStoragePath) -> ObjectStoragePath:
-    return output.with_name(f"{output.name}{CLAIM_SUFFIX}")
+    return beside(output, CLAIM_SUFFIX)
 
 
 def read_claim(output: ObjectStoragePath) -> Claim | None:
@@ -102,9 +102,4 @@ def write_claim(output: ObjectStoragePath, claim: Claim) -> None:
 
 def remove_claim(output: ObjectStoragePath) -> None:
     """Best effort: a claim left behind only makes a later run resume (and re-store) a finished task."""
-    path = claim_path(output)
-    try:
-        if path.exists():
-            path.unlink()
-    except Exception as exc:  # any store's own error type: a leftover claim is harmless
-        log.warning("Could not remove %s (%s); it is harmless but may be deleted by hand.", storage_uri(path), exc)
+    remove_quietly(claim_path(output), "it is harmless but may be deleted by hand")

@@ -62,6 +62,21 @@ class _Writer(Protocol):
     def abort(self) -> None: ...
 
 
+def beside(output: ObjectStoragePath, suffix: str) -> ObjectStoragePath:
+    """A document kept next to ``output``: ``<output>.json``, ``<output>.claim.json`` and so on."""
+    return output.with_name(f"{output.name}{suffix}")
+
+
+def remove_quietly(path: ObjectStoragePath, why_harmless: str) -> None:
+    """Best effort removal of a document whose leftover is harmless (logged, never raised)."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # any store's own error type
+        log.warning("Could not remove %s (%s); %s.", storage_uri(path), exc, why_harmless)
+
+
 def store_stream(
     open_stream: OpenStream,
     destination: ObjectStoragePath,

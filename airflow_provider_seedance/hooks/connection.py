@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +10,8 @@ from airflow.sdk import Connection
 
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways import GATEWAY_NAMES, Gateway, HttpCall, get_gateway
-from airflow_provider_seedance.pricing import PriceTable
+from airflow_provider_seedance.models import VideoRequest
+from airflow_provider_seedance.pricing import Cost, Price, PriceTable, estimate
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,17 @@ class GatewayConnection:
     api_key: str = field(repr=False)
     # The shipped prices with this connection's ``extra.prices`` laid over them (contracts differ).
     prices: PriceTable = field(default_factory=PriceTable.shipped, repr=False)
+
+    def price(self, model: str) -> Price | None:
+        """This connection's price for ``model`` on its gateway; None when none is known."""
+        return self.prices.price(self.gateway.name, model)
+
+    def estimate(self, request: VideoRequest, input_video_seconds: Sequence[float | None] = ()) -> Cost | None:
+        """What ``request`` is estimated to cost here; None when no price is known for its model."""
+        price = self.price(request.model)
+        if price is None:
+            return None
+        return estimate(request, self.gateway.spec_for(request.model), price, input_video_seconds=input_video_seconds)
 
     def url(self, call: HttpCall) -> str:
         """The absolute URL of a call built by the dialect."""

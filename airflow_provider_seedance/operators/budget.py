@@ -21,7 +21,7 @@ from airflow_provider_seedance.hooks.connection import GatewayConnection
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.operators.seedance import request_fields
-from airflow_provider_seedance.pricing import Cost, estimate
+from airflow_provider_seedance.pricing import Cost
 
 
 class SeedanceBudgetOperator(BaseOperator):
@@ -75,13 +75,12 @@ class SeedanceBudgetOperator(BaseOperator):
                 request = VideoRequest.from_fields(request_fields(arguments))
             except RequestValidationError as exc:
                 raise AirflowFailException(f"item {index}: {exc}\nNext: fix the item, then clear the task.") from None
-            gateway = connection.gateway
-            price = connection.prices.price(gateway.name, request.model)
-            cost = estimate(request, gateway.spec_for(request.model), price) if price else None
+            gateway = connection.gateway.name
+            cost = connection.estimate(request)
             if cost is None:
-                unpriced.append(f"item {index}: {request.model} on {gateway.name} (connection {connection.conn_id!r})")
+                unpriced.append(f"item {index}: {request.model} on {gateway} (connection {connection.conn_id!r})")
             else:
-                priced.append((gateway.name, request.model, cost))
+                priced.append((gateway, request.model, cost))
         self._check(budget, len(items), priced, unpriced)
         return items
 

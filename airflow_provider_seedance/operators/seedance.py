@@ -55,8 +55,16 @@ from airflow_provider_seedance.media.sources import (
     source_problems,
 )
 from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
-from airflow_provider_seedance.pricing import Cost, actual, estimate
-from airflow_provider_seedance.storage import StoredObject, read_json, storage_uri, store_stream, write_json
+from airflow_provider_seedance.pricing import Cost, actual
+from airflow_provider_seedance.storage import (
+    StoredObject,
+    beside,
+    read_json,
+    remove_quietly,
+    storage_uri,
+    store_stream,
+    write_json,
+)
 from airflow_provider_seedance.triggers.capacity import CapacityWaitTrigger
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
@@ -552,12 +560,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
 
     def _estimate(self, request: VideoRequest, sources: list[SourceMedia] | None) -> Cost | None:
         """The estimated cost from the connection's prices; None when no price is known for the model."""
-        price = self.hook.connection.prices.price(self.hook.gateway.name, request.model)
-        if price is None:
-            return None
         videos = [source for source in sources or () if source.input.media == "video"]
-        seconds = [source.info.duration if source.info else None for source in videos]
-        return estimate(request, self.hook.gateway.spec_for(request.model), price, input_video_seconds=seconds)
+        return self.hook.connection.estimate(request, [video.info.duration if video.info else None for video in videos])
 
     def _check_cost(self, request: VideoRequest, sources: list[SourceMedia]) -> Cost | None:
         """Log what this submit is estimated to cost; refuse it when it is above ``max_cost``."""
@@ -788,17 +792,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         except Exception as exc:  # any store's error: the task fails with the same text either way
             self.log.warning("Could not write %s (%s).", storage_uri(self._failure_path()), exc)
 
-    def _forget_failure(self) -> None:
-        """Best effort: an earlier try's failure record is history once the video is stored."""
-        try:
-            if self._failure_path().exists():
-                self._failure_path().unlink()
-        except Exception as exc:  # any store's error: a stale record beside a stored video misleads no one
-            self.log.warning("Could not remove %s (%s).", storage_uri(self._failure_path()), exc)
-
     def _failure_path(self) -> ObjectStoragePath:
-        output = self._output()
-        return output.with_name(output.name + FAILURE_SUFFIX)
+        return beside(self._output(), FAILURE_SUFFIX)
 
     def _after_failure(self, event: SeedanceEvent, request: VideoRequest) -> None:
         """Fail by what a retry can change: another seed for output moderation (if allowed), nothing for a
@@ -891,7 +886,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
             fingerprint, inputs = self._identify_inputs_again(request)
             recomputed = self._estimate(request, None)
             estimated = recomputed.as_dict() if recomputed else None
-        price = self.hook.connection.prices.price(self.hook.gateway.name, request.model)
+        price = self.hook.connection.price(request.model)
         spent = actual(request, price, status.usage) if price else None
         manifest = build_manifest(
             request=request,
@@ -911,7 +906,8 @@ class SeedanceGenerateVideoOperator(BaseOperator):
         manifest_path = self._manifest_path(output)
         write_json(manifest_path, manifest)
         remove_claim(output)  # the manifest replaces it; a later run without skip_existing generates anew
-        self._forget_failure()
+        # An earlier try's failure record is history once the video is stored.
+        remove_quietly(self._failure_path(), "the video beside it is what counts")
         if self.asset_alias:
             context["outlet_events"][AssetAlias(self.asset_alias)].add(
                 Asset(video.uri), extra={"sha256": video.sha256, "size": video.size, "gateway": manifest["gateway"]}
@@ -978,7 +974,7 @@ class SeedanceGenerateVideoOperator(BaseOperator):
 
     @staticmethod
     def _manifest_path(output: ObjectStoragePath) -> ObjectStoragePath:
-        return output.with_name(f"{output.name}.json")
+        return beside(output, ".json")
 
     def _forget(self) -> None:
         """The claimed task ended without a video (not billed): the next attempt may submit anew."""
