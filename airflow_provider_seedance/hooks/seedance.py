@@ -202,35 +202,24 @@ class SeedanceHook(BaseHook):
         Transient errors, once a poll's own retries are used up, slow the polling down as in the triggerer:
         the wait does not end for them before the deadline (then the last error is raised if no status was seen).
         """
-        progress = ProgressLog(self.gateway.name)
-        missing = MissingTaskWatch(self.gateway, task_id)
-        failures = 0
-        last: TaskStatus | None = None
+        watch = PollWatch(self.gateway, task_id, poll_interval)
         while True:
             try:
                 status = self.get_status(task_id)
-            except TaskNotFoundError as exc:
-                gone = missing.gone(exc, deadline_passed=datetime.now(UTC) >= deadline)
-                if gone is exc:
-                    raise
-                if gone is not None:
-                    raise gone from exc
             except (TransportError, GatewayError) as exc:
-                if not exc.retryable or (last is None and datetime.now(UTC) >= deadline):
+                ended = watch.failed(exc, deadline_passed=datetime.now(UTC) >= deadline)
+                if ended is exc or (ended is None and watch.last is None and datetime.now(UTC) >= deadline):
                     raise
-                failures += 1
-                log.warning("Polling %s task %s failed (%s); polling again later.", self.gateway.name, task_id, exc)
+                if ended is not None:
+                    raise ended from exc
             else:
-                failures = 0
-                last = status
-                missing.found()
-                progress.record(status)
+                watch.seen(status)
                 if status.state.is_terminal:
                     return status
-            if last is not None and datetime.now(UTC) >= deadline:
-                return last
+            if watch.last is not None and datetime.now(UTC) >= deadline:
+                return watch.last
             remaining = max(0.0, (deadline - datetime.now(UTC)).total_seconds())
-            time.sleep(min(poll_delay(poll_interval, failures), remaining))
+            time.sleep(min(watch.delay, remaining))
 
     @contextmanager
     def open_artifact(
@@ -393,6 +382,44 @@ class SeedanceHook(BaseHook):
                 status_code=response.status_code,
             )
         raise self.gateway.error_from(_as_response(response))
+
+
+class PollWatch:
+    """The bookkeeping of one wait, the same for ``hook.wait`` and the trigger: what each poll's outcome means.
+
+    Pure (no I/O), so the triggerer's event loop can use it.
+    """
+
+    def __init__(self, gateway: Gateway, task_id: str, poll_interval: float) -> None:
+        self.gateway = gateway.name
+        self.task_id = task_id
+        self.poll_interval = poll_interval
+        self.last: TaskStatus | None = None
+        self._failures = 0
+        self._progress = ProgressLog(gateway.name)
+        self._missing = MissingTaskWatch(gateway, task_id)
+
+    @property
+    def delay(self) -> float:
+        """Seconds until the next poll: longer while polls keep failing."""
+        return poll_delay(self.poll_interval, self._failures)
+
+    def seen(self, status: TaskStatus) -> None:
+        self._failures = 0
+        self.last = status
+        self._missing.found()
+        self._progress.record(status)
+
+    def failed(self, error: TransportError | GatewayError, *, deadline_passed: bool) -> SeedanceError | None:
+        """None while polling goes on (a transient error, a 404 within the dialect's grace); else the error
+        that ends the wait."""
+        if isinstance(error, TaskNotFoundError):
+            return self._missing.gone(error, deadline_passed=deadline_passed)
+        if not error.retryable:
+            return error
+        self._failures += 1
+        log.warning("Polling %s task %s failed (%s); polling again later.", self.gateway, self.task_id, error)
+        return None
 
 
 class ProgressLog:

@@ -17,9 +17,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TaskNotFoundError, TransportError
-from airflow_provider_seedance.hooks.retry import poll_delay
-from airflow_provider_seedance.hooks.seedance import MissingTaskWatch, ProgressLog, SeedanceHook
+from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
+from airflow_provider_seedance.hooks.seedance import PollWatch, SeedanceHook
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 log = logging.getLogger(__name__)
@@ -79,29 +78,19 @@ class SeedanceTaskTrigger(BaseTrigger):
         except Exception as exc:  # a missing or malformed connection (Airflow raises its own types)
             return self._event("error", "connection", f"cannot use connection {self.seedance_conn_id}: {exc}")
         gateway = dialect.name
-        progress = ProgressLog(gateway)
-        missing = MissingTaskWatch(dialect, self.remote_task_id)
-        failures = 0
+        watch = PollWatch(dialect, self.remote_task_id, self.poll_interval)
         while True:
             # Wait first: the operator checked the task just before deferring, and a trigger that
             # fires within a second of the deferral races the scheduler still processing it.
-            backoff = poll_delay(self.poll_interval, failures)
-            await asyncio.sleep(max(0.0, min(backoff, self.deadline - time.time())))
+            await asyncio.sleep(max(0.0, min(watch.delay, self.deadline - time.time())))
             try:
                 status = await hook.aget_status(self.remote_task_id)
-            except TaskNotFoundError as exc:
-                gone = missing.gone(exc, deadline_passed=time.time() >= self.deadline)
-                if gone is not None:
-                    return self._event("error", type(gone).__name__, str(gone), gateway)
             except (TransportError, GatewayError) as exc:
-                if not exc.retryable:
-                    return self._event("error", type(exc).__name__, str(exc), gateway)
-                failures += 1
-                log.warning("Polling %s task %s failed (%s); polling again later.", gateway, self.remote_task_id, exc)
+                ended = watch.failed(exc, deadline_passed=time.time() >= self.deadline)
+                if ended is not None:
+                    return self._event("error", type(ended).__name__, str(ended), gateway)
             else:
-                failures = 0
-                missing.found()
-                progress.record(status)
+                watch.seen(status)
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
             if time.time() >= self.deadline:
