@@ -68,10 +68,14 @@ class SeedanceTaskTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        event = await self._wait()
+        event = await self.wait()
         yield TriggerEvent(event.payload())
 
-    async def _wait(self) -> SeedanceEvent:
+    async def wait(self) -> SeedanceEvent:
+        """Poll until the task ends or the deadline passes; the one outcome, as an event (never raises).
+
+        Public so that a trigger waiting on many tasks can run one of these per task.
+        """
         hook = SeedanceHook(self.seedance_conn_id)
         try:
             dialect = (await hook.aconnection()).gateway
