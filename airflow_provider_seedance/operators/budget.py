@@ -20,7 +20,7 @@ from airflow_provider_seedance.exceptions import ConnectionConfigError, RequestV
 from airflow_provider_seedance.hooks.connection import GatewayConnection
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import VideoRequest
-from airflow_provider_seedance.operators.seedance import request_fields
+from airflow_provider_seedance.operators.fields import request_fields
 from airflow_provider_seedance.pricing import Cost
 
 

@@ -1,0 +1,457 @@
+"""One generation: its request, its output path and the shared settings, with every step it goes through.
+
+Both operators run generations through this unit, so one video (the single operator) and each video of
+a batch get exactly the same treatment:
+
+- ``prepare``: check the rendered paths and the request against the gateway (no network), read the media
+  inputs kept in storage, and fingerprint the request by them;
+- ``existing_result``: the stored video and manifest, when ``skip_existing`` finds them for this request;
+- ``resume_or_submit``: the remote task a claim beside the output names (no new payment), or a priced,
+  delivered and submitted one, claimed at once (``<output>.claim.json``, see ``claims.py``);
+- ``conclude``: from how waiting ended, store the video and its manifest and announce the asset, or fail
+  by cause (a reseed after output moderation, a cancel after a timeout, a lost task), leaving the claim
+  where a retry should resume and removing it where a retry should submit anew.
+
+Failures come out as ``AirflowFailException`` (no retry can fix them) or ``AirflowException`` (a retry
+may), with what to do next; the single operator lets Airflow act on them, the batch records them per item.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import Asset, AssetAlias, Context, ObjectStoragePath
+
+from airflow_provider_seedance.claims import Claim, claim_path, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.compat import AirflowException, AirflowFailException
+from airflow_provider_seedance.exceptions import (
+    RateLimitError,
+    RequestValidationError,
+    ResultUnavailableError,
+    TaskNotFoundError,
+)
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.manifest import request_fingerprint, result_from_manifest
+from airflow_provider_seedance.media.assets import default_registry_root
+from airflow_provider_seedance.media.sources import (
+    MediaSourceError,
+    SourceMedia,
+    media_digests,
+    read_sources,
+    source_problems,
+)
+from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
+from airflow_provider_seedance.operators.failure_policy import (
+    AFTER_NO_VIDEO,
+    MAX_RESEEDS,
+    after_failure,
+    cancel_after_timeout,
+    derived_seed,
+    failure_path,
+)
+from airflow_provider_seedance.operators.fields import MEDIA_FIELDS, request_fields, scheme_problem
+from airflow_provider_seedance.operators.settings import GenerationSettings
+from airflow_provider_seedance.operators.storing import Provenance, manifest_path, store_result
+from airflow_provider_seedance.operators.submission import FIX_INPUT, Submission
+from airflow_provider_seedance.storage import read_json, remove_quietly, storage_uri
+from airflow_provider_seedance.triggers.events import SeedanceEvent
+
+# How failure messages about the request end: what a person does next.
+FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
+# A gateway refusing new tasks (queue cap, rate limit) is asked again after at most this long.
+CAPACITY_MAX_WAIT_SECONDS = 600.0
+Log = logging.Logger | logging.LoggerAdapter
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated request, its inputs as read from storage, and its fingerprint (which names the output's
+    claim and manifest)."""
+
+    request: VideoRequest
+    sources: list[SourceMedia]
+    fingerprint: str
+
+
+class Generation:
+    """One request into one output path, through ``hook``, under ``settings``.
+
+    :param fields: the request fields as the operator has them (``REQUEST_FIELDS``; media may be
+        ``ObjectStoragePath`` objects, which keep their own connection).
+    """
+
+    def __init__(
+        self,
+        *,
+        fields: Mapping[str, Any],
+        output_path: str | ObjectStoragePath,
+        settings: GenerationSettings,
+        hook: SeedanceHook,
+        log: Log,
+    ) -> None:
+        self.fields = dict(fields)
+        self.output_path = output_path
+        self.settings = settings
+        self.hook = hook
+        self.log = log
+        self.submission = Submission(hook, settings, log)
+
+    @cached_property
+    def output(self) -> ObjectStoragePath:
+        if isinstance(self.output_path, ObjectStoragePath):
+            return self.output_path
+        return ObjectStoragePath(self.output_path, conn_id=self.settings.output_conn_id)
+
+    # ---- before paying ----------------------------------------------------------------------------
+
+    def prepare(self) -> Prepared:
+        """Check the paths and the request (no network), then read and check the inputs kept in storage."""
+        self.check_paths()
+        request = self.request(validate=True)
+        sources, fingerprint = self._read_sources(request)
+        return Prepared(request, sources, fingerprint)
+
+    def check_paths(self) -> None:
+        """Rendered paths need a scheme, or they would land on the worker's local disk."""
+        paths = (("output_path", self.output_path), ("asset_registry_path", self.settings.asset_registry_path))
+        for name, value in paths:
+            problem = scheme_problem(name, value)
+            if problem:
+                raise AirflowFailException(problem)
+
+    def request(self, *, validate: bool) -> VideoRequest:
+        """Build the request; with ``validate``, check it against the gateway's rules (no network)."""
+        try:
+            request = VideoRequest.from_fields(request_fields(self.fields))
+            if validate:
+                self.hook.gateway.validate(request, self.settings.media_delivery)
+        except RequestValidationError as exc:
+            raise AirflowFailException(f"{exc}\n{FIX_REQUEST}") from None  # no retry can fix the request
+        return request
+
+    def _read_sources(self, request: VideoRequest) -> tuple[list[SourceMedia], str]:
+        """Read and check the inputs that live in storage or inline (headers only), before any paid call.
+
+        Returns them with the request's fingerprint. An input that can no longer be read does not strand
+        a generation already paid for: when the claim beside the output records this request (by the
+        sha256 of each input it was made from), that generation is resumed without the inputs.
+        """
+        try:
+            sources = read_sources(request, self.settings.media_conn_id_or_output, self._media_paths())
+        except MediaSourceError as exc:
+            claimed = self._claimed_fingerprint(request)
+            if claimed is None:
+                raise AirflowFailException(
+                    f"{RequestValidationError(self.hook.gateway.name, [exc.problem])}\n{FIX_INPUT}"
+                ) from None
+            self.log.warning("%s; the claimed generation made from it is resumed instead.", exc.problem)
+            return [], claimed
+        problems = source_problems(sources, self.hook.gateway.spec_for(request.model).media_limits)
+        if problems:
+            raise AirflowFailException(f"{RequestValidationError(self.hook.gateway.name, problems)}\n{FIX_INPUT}")
+        return sources, request_fingerprint(request, media_digests(sources))
+
+    def _claimed_fingerprint(self, request: VideoRequest) -> str | None:
+        """The fingerprint of the claim beside the output, if that claim is for ``request`` as its inputs were."""
+        claim = read_claim(self.output)
+        if claim is None:
+            return None
+        digests = {
+            item["source"]: item["sha256"] for item in claim.inputs if media_kind(item["source"]) is MediaKind.STORAGE
+        }
+        fingerprint = request_fingerprint(request, digests)
+        return fingerprint if claim.is_for(self.hook.gateway.name, fingerprint) else None
+
+    def existing_result(self, fingerprint: str) -> dict[str, Any] | None:
+        """The stored result, when ``skip_existing`` is on and the output was made from this request."""
+        if not self.settings.skip_existing:
+            return None
+        manifest = read_json(manifest_path(self.output))
+        if manifest is None or not self.output.exists():
+            return None
+        if manifest.get("request_sha256") != fingerprint:
+            self.log.info("%s exists but was made from another request; generating anew.", storage_uri(self.output))
+            return None
+        self.log.info(
+            "%s and its manifest already exist; returning them without generating again.", storage_uri(self.output)
+        )
+        return result_from_manifest(manifest, storage_uri(manifest_path(self.output)), skipped=True)
+
+    # ---- paying once ------------------------------------------------------------------------------
+
+    def resume_or_submit(self, context: Context, prepared: Prepared) -> tuple[TaskStatus, datetime]:
+        """Resume the generation an earlier attempt claimed for this output and request, or submit and claim.
+
+        Returns the task's status and the deadline of the wait. A gateway that takes no new task now
+        raises ``RateLimitError`` (nothing was submitted).
+        """
+        request, sources, fingerprint = prepared.request, prepared.sources, prepared.fingerprint
+        gateway = self.hook.gateway.name
+        claim = read_claim(self.output)
+        seed, reseeds = None, 0
+        if claim is not None and claim.is_for(gateway, fingerprint) and claim.next_seed is not None:
+            seed, reseeds = claim.next_seed, claim.reseeds + 1
+            self.log.info(
+                "Task %s failed output moderation; submitting again with seed %d (reseed %d of %d).",
+                claim.remote_task_id,
+                seed,
+                reseeds,
+                MAX_RESEEDS,
+            )
+        elif claim is not None and claim.is_for(gateway, fingerprint):
+            status = self._still_usable(claim.remote_task_id)
+            if status is not None:
+                self.log.info(
+                    "Resuming %s task %s, submitted at %s (claim %s): no new submission.",
+                    gateway,
+                    status.task_id,
+                    claim.submitted_at,
+                    storage_uri(claim_path(self.output)),
+                )
+                # A retry after a timeout gets a fresh allowance instead of timing out at once.
+                return status, max(claim.deadline_at, datetime.now(UTC) + self.settings.generation_timeout)
+        elif claim is not None:
+            self.log.warning(
+                "%s claims %s task %s for another request; that task is left alone and this request is submitted.",
+                storage_uri(claim_path(self.output)),
+                claim.gateway,
+                claim.remote_task_id,
+            )
+        seed_range = self.hook.gateway.spec_for(request.model).seed_range
+        if seed is None and request.seed is None and self.hook.gateway.lists_tasks and seed_range:
+            # So the task list can recognise this submit (see Submission.submit): the seed is this output's,
+            # this request's and this try's, so no other generation (or earlier try) in the list carries it.
+            identity = f"{fingerprint}:{storage_uri(self.output)}:{context['ti'].try_number}"
+            seed = derived_seed(identity, 0, seed_range)
+        if seed is not None:
+            request = request.model_copy(update={"seed": seed})
+        estimate = self.submission.check_cost(request, sources)
+        delivered = self.submission.deliver(request, sources, self._asset_registry_root())
+        status = self.submission.submit(delivered)
+        submitted_at = datetime.now(UTC)
+        deadline = submitted_at + self.settings.generation_timeout
+        claim = Claim(
+            gateway=gateway,
+            seedance_conn_id=self.settings.seedance_conn_id,
+            remote_task_id=status.task_id,
+            request_sha256=fingerprint,
+            submitted_at=submitted_at.isoformat(),
+            deadline=deadline.isoformat(),
+            airflow=airflow_identity(context),
+            inputs=[source.record(delivered.forms.get(source.input.field)) for source in sources],
+            estimated_cost=estimate.as_dict() if estimate else None,
+            seed=seed,
+            reseeds=reseeds,
+        )
+        try:
+            write_claim(self.output, claim)
+        except Exception as exc:
+            # Without the claim a retry would submit (and pay) again: stop here and say which task it is.
+            raise AirflowFailException(
+                f"{gateway} task {status.task_id} was submitted but its claim could not be written to "
+                f"{storage_uri(claim_path(self.output))} ({type(exc).__name__}: {exc}). Not retrying, so it is not "
+                f"paid twice. Fix write access to the output location, then write the claim by hand or wait for "
+                f"task {status.task_id} in the {gateway} console before clearing this task."
+            ) from exc
+        return status, deadline
+
+    def _still_usable(self, task_id: str) -> TaskStatus | None:
+        """The claimed task's status; None when it failed (not billed, so it may be submitted anew)."""
+        try:
+            status = self.hook.get_status(task_id)
+        except TaskNotFoundError:
+            grace = self.hook.gateway.not_found_grace
+            if grace is not None:
+                # This gateway also answers 404 for a task that is not finished yet: wait for it, and let the
+                # wait's grace decide whether it is gone (conclude handles that outcome).
+                self.log.warning(
+                    "%s answered 404 for task %s, which an earlier attempt submitted; on %s that can mean it is not "
+                    "finished yet, so it is waited for (a 404 run counts as gone after %d polls over %.0f s).",
+                    self.hook.gateway.name,
+                    task_id,
+                    self.hook.gateway.name,
+                    *grace,
+                )
+                return TaskStatus(task_id=task_id, state=TaskState.RUNNING)
+            self._lost_task(task_id)
+            return None
+        if status.state in (TaskState.FAILED, TaskState.CANCELLED, TaskState.EXPIRED):
+            self.log.warning("Task %s from an earlier attempt ended %s; submitting again.", task_id, status.state.value)
+            return None
+        return status
+
+    def _lost_task(self, task_id: str) -> None:
+        """The gateway no longer knows a task an attempt submitted: fail, unless paying again was allowed."""
+        if not self.settings.resubmit_lost_tasks:
+            gateway = self.hook.gateway.name
+            raise AirflowFailException(
+                f"{gateway} no longer knows task {task_id}, submitted by an earlier attempt. Not submitting again "
+                f"automatically, since it may have been paid for. Next: if its video is in the {gateway} console, "
+                "take it from there; otherwise set resubmit_lost_tasks=True and clear the task (a new, paid "
+                "generation)."
+            )
+        self.log.warning("The gateway no longer knows task %s; submitting again.", task_id)
+
+    def capacity_wait(self, exc: RateLimitError, waiting_since: datetime) -> timedelta:
+        """How long to wait before asking a gateway that refused new tasks again; fails past the allowance
+        (``generation_timeout`` from the first refusal)."""
+        wait = timedelta(
+            seconds=min(max(exc.retry_after or 0.0, self.settings.poll_interval, 1.0), CAPACITY_MAX_WAIT_SECONDS)
+        )
+        if datetime.now(UTC) + wait > waiting_since + self.settings.generation_timeout:
+            raise AirflowException(
+                f"{self.hook.gateway.name} kept refusing new tasks since {waiting_since.isoformat()} ({exc}); nothing "
+                "was submitted. Next: a retry tries again; fewer concurrent generations (the pool's slots, or "
+                "max_in_flight) leave room in its queue."
+            )
+        return wait
+
+    # ---- after waiting ----------------------------------------------------------------------------
+
+    def wait_here(self, task_id: str, deadline: datetime) -> SeedanceEvent:
+        """Wait on the worker; the outcome in the same form the trigger reports it."""
+        gateway = self.hook.gateway.name
+        try:
+            status = self.hook.wait(task_id, poll_interval=self.settings.poll_interval, deadline=deadline)
+        except TaskNotFoundError as exc:
+            return SeedanceEvent(
+                status="error",
+                gateway=gateway,
+                remote_task_id=task_id,
+                reason=TaskNotFoundError.__name__,
+                message=str(exc),
+            )
+        if status.state.is_terminal:
+            return SeedanceEvent.from_status(gateway, status)
+        return SeedanceEvent(
+            status="timeout",
+            gateway=gateway,
+            remote_task_id=task_id,
+            reason="deadline",
+            message=f"task {task_id} did not finish within {self.settings.generation_timeout}",
+        )
+
+    def conclude(self, context: Context, event: SeedanceEvent) -> dict[str, Any]:
+        """Store the video the event says is ready and return the result; otherwise fail by cause.
+
+        The request is not validated again: it was validated before it was paid for, and a rule that
+        changed since (a provider upgrade) must not strand a finished video.
+        """
+        request = self.request(validate=False)
+        if event.status == "succeeded":
+            return self._store(context, request, event.remote_task_id)
+        if event.status == "timeout":
+            status = self.hook.get_status(event.remote_task_id)
+            if status.state is TaskState.SUCCEEDED:  # it finished while the worker was on its way
+                return self._store(context, request, status.task_id)
+            cancel_after_timeout(self.hook, self.output, status, self.log)
+        elif event.status == "failed":
+            after_failure(self.hook, self.settings, self.output, event, request, self.log)
+        elif event.status in ("cancelled", "expired"):
+            self.forget()  # not billed by the gateways; a retry may try again
+        elif event.reason == TaskNotFoundError.__name__:
+            self._lost_task(event.remote_task_id)
+            self.forget()
+            raise AirflowException(f"{event.message}. Next: a retry submits it again (resubmit_lost_tasks=True).")
+        raise AirflowException(
+            f"Seedance generation did not produce a video: {event.message} ({event.reason}). "
+            + AFTER_NO_VIDEO.get(event.status, "Next: a retry tries again.")
+        )
+
+    def _store(self, context: Context, request: VideoRequest, task_id: str) -> dict[str, Any]:
+        """Stream the video (and last frame) into storage, write the manifest, announce the asset."""
+        status = self.hook.get_status(task_id)  # fresh result URLs and usage
+        try:
+            manifest = store_result(
+                hook=self.hook,
+                status=status,
+                output=self.output,
+                provenance=self._provenance(request, task_id),
+                airflow=airflow_identity(context),
+                log=self.log,
+            )
+        except ResultUnavailableError as exc:
+            # Nothing can fetch this video any more. Keeping the claim would make every later run resume
+            # the same task and fail the same way, so a person's clear is what pays for a new one.
+            self.forget()
+            raise AirflowFailException(
+                f"the video of {self.hook.gateway.name} task {task_id} can no longer be fetched ({exc}); gateways keep "
+                f"results for about 24 h. Next: {exc.next_step}"
+            ) from None
+        self.forget()  # the manifest replaces the claim; a later run without skip_existing generates anew
+        # An earlier try's failure record is history once the video is stored.
+        remove_quietly(failure_path(self.output), "the video beside it is what counts")
+        self._announce(context, manifest)
+        return result_from_manifest(manifest, storage_uri(manifest_path(self.output)), skipped=False)
+
+    def _provenance(self, request: VideoRequest, task_id: str) -> Provenance:
+        """From the claim of the task; when the claim went missing, from the inputs as they can still be read."""
+        claim = read_claim(self.output)
+        if claim is not None and claim.remote_task_id == task_id:
+            if claim.seed is not None:  # re-seeded after output moderation: record the seed that was sent
+                request = request.model_copy(update={"seed": claim.seed})
+            return Provenance(request, claim.request_sha256, claim.inputs, claim.estimated_cost, claim.submitted_at)
+        try:
+            sources = read_sources(request, self.settings.media_conn_id_or_output, self._media_paths())
+        except (MediaSourceError, OSError) as exc:
+            self.log.warning("The manifest cannot identify the inputs by content (%s).", exc)
+            fingerprint, inputs = request_fingerprint(request), []
+        else:
+            fingerprint = request_fingerprint(request, media_digests(sources))
+            inputs = [source.record(None) for source in sources]
+        estimate = self.submission.estimate(request, None)
+        return Provenance(request, fingerprint, inputs, estimate.as_dict() if estimate else None, None)
+
+    def _announce(self, context: Context, manifest: dict[str, Any]) -> None:
+        alias = self.settings.asset_alias
+        if not alias:
+            return
+        video = manifest["video"]
+        extra = {"sha256": video["sha256"], "size": video["size"], "gateway": manifest["gateway"]}
+        context["outlet_events"][AssetAlias(alias)].add(Asset(video["uri"]), extra=extra)
+        # Airflow records the event when the task succeeds. For a URI it has not seen, it first logs
+        # "AssetModel ... not found; cannot create asset event." and then creates the asset and the
+        # event anyway, so this line says what happens before that warning can alarm anyone.
+        self.log.info(
+            "Asset event for %s goes to alias %r when this task succeeds (Airflow creates the asset the "
+            "first time it sees this URI, after warning 'AssetModel ... not found').",
+            video["uri"],
+            alias,
+        )
+
+    # ---- helpers ----------------------------------------------------------------------------------
+
+    def forget(self) -> None:
+        """The claim is done with (the video is stored, or the task ended unbilled): the next attempt may
+        submit anew."""
+        remove_claim(self.output)
+
+    def _media_paths(self) -> dict[str, ObjectStoragePath]:
+        """Inputs given as ``ObjectStoragePath`` objects, by their URI: they keep their own connection."""
+        given = [self.fields.get(name) for name in MEDIA_FIELDS]
+        flat = [item for value in given for item in (value if isinstance(value, list) else [value])]
+        return {storage_uri(item): item for item in flat if isinstance(item, ObjectStoragePath)}
+
+    def _asset_registry_root(self) -> ObjectStoragePath:
+        path = self.settings.asset_registry_path
+        if isinstance(path, ObjectStoragePath):
+            return path
+        if path:
+            return ObjectStoragePath(path, conn_id=self.settings.output_conn_id)
+        return default_registry_root(self.output)
+
+
+def airflow_identity(context: Context) -> dict[str, Any]:
+    ti = context["ti"]
+    return {
+        "dag_id": ti.dag_id,
+        "run_id": ti.run_id,
+        "task_id": ti.task_id,
+        "map_index": ti.map_index,
+        "try_number": ti.try_number,
+    }
