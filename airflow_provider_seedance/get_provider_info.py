@@ -30,6 +30,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Seedance",
                 "python-modules": [
                     "airflow_provider_seedance.operators.seedance",
+                    "airflow_provider_seedance.operators.batch",
                     "airflow_provider_seedance.operators.budget",
                 ],
             }
@@ -39,6 +40,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Seedance",
                 "python-modules": [
                     "airflow_provider_seedance.triggers.seedance",
+                    "airflow_provider_seedance.triggers.batch",
                     "airflow_provider_seedance.triggers.capacity",
                 ],
             }

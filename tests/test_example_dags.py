@@ -87,6 +87,7 @@ def test_every_example_parses_without_import_errors(examples):
         "seedance_fanout_from_etl",
         "seedance_storyboard",
         "seedance_on_new_videos",
+        "seedance_batch_nightly",
     }
 
 
@@ -156,6 +157,18 @@ def test_fanout_over_budget_submits_nothing(examples, moto_server, simulator, mo
     assert "6 generations estimated at 2.6804 USD against a budget of 2: over budget, so none is submitted." in output
     assert "2 x ark dreamina-seedance-2-0-260128: 0.3402 each, 0.6804 (48,600 tokens (5 s at 480p)" in output
     assert "2 x apimart doubao-seedance-2.0: 0.5000 each, 1.0000 (5 s x 0.1 per second (480p))" in output
+
+
+def test_batch_nightly_stores_every_clip_in_one_task(examples, moto_server, simulator):
+    run = _load("seedance_batch_nightly").dag.test()
+    _succeeded(run)
+    videos = [key for key in _keys(moto_server, "examples/nightly/") if key.endswith(".mp4")]
+    assert len(videos) == 12
+    assert all(key + ".json" in _keys(moto_server, "examples/nightly/") for key in videos)
+    summary = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize").xcom_pull(task_ids="summarize")
+    assert (summary["stored"], summary["failed"]) == (12, 0)
+    stats = simulator.simulator.stats.snapshot()["tasks"]
+    assert sum(task.get("submissions", 0) for task in stats.values()) == 12
 
 
 def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):
