@@ -1,10 +1,15 @@
-"""Stream a 200 MB video from an HTTP server into S3 (moto's server mode): speed and peak memory.
+"""Stream videos from an HTTP server into S3 (moto's server mode): speed and peak memory, side by side.
 
-Three ways of moving the same bytes, each in a fresh child process so peak RSS is its own:
-  * ``raw-boto3``   boto3 ``upload_file`` of the file from local disk (the speed reference);
-  * ``naive``       hook stream -> ``ObjectStoragePath.open("wb")`` (s3fs uploads parts one by one);
-  * ``provider``    hook stream -> ``storage.store_stream`` (concurrent multipart, bounded memory).
-Run: ``.venv/bin/python benchmarks/storage_transfer.py [--megabytes 200]`` (see RESULTS.md).
+Two cases, each moved two ways:
+  * cases: a 200 MB video (twice), and 100 videos of 10 MB one after another;
+  * ``raw-boto3``  boto3 ``upload_file`` of the same bytes from local disk, one client (the reference);
+  * ``provider``   the hook's download -> ``storage.store_stream`` (S3Hook.load_file_obj over the
+                   hashing, resumable reader), as the operator stores a video.
+The machine is shared, so the ways take turns in rounds (raw, provider, raw, provider, ...; the 100
+videos as 4 rounds of 25) and each case compares their total times. Every round runs in a fresh
+child process, so its peak RSS is its own; both ways build their S3 client before the clock starts
+(the provider by storing one tiny video). 1 MB = 2^20 bytes.
+Run: ``.venv/bin/python benchmarks/storage_transfer.py`` (see RESULTS.md).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import time
 from pathlib import Path
 
 BUCKET = "bench"
+WAYS = ("raw-boto3", "provider")
 
 
 def _free_port() -> int:
@@ -42,8 +48,20 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(mode: str, endpoint: str, url: str, path: str) -> None:
-    """One measured transfer; prints a JSON line with seconds and peak-RSS growth."""
+def _s3_client(endpoint: str):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+
+
+def child(way: str, endpoint: str, base_url: str, folder: str, name: str, copies: int) -> None:
+    """Move ``name`` ``copies`` times one way; prints a JSON line with seconds and peak-RSS growth."""
     os.environ["AIRFLOW_CONN_AWS_BENCH"] = json.dumps(
         {
             "conn_type": "aws",
@@ -55,8 +73,6 @@ def child(mode: str, endpoint: str, url: str, path: str) -> None:
     os.environ["AIRFLOW_CONN_SEEDANCE_BENCH"] = json.dumps(
         {"conn_type": "seedance", "password": "k", "extra": {"gateway": "ark"}}
     )
-    import boto3
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk import ObjectStoragePath
 
     from airflow_provider_seedance.hooks.seedance import SeedanceHook
@@ -64,42 +80,73 @@ def child(mode: str, endpoint: str, url: str, path: str) -> None:
     from airflow_provider_seedance.storage import store_stream
 
     hook = SeedanceHook("seedance_bench")
-    status = TaskStatus(task_id="bench", state=TaskState.SUCCEEDED, video_url=url)
-    destination = ObjectStoragePath(f"s3://{BUCKET}/{mode}.mp4", conn_id="aws_bench")
-    S3Hook(aws_conn_id="aws_bench").get_conn()  # credentials and clients loaded before the baseline
-    destination.fs  # noqa: B018 - build the s3fs filesystem before the baseline too
+
+    def store(url: str, key: str) -> None:
+        status = TaskStatus(task_id="bench", state=TaskState.SUCCEEDED, video_url=url)
+        destination = ObjectStoragePath(f"s3://{BUCKET}/{key}", conn_id="aws_bench")
+        store_stream(lambda offset: hook.open_artifact(status, "video", offset), destination)
+
+    client = _s3_client(endpoint)
+    store(f"{base_url}/warm-up.mp4", "warm-up.mp4")  # builds the provider's S3 client, outside the clock
     baseline = _peak_rss_mb()
     started = time.perf_counter()
-    if mode == "raw-boto3":
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
-        client.upload_file(path, BUCKET, f"{mode}.mp4")
-    elif mode == "naive":
-        with hook.open_artifact(status) as stream, destination.open("wb") as out:
-            for chunk in stream.chunks:
-                out.write(chunk)
-    else:
-        store_stream(lambda offset: hook.open_artifact(status, "video", offset), destination)
+    for copy in range(copies):
+        key = f"{way}/{copy}-{name}"
+        if way == "raw-boto3":
+            client.upload_file(str(Path(folder) / name), BUCKET, key)
+        else:
+            store(f"{base_url}/{name}", key)
     seconds = time.perf_counter() - started
-    print(json.dumps({"mode": mode, "seconds": seconds, "peak_growth_mb": _peak_rss_mb() - baseline}))
+    print(json.dumps({"way": way, "seconds": seconds, "peak_growth_mb": _peak_rss_mb() - baseline}))
+
+
+def _measure(way: str, endpoint: str, base_url: str, folder: str, name: str, copies: int) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", way, endpoint, base_url, folder, name, str(copies)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "AIRFLOW_HOME": folder},
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _empty_bucket(client) -> None:
+    """moto keeps objects in memory: drop each way's before the next one runs."""
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=BUCKET, Delete={"Objects": keys})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--megabytes", type=int, default=200)
-    parser.add_argument("--child", nargs=4, metavar=("MODE", "ENDPOINT", "URL", "PATH"))
+    parser.add_argument("--megabytes", type=int, default=200, help="size of the big video")
+    parser.add_argument("--big-rounds", type=int, default=2, help="rounds of the big video per way")
+    parser.add_argument("--files", type=int, default=100, help="how many small videos per way")
+    parser.add_argument("--file-megabytes", type=int, default=10, help="size of each small video")
+    parser.add_argument("--small-rounds", type=int, default=4, help="rounds the small videos are split into")
+    parser.add_argument("--child", nargs=6, metavar=("WAY", "ENDPOINT", "BASE_URL", "FOLDER", "NAME", "COPIES"))
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        way, endpoint, base_url, folder, name, copies = args.child
+        child(way, endpoint, base_url, folder, name, int(copies))
         return
+    # (label, file, its size, copies per round, rounds)
+    cases = [
+        (f"{args.megabytes} MB x {args.big_rounds}", "big.mp4", args.megabytes, 1, args.big_rounds),
+        (
+            f"{args.file_megabytes} MB x {args.files}",
+            "small.mp4",
+            args.file_megabytes,
+            args.files // args.small_rounds,
+            args.small_rounds,
+        ),
+    ]
     with tempfile.TemporaryDirectory() as folder:
-        video = Path(folder) / "video.mp4"
-        video.write_bytes(os.urandom(args.megabytes * 1024 * 1024))
+        (Path(folder) / "warm-up.mp4").write_bytes(os.urandom(1024))
+        for _, name, megabytes, _, _ in cases:
+            (Path(folder) / name).write_bytes(os.urandom(megabytes * 1024 * 1024))
         s3_port, http_port = _free_port(), _free_port()
         servers = [
             subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(s3_port)], stderr=subprocess.DEVNULL),
@@ -113,38 +160,33 @@ def main() -> None:
             _wait_for_port(s3_port)
             _wait_for_port(http_port)
             endpoint = f"http://127.0.0.1:{s3_port}"
-            import boto3
-
-            boto3.client(
-                "s3",
-                endpoint_url=endpoint,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                region_name="us-east-1",
-            ).create_bucket(Bucket=BUCKET)
-            url = f"http://127.0.0.1:{http_port}/video.mp4"
-            results = []
-            for mode in ("raw-boto3", "naive", "provider"):
-                output = subprocess.run(
-                    [sys.executable, __file__, "--child", mode, endpoint, url, str(video)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    env={**os.environ, "AIRFLOW_HOME": folder},
-                ).stdout
-                results.append(json.loads(output.strip().splitlines()[-1]))
+            client = _s3_client(endpoint)
+            client.create_bucket(Bucket=BUCKET)
+            base_url = f"http://127.0.0.1:{http_port}"
+            rounds: dict[str, dict[str, list[dict]]] = {}
+            for label, name, _, copies, count in cases:
+                for _ in range(count):
+                    for way in WAYS:
+                        result = _measure(way, endpoint, base_url, folder, name, copies)
+                        rounds.setdefault(label, {}).setdefault(way, []).append(result)
+                        _empty_bucket(client)
         finally:
             for server in servers:
                 server.terminate()
                 server.wait()
-    reference = results[0]["seconds"]
-    print(f"{args.megabytes} MB from a local HTTP server into moto's S3 server:")
-    for result in results:
-        speed = args.megabytes / result["seconds"]
-        print(
-            f"  {result['mode']:<10} {result['seconds']:6.2f} s  {speed:6.1f} MB/s  "
-            f"{reference / result['seconds']:4.2f}x raw boto3  peak RSS growth {result['peak_growth_mb']:6.1f} MB"
-        )
+    print("From a local HTTP server into moto's S3 server (its own process):")
+    for label, _, megabytes, copies, count in cases:
+        reference = sum(result["seconds"] for result in rounds[label]["raw-boto3"])
+        for way in WAYS:
+            results = rounds[label][way]
+            seconds = sum(result["seconds"] for result in results)
+            peak = max(result["peak_growth_mb"] for result in results)
+            each = ", ".join(f"{result['seconds']:.2f}" for result in results)
+            print(
+                f"  {label:<12} {way:<10} {seconds:6.2f} s  {megabytes * copies * count / seconds:6.1f} MB/s  "
+                f"{reference / seconds:4.2f}x raw boto3  peak RSS growth {peak:5.1f} MB  "
+                f"(rounds: {each} s)"
+            )
 
 
 if __name__ == "__main__":
