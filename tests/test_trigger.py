@@ -266,7 +266,8 @@ def test_the_deadline_ends_a_404_run_as_not_found_on_infinityblue(simulator, ib_
 
 def test_ark_404_ends_the_wait_at_once(simulator, conn_id):
     (task_id,) = _submit(simulator)
-    simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="not_found", op="status")]))
+    # The gateway forgets the task: the fleet poller's batch reply leaves it out, then its own status call 404s.
+    simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="not_found", op="status", count=2)]))
     (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
     assert (event.status, event.reason) == ("error", "TaskNotFoundError")
     assert "consecutive" not in event.message

@@ -9,7 +9,7 @@ an error. Result URLs sit in ``data.result.videos[0].url[0]`` -- ``url`` is a li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -106,6 +106,11 @@ class ApimartGateway(Gateway):
     status_path = "v1/tasks/{task_id}"
     # A "cancelled" status exists, but no cancel endpoint is documented.
     cancel_path = None
+    # ``POST /v1/tasks/batch`` with ``{"task_ids": [...]}`` (gateways.md section 2). Its reply is not
+    # documented; we read a ``data`` list of the status call's task objects, and a poller that cannot read
+    # it falls back to polling one by one. No limit is published: 50 ids per call is our own bound.
+    batch_status_limit = 50
+    batch_status_path = "v1/tasks/batch"
     models = {
         "doubao-seedance-2.0": SEEDANCE_2,
         "doubao-seedance-2.0-fast": SEEDANCE_2_FAST,
@@ -214,8 +219,29 @@ class ApimartGateway(Gateway):
     def parse_status(self, response: HttpResponse) -> TaskStatus:
         body = self.checked_json(response)
         data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict) or "id" not in data or "status" not in data:
+        if not _is_task(data):
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
+        return self._task(data, body)
+
+    def build_batch_status(self, task_ids: Sequence[str]) -> HttpCall:
+        return HttpCall("POST", self.batch_status_path, json={"task_ids": list(task_ids)})
+
+    def parse_batch_status(self, response: HttpResponse) -> dict[str, TaskStatus]:
+        body = self.checked_json(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        items = data.get("tasks", data.get("items")) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise UnexpectedResponseError(f"batch status reply has no task list: {str(body)[:200]}", gateway=self.name)
+        # An entry that is not a task (an id the gateway does not know, say) is left out: it is polled alone.
+        tasks = [item for item in items if _is_task(item)]
+        if items and not tasks:
+            raise UnexpectedResponseError(
+                f"batch status reply holds no task objects: {str(body)[:200]}", gateway=self.name
+            )
+        return {str(task["id"]): self._task(task, {**body, "data": task}) for task in tasks}
+
+    def _task(self, data: Mapping[str, Any], body: Any) -> TaskStatus:
+        """A task object (``data`` of the status reply, or one entry of the batch reply); ``body`` becomes ``raw``."""
         state = state_from(data["status"], STATES, self.name)
         result = data.get("result") if isinstance(data.get("result"), dict) else {}
         videos = result.get("videos") if isinstance(result.get("videos"), list) else []
@@ -288,6 +314,10 @@ def _images(request: VideoRequest) -> dict[str, Any]:
     roles += [(url, "reference_image") for url in request.reference_images]
     items = [{"url": url, "role": role} for url, role in roles if url]
     return {"image_with_roles": items} if items else {}
+
+
+def _is_task(value: Any) -> bool:
+    return isinstance(value, dict) and "id" in value and "status" in value
 
 
 def _status(code: Any) -> int | None:

@@ -9,9 +9,8 @@ are Ark's, not every gateway's) and are checked here: Ark answers a field a mode
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,6 +108,9 @@ class ArkGateway(Gateway):
     # GET …/tasks with filter.model and paging, newest first (the vendor SDK's tasks.list; gateways.md
     # section 10): after a submit whose answer was lost, it shows whether the task was created.
     lists_tasks = True
+    # The same list call with a repeatable filter.task_ids answers for many tasks at once (fleet polling).
+    # 100 ids keep the URL near 5 KB; the list's page_size allows up to 500.
+    batch_status_limit = 100
     models = {
         "dreamina-seedance-2-0-260128": SEEDANCE_2_BYTEPLUS,
         "dreamina-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
@@ -199,11 +201,21 @@ class ArkGateway(Gateway):
         return HttpCall("GET", self.submit_path, query=query)
 
     def parse_list(self, response: HttpResponse) -> list[TaskStatus]:
+        return [self._task(item) for item in self._items(response)]
+
+    def build_batch_status(self, task_ids: Sequence[str]) -> HttpCall:
+        query = {"filter.task_ids": list(task_ids), "page_num": "1", "page_size": str(len(task_ids))}
+        return HttpCall("GET", self.submit_path, query=query)
+
+    def parse_batch_status(self, response: HttpResponse) -> dict[str, TaskStatus]:
+        return {status.task_id: status for status in self.parse_list(response)}
+
+    def _items(self, response: HttpResponse) -> list[Any]:
         body = self.checked_json(response)
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list):
-            raise UnexpectedResponseError(f"task list reply has no items: {body!r}", gateway=self.name)
-        return [self.parse_status(HttpResponse(200, json.dumps(item).encode())) for item in items]
+            raise UnexpectedResponseError(f"task list reply has no items: {str(body)[:200]}", gateway=self.name)
+        return items
 
     def parse_submit(self, response: HttpResponse) -> TaskStatus:
         body = self.checked_json(response, submit=True)
@@ -213,7 +225,10 @@ class ArkGateway(Gateway):
         return TaskStatus(task_id=str(task_id), state=TaskState.QUEUED, raw=body)
 
     def parse_status(self, response: HttpResponse) -> TaskStatus:
-        body = self.checked_json(response)
+        return self._task(self.checked_json(response))
+
+    def _task(self, body: Any) -> TaskStatus:
+        """A task object, as the status call returns it and the list call returns each of its items."""
         if not isinstance(body, dict) or "id" not in body or "status" not in body:
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         state = state_from(body["status"], STATES, self.name)

@@ -53,7 +53,8 @@ class HttpCall:
 
     method: Literal["GET", "POST", "DELETE"]
     path: str
-    query: Mapping[str, str] = field(default_factory=dict)
+    # A list value repeats the parameter (``?a=1&a=2``).
+    query: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
     json: Mapping[str, Any] | None = None
     authenticated: bool = True
     # Multipart form files, as httpx takes them: field name -> (file name, bytes, content type).
@@ -150,6 +151,9 @@ class Gateway(ABC):
     asset_library_kinds: ClassVar[frozenset[str]] = frozenset()
     # Whether ``build_list``/``parse_list`` can find a task by model, seed and creation time (Ark's list).
     lists_tasks: ClassVar[bool] = False
+    # How many task ids one ``build_batch_status`` call may name; 0 where the gateway has no batch status call
+    # (its tasks are polled one by one).
+    batch_status_limit: ClassVar[int] = 0
     # When a 404 on a task being waited for means "gone": (consecutive 404s, seconds from the first of them
     # to the last). None: the first 404 does. Set where the gateway documents 404s for tasks that exist.
     not_found_grace: ClassVar[tuple[int, float] | None] = None
@@ -237,6 +241,14 @@ class Gateway(ABC):
     def parse_list(self, response: HttpResponse) -> list[TaskStatus]:
         """The tasks of one list page; ``raw`` keeps each task object (its seed and creation time)."""
         raise NotImplementedError(f"{self.name} has no task list")
+
+    def build_batch_status(self, task_ids: Sequence[str]) -> HttpCall:
+        """One call asking for the status of up to ``batch_status_limit`` tasks (only where that is set)."""
+        raise NotImplementedError(f"{self.name} has no batch status call")
+
+    def parse_batch_status(self, response: HttpResponse) -> dict[str, TaskStatus]:
+        """Each named task's status by id; a task the reply leaves out is absent (ask for it on its own)."""
+        raise NotImplementedError(f"{self.name} has no batch status call")
 
     def build_download(self, status: TaskStatus, artifact: Artifact = "video") -> HttpCall:
         """Fetch a finished artifact from its result URL, without our credentials."""

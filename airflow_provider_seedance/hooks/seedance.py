@@ -301,6 +301,13 @@ class SeedanceHook(BaseHook):
         gateway = connection.gateway
         return await self._arun(connection, gateway.build_status(task_id), gateway.parse_status)
 
+    async def aget_statuses(self, task_ids: Sequence[str]) -> dict[str, TaskStatus]:
+        """One batch status call for ``task_ids`` (at most the dialect's ``batch_status_limit``); a task the
+        gateway leaves out of its reply is absent from the result."""
+        connection = await self.aconnection()
+        gateway = connection.gateway
+        return await self._arun(connection, gateway.build_batch_status(task_ids), gateway.parse_batch_status)
+
     async def acancel(self, task_id: str) -> bool:
         connection = await self.aconnection()
         call = connection.gateway.build_cancel(task_id)

@@ -42,6 +42,8 @@ API_FAULTS = (
 DOWNLOAD_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR)
 ARTIFACT_FILES = {"video": "video.mp4", "last_frame": "last_frame.png"}
 MAX_BODY_BYTES = 64 * 1024 * 1024  # the upstream's request-body limit
+# Set on a batch status request that a ``not_found`` fault hit.
+FORGETS_TASKS = web.RequestKey("forgets_tasks", bool)
 
 
 class Simulator:
@@ -140,6 +142,18 @@ class Simulator:
         self.stats.task(gateway, task_id, {"status": "status_polls", "cancel": "cancels"}.get(op, op))
         return task
 
+    def tasks_named(self, request: web.Request, gateway: str, task_ids: list[str]) -> list[SimTask]:
+        """The tasks a batch status call names that exist (unknown ids are left out), each counted as a batch poll.
+
+        Under a ``not_found`` fault the gateway knows none of them, as a real batch reply leaves out unknown ids.
+        """
+        if request.get(FORGETS_TASKS):
+            return []
+        found = [task for task in (self.tasks.get(gateway, task_id) for task_id in dict.fromkeys(task_ids)) if task]
+        for task in found:
+            self.stats.task(gateway, task.task_id, "batch_polls")
+        return found
+
     def result_url(self, request: web.Request, task: SimTask, artifact: str = "video") -> str:
         """The public (key-less) URL of a finished task's file, like a signed CDN link."""
         return f"{request.scheme}://{request.host}/_files/{task.file_token}/{ARTIFACT_FILES[artifact]}"
@@ -184,7 +198,10 @@ class Simulator:
                 return gateway.error(401, ErrorKind.AUTHENTICATION, "invalid or missing API key")
             kinds = DOWNLOAD_FAULTS if route.op == "download" else API_FAULTS
             fault = self.faults.decide(gateway.name, route.op, kinds)
-            if fault is not None:
+            if fault is not None and fault.kind is FaultKind.NOT_FOUND and route.batch:
+                self.stats.fault(gateway.name, fault.kind)
+                request[FORGETS_TASKS] = True
+            elif fault is not None:
                 self.stats.fault(gateway.name, fault.kind)
                 early = await self._apply_fault(request, gateway, fault)
                 if early is not None:

@@ -2,7 +2,9 @@
 
 Kwargs are primitives only (connection id, remote task id, poll interval, absolute UTC deadline), so
 they are safe in the trigger table, which Airflow 3.3 stores in plain text. The deadline is absolute,
-so a triggerer restart does not restart the clock. Transient failures (connection errors, 429, 5xx)
+so a triggerer restart does not restart the clock. The polls of all triggers waiting on one connection
+go through one ``FleetPoller`` (hooks/fleet.py), which asks about many tasks per request where the gateway
+has a batch status call. Transient failures (connection errors, 429, 5xx)
 only slow the polling down; a 404 ends the wait as ``MissingTaskWatch`` decides (the same rule as the
 worker's ``hook.wait``); the trigger yields exactly one event, then returns.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
+from airflow_provider_seedance.hooks.fleet import fleet_poller
 from airflow_provider_seedance.hooks.seedance import PollWatch, SeedanceHook
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
@@ -78,17 +81,17 @@ class SeedanceTaskTrigger(BaseTrigger):
         """
         hook = SeedanceHook(self.seedance_conn_id)
         try:
-            dialect = (await hook.aconnection()).gateway
+            connection = await hook.aconnection()
         except Exception as exc:  # a missing or malformed connection (Airflow raises its own types)
             return self._event("error", "connection", f"cannot use connection {self.seedance_conn_id}: {exc}")
-        gateway = dialect.name
-        watch = PollWatch(dialect, self.remote_task_id, self.poll_interval)
+        gateway = connection.gateway.name
+        watch = PollWatch(connection.gateway, self.remote_task_id, self.poll_interval)
         while True:
-            # Wait first: the operator checked the task just before deferring, and a trigger that
-            # fires within a second of the deferral races the scheduler still processing it.
-            await asyncio.sleep(max(0.0, min(watch.delay, self.deadline - time.time())))
+            # Never at once: the operator checked the task just before deferring, and a trigger that fires
+            # within a second of the deferral races the scheduler still processing it.
+            delay = max(0.0, min(watch.delay, self.deadline - time.time()))
             try:
-                status = await hook.aget_status(self.remote_task_id)
+                status = await fleet_poller(hook, connection).status(self.remote_task_id, delay)
             except (TransportError, GatewayError) as exc:
                 ended = watch.failed(exc, deadline_passed=time.time() >= self.deadline)
                 if ended is not None:

@@ -122,6 +122,7 @@ class ApimartSim(SimGateway):
         return [
             Route("POST", "/v1/videos/generations", "submit", self.create),
             Route("GET", "/v1/tasks/{task_id}", "status", self.get),
+            Route("POST", "/v1/tasks/batch", "status", self.batch, batch=True),
             Route("POST", "/v1/uploads/images", "upload", self.upload),
             # Where upload URLs point (the real ones are https://upload.apimart.ai/f/image/<id>-<filename>).
             # Its own op, so download faults scripted for videos are not spent on images.
@@ -216,6 +217,16 @@ class ApimartSim(SimGateway):
             raise reject(f"parameter language={language!r} is not one of {', '.join(LANGUAGES)}", "language")
         task = sim.find_task(self.name, request.match_info["task_id"], "status")
         return web.json_response({"code": 200, "data": self._task_data(request, sim, task, language)})
+
+    async def batch(self, request: web.Request, sim: Simulator) -> web.Response:
+        """``POST /v1/tasks/batch`` with ``{"task_ids": [...]}``: the known ones as a ``data`` list (our guess at
+        the undocumented reply: the status call's task objects)."""
+        body = await json_object(request)
+        task_ids = field(body, "task_ids", list, required=True)
+        if not task_ids or not all(isinstance(task_id, str) for task_id in task_ids):
+            raise reject("task_ids must be a non-empty list of task id strings", "task_ids")
+        tasks = sim.tasks_named(request, self.name, task_ids)
+        return web.json_response({"code": 200, "data": [self._task_data(request, sim, task, "en") for task in tasks]})
 
     def _task_data(self, request: web.Request, sim: Simulator, task: SimTask, language: str) -> dict[str, Any]:
         config = sim.config

@@ -95,7 +95,7 @@ class ArkSim(SimGateway):
         tasks = f"{self.base_path}/contents/generations/tasks"
         return [
             Route("POST", tasks, "submit", self.create),
-            Route("GET", tasks, "status", self.list),
+            Route("GET", tasks, "status", self.list, batch=True),
             Route("GET", tasks + "/{task_id}", "status", self.get),
             Route("DELETE", tasks + "/{task_id}", "cancel", self.delete),
         ]
@@ -184,13 +184,13 @@ class ArkSim(SimGateway):
             raise reject("page_num and page_size must be integers", "page_num") from None
         if page_num < 1 or not 1 <= page_size <= 500:
             raise reject("page_num must be >= 1 and page_size in [1, 500]", "page_size")
-        wanted_ids = set(query.getall("filter.task_ids", []))
-        items = [self._task_object(request, sim, task) for task in sim.tasks.of_gateway(self.name)]
+        wanted_ids = query.getall("filter.task_ids", [])
+        tasks = sim.tasks_named(request, self.name, wanted_ids) if wanted_ids else sim.tasks.of_gateway(self.name)
+        items = [self._task_object(request, sim, task) for task in tasks]
         items = [
             item
             for item in items
-            if (not wanted_ids or item["id"] in wanted_ids)
-            and query.get("filter.model") in (None, item["model"])
+            if query.get("filter.model") in (None, item["model"])
             and query.get("filter.status") in (None, item["status"])
         ]
         start = (page_num - 1) * page_size

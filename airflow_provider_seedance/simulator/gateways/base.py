@@ -41,6 +41,8 @@ class Route:
     op: str
     handler: Handler
     public: bool = False
+    # A batch status route: a ``not_found`` fault leaves the named tasks out of its reply instead of a 404.
+    batch: bool = False
 
 
 class SimGateway(ABC):
