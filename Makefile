@@ -48,3 +48,12 @@ lock-matrix: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(MATRIX_VENVS) .pytest_cache .ruff_cache
+
+# 200 generations on a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, two workers, two
+# triggerers) with faults injected and a triggerer and a worker killed mid-run (benchmarks/scale_test.py;
+# installs Redis and PostgreSQL from the Debian packages when missing). Not part of `make test`: ~10 min.
+SCALE_ARGS ?=
+.PHONY: scale-test
+scale-test: $(STAMP)
+	$(UV) pip install --quiet --python $(PY) -r requirements/scale.lock
+	$(PY) benchmarks/scale_test.py $(SCALE_ARGS)

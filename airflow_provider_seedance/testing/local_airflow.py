@@ -1,59 +1,104 @@
-"""A throwaway Airflow deployment on this machine: api-server, scheduler, dag-processor and triggerer.
+"""A throwaway Airflow deployment on this machine: api-server, scheduler, dag-processor and triggerer(s).
 
-SQLite and LocalExecutor in a private AIRFLOW_HOME, every process in its own process group so it
-can be stopped cleanly, also on Ctrl-C. Used by ``make demo`` and the end-to-end tests; handy for
-running your own Seedance DAGs against the simulator before they meet a real gateway.
+By default SQLite and the LocalExecutor in a private AIRFLOW_HOME; given a PostgreSQL URL and a
+Celery broker it runs the CeleryExecutor with Celery workers instead, and any number of triggerers.
+Every component runs in its own process group so it can be stopped cleanly, also on Ctrl-C, or
+killed on purpose to see the rest recover. Used by ``make demo``, the end-to-end tests and
+``make scale-test``; handy for running your own Seedance DAGs against the simulator before they
+meet a real gateway.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import Any
 
 import httpx
 
+from airflow_provider_seedance.testing.processes import ProcessGroup, free_port
+
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+COMPONENT_VARIABLE = "LOCAL_AIRFLOW_COMPONENT"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def component_hostname() -> str:
+    """``[core] hostname_callable`` of every component: which one it is (several share one machine).
+
+    Jobs (triggerers) and task instances record this name, so one can tell which triggerer holds a
+    trigger and which Celery worker ran a task.
+    """
+    component = os.environ.get(COMPONENT_VARIABLE)
+    return f"{component}.{socket.getfqdn()}" if component else socket.getfqdn()
+
+
+@dataclass(frozen=True)
+class CeleryWorkers:
+    """Run the CeleryExecutor with ``count`` workers of ``concurrency`` task processes each.
+
+    ``preload`` names modules each worker imports once at startup (Celery's ``imports``), so the task
+    processes it forks inherit them instead of importing them again for every task.
+    """
+
+    broker_url: str
+    count: int = 2
+    concurrency: int = 4
+    preload: tuple[str, ...] = ()
 
 
 class LocalAirflow:
     """Start with ``start()`` (or ``with``); component output goes to ``<home>/<component>.log``.
 
-    :param home: the AIRFLOW_HOME to create (its SQLite database lives there).
+    :param home: the AIRFLOW_HOME to create (its SQLite database lives there, unless ``database_url``).
     :param dags_folder: the folder the dag-processor parses.
-    :param env: extra environment for every component (connections, settings).
-    :param parallelism: LocalExecutor worker processes (each costs ~100 MB).
+    :param env: extra environment for every component (connections, settings); it overrides the defaults.
+    :param parallelism: ``[core] parallelism``: task instances running or queued at once.
+    :param database_url: a SQLAlchemy URL of the metadata database (PostgreSQL); None for SQLite.
+    :param celery: run the CeleryExecutor with these workers (needs ``database_url``); None for the
+        LocalExecutor, whose worker processes each cost ~100 MB.
+    :param triggerers: how many triggerers to run (``triggerer-1``, ``triggerer-2``... when more than one).
     """
 
-    def __init__(self, home: Path, dags_folder: Path, env: Mapping[str, str] | None = None, *, parallelism: int = 4):
+    def __init__(
+        self,
+        home: Path,
+        dags_folder: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        parallelism: int = 4,
+        database_url: str | None = None,
+        celery: CeleryWorkers | None = None,
+        triggerers: int = 1,
+    ):
+        if celery is not None and database_url is None:
+            raise ValueError("celery needs database_url: SQLite cannot serve Celery workers; pass a PostgreSQL URL")
+        if triggerers < 1:
+            raise ValueError(f"triggerers={triggerers}; allowed: 1 or more (deferred tasks wait for one)")
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            **(env or {}),
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+        self.database_url = database_url or f"sqlite:///{self.home / 'airflow.db'}"
+        self.celery = celery
+        self.triggerers = triggerers
+        settings = {
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if celery else "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.component_hostname",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.base_url,
@@ -62,26 +107,52 @@ class LocalAirflow:
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
         }
-        self._processes: dict[str, subprocess.Popen[bytes]] = {}
-        self._logs: list[IO[str]] = []
+        if celery:
+            settings["AIRFLOW__CELERY__BROKER_URL"] = celery.broker_url
+            settings["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(celery.concurrency)
+            if celery.preload:
+                settings["AIRFLOW__CELERY__EXTRA_CELERY_CONFIG"] = json.dumps({"imports": list(celery.preload)})
+        self.env = {
+            **os.environ,
+            **settings,
+            **(env or {}),
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+        }
+        self.processes = ProcessGroup(self.home)
+
+    @property
+    def components(self) -> dict[str, list[str]]:
+        """Each component's name and its ``airflow`` arguments."""
+        commands = {
+            "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(self.port)],
+            "scheduler": ["scheduler", "--skip-serve-logs"],
+            "dag-processor": ["dag-processor"],
+        }
+        for name in _numbered("triggerer", self.triggerers):
+            commands[name] = ["triggerer", "--skip-serve-logs"]
+        if self.celery:
+            for name in _numbered("celery-worker", self.celery.count, always=True):
+                commands[name] = [
+                    "celery",
+                    "worker",
+                    "--celery-hostname",
+                    f"{name}@%h",
+                    "--concurrency",
+                    str(self.celery.concurrency),
+                    "--skip-serve-logs",
+                    "--without-gossip",
+                    "--without-mingle",
+                ]
+        return commands
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def start(self, timeout: float = 180) -> LocalAirflow:
         self.home.mkdir(parents=True, exist_ok=True)
         self.cli("db", "migrate", timeout=300)
-        commands = {
-            "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(self.port)],
-            "scheduler": ["scheduler", "--skip-serve-logs"],
-            "dag-processor": ["dag-processor"],
-            "triggerer": ["triggerer", "--skip-serve-logs"],
-        }
-        for name, arguments in commands.items():
-            log = (self.home / f"{name}.log").open("w")
-            self._logs.append(log)
-            self._processes[name] = subprocess.Popen(
-                [AIRFLOW, *arguments], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        for name, arguments in self.components.items():
+            self.processes.start(name, [AIRFLOW, *arguments], {**self.env, COMPONENT_VARIABLE: name})
         self._wait_healthy(timeout)
         return self
 
@@ -90,20 +161,9 @@ class LocalAirflow:
 
         The deployment is throwaway, so nothing is lost by not waiting for a slow graceful shutdown.
         """
-        for process in self._processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        for process in self._processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self._processes.clear()
-        for log in self._logs:
-            log.close()
-        self._logs.clear()
+        self.processes.stop(grace_seconds)
+        if "_engine" in self.__dict__:
+            self._engine.dispose()
 
     def __enter__(self) -> LocalAirflow:
         return self.start()
@@ -135,10 +195,9 @@ class LocalAirflow:
 
     def clear(self, dag_id: str, task_ids: list[str]) -> None:
         """Clear tasks of the DAG's latest run through the REST API, as the UI's "Clear" button does."""
-        with self.database() as db:
-            (run_id,) = db.execute(
-                "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
-            ).fetchone()
+        ((run_id,),) = self.query(
+            "SELECT run_id FROM dag_run WHERE dag_id = :dag_id ORDER BY id DESC LIMIT 1", dag_id=dag_id
+        )
         response = httpx.post(
             f"{self.base_url}/api/v2/dags/{dag_id}/clearTaskInstances",
             json={"dry_run": False, "dag_run_id": run_id, "task_ids": task_ids, "only_failed": False},
@@ -146,39 +205,55 @@ class LocalAirflow:
         )
         response.raise_for_status()
 
+    def run_state(self, dag_id: str) -> str | None:
+        """The state of the DAG's latest run, None before it has one."""
+        rows = self.query("SELECT state FROM dag_run WHERE dag_id = :dag_id ORDER BY id DESC LIMIT 1", dag_id=dag_id)
+        return rows[0][0] if rows else None
+
     def wait_for_run(self, dag_id: str, timeout: float = 300, on_poll=None) -> str:  # type: ignore[no-untyped-def]
-        """The final state of the DAG's latest run; ``on_poll(db)`` runs at every check (for inspection)."""
+        """The final state of the DAG's latest run; ``on_poll(db)`` runs at every check (SQLite: a sqlite3
+        connection, for inspection)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.database() as db:
-                if on_poll is not None:
+            if on_poll is not None:
+                with self.database() as db:
                     on_poll(db)
-                row = db.execute(
-                    "SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
-                ).fetchone()
-            if row and row[0] in ("success", "failed"):
-                return row[0]
-            self._check_alive()
+            state = self.run_state(dag_id)
+            if state in ("success", "failed"):
+                return state
+            self.processes.check_alive()
             time.sleep(0.5)
         raise TimeoutError(f"{dag_id} did not finish in {timeout:.0f} s")
 
+    def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of a SQL query on the metadata database (any backend); ``:name`` placeholders take ``params``."""
+        from sqlalchemy import text
+
+        with self._engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+
     def database(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.home / "airflow.db")
+        """The SQLite metadata database, for ad-hoc inspection; other backends: use ``query``."""
+        if self.database_url.startswith("sqlite"):
+            return sqlite3.connect(self.home / "airflow.db")
+        raise RuntimeError(f"database() opens SQLite only; this deployment uses {self.database_url}: use query()")
 
     def component_log(self, name: str) -> str:
-        return (self.home / f"{name}.log").read_text(errors="replace")
+        return self.processes.log(name)
 
     # ---- internals ----------------------------------------------------------------------------
 
-    def _check_alive(self) -> None:
-        for name, process in self._processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.component_log(name)[-3000:]}")
+    @cached_property
+    def _engine(self):  # type: ignore[no-untyped-def]
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        return create_engine(self.database_url, poolclass=NullPool)
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self._check_alive()
+            self.processes.check_alive()
             try:
                 health = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
                 parts = [part for part in health.values() if isinstance(part, dict)]
@@ -188,3 +263,8 @@ class LocalAirflow:
                 pass
             time.sleep(1)
         raise TimeoutError(f"Airflow was not healthy after {timeout:.0f} s; logs in {self.home}")
+
+
+def _numbered(kind: str, count: int, *, always: bool = False) -> list[str]:
+    """``kind`` alone for one (unless ``always``), else ``kind-1`` ... ``kind-<count>``."""
+    return [kind] if count == 1 and not always else [f"{kind}-{number}" for number in range(1, count + 1)]
