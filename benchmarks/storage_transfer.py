@@ -8,7 +8,8 @@ Two cases, each moved two ways:
 The machine is shared, so the ways take turns in rounds (raw, provider, raw, provider, ...; the 100
 videos as 4 rounds of 25) and each case compares their total times. Every round runs in a fresh
 child process, so its peak RSS is its own; both ways build their S3 client before the clock starts
-(the provider by storing one tiny video). 1 MB = 2^20 bytes.
+(the provider by storing one tiny video). CPU is the transfer process's, plus what moto and the HTTP
+server spent meanwhile: on a busy machine the way that needs more CPU loses more time. 1 MB = 2^20 bytes.
 Run: ``.venv/bin/python benchmarks/storage_transfer.py`` (see RESULTS.md).
 """
 
@@ -46,6 +47,11 @@ def _wait_for_port(port: int) -> None:
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _s3_client(endpoint: str):
@@ -89,18 +95,20 @@ def child(way: str, endpoint: str, base_url: str, folder: str, name: str, copies
     client = _s3_client(endpoint)
     store(f"{base_url}/warm-up.mp4", "warm-up.mp4")  # builds the provider's S3 client, outside the clock
     baseline = _peak_rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     for copy in range(copies):
         key = f"{way}/{copy}-{name}"
         if way == "raw-boto3":
             client.upload_file(str(Path(folder) / name), BUCKET, key)
         else:
             store(f"{base_url}/{name}", key)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"way": way, "seconds": seconds, "peak_growth_mb": _peak_rss_mb() - baseline}))
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    print(json.dumps({"way": way, "seconds": seconds, "cpu": cpu, "peak_growth_mb": _peak_rss_mb() - baseline}))
 
 
-def _measure(way: str, endpoint: str, base_url: str, folder: str, name: str, copies: int) -> dict:
+def _measure(way: str, endpoint: str, base_url: str, folder: str, name: str, copies: int, servers: list) -> dict:
+    """One round in a fresh process, with the CPU the servers (moto, HTTP) spent meanwhile."""
+    before = sum(_server_cpu(server) for server in servers)
     output = subprocess.run(
         [sys.executable, __file__, "--child", way, endpoint, base_url, folder, name, str(copies)],
         capture_output=True,
@@ -108,7 +116,15 @@ def _measure(way: str, endpoint: str, base_url: str, folder: str, name: str, cop
         check=True,
         env={**os.environ, "AIRFLOW_HOME": folder},
     ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    result = json.loads(output.strip().splitlines()[-1])
+    return {**result, "server_cpu": sum(_server_cpu(server) for server in servers) - before}
+
+
+def _server_cpu(server: subprocess.Popen) -> float:
+    import psutil
+
+    times = psutil.Process(server.pid).cpu_times()
+    return times.user + times.system
 
 
 def _empty_bucket(client) -> None:
@@ -167,7 +183,7 @@ def main() -> None:
             for label, name, _, copies, count in cases:
                 for _ in range(count):
                     for way in WAYS:
-                        result = _measure(way, endpoint, base_url, folder, name, copies)
+                        result = _measure(way, endpoint, base_url, folder, name, copies, servers)
                         rounds.setdefault(label, {}).setdefault(way, []).append(result)
                         _empty_bucket(client)
         finally:
@@ -181,11 +197,13 @@ def main() -> None:
             results = rounds[label][way]
             seconds = sum(result["seconds"] for result in results)
             peak = max(result["peak_growth_mb"] for result in results)
+            cpu = sum(result["cpu"] for result in results)
+            server_cpu = sum(result["server_cpu"] for result in results)
             each = ", ".join(f"{result['seconds']:.2f}" for result in results)
             print(
                 f"  {label:<12} {way:<10} {seconds:6.2f} s  {megabytes * copies * count / seconds:6.1f} MB/s  "
                 f"{reference / seconds:4.2f}x raw boto3  peak RSS growth {peak:5.1f} MB  "
-                f"(rounds: {each} s)"
+                f"CPU {cpu:5.2f} s + servers {server_cpu:5.2f} s  (rounds: {each} s)"
             )
 
 
