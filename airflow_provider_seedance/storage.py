@@ -116,7 +116,9 @@ def _upload(source: BinaryIO, destination: ObjectStoragePath) -> None:
         # From the plain path: before Airflow 3.2, ``bucket`` carries the ``conn_id@`` prefix.
         bucket, _, key = destination.path.partition("/")
         content_type = mimetypes.guess_type(destination.name)[0] or "application/octet-stream"
-        _s3_hook(storage_conn_id(destination), content_type).load_file_obj(source, key, bucket, replace=True)
+        _s3_hook(storage_conn_id(destination), content_type).load_file_obj(
+            source, key=key, bucket_name=bucket, replace=True
+        )
         return
     destination.parent.mkdir(parents=True, exist_ok=True)
     # One file's own transaction, not ``fs.transaction``: that is shared by every thread using the

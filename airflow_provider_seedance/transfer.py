@@ -70,9 +70,6 @@ class DownloadReader(io.BufferedIOBase):
             gathered += cut
         return b"".join(pieces)
 
-    def read1(self, size: int = -1) -> bytes:
-        return self.read(size)
-
     def close(self) -> None:
         self._response.close()
         super().close()

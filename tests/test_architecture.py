@@ -22,6 +22,7 @@ LAYERS = {
     "get_provider_info": 1,
     "triggers": 4,
     "storage": 4,
+    "transfer": 4,
     "media": 4,
     "claims": 4,
     "manifest": 4,
