@@ -29,6 +29,7 @@ from airflow.sdk import Context, XComArg
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import RateLimitError
 from airflow_provider_seedance.gateways.failures import failure_cause
+from airflow_provider_seedance.gateways.fields import scrub
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
 from airflow_provider_seedance.operators.batch_items import (
     FIX_LIST,
@@ -38,7 +39,7 @@ from airflow_provider_seedance.operators.batch_items import (
     parse_time_problems,
 )
 from airflow_provider_seedance.operators.fields import is_template
-from airflow_provider_seedance.operators.generation import Generation
+from airflow_provider_seedance.operators.generation import ClaimNotWritten, Generation
 from airflow_provider_seedance.triggers.batch import BatchEvent, SeedanceBatchTrigger, WatchedTask
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
@@ -188,6 +189,15 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
                 status, deadline = generation.resume_or_submit(context, prepared)
             except RateLimitError as exc:  # still refused after the hook's own retries
                 return self._capacity_wait(generation, exc, generations, in_flight, progress)
+            except ClaimNotWritten as exc:  # every further submit would be paid for and then lost
+                progress.reports[key] = self._failure(key, exc, cause="claim_not_written")
+                stopped = AirflowFailException(
+                    f"not submitted: the claim of {key} could not be written, so a further submit would pay for a "
+                    "video no later attempt could find. Next: fix write access to the output location, then clear "
+                    "the task."
+                )
+                self._fail_unstarted(generations, in_flight, progress, stopped, cause="not_submitted")
+                return None
             except Exception as exc:  # this item's failure is reported; the others go on
                 progress.reports[key] = self._failure(key, exc, cause="before_submit")
                 continue
@@ -213,9 +223,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
         try:
             wait = generation.capacity_wait(exc, since)
         except AirflowException as gave_up:
-            for key in generations:
-                if key not in progress.reports and key not in in_flight:
-                    progress.reports[key] = self._failure(key, gave_up, cause="capacity")
+            self._fail_unstarted(generations, in_flight, progress, gave_up, cause="capacity")
             return None
         self.log.warning(
             "%s takes no new task now (%s) with %d of this batch in flight; asking again in %s or when some "
@@ -228,6 +236,20 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
             self.generation_timeout,
         )
         return datetime.now(UTC) + wait
+
+    def _fail_unstarted(
+        self,
+        generations: dict[str, Generation],
+        in_flight: dict[str, WatchedTask],
+        progress: Progress,
+        exc: AirflowException,
+        *,
+        cause: str,
+    ) -> None:
+        """Report every item not yet started as failed for ``exc``: none of them is submitted in this try."""
+        for key in generations:
+            if key not in progress.reports and key not in in_flight:
+                progress.reports[key] = self._failure(key, exc, cause=cause)
 
     def _conclude(
         self,
@@ -318,7 +340,9 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
     def _failure(self, key: str, exc: Exception, *, cause: str, remote_task_id: str | None = None) -> dict[str, Any]:
         """One item's failure, logged and reported; retryable unless no retry can fix it."""
         known = isinstance(exc, AirflowException)
-        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        # Our messages never hold a key or a signed URL; a foreign error's might, and this one travels on
+        # (trigger kwargs, XCom), so URL queries and inline data go.
+        message = scrub(str(exc) if known else f"{type(exc).__name__}: {exc}")
         if known:
             self.log.error("%s: %s", key, message)
         else:  # not one of ours: keep the traceback for whoever debugs it

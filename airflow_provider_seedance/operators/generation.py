@@ -68,6 +68,11 @@ CAPACITY_MAX_WAIT_SECONDS = 600.0
 Log = logging.Logger | logging.LoggerAdapter
 
 
+class ClaimNotWritten(AirflowFailException):
+    """A task was submitted (and is billed) but its claim could not be written: submitting more would pay
+    for generations no later attempt could find."""
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A validated request, its inputs as read from storage, and its fingerprint (which names the output's
@@ -252,7 +257,7 @@ class Generation:
             write_claim(self.output, claim)
         except Exception as exc:
             # Without the claim a retry would submit (and pay) again: stop here and say which task it is.
-            raise AirflowFailException(
+            raise ClaimNotWritten(
                 f"{gateway} task {status.task_id} was submitted but its claim could not be written to "
                 f"{storage_uri(claim_path(self.output))} ({type(exc).__name__}: {exc}). Not retrying, so it is not "
                 f"paid twice. Fix write access to the output location, then write the claim by hand or wait for "
