@@ -16,7 +16,6 @@ ITEMS = {items!r}
 SHARED = dict(
     output_conn_id={output_conn_id!r},
     poll_interval={poll_interval!r},
-    deferrable=True,
     retries=3,
     retry_delay=timedelta(seconds=2),
 )
@@ -26,12 +25,10 @@ MAPPED = """
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 
 with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catchup=False, max_active_tasks=len(ITEMS)):
-    SeedanceGenerateVideoOperator.partial(task_id="generate", **SHARED).expand_kwargs(ITEMS)
+    SeedanceGenerateVideoOperator.partial(task_id="generate", deferrable=True, **SHARED).expand_kwargs(ITEMS)
 """
 
-# One batch task per connection, since a batch shares one. The batch operator's argument names follow
-# the issue 13 brief (a list of request dicts, each with its own output_path); adjust them here once
-# the operator lands if they differ.
+# One batch task per connection, since a batch shares one.
 BATCH = """
 from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideoOperator
 
@@ -45,6 +42,7 @@ with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catc
                 for item in ITEMS
                 if item["seedance_conn_id"] == conn_id
             ],
+            max_in_flight={max_in_flight!r},
             **SHARED,
         )
 """
@@ -76,4 +74,4 @@ def render_dag(args: argparse.Namespace, output_base: str, models: dict[str, str
         poll_interval=args.poll_interval,
     )
     body = MAPPED if args.mode == "mapped" else BATCH
-    return header + body.format(dag_id=DAG_ID)
+    return header + body.format(dag_id=DAG_ID, max_in_flight=args.max_in_flight)
