@@ -57,3 +57,8 @@ SCALE_ARGS ?=
 scale-test: $(STAMP)
 	$(UV) pip install --quiet --python $(PY) -r requirements/scale.lock
 	$(PY) benchmarks/scale_test.py $(SCALE_ARGS)
+
+# The user documentation (docs/, Sphinx with MyST) into docs/_build/html; any warning fails the build.
+.PHONY: docs
+docs: $(STAMP)
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html

@@ -1,0 +1,249 @@
+"""Tables the documentation reads from the code and the lock files, so they cannot drift from them.
+
+``seedance-gateways``
+    one row per gateway: its public Base URL and the calls its dialect declares (cancel, batch status,
+    task list, upload endpoint, asset library, 404 grace).
+``seedance-models`` *gateway*
+    one row per model the dialect knows: what it accepts, as the validation before the submit checks it.
+``seedance-airflow-lines``
+    one row per lock file CI installs (``requirements/dev.lock`` and ``requirements/matrix/*.lock``),
+    then the test files ``.ci/matrix`` runs on every line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+from airflow_provider_seedance.gateways import GATEWAYS, Gateway, ModelSpec
+from airflow_provider_seedance.gateways.delivery import possible_deliveries
+from airflow_provider_seedance.gateways.spec import describe_durations
+from airflow_provider_seedance.models import InputMode, MediaInput
+
+ROOT = Path(__file__).resolve().parents[2]
+# Packages whose pinned versions the Airflow table shows, in its column order.
+LOCKED = (
+    "apache-airflow",
+    "apache-airflow-task-sdk",
+    "apache-airflow-providers-amazon",
+    "apache-airflow-providers-common-compat",
+    "httpx",
+    "pydantic",
+)
+NOT_CHECKED = "not checked"
+Cell = str | nodes.Node
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> nodes.table:
+    """A docutils table; a cell is plain text or a ready node (``code()`` for literals)."""
+    group = nodes.tgroup(cols=len(header))
+    group.extend(nodes.colspec(colwidth=1) for _ in header)
+    head, body = nodes.thead(), nodes.tbody()
+    head += _row(header)
+    body.extend(_row(row) for row in rows)
+    group += head
+    group += body
+    return nodes.table("", group, classes=["seedance-table"])
+
+
+def _row(cells: Sequence[Cell]) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        paragraph = nodes.paragraph()
+        paragraph += nodes.Text(cell) if isinstance(cell, str) else cell
+        row += nodes.entry("", paragraph)
+    return row
+
+
+def code(*values: object) -> nodes.Node:
+    """Values as inline literals, comma-separated; an empty list reads 'none'."""
+    if not values:
+        return nodes.Text("none")
+    paragraph = nodes.inline()
+    for index, value in enumerate(values):
+        if index:
+            paragraph += nodes.Text(", ")
+        paragraph += nodes.literal(text=str(value))
+    return paragraph
+
+
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+# ---- gateways ------------------------------------------------------------------------------------
+
+
+def gateway_row(gateway: Gateway) -> list[Cell]:
+    cancel = ", ".join(sorted(state.value for state in gateway.cancellable_states)) if gateway.cancel_path else ""
+    grace = gateway.not_found_grace
+    return [
+        code(gateway.name),
+        code(gateway.default_base_url) if gateway.default_base_url else "none: set the Base URL",
+        f"yes ({cancel} tasks)" if cancel else "no",
+        f"yes, {gateway.batch_status_limit} tasks per call" if gateway.batch_status_limit else "no (one poll per task)",
+        yes_no(gateway.lists_tasks),
+        ", ".join(sorted(gateway.upload_media_kinds)) or "no",
+        f"{', '.join(sorted(gateway.asset_library_kinds))} ({len(gateway.asset_library_models)} models)"
+        if gateway.asset_library_models
+        else "no",
+        f"{grace[0]} in a row over {grace[1] / 60:.0f} min" if grace else "the first",
+    ]
+
+
+class GatewaysDirective(SphinxDirective):
+    """``seedance-gateways``: what each dialect declares about its gateway's API."""
+
+    def run(self) -> list[nodes.Node]:
+        header = [
+            "gateway",
+            "default Base URL",
+            "cancel",
+            "batch status (fleet polling)",
+            "finds a lost submit in its task list",
+            "upload endpoint",
+            "asset library",
+            "404s that mean a task is gone",
+        ]
+        return [table(header, (gateway_row(gateway) for gateway in GATEWAYS.values()))]
+
+
+# ---- models ----------------------------------------------------------------------------------------
+
+
+def _limits(values: Sequence[Any] | None) -> Cell:
+    return code(*values) if values is not None else NOT_CHECKED
+
+
+def _references(spec: ModelSpec) -> str:
+    counts = [spec.max_reference_images, spec.max_reference_videos, spec.max_reference_audios]
+    if all(count is None for count in counts) and spec.max_reference_files is None:
+        return NOT_CHECKED
+    text = " / ".join("any" if count is None else str(count) for count in counts)
+    if spec.max_reference_files is not None:
+        text += f", {spec.max_reference_files} in all"
+    if spec.audio_only_references:
+        text += "; audio may be the only reference"
+    return text
+
+
+def _storage_deliveries(gateway: Gateway, model: str, spec: ModelSpec) -> str:
+    """How an ``s3://`` image, video and audio input reaches this model (the default delivery order)."""
+    channels = gateway.media_channels(model)
+    parts = []
+    for media in ("image", "video", "audio"):
+        item = MediaInput(field=media, media=media, uri=f"s3://bucket/input.{media}")
+        ways = sorted(way.value for way in possible_deliveries(item, spec.sources_for(media), channels))
+        parts.append(f"{media}: {', '.join(ways) or 'no'}")
+    return "; ".join(parts)
+
+
+def model_row(gateway: Gateway, model: str, spec: ModelSpec) -> list[Cell]:
+    durations = describe_durations(spec.durations) if spec.durations is not None else NOT_CHECKED
+    if spec.default_duration is not None:
+        durations += f" (default {spec.default_duration})"
+    modes = [mode.value for mode in InputMode if mode in spec.input_modes]
+    seed = f"{spec.seed_range[0]} to {spec.seed_range[1]}" if spec.seed_range else "no seed"
+    forms = "; ".join(
+        f"{media}: {', '.join(sorted(kind.value for kind in spec.sources_for(media))) or 'no'}"
+        for media in ("image", "video", "audio")
+    )
+    return [
+        code(model),
+        durations,
+        _limits(spec.resolutions),
+        _limits(spec.ratios),
+        code(*modes),
+        yes_no(spec.generate_audio),
+        yes_no(spec.return_last_frame),
+        seed,
+        _references(spec),
+        forms,
+        _storage_deliveries(gateway, model, spec),
+    ]
+
+
+class ModelsDirective(SphinxDirective):
+    """``seedance-models <gateway>``: one row per model the gateway's dialect knows."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        if name not in GATEWAYS:
+            raise self.error(f"unknown gateway {name!r}; choose one of: {', '.join(GATEWAYS)}")
+        gateway = GATEWAYS[name]
+        header = [
+            "model",
+            "duration (s)",
+            "resolution",
+            "ratio",
+            "starts from",
+            "audio",
+            "last frame",
+            "seed",
+            "references (images / videos / audios)",
+            "media forms in the request",
+            "s3:// inputs go as",
+        ]
+        rows = (model_row(gateway, model, spec) for model, spec in gateway.models.items())
+        return [table(header, rows)]
+
+
+# ---- Airflow lines ------------------------------------------------------------------------------
+
+
+def locked_versions(lock: Path) -> dict[str, str]:
+    """``name -> version`` of every ``name==version`` pin in a uv lock file."""
+    pins = re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)", lock.read_text(), flags=re.MULTILINE)
+    return {name.lower(): version for name, version in pins}
+
+
+def python_version(lock: Path) -> str:
+    """The ``--python-version`` the lock was compiled for (from uv's header comment)."""
+    found = re.search(r"--python-version (\S+)", lock.read_text())
+    return found.group(1) if found else "?"
+
+
+def matrix_tests() -> list[str]:
+    """The test files ``.ci/matrix`` runs on every Airflow line (its ``TESTS=( ... )`` array)."""
+    script = (ROOT / ".ci" / "matrix").read_text()
+    block = re.search(r"^TESTS=\((.*?)^\)", script, flags=re.MULTILINE | re.DOTALL)
+    if block is None:
+        raise ValueError(".ci/matrix has no TESTS=( ... ) array")
+    return block.group(1).split()
+
+
+class AirflowLinesDirective(SphinxDirective):
+    """``seedance-airflow-lines``: the pinned versions of every lock CI tests, and the matrix tests."""
+
+    def run(self) -> list[nodes.Node]:
+        locks = [ROOT / "requirements" / "dev.lock", *sorted((ROOT / "requirements" / "matrix").glob("*.lock"))]
+        rows = []
+        for lock in locks:
+            self.env.note_dependency(str(lock))
+            pins = locked_versions(lock)
+            scope = "the whole suite (make test)" if lock.name == "dev.lock" else "the matrix tests (make test-matrix)"
+            rows.append(
+                [code(lock.relative_to(ROOT)), python_version(lock), *(pins.get(name, "-") for name in LOCKED), scope]
+            )
+        header = ["lock file", "Python", *LOCKED, "what runs on it"]
+        self.env.note_dependency(str(ROOT / ".ci" / "matrix"))
+        tests = nodes.paragraph()
+        tests += nodes.Text("The matrix tests, as .ci/matrix lists them: ")
+        tests += code(*matrix_tests())
+        tests += nodes.Text(".")
+        return [table(header, rows), tests]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("seedance-gateways", GatewaysDirective)
+    app.add_directive("seedance-models", ModelsDirective)
+    app.add_directive("seedance-airflow-lines", AirflowLinesDirective)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
