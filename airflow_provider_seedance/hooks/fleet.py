@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,9 @@ class FleetPoller:
         self._on_idle = on_idle
         self._pending: list[_Poll] = []
         self._wake = asyncio.Event()
+        # When the runner's sleep ends by itself: only a poll due sooner wakes it (waking it for every poll
+        # would cost a pass over all pending polls per trigger per interval).
+        self._sleep_until = math.inf
         self._runner: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -92,7 +96,7 @@ class FleetPoller:
         self._pending.append(poll)
         if self._runner is None or self._runner.done():
             self._runner = loop.create_task(self._run(), name=f"seedance-fleet-poller-{self._gateway}")
-        else:
+        elif poll.due < self._sleep_until:
             self._wake.set()
         return await poll.answer
 
@@ -115,6 +119,7 @@ class FleetPoller:
             next_due = min(poll.due for poll in self._pending)
             if next_due > now:
                 self._wake.clear()
+                self._sleep_until = next_due
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), next_due - now)
                 continue
