@@ -9,7 +9,7 @@ The libraries do the writing; this module only chooses which and how:
   multipart upload that fails is aborted by s3transfer, and a small object is one PUT.
 * Every other scheme is written through its fsspec file with ``autocommit=False``, committed only
   when every byte has arrived and discarded otherwise; lineage (``ObjectStoragePath.open``) names the
-  final path.
+  final path. Local files are the exception: a hidden sibling renamed into place (see ``_write_local``).
 
 The bytes come from a ``DownloadReader`` (see ``transfer.py``), which computes sha256 and size as they
 pass, resumes a dropped download from the last byte and raises rather than end early: a broken
@@ -18,15 +18,19 @@ transfer never completes at the final path.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import mimetypes
+import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S3_SCHEMES = frozenset({"s3", "s3a", "s3n"})
+LOCAL_SCHEMES = frozenset({"file", "local"})
 MIB = 1024 * 1024
 # s3transfer reads a stream that cannot seek part by part into memory and holds at most
 # ``max_in_memory_upload_chunks`` parts (boto3's default: 10) plus the one being read, so with 8 MiB
@@ -121,6 +126,9 @@ def _upload(source: BinaryIO, destination: ObjectStoragePath) -> None:
         )
         return
     destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.protocol in LOCAL_SCHEMES:
+        _write_local(source, destination)
+        return
     # One file's own transaction, not ``fs.transaction``: that is shared by every thread using the
     # (cached) filesystem, and would hold other writes back until this one ends.
     file = destination.open("wb", autocommit=False)
@@ -131,6 +139,27 @@ def _upload(source: BinaryIO, destination: ObjectStoragePath) -> None:
         file.discard()
         raise
     file.commit()
+
+
+def _write_local(source: BinaryIO, destination: ObjectStoragePath) -> None:
+    """A hidden sibling renamed into place, so the commit is atomic.
+
+    fsspec keeps an uncommitted local file in the system temp folder and moves it on commit: a copy,
+    not a rename, when that folder is on another device (a mounted output volume), so a worker killed
+    meanwhile would leave part of a video at the final path, and a small /tmp would not hold it at all.
+    The sibling is written through the filesystem directly, so lineage names only the final path.
+    """
+    final = destination.path
+    temporary = f"{final}.{uuid.uuid4().hex}.partial"
+    try:
+        with destination.fs.open(temporary, "wb") as file:
+            shutil.copyfileobj(source, file, COPY_BUFFER)
+        os.replace(temporary, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    get_hook_lineage_collector().add_output_asset(context=destination, uri=storage_uri(destination))
 
 
 @lru_cache(maxsize=16)
