@@ -61,4 +61,4 @@ scale-test: $(STAMP)
 # The user documentation (docs/, Sphinx with MyST) into docs/_build/html; any warning fails the build.
 .PHONY: docs
 docs: $(STAMP)
-	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html

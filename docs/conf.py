@@ -25,4 +25,6 @@ myst_heading_anchors = 3
 html_theme = "alabaster"
 html_title = f"{project} {release}"
 # Wide enough for the support matrix tables.
-html_theme_options = {"page_width": "1240px", "sidebar_width": "220px"}
+html_theme_options = {"page_width": "1320px", "sidebar_width": "220px", "body_max_width": "none"}
+html_static_path = ["_static"]
+html_css_files = ["seedance.css"]

@@ -4,7 +4,8 @@
     one row per gateway: its public Base URL and the calls its dialect declares (cancel, batch status,
     task list, upload endpoint, asset library, 404 grace).
 ``seedance-models`` *gateway*
-    one row per model the dialect knows: what it accepts, as the validation before the submit checks it.
+    per model the dialect knows: its settings, then its media inputs, as the validation before the submit
+    checks them.
 ``seedance-airflow-lines``
     one row per lock file CI installs (``requirements/dev.lock`` and ``requirements/matrix/*.lock``),
     then the test files ``.ci/matrix`` runs on every line.
@@ -22,28 +23,32 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 from airflow_provider_seedance.gateways import GATEWAYS, Gateway, ModelSpec
-from airflow_provider_seedance.gateways.delivery import possible_deliveries
+from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, ordered, possible_deliveries
 from airflow_provider_seedance.gateways.spec import describe_durations
 from airflow_provider_seedance.models import InputMode, MediaInput
 
 ROOT = Path(__file__).resolve().parents[2]
-# Packages whose pinned versions the Airflow table shows, in its column order.
-LOCKED = (
-    "apache-airflow",
-    "apache-airflow-task-sdk",
-    "apache-airflow-providers-amazon",
-    "apache-airflow-providers-common-compat",
-    "httpx",
-    "pydantic",
-)
+# Packages whose pinned versions the Airflow table shows, in its column order, with their column titles.
+LOCKED = {
+    "apache-airflow": "Airflow",
+    "apache-airflow-task-sdk": "task SDK",
+    "apache-airflow-providers-amazon": "Amazon provider",
+    "apache-airflow-providers-common-compat": "common-compat provider",
+    "httpx": "httpx",
+    "pydantic": "pydantic",
+}
 NOT_CHECKED = "not checked"
 Cell = str | nodes.Node
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> nodes.table:
     """A docutils table; a cell is plain text or a ready node (``code()`` for literals)."""
+    rows = list(rows)
     group = nodes.tgroup(cols=len(header))
-    group.extend(nodes.colspec(colwidth=1) for _ in header)
+    # Relative widths from the longest text in each column (the plain-text builder needs them).
+    for column in zip(header, *rows, strict=True):
+        longest = max(len(cell if isinstance(cell, str) else cell.astext()) for cell in column)
+        group += nodes.colspec(colwidth=min(max(longest, 4), 40))
     head, body = nodes.thead(), nodes.tbody()
     head += _row(header)
     body.extend(_row(row) for row in rows)
@@ -133,27 +138,26 @@ def _references(spec: ModelSpec) -> str:
     return text
 
 
-def _storage_deliveries(gateway: Gateway, model: str, spec: ModelSpec) -> str:
-    """How an ``s3://`` image, video and audio input reaches this model (the default delivery order)."""
-    channels = gateway.media_channels(model)
-    parts = []
-    for media in ("image", "video", "audio"):
-        item = MediaInput(field=media, media=media, uri=f"s3://bucket/input.{media}")
-        ways = sorted(way.value for way in possible_deliveries(item, spec.sources_for(media), channels))
-        parts.append(f"{media}: {', '.join(ways) or 'no'}")
-    return "; ".join(parts)
+MEDIA = ("image", "video", "audio")
 
 
-def model_row(gateway: Gateway, model: str, spec: ModelSpec) -> list[Cell]:
+def _forms(spec: ModelSpec, media: str) -> str:
+    """The forms a field of ``media`` takes in the request body."""
+    return ", ".join(sorted(kind.value for kind in spec.sources_for(media))) or "no"
+
+
+def _from_s3(gateway: Gateway, model: str, spec: ModelSpec, media: str) -> str:
+    """How an ``s3://`` input of ``media`` can reach this model, in the order the operator tries them."""
+    item = MediaInput(field=media, media=media, uri=f"s3://bucket/input.{media}")
+    ways = possible_deliveries(item, spec.sources_for(media), gateway.media_channels(model))
+    return ", ".join(way.value for way in ordered(ways, DEFAULT_DELIVERY_ORDER)) or "no"
+
+
+def request_row(model: str, spec: ModelSpec) -> list[Cell]:
     durations = describe_durations(spec.durations) if spec.durations is not None else NOT_CHECKED
     if spec.default_duration is not None:
         durations += f" (default {spec.default_duration})"
     modes = [mode.value for mode in InputMode if mode in spec.input_modes]
-    seed = f"{spec.seed_range[0]} to {spec.seed_range[1]}" if spec.seed_range else "no seed"
-    forms = "; ".join(
-        f"{media}: {', '.join(sorted(kind.value for kind in spec.sources_for(media))) or 'no'}"
-        for media in ("image", "video", "audio")
-    )
     return [
         code(model),
         durations,
@@ -162,15 +166,20 @@ def model_row(gateway: Gateway, model: str, spec: ModelSpec) -> list[Cell]:
         code(*modes),
         yes_no(spec.generate_audio),
         yes_no(spec.return_last_frame),
-        seed,
-        _references(spec),
-        forms,
-        _storage_deliveries(gateway, model, spec),
+        f"{spec.seed_range[0]} to {spec.seed_range[1]}" if spec.seed_range else "no seed",
     ]
 
 
+def media_row(gateway: Gateway, model: str, spec: ModelSpec) -> list[Cell]:
+    cells: list[Cell] = [code(model), _references(spec)]
+    for media in MEDIA:
+        cells += [_forms(spec, media), _from_s3(gateway, model, spec, media)]
+    return cells
+
+
 class ModelsDirective(SphinxDirective):
-    """``seedance-models <gateway>``: one row per model the gateway's dialect knows."""
+    """``seedance-models <gateway>``: what each model the gateway's dialect knows accepts, in two tables
+    (the request's settings, then its media inputs)."""
 
     required_arguments = 1
 
@@ -179,21 +188,15 @@ class ModelsDirective(SphinxDirective):
         if name not in GATEWAYS:
             raise self.error(f"unknown gateway {name!r}; choose one of: {', '.join(GATEWAYS)}")
         gateway = GATEWAYS[name]
-        header = [
-            "model",
-            "duration (s)",
-            "resolution",
-            "ratio",
-            "starts from",
-            "audio",
-            "last frame",
-            "seed",
-            "references (images / videos / audios)",
-            "media forms in the request",
-            "s3:// inputs go as",
+        models = list(gateway.models.items())
+        settings = ["model", "duration (s)", "resolution", "ratio", "starts from", "audio", "last frame", "seed"]
+        media = ["model", "references (images / videos / audios)"]
+        for kind in MEDIA:
+            media += [f"{kind}s in the request", f"s3:// {kind}s go as"]
+        return [
+            table(settings, (request_row(model, spec) for model, spec in models)),
+            table(media, (media_row(gateway, model, spec) for model, spec in models)),
         ]
-        rows = (model_row(gateway, model, spec) for model, spec in gateway.models.items())
-        return [table(header, rows)]
 
 
 # ---- Airflow lines ------------------------------------------------------------------------------
@@ -233,7 +236,7 @@ class AirflowLinesDirective(SphinxDirective):
             rows.append(
                 [code(lock.relative_to(ROOT)), python_version(lock), *(pins.get(name, "-") for name in LOCKED), scope]
             )
-        header = ["lock file", "Python", *LOCKED, "what runs on it"]
+        header = ["lock file", "Python", *LOCKED.values(), "what runs on it"]
         self.env.note_dependency(str(ROOT / ".ci" / "matrix"))
         tests = nodes.paragraph()
         tests += nodes.Text("The matrix tests, as .ci/matrix lists them: ")
