@@ -115,13 +115,26 @@ def read_json(source: ObjectStoragePath) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
+def check_destination(destination: ObjectStoragePath) -> None:
+    """Raise ``ValueError`` now, before anything is paid for, when the destination's upload settings are unusable.
+
+    For S3 that is the output connection's ``service_config.s3`` (the hook built here is the one the upload
+    reuses); other schemes have nothing to check before writing.
+    """
+    if destination.protocol in S3_SCHEMES:
+        _s3_hook(storage_conn_id(destination), _content_type(destination))
+
+
+def _content_type(destination: ObjectStoragePath) -> str:
+    return mimetypes.guess_type(destination.name)[0] or "application/octet-stream"
+
+
 def _upload(source: BinaryIO, destination: ObjectStoragePath) -> None:
     """Everything ``source`` reads, at ``destination``; nothing there if reading it raises."""
     if destination.protocol in S3_SCHEMES:
         # From the plain path: before Airflow 3.2, ``bucket`` carries the ``conn_id@`` prefix.
         bucket, _, key = destination.path.partition("/")
-        content_type = mimetypes.guess_type(destination.name)[0] or "application/octet-stream"
-        _s3_hook(storage_conn_id(destination), content_type).load_file_obj(
+        _s3_hook(storage_conn_id(destination), _content_type(destination)).load_file_obj(
             source, key=key, bucket_name=bucket, replace=True
         )
         return

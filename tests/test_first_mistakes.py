@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from airflow.utils.state import TaskInstanceState
 
+from airflow_provider_seedance import storage
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
-from tests.conftest import BUCKET, SIM_KEY
+from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY
 from tests.test_operator import MODELS, _claim, _single, _submissions, _task_output
 
 
@@ -211,3 +212,26 @@ def test_a_submit_with_unknown_outcome_says_what_to_do_next(env, run_dag, capfd,
     assert f"Next: in apimart's console, look for a {MODELS['apimart']} task created around" in output
     assert "If there is none, clear this task to submit again." in output
     assert "The above exception was the direct cause" not in output.split("Next: in apimart's console")[-1]
+
+
+def test_an_unusable_s3_upload_setting_fails_before_paying(
+    env, moto_server, run_dag, monkeypatch, capfd, caplog, request
+):
+    extra = {"endpoint_url": moto_server, "region_name": "us-east-1"}
+    extra["service_config"] = {"s3": {"extra_args": {"ServerSideEncription": "AES256"}}}  # a typo of the argument
+    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}", json.dumps(connection))  # the output connection
+    storage._s3_hook.cache_clear()  # hooks are kept per process; a worker runs each task in a new one
+    request.addfinalizer(storage._s3_hook.cache_clear)
+    run = run_dag(
+        "mistake_sse_typo",
+        _single(
+            "mistake_sse_typo",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            f"output_path='s3://{BUCKET}/sse-typo/x.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    assert _submissions(env, "ark") == 0
+    assert f"extra_args of connection {AWS_CONN_ID!r} has ServerSideEncription" in _task_output(capfd, caplog)

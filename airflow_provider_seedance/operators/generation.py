@@ -58,7 +58,7 @@ from airflow_provider_seedance.operators.fields import MEDIA_FIELDS, request_fie
 from airflow_provider_seedance.operators.settings import GenerationSettings
 from airflow_provider_seedance.operators.storing import Provenance, manifest_path, store_result
 from airflow_provider_seedance.operators.submission import FIX_INPUT, Submission
-from airflow_provider_seedance.storage import read_json, remove_quietly, storage_uri
+from airflow_provider_seedance.storage import check_destination, read_json, remove_quietly, storage_uri
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How failure messages about the request end: what a person does next.
@@ -122,12 +122,17 @@ class Generation:
         return Prepared(request, sources, fingerprint)
 
     def check_paths(self) -> None:
-        """Rendered paths need a scheme, or they would land on the worker's local disk."""
+        """Rendered paths need a scheme, or they would land on the worker's local disk; the output's upload
+        settings must be usable, or the video would be paid for and then not stored."""
         paths = (("output_path", self.output_path), ("asset_registry_path", self.settings.asset_registry_path))
         for name, value in paths:
             problem = scheme_problem(name, value)
             if problem:
                 raise AirflowFailException(problem)
+        try:
+            check_destination(self.output)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from None
 
     def request(self, *, validate: bool) -> VideoRequest:
         """Build the request; with ``validate``, check it against the gateway's rules (no network)."""
