@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $@
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check airflow_provider_seedance tests example_dags benchmarks
-	$(VENV)/bin/ruff format --check airflow_provider_seedance tests example_dags benchmarks
+	$(VENV)/bin/ruff check airflow_provider_seedance tests example_dags benchmarks docs
+	$(VENV)/bin/ruff format --check airflow_provider_seedance tests example_dags benchmarks docs
 
 test: lint
 	$(VENV)/bin/pytest
