@@ -274,7 +274,8 @@ class Watch:
         if held >= (min(5, self.args.generations) if self.args.mode == "mapped" else 1):
             self.airflow.processes.kill(name)
             self._dead_triggerer_job = rows[0][0]
-            self.kills.append(Kill(name, self.elapsed(), f"holding {held} waiting generations"))
+            held_what = f"{held} waiting generations" if self.args.mode == "mapped" else f"{held} waiting batch(es)"
+            self.kills.append(Kill(name, self.elapsed(), f"holding {held_what}"))
 
     def _maybe_kill_worker(self) -> None:
         """Kill the last Celery worker while it runs tasks (by default: tasks past their claim, see --help)."""
