@@ -68,13 +68,6 @@ class ProcessGroup:
         )
         return self._processes[name].pid
 
-    @property
-    def names(self) -> list[str]:
-        return list(self._processes)
-
-    def pid(self, name: str) -> int:
-        return self._processes[name].pid
-
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
 
