@@ -1,10 +1,12 @@
 """Real, playable outputs: H.264 MP4 (with AAC when audio is asked for) and PNG last frames.
 
-Frames are a moving checkerboard whose colours come from the prompt, encoded with x264's
-ultrafast preset (a 5 s 720p clip takes about half a second). The inputs show in the output: a
-received first-frame image fills the first second, and a strip of 32 black/white blocks along the
-top edge of every frame spells the first 32 bits of sha256(prompt). Files are cached by their
-parameters, so identical requests (same size, prompt and first frame) render once.
+Different prompts look different at a glance: sha256(prompt) picks a sliding pattern (checks,
+stripes, diagonals or waves), its tile size, two colours, the direction and speed of the slide and
+the audio tone's pitch, and a caption band along the bottom shows the prompt's text. The inputs show
+too: a received first-frame image fills the first second, and a strip of 32 black/white blocks along
+the top edge of every frame spells the first 32 bits of sha256(prompt), for tests to read back.
+Frames are encoded with x264's ultrafast preset (a 5 s 720p clip takes about half a second). Files
+are cached by their parameters, so identical requests (same size, prompt and first frame) render once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 # Output sizes per resolution and ratio, as the upstream Seedance size table gives them.
 SIZES: dict[str, dict[str, tuple[int, int]]] = {
@@ -50,11 +52,15 @@ SIZES: dict[str, dict[str, tuple[int, int]]] = {
         "9:21": (946, 2206),
     },
 }
-COLOUR_VARIANTS = 4
+PATTERNS = ("checks", "stripes", "diagonals", "waves")
+TILE_DIVISORS = (6, 8, 10, 12, 16)  # a tile is this many times smaller than the frame's height
 AUDIO_RATE = 44100
 PROMPT_BITS = 32
 STRIP_HEIGHT = 16  # rows of the prompt strip; blocks are width // 32 wide
 BLACK, WHITE, NEUTRAL = 16, 235, 128  # video-range luma and neutral chroma
+DARK, LIGHT = 70, 170  # luma of the pattern's two tiles
+CHROMA_RADIUS = 50  # how far from grey the tiles' colours sit (U/V units)
+SECOND_HUE = 50  # degrees between the two tiles' colours: related, still told apart
 
 
 def video_size(resolution: str, ratio: str) -> tuple[int, int]:
@@ -69,6 +75,29 @@ def prompt_bits(prompt: str) -> int:
 
 
 @dataclass(frozen=True)
+class Look:
+    """How a prompt looks and sounds; every choice comes from bytes of sha256(prompt) past the strip's four."""
+
+    pattern: str
+    tile_divisor: int
+    hue: float  # degrees on the U/V plane; the second tile's sits SECOND_HUE degrees on
+    speed: int  # chroma pixels per frame (per 480 px of width); negative slides right to left
+    pitch: int  # Hz
+
+    @classmethod
+    def of(cls, prompt: str) -> Look:
+        digest = hashlib.sha256(prompt.encode()).digest()
+        direction = -1 if digest[8] & 0x80 else 1
+        return cls(
+            pattern=PATTERNS[digest[4] % len(PATTERNS)],
+            tile_divisor=TILE_DIVISORS[digest[5] % len(TILE_DIVISORS)],
+            hue=int.from_bytes(digest[6:8], "big") * 360 / 65536,
+            speed=direction * (1 + digest[8] % 4),
+            pitch=220 + 2 * digest[9],
+        )
+
+
+@dataclass(frozen=True)
 class VideoSpec:
     """Everything a rendered file depends on. ``first_frame`` is the sha256 of an image in the cache's inputs."""
 
@@ -77,18 +106,15 @@ class VideoSpec:
     duration: int
     fps: int
     audio: bool
-    prompt_bits: int
+    prompt: str
     first_frame: str | None = None
-
-    @property
-    def variant(self) -> int:
-        return self.prompt_bits % COLOUR_VARIANTS
 
     @property
     def key(self) -> str:
         sound = "aac" if self.audio else "mute"
         first = self.first_frame or "none"
-        return f"{self.width}x{self.height}-{self.duration}s-{self.fps}fps-{sound}-p{self.prompt_bits:08x}-f{first}"
+        prompt = hashlib.sha256(self.prompt.encode()).hexdigest()[:16]
+        return f"{self.width}x{self.height}-{self.duration}s-{self.fps}fps-{sound}-p{prompt}-f{first}"
 
 
 class MediaCache:
@@ -142,22 +168,23 @@ class MediaCache:
 
 
 class _Frames:
-    """Builds the clip's frames: a luma checkerboard twice the frame width that slides across, and
-    flat chroma planes whose colours are the prompt's variant; the first second shows the first-frame
-    image instead when there is one, and every frame carries the prompt strip. Planes are written with
-    the encoder's own line padding, so any even or odd size works."""
+    """Builds the clip's frames: the prompt's pattern, drawn once on canvases wider than the frame
+    (luma and both chroma planes), slides across; the first second shows the first-frame image
+    instead when there is one; pattern frames carry the caption band, and every frame the prompt
+    strip. Planes are written with the encoder's own line padding, so any even or odd size works."""
 
     def __init__(self, spec: VideoSpec, first_frame: bytes | None) -> None:
         self.spec = spec
-        rows, cols = np.mgrid[0 : spec.height, 0 : 2 * spec.width]
-        square = max(16, spec.height // 12)
-        self.luma = ((((rows // square) + (cols // square)) % 2) * 150 + 50).astype(np.uint8)
+        look = Look.of(spec.prompt)
         self.template = av.VideoFrame(spec.width, spec.height, "yuv420p")
-        u_value, v_value = [(70, 170), (170, 70), (200, 120), (90, 90)][spec.variant]
-        self.chroma = [
-            np.full((plane.height, plane.width), value, np.uint8)
-            for plane, value in zip(self.template.planes[1:], (u_value, v_value), strict=True)
-        ]
+        tiles = _tiles(look, spec.width, spec.height)
+        self.luma = np.where(tiles, LIGHT, DARK).astype(np.uint8)
+        colours = zip(_chroma(look.hue), _chroma(look.hue + SECOND_HUE), strict=True)
+        self.chroma = [np.where(tiles[::2, ::2], second, first).astype(np.uint8) for first, second in colours]
+        # Luma moves two pixels per chroma pixel, so both stay aligned.
+        self.speed = look.speed * max(1, spec.width // 480)
+        self.caption = _caption(spec.prompt, spec.width, spec.height)
+        self.bits = prompt_bits(spec.prompt)
         self.image = _image_planes(first_frame, spec.width, spec.height) if first_frame else None
 
     def frame(self, index: int) -> av.VideoFrame:
@@ -165,15 +192,66 @@ class _Frames:
         if self.image is not None and index < spec.fps:
             planes = [plane.copy() for plane in self.image]
         else:
-            offset = (index * max(2, spec.width // 120)) % spec.width
-            planes = [self.luma[:, offset : offset + spec.width].copy(), *(p.copy() for p in self.chroma)]
-        _draw_strip(planes, spec.prompt_bits)
+            width = self.template.planes[1].width  # of a chroma plane
+            shift = (index * self.speed) % width
+            planes = [self.luma[:, 2 * shift : 2 * shift + spec.width].copy()]
+            planes += [canvas[:, shift : shift + width].copy() for canvas in self.chroma]
+            _draw_caption(planes, self.caption)
+        _draw_strip(planes, self.bits)
         frame = av.VideoFrame(spec.width, spec.height, "yuv420p")
         for target, plane in zip(frame.planes, planes, strict=True):
             padded = np.zeros((target.height, target.line_size), np.uint8)
             padded[:, : plane.shape[1]] = plane
             target.update(padded)
         return frame
+
+
+def _tiles(look: Look, width: int, height: int) -> np.ndarray:
+    """The pattern as booleans, over a canvas a little more than twice the frame's width."""
+    rows, cols = np.ogrid[0:height, 0 : 2 * width + 2]
+    size = max(8, height // look.tile_divisor)
+    if look.pattern == "checks":
+        tiles = (rows // size + cols // size) % 2
+    elif look.pattern == "stripes":
+        tiles = np.broadcast_to(cols // size % 2, (height, cols.shape[1]))
+    elif look.pattern == "diagonals":
+        tiles = (rows + cols) // size % 2
+    else:  # waves: vertical stripes bent by a sine down the frame
+        tiles = (cols + (size * np.sin(rows / size)).astype(int)) // size % 2
+    return tiles.astype(bool)
+
+
+def _chroma(hue: float) -> tuple[int, int]:
+    """U and V of a colour at ``hue`` degrees, as saturated as the tiles use."""
+    angle = np.radians(hue)
+    return round(NEUTRAL + CHROMA_RADIUS * np.cos(angle)), round(NEUTRAL + CHROMA_RADIUS * np.sin(angle))
+
+
+def _caption(prompt: str, width: int, height: int) -> np.ndarray:
+    """The band's luma: the prompt's text (cut to fit, with an ellipsis) in white on black."""
+    band = max(2 * STRIP_HEIGHT, min(width, height) // 9)
+    font = ImageFont.load_default(size=max(10, band // 2))
+    margin = band // 3
+    image = Image.new("L", (width, band), BLACK)
+    text = _fit(" ".join(prompt.split()), font, width - 2 * margin)
+    ImageDraw.Draw(image).text((margin, band // 2), text, font=font, fill=WHITE, anchor="lm")
+    return np.asarray(image, np.uint8)
+
+
+def _fit(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, room: int) -> str:
+    if font.getlength(text) <= room:
+        return text
+    while text and font.getlength(text + "…") > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _draw_caption(planes: list[np.ndarray], caption: np.ndarray) -> None:
+    luma = planes[0]
+    top = luma.shape[0] - caption.shape[0]
+    luma[top:] = caption
+    for chroma in planes[1:]:
+        chroma[top // 2 :] = NEUTRAL
 
 
 def _image_planes(data: bytes, width: int, height: int) -> list[np.ndarray]:
@@ -213,9 +291,9 @@ def _render_mp4(frames: _Frames, path: Path) -> None:
 
 
 def _encode_tone(container: av.container.OutputContainer, stream: av.AudioStream, spec: VideoSpec) -> None:
-    """A quiet tone whose pitch depends on the colour variant, as long as the video."""
+    """A quiet tone whose pitch comes from the prompt, as long as the video."""
     total = spec.duration * AUDIO_RATE
-    pitch = 220 * (1 + spec.variant)
+    pitch = Look.of(spec.prompt).pitch
     chunk = 1024
     for start in range(0, total, chunk):
         count = min(chunk, total - start)

@@ -23,7 +23,7 @@ from airflow_provider_seedance.simulator.faults import Fault, FaultInjector, Fau
 from airflow_provider_seedance.simulator.gateways import SIMULATED_GATEWAYS
 from airflow_provider_seedance.simulator.gateways.base import ErrorKind, RequestRejected, Route, SimGateway
 from airflow_provider_seedance.simulator.inputs import AssetBytes, MediaRef, ReceivedInput, failure_message, receive
-from airflow_provider_seedance.simulator.media import MediaCache, VideoSpec, prompt_bits, video_size
+from airflow_provider_seedance.simulator.media import MediaCache, VideoSpec, video_size
 from airflow_provider_seedance.simulator.stats import Stats
 from airflow_provider_seedance.simulator.tasks import Outcome, SimState, SimTask, TaskStore
 
@@ -116,7 +116,7 @@ class Simulator:
             task_id=task_id,
             model=model,
             prompt=prompt,
-            video=VideoSpec(width, height, duration, self.config.fps, audio, prompt_bits(prompt), first_frame),
+            video=VideoSpec(width, height, duration, self.config.fps, audio, prompt, first_frame),
             return_last_frame=return_last_frame,
             outcome=Outcome.BAD_INPUT if failure else outcome,
             urls_expired=bool(fault and fault.kind is FaultKind.EXPIRE_URL),
