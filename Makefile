@@ -39,6 +39,7 @@ demo: $(STAMP)
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
+	$(UV) pip compile requirements/scale.in -c $(LOCK) --python-version 3.11 -o requirements/scale.lock
 
 lock-matrix: $(STAMP)
 	for line in $(MATRIX); do \
