@@ -11,6 +11,8 @@ difference                       native   what we do below it
 ``airflow.sdk.BaseHook``         3.1      common-compat maps it to ``airflow.hooks.base``
 ``airflow.sdk.conf``,            3.2      common-compat maps them to ``airflow.configuration``
 ``AirflowFailException`` in SDK           and ``airflow.exceptions``
+``Stats`` in the SDK             3.2      common-compat maps it to ``airflow.stats`` (which
+                                          3.3 deprecates)
 async connection lookup          3.3.2    common-compat (>= 1.23) reads the connection in a
 (``aget_connection`` +                    worker thread, where blocking on the supervisor is
 ``Connection.aextra_dejson``)             safe, instead of masking secrets synchronously
@@ -29,7 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseHook, conf
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseHook, Stats, conf
 from airflow.sdk import ObjectStoragePath
 from airflow.triggers.base import BaseTrigger
 
@@ -41,6 +43,7 @@ __all__ = [
     "AirflowException",
     "AirflowFailException",
     "BaseHook",
+    "Stats",
     "conf",
     "get_async_connection",
     "get_async_extra_dejson",

@@ -26,6 +26,7 @@ LAYERS = {
     "media": 4,
     "claims": 4,
     "manifest": 4,
+    "metrics": 4,
     "operators": 5,
     "links": 5,
     "testing": 6,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_seedance import metrics
 from airflow_provider_seedance.claims import read_claim, remove_claim, write_claim
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import SeedanceError
@@ -52,6 +53,7 @@ def after_failure(
     """Raise for a failed task: ``AirflowException`` when a retry may pass it, ``AirflowFailException``
     when none can; ``<output>.failure.json`` records the cause either way."""
     cause = failure_cause(event.error_code, event.message)
+    metrics.failed(event.gateway, request.model, cause)
     what = f"Seedance generation did not produce a video: {event.message} ({event.reason})"
     _record_failure(output, event, request, cause, log)
     claim = read_claim(output)

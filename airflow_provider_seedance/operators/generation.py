@@ -27,6 +27,7 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, Context, ObjectStoragePath
 
+from airflow_provider_seedance import metrics
 from airflow_provider_seedance.claims import Claim, claim_path, read_claim, remove_claim, write_claim
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import (
@@ -223,6 +224,7 @@ class Generation:
                     claim.submitted_at,
                     storage_uri(claim_path(self.output)),
                 )
+                metrics.resumed(gateway, request.model)
                 # A retry after a timeout gets a fresh allowance instead of timing out at once.
                 return status, max(claim.deadline_at, datetime.now(UTC) + self.settings.generation_timeout)
         elif claim is not None:
@@ -243,6 +245,7 @@ class Generation:
         estimate = self.submission.check_cost(request, sources)
         delivered = self.submission.deliver(request, sources, self._asset_registry_root())
         status = self.submission.submit(delivered)
+        metrics.submitted(gateway, request.model, estimate)
         submitted_at = datetime.now(UTC)
         deadline = submitted_at + self.settings.generation_timeout
         claim = Claim(
@@ -365,9 +368,11 @@ class Generation:
         elif event.status in ("cancelled", "expired"):
             self.forget()  # not billed by the gateways; a retry may try again
         elif event.reason == TaskNotFoundError.__name__:
+            metrics.failed(event.gateway, request.model, "lost")
             self._lost_task(event.remote_task_id)
             self.forget()
             raise AirflowException(f"{event.message}. Next: a retry submits it again (resubmit_lost_tasks=True).")
+        metrics.failed(event.gateway, request.model, event.status)  # a failed task was counted by its cause
         raise AirflowException(
             f"Seedance generation did not produce a video: {event.message} ({event.reason}). "
             + AFTER_NO_VIDEO.get(event.status, "Next: a retry tries again.")
@@ -388,6 +393,7 @@ class Generation:
         except ResultUnavailableError as exc:
             # Nothing can fetch this video any more. Keeping the claim would make every later run resume
             # the same task and fail the same way, so a person's clear is what pays for a new one.
+            metrics.failed(self.hook.gateway.name, request.model, "result_unavailable")
             self.forget()
             raise AirflowFailException(
                 f"the video of {self.hook.gateway.name} task {task_id} can no longer be fetched ({exc}); gateways keep "

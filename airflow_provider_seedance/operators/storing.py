@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_seedance import metrics
 from airflow_provider_seedance.exceptions import ResultUnavailableError, SeedanceError
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.manifest import build_manifest
@@ -75,6 +76,7 @@ def store_result(
     if spent is not None:
         log.info("Actual cost: %.4f %s (%s).", spent.amount, spent.currency, spent.basis)
     write_json(manifest_path(output), manifest)
+    metrics.stored(manifest, spent)
     return manifest
 
 
