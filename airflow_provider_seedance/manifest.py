@@ -111,6 +111,8 @@ def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped
         "remote_task_id": manifest["remote_task_id"],
         "gateway": manifest["gateway"],
         "model": manifest["model"],
+        "seed": manifest.get("seed"),
+        "usage": manifest.get("usage"),
         "estimated_cost": (cost.get("estimate") or {}).get("amount"),
         "actual_cost": (cost.get("actual") or {}).get("amount"),
         "currency": known.get("currency"),

@@ -29,6 +29,7 @@ LAYERS = {
     "metrics": 4,
     "operators": 5,
     "links": 5,
+    "lineage": 5,
     "testing": 6,
     "demo": 7,
     "simulator": 2,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import AssetAlias, BaseOperator, ObjectStoragePath
 
@@ -21,6 +21,9 @@ from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.fields import parse_time_scheme_problem
 from airflow_provider_seedance.operators.generation import Generation
 from airflow_provider_seedance.operators.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
 DEFAULT_ASSET_ALIAS = "seedance_videos"
 # The framework's deferral timeout sits a little past the triggers' own deadlines, as a backstop.
@@ -72,6 +75,8 @@ class BaseSeedanceGenerationOperator(BaseOperator):
     """
 
     ui_color = "#f2e6ff"
+    # The request fields and result of each generation this task concluded, for its lineage (see lineage.py).
+    _concluded: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...] = ()
 
     def __init__(
         self,
@@ -153,3 +158,14 @@ class BaseSeedanceGenerationOperator(BaseOperator):
             self.hook.connection  # noqa: B018 - resolving it is the check
         except ConnectionConfigError as exc:
             raise AirflowFailException(f"{exc}. Fix the connection, then clear the task.") from None
+
+    def _record_concluded(self, concluded: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> None:
+        """Keep (request fields, result) of each generation concluded: the lineage is read from this instance."""
+        self._concluded = tuple(concluded)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """What this run read and stored, and its generations, for OpenLineage (called by its listener only,
+        so the OpenLineage provider is imported only where it is installed and enabled)."""
+        from airflow_provider_seedance.lineage import operator_lineage
+
+        return operator_lineage(self._concluded)

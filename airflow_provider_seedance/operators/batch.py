@@ -315,6 +315,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
     def _report(self, context: Context, items: list[BatchItem], progress: Progress) -> list[dict[str, Any]]:
         """Every item's report, in the order of ``requests``; the task fails when any item failed."""
         report = [progress.reports[item.key] for item in items]
+        self._record_concluded([(item.fields, entry) for item, entry in zip(items, report, strict=True)])
         failed = [entry for entry in report if entry["status"] == "failed"]
         counts = {status: sum(entry["status"] == status for entry in report) for status in ("stored", "skipped")}
         self.log.info(

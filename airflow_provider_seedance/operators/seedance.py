@@ -156,7 +156,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     # ---- the story --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return self._generate(context, waiting_since=None)
+        return self._concluded_with(self._generate(context, waiting_since=None))
 
     def execute_after_capacity_wait(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Back from waiting for the gateway to take new tasks: start over (nothing was submitted)."""
@@ -164,7 +164,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             since = datetime.fromisoformat(str((event or {})["waiting_since"]))
         except (KeyError, ValueError):
             since = datetime.now(UTC)  # a malformed event only restarts the allowance
-        return self._generate(context, waiting_since=since)
+        return self._concluded_with(self._generate(context, waiting_since=since))
 
     def _generate(self, context: Context, waiting_since: datetime | None) -> dict[str, Any]:
         generation = self._generation
@@ -219,9 +219,14 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         except ValueError as exc:
             raise AirflowException(f"{exc}. Next: a retry resumes the claimed remote task.") from None
         try:
-            return self._generation.conclude(context, parsed)
+            return self._concluded_with(self._generation.conclude(context, parsed))
         finally:
             self.hook.close()
+
+    def _concluded_with(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The task's result, kept for its lineage (a resumed task is a fresh instance: it keeps its own)."""
+        self._record_concluded([(self._fields(), result)])
+        return result
 
     def on_kill(self) -> None:
         """Killed while waiting on the worker (non-deferrable mode): cancel the remote task if it can be."""
