@@ -106,7 +106,9 @@ async def probe_lag(stop: asyncio.Event, lags: list[float], period: float = 0.01
         lags.append(max(0.0, loop.time() - expected))
 
 
-async def wait_all(conn_id: str, task_ids: list[str], poll_interval: float) -> tuple[list[Waited], list[float], list]:
+async def wait_all(
+    conn_id: str, task_ids: list[str], poll_interval: float
+) -> tuple[list[Waited], list[float], list[tuple[float, float]]]:
     """Wait for every task with one trigger each; the outcomes, the probe's lags and (time, CPU) samples."""
     from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 
@@ -177,6 +179,7 @@ def child(args: argparse.Namespace) -> dict[str, object]:
         profiler.stop()
         report = profiler.output_text(unicode=False, color=False, show_all=args.profile_all)
         (Path(args.profile) / f"{args.gateway}-{args.mode}.txt").write_text(report)
+        profiler.last_session.save(str(Path(args.profile) / f"{args.gateway}-{args.mode}.pyisession"))
     rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before
     requests = status_requests(args.base_url, args.gateway) - requests_before
 
@@ -200,6 +203,7 @@ def child(args: argparse.Namespace) -> dict[str, object]:
         "requests_per_generation_interval": round(requests / generation_intervals, 4),
         "cpu_s": round(cpu_total, 2),
         "cpu_ms_per_generation_interval": round(cpu_total / generation_intervals * 1000, 3),
+        "cpu_ms_per_status_request": round(cpu_total / max(requests, 1) * 1000, 3),
         "steady_cpu_ms_per_generation_interval": round(steady_cpu / (len(waited) * steady_wall / interval) * 1000, 3),
         "steady_window_s": round(steady_wall, 1),
         "latency_p50_s": round(statistics.median(latencies), 2),
@@ -224,19 +228,32 @@ def run_child(
     command += ["--run-seconds", str(args.run_seconds)]
     if args.profile:
         command += ["--profile", args.profile] + (["--profile-all"] if args.profile_all else [])
+    load_before = os.getloadavg()[0]
     with open(log_dir / f"{gateway}-{mode}.log", "w") as log:
         subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
-    return json.loads(result_path.read_text())
+    return {**json.loads(result_path.read_text()), "load_1min": [load_before, os.getloadavg()[0]]}
 
 
-def summary(results: list[dict[str, object]]) -> str:
-    lines = []
-    for gateway in dict.fromkeys(result["gateway"] for result in results):
-        by_mode = {result["mode"]: result for result in results if result["gateway"] == gateway}
-        if set(by_mode) == set(MODES):
-            fleet, single = by_mode["fleet"], by_mode["per-task"]
-            ratio = fleet["status_requests"] / single["status_requests"]  # type: ignore[operator]
-            lines.append(f"{gateway}: status requests fleet/per-task = {ratio:.4f} (1/{1 / ratio:.0f})")
+def summary(results: list[dict]) -> str:
+    """The runs as a Markdown table, with each gateway's request ratio fleet/per-task."""
+    lines = [
+        "| gateway | mode | status req/min | fleet/per-task | CPU ms per gen-interval (whole / steady) "
+        "| CPU ms per request | latency p50 / p95 / max s | lag p99 ms | RSS growth MB | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in results:
+        pair = {other["mode"]: other for other in results if other["gateway"] == run["gateway"]}
+        ratio = ""
+        if run["mode"] == "fleet" and "per-task" in pair:
+            share = run["status_requests"] / pair["per-task"]["status_requests"]
+            ratio = f"1/{1 / share:.0f}"
+        lines.append(
+            f"| {run['gateway']} | {run['mode']} | {run['status_requests_per_min']:,.0f} | {ratio} "
+            f"| {run['cpu_ms_per_generation_interval']:.3f} / {run['steady_cpu_ms_per_generation_interval']:.3f} "
+            f"| {run['cpu_ms_per_status_request']:.2f} "
+            f"| {run['latency_p50_s']} / {run['latency_p95_s']} / {run['latency_max_s']} | {run['lag_p99_ms']} "
+            f"| {run['rss_growth_mb']} | {run['load_1min'][0]:.1f}-{run['load_1min'][1]:.1f} |"
+        )
     return "\n".join(lines)
 
 
