@@ -173,7 +173,7 @@ def _print_table(rows: list[dict[str, Any]], output: Path) -> None:
         print("  ".join(cell[name].ljust(widths[name]) for name in columns).rstrip())
     print(
         f"\nCopied to {output.resolve()}/ (videos, manifests, the product images they started from, catalog.json, "
-        "catalog.csv, gallery.html)."
+        "catalog.csv, report.html)."
     )
 
 

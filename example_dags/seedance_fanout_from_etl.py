@@ -14,8 +14,12 @@ concurrent paid generations):
 
     airflow pools set seedance_api 4 "Concurrent Seedance generations" --include-deferred
 
-``build_catalog`` collects every manifest into catalog.json, catalog.csv and a gallery.html page
-stored next to the videos. Each row names its gateway: connection ``seedance_<gateway>``.
+Each generation also stores its clip's last frame. ``build_catalog`` collects every manifest into
+catalog.json and catalog.csv, and writes report.html next to the videos: one self-contained page with
+a player per clip (its last frame as the poster), the prompt, gateway, model, settings, cost and
+generation time, the failures with their causes, and the run's totals. It links the videos relatively,
+so it works served from the bucket or from a downloaded copy of the folder. Each row names its
+gateway: connection ``seedance_<gateway>``.
 """
 
 from __future__ import annotations
@@ -25,8 +29,7 @@ import io
 import json
 import logging
 import os
-from datetime import datetime
-from html import escape
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from PIL import Image, ImageDraw
 
 from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+from airflow_provider_seedance.report import render_report
 
 # Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
 # stands alone, so it can be copied into a dags folder by itself.
@@ -104,38 +108,47 @@ def build_prompts(run_folder: str) -> list[dict[str, Any]]:
 # others; the run still ends failed, so the failure is seen.
 @task(trigger_rule="all_done")
 def build_catalog(
-    results: list[dict[str, Any] | None], requested: list[dict[str, Any]], run_folder: str
+    results: list[dict[str, Any] | None], requested: list[dict[str, Any]], run_folder: str, run_id: str | None = None
 ) -> dict[str, Any]:
-    """Gather each video's manifest into a catalog (JSON, CSV) and an HTML gallery beside the videos."""
+    """Gather each video's manifest into a catalog (JSON, CSV) and an HTML report beside the videos."""
     folder = ObjectStoragePath(run_folder, conn_id=OUTPUT_CONN)
-    entries = []
     made = [result for result in results if result]  # a failed generation left no result
-    for result in made:
-        manifest_path = ObjectStoragePath(result["manifest_path"], conn_id=OUTPUT_CONN)
-        manifest = json.loads(manifest_path.read_text())
-        entries.append(
-            {
-                "video": result["video_path"],
-                "file": result["video_path"].rsplit("/", 1)[-1],
-                "prompt": manifest["request"].get("prompt", ""),
-                "first_frame": manifest["request"].get("first_frame", ""),
-                "gateway": manifest["gateway"],
-                "model": manifest["model"],
-                "remote_task_id": manifest["remote_task_id"],
-                "size": manifest["video"]["size"],
-                "sha256": manifest["video"]["sha256"],
-            }
-        )
+    manifests = [json.loads(ObjectStoragePath(r["manifest_path"], conn_id=OUTPUT_CONN).read_text()) for r in made]
+    entries = [
+        {
+            "video": manifest["video"]["uri"],
+            "file": manifest["video"]["uri"].rsplit("/", 1)[-1],
+            "prompt": manifest["request"].get("prompt", ""),
+            "first_frame": manifest["request"].get("first_frame", ""),
+            "gateway": manifest["gateway"],
+            "model": manifest["model"],
+            "remote_task_id": manifest["remote_task_id"],
+            "size": manifest["video"]["size"],
+            "sha256": manifest["video"]["sha256"],
+        }
+        for manifest in manifests
+    ]
     (folder / "catalog.json").write_text(json.dumps(entries, indent=2) + "\n")
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=list(entries[0]) if entries else ["video"])
     writer.writeheader()
     writer.writerows(entries)
     (folder / "catalog.csv").write_text(table.getvalue())
-    (folder / "gallery.html").write_text(_gallery(entries))
     made_paths = {result["video_path"] for result in made}
-    failed = [_failure(row["output_path"]) for row in requested if row["output_path"] not in made_paths]
+    failed = [_failure(row) for row in requested if row["output_path"] not in made_paths]
     (folder / "failures.json").write_text(json.dumps(failed, indent=2) + "\n")
+    report = render_report(
+        manifests,
+        failed,
+        title="Product films",
+        run_id=run_id,
+        generated_at=datetime.now(UTC),
+        report_uri=f"{run_folder}/report.html",
+    )
+    # As text/html (ContentType is s3fs's name; local files ignore it), so a browser opening it from the
+    # bucket shows the page instead of downloading it.
+    with (folder / "report.html").open("w", encoding="utf-8", ContentType="text/html; charset=utf-8") as page:
+        page.write(report)
     for failure in failed:
         log.warning(
             "No video for %s: %s (%s) %s", failure["output"], failure["cause"], failure["code"], failure["message"]
@@ -150,30 +163,19 @@ def build_catalog(
     return {"videos": len(entries), "missing": len(failed), "catalog": f"{run_folder}/catalog.json"}
 
 
-def _failure(output_path: str) -> dict[str, Any]:
-    """Why an output is missing, from the record the operator leaves beside it (``<output>.failure.json``)."""
-    record = ObjectStoragePath(output_path + ".failure.json", conn_id=OUTPUT_CONN)
+def _failure(row: dict[str, Any]) -> dict[str, Any]:
+    """Why a row's output is missing, from the record the operator leaves beside it (``<output>.failure.json``)."""
+    record = ObjectStoragePath(row["output_path"] + ".failure.json", conn_id=OUTPUT_CONN)
     known = json.loads(record.read_text()) if record.exists() else {}
     return {
-        "output": output_path,
+        "output": row["output_path"],
+        "prompt": row["prompt"],
+        "gateway": known.get("gateway", row["seedance_conn_id"].removeprefix("seedance_")),
+        "model": known.get("model", row["model"]),
         "cause": known.get("cause", "unknown (the task failed before the gateway answered)"),
         "code": known.get("code"),
         "message": known.get("message", ""),
     }
-
-
-def _gallery(entries: list[dict[str, Any]]) -> str:
-    cards = "\n".join(
-        f'<figure><video src="{escape(entry["file"])}" controls muted loop width="320"></video>'
-        f"<figcaption>{escape(entry['prompt'])}<br><small>{escape(entry['gateway'])} · "
-        f"{escape(entry['model'])} · {entry['size']:,} bytes</small></figcaption></figure>"
-        for entry in entries
-    )
-    return (
-        "<!doctype html><meta charset=utf-8><title>Seedance catalog</title>"
-        "<style>body{font-family:sans-serif;display:flex;flex-wrap:wrap;gap:1rem}"
-        "figure{width:320px;margin:0}</style>\n" + cards + "\n"
-    )
 
 
 with DAG(
@@ -194,6 +196,7 @@ with DAG(
         output_conn_id=OUTPUT_CONN,
         media_conn_id=OUTPUT_CONN,
         poll_interval=POLL_SECONDS,
+        return_last_frame=True,
         map_index_template="{{ task.output_path.rsplit('/', 1)[-1] }}",
     ).expand_kwargs(checked.output)
     build_catalog(videos.output, rows, RUN_FOLDER)

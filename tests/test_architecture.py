@@ -27,6 +27,7 @@ LAYERS = {
     "claims": 4,
     "manifest": 4,
     "metrics": 4,
+    "report": 0,
     "operators": 5,
     "links": 5,
     "lineage": 5,

@@ -108,7 +108,7 @@ def test_quickstart(examples, moto_server):
     assert manifest["request"]["prompt"].startswith("A paper boat")
 
 
-def test_fanout_builds_a_catalog_and_gallery(examples, moto_server, simulator):
+def test_fanout_builds_a_catalog_and_report(examples, moto_server, simulator):
     _succeeded(_load("seedance_fanout_from_etl").dag.test())
     keys = _keys(moto_server, "examples/catalog/")
     videos = [key for key in keys if key.endswith(".mp4")]
@@ -117,8 +117,8 @@ def test_fanout_builds_a_catalog_and_gallery(examples, moto_server, simulator):
     catalog = json.loads(_object(moto_server, f"{folder}/catalog.json"))
     assert {entry["gateway"] for entry in catalog} == {"ark", "apimart", "infinityblue"}
     assert _object(moto_server, f"{folder}/catalog.csv").decode().count("\n") == 7
-    gallery = _object(moto_server, f"{folder}/gallery.html").decode()
-    assert gallery.count("<video") == 6
+    report = _object(moto_server, f"{folder}/report.html").decode()  # tests/test_report.py opens it in a browser
+    assert report.count("<video") == 6
     stats = simulator.simulator.stats.snapshot()["tasks"]
     assert sum(task.get("submissions", 0) for task in stats.values()) == 6
 
