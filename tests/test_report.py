@@ -236,7 +236,7 @@ POSTERS_LOADED = """Promise.all([...document.querySelectorAll('video[poster]')].
 })))"""
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # session: checked before the module's examples are set up
 def browser_binary() -> str:
     binary = chromium()
     if binary is None:
