@@ -86,6 +86,8 @@ def _stats(simulator, gateway: str, task_ids: list[str]) -> tuple[int, int, int]
 
 @pytest.mark.parametrize("gateway", ["ark", "apimart"])
 def test_many_triggers_share_batch_calls_and_each_yields_one_event(simulator, monkeypatch, fast_tasks, gateway):
+    # Long enough that several poll rounds pass even when submitting the 60 is slow (a busy CI machine).
+    monkeypatch.setattr(simulator.simulator.config, "run_seconds", 5000)
     conn_id = _connection(simulator, monkeypatch, gateway)
     task_ids = _submit(simulator, gateway, 60)
     results = asyncio.run(_wait_all([_trigger(conn_id, task_id) for task_id in task_ids]))
