@@ -43,9 +43,10 @@ from airflow_provider_seedance.models import TaskStatus
 
 log = logging.getLogger(__name__)
 
-# A batched poll is never answered sooner than this after it was asked for (or its whole delay, if shorter):
-# a trigger must not fire within a second of its deferral, while the scheduler may still be recording it.
-MIN_EARLY_ANSWER_SECONDS = 1.0
+# A trigger's first poll is never answered sooner than this after it was asked for (or its whole delay, if
+# shorter): a trigger must not fire within a second of its deferral, while the scheduler may still be
+# recording it. Later polls may be answered from half their delay on, whatever it is.
+MIN_FIRST_ANSWER_SECONDS = 1.0
 # Errors that say the batch call itself cannot be used here (not that the tasks are in trouble).
 BATCH_CALL_UNUSABLE = (TaskNotFoundError, InvalidRequestError, UnexpectedResponseError)
 
@@ -81,8 +82,10 @@ class FleetPoller:
     def batching(self) -> bool:
         return self._limit > 0
 
-    async def status(self, task_id: str, delay: float) -> TaskStatus:
+    async def status(self, task_id: str, delay: float, *, first: bool = False) -> TaskStatus:
         """The task's status, read ``delay`` seconds from now (from half of it on, in a shared batch).
+
+        ``first`` marks a trigger's first poll, which is not answered within a second of being asked for.
 
         Raises what the status call raises (``TransportError``, ``GatewayError``), as ``aget_status`` does.
         """
@@ -91,7 +94,7 @@ class FleetPoller:
             return await self._hook.aget_status(task_id)
         loop = asyncio.get_running_loop()
         now = loop.time()
-        early = max(delay / 2, min(delay, MIN_EARLY_ANSWER_SECONDS))
+        early = max(delay / 2, min(delay, MIN_FIRST_ANSWER_SECONDS)) if first else delay / 2
         poll = _Poll(task_id, earliest=now + early, due=now + delay, answer=loop.create_future())
         self._pending.append(poll)
         if self._runner is None or self._runner.done():

@@ -86,17 +86,19 @@ class SeedanceTaskTrigger(BaseTrigger):
             return self._event("error", "connection", f"cannot use connection {self.seedance_conn_id}: {exc}")
         gateway = connection.gateway.name
         watch = PollWatch(connection.gateway, self.remote_task_id, self.poll_interval)
+        first = True
         while True:
             # Never at once: the operator checked the task just before deferring, and a trigger that fires
             # within a second of the deferral races the scheduler still processing it.
             delay = max(0.0, min(watch.delay, self.deadline - time.time()))
             try:
-                status = await fleet_poller(hook, connection).status(self.remote_task_id, delay)
+                status = await fleet_poller(hook, connection).status(self.remote_task_id, delay, first=first)
             except (TransportError, GatewayError) as exc:
                 ended = watch.failed(exc, deadline_passed=time.time() >= self.deadline)
                 if ended is not None:
                     return self._event("error", type(ended).__name__, str(ended), gateway)
             else:
+                first = False
                 watch.seen(status)
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
