@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from airflow.sdk import Connection
@@ -24,6 +26,13 @@ class GatewayConnection:
     api_key: str = field(repr=False)
     # The shipped prices with this connection's ``extra.prices`` laid over them (contracts differ).
     prices: PriceTable = field(default_factory=PriceTable.shipped, repr=False)
+
+    @cached_property
+    def identity(self) -> str:
+        """What shared clients and pollers are keyed by: id, URL, gateway and a digest of the key (a rotated key
+        gets its own), never the key itself. Computed once per resolved connection, not per request."""
+        digest = hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
+        return f"{self.conn_id}|{self.base_url}|{self.gateway.name}|{digest}"
 
     def price(self, model: str) -> Price | None:
         """This connection's price for ``model`` on its gateway; None when none is known."""

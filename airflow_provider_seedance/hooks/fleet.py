@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
 import weakref
@@ -62,13 +61,11 @@ class _Poll:
 class FleetPoller:
     """Carries the status polls of every trigger of one loop that waits on one connection."""
 
-    def __init__(
-        self, hook: SeedanceHook, connection: GatewayConnection, key: str, on_idle: Callable[[], None]
-    ) -> None:
+    def __init__(self, hook: SeedanceHook, connection: GatewayConnection, on_idle: Callable[[], None]) -> None:
         self._hook = hook
         self._gateway = connection.gateway.name
-        self._key = key
-        self._limit = 0 if key in _BATCH_UNUSABLE else connection.gateway.batch_status_limit
+        self._key = connection.identity
+        self._limit = connection.gateway.batch_status_limit
         self._on_idle = on_idle
         self._pending: list[_Poll] = []
         self._wake = asyncio.Event()
@@ -80,7 +77,7 @@ class FleetPoller:
 
     @property
     def batching(self) -> bool:
-        return self._limit > 0
+        return self._limit > 0 and self._key not in _BATCH_UNUSABLE
 
     async def status(self, task_id: str, delay: float, *, first: bool = False) -> TaskStatus:
         """The task's status, read ``delay`` seconds from now (from half of it on, in a shared batch).
@@ -132,7 +129,7 @@ class FleetPoller:
             for poll in ready:
                 by_task.setdefault(poll.task_id, []).append(poll)
             task_ids = list(by_task)
-            size = self._limit or len(task_ids)  # batching stopped meanwhile: each is then asked alone
+            size = self._limit if self.batching else len(task_ids)  # batching stopped: each is asked alone
             for start in range(0, len(task_ids), size):
                 chunk = {task_id: by_task[task_id] for task_id in task_ids[start : start + size]}
                 batch = loop.create_task(self._answer(chunk))
@@ -170,14 +167,13 @@ class FleetPoller:
             _settle(polls, status=status)
 
     def _stop_batching(self, error: GatewayError) -> None:
-        _BATCH_UNUSABLE.add(self._key)
         if self.batching:
             log.warning(
                 "%s's batch status call cannot be used here (%s); polling its tasks one by one from now on.",
                 self._gateway,
                 error,
             )
-        self._limit = 0
+        _BATCH_UNUSABLE.add(self._key)
 
 
 def _settle(polls: list[_Poll], *, status: TaskStatus | None = None, error: BaseException | None = None) -> None:
@@ -200,12 +196,11 @@ _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, FleetPo
 def fleet_poller(hook: SeedanceHook, connection: GatewayConnection) -> FleetPoller:
     """The running loop's poller for ``connection``, created on first use and forgotten once idle.
 
-    Keyed by connection id, URL, gateway and a digest of the key, so a rotated key gets its own poller.
-    No await happens between the lookup and the insert, so concurrent triggers cannot build two.
+    Keyed by ``connection.identity``, so a rotated key gets its own poller. No await happens between the
+    lookup and the insert, so concurrent triggers cannot build two.
     """
     pollers = _by_loop.setdefault(asyncio.get_running_loop(), {})
-    digest = hashlib.sha256(connection.api_key.encode()).hexdigest()[:16]
-    key = f"{connection.conn_id}|{connection.base_url}|{connection.gateway.name}|{digest}"
+    key = connection.identity
     poller = pollers.get(key)
     if poller is None:
 
@@ -213,5 +208,5 @@ def fleet_poller(hook: SeedanceHook, connection: GatewayConnection) -> FleetPoll
             if pollers.get(key) is poller:
                 del pollers[key]
 
-        poller = pollers[key] = FleetPoller(hook, connection, key, on_idle=forget)
+        poller = pollers[key] = FleetPoller(hook, connection, on_idle=forget)
     return poller

@@ -343,7 +343,7 @@ class SeedanceHook(BaseHook):
             time.sleep(delay)
 
     async def _arun(self, connection: GatewayConnection, call: HttpCall, parse: Callable[[HttpResponse], T]) -> T:
-        shared = shared_async_client(f"{connection.conn_id}|{connection.base_url}|{self.timeout}", self.timeout)
+        shared = shared_async_client(f"{connection.identity}|{self.timeout}", self.timeout)
         attempt = 0
         while True:
             attempt += 1
@@ -440,10 +440,10 @@ class ProgressLog:
         self._last: tuple[TaskState, int | None] | None = None
 
     def record(self, status: TaskStatus) -> None:
-        quarter = None if status.progress is None else status.progress // PROGRESS_LOG_STEP
-        if (status.state, quarter) == self._last:
+        step = None if status.progress is None else status.progress // PROGRESS_LOG_STEP
+        if (status.state, step) == self._last:
             return
-        self._last = (status.state, quarter)
+        self._last = (status.state, step)
         progress = f" ({status.progress}%)" if status.progress is not None else ""
         log.info("%s task %s is %s%s.", self.gateway, status.task_id, status.state.value, progress)
 
