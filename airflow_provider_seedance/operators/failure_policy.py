@@ -56,7 +56,6 @@ def after_failure(
     metrics.failed(event.gateway, request.model, cause)
     what = f"Seedance generation did not produce a video: {event.message} ({event.reason})"
     _record_failure(output, event, request, cause, log)
-    claim = read_claim(output)
     seed_range = hook.gateway.spec_for(request.model).seed_range
     reseed = cause is FailureCause.OUTPUT_MODERATION and settings.reseed_on_output_moderation
     if reseed and seed_range is None:
@@ -66,6 +65,7 @@ def after_failure(
             "submits it again and the gateway picks one."
         )
     if reseed and seed_range:
+        claim = read_claim(output)
         tried = claim.reseeds if claim is not None else 0
         if claim is not None and tried < MAX_RESEEDS:
             next_seed = derived_seed(f"{claim.request_sha256}:{storage_uri(output)}", tried + 1, seed_range)
