@@ -23,8 +23,7 @@ from airflow.sdk import Context, ObjectStoragePath
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, conf
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
 from airflow_provider_seedance.links import SeedanceVideoLink
-from airflow_provider_seedance.media.sources import SourceMedia
-from airflow_provider_seedance.models import TaskStatus, VideoRequest
+from airflow_provider_seedance.models import TaskStatus
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
 from airflow_provider_seedance.operators.fields import REQUEST_FIELDS, check_request_shape, parse_time_scheme_problem
 from airflow_provider_seedance.operators.generation import Generation, Prepared
@@ -175,9 +174,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             if existing is not None:
                 return existing
             try:
-                status, deadline = self._resume_or_submit(
-                    context, prepared.request, prepared.sources, prepared.fingerprint
-                )
+                status, deadline = self._resume_or_submit(context, prepared)
             except RateLimitError as exc:  # still refused after the hook's own retries: wait without a slot
                 self._wait_for_capacity(exc, waiting_since or datetime.now(UTC))
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
@@ -206,11 +203,9 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             timeout=max(deadline - datetime.now(UTC), timedelta(0)) + DEFERRAL_MARGIN,
         )
 
-    def _resume_or_submit(
-        self, context: Context, request: VideoRequest, sources: list[SourceMedia], fingerprint: str
-    ) -> tuple[TaskStatus, datetime]:
+    def _resume_or_submit(self, context: Context, prepared: Prepared) -> tuple[TaskStatus, datetime]:
         """The claimed remote task, or a newly submitted (and claimed) one; a seam tests and subclasses use."""
-        return self._generation.resume_or_submit(context, Prepared(request, sources, fingerprint))
+        return self._generation.resume_or_submit(context, prepared)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: the event is checked before anything in it is trusted."""
