@@ -16,7 +16,7 @@ from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideo
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from airflow_provider_seedance.triggers.batch import BatchEvent, SeedanceBatchTrigger
 from tests.conftest import BUCKET, SIM_KEY
-from tests.test_operator import DIES_AFTER_SUBMIT, MODELS, _object, _single, _submissions, _task_output
+from tests.test_operator import MODELS, _dies_after_submit, _object, _submissions, _task_output
 
 ARK = MODELS["ark"]
 
@@ -197,11 +197,11 @@ def test_a_retry_reseeds_only_the_moderated_item(env, moto_server, run_dag):
 def test_an_item_in_flight_from_an_earlier_run_is_resumed_not_submitted(env, moto_server, run_dag):
     # An earlier (single) task submitted item 0 and died: its claim names the remote task.
     output = f"s3://{BUCKET}/batch/inflight/00.mp4"
-    died = DIES_AFTER_SUBMIT + _single(
+    died = _dies_after_submit(
         "batch_inflight_first",
         f"seedance_conn_id='sim_ark', model={ARK!r}, prompt='batch/inflight clip 0', "
         f"duration=4, resolution='480p', output_path={output!r}",
-    ).replace("SeedanceGenerateVideoOperator(", "DiesAfterSubmit(")
+    )
     run_dag("batch_inflight_first", died)
     claim = json.loads(_object(moto_server, "batch/inflight/00.mp4.claim.json"))
     run = run_dag("batch_inflight", _batch("batch_inflight", _requests("batch/inflight", 2)))
