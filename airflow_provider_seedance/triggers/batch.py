@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from airflow_provider_seedance.triggers.events import SeedanceEvent
+from airflow_provider_seedance.triggers.events import SeedanceEvent, TriggerPayload
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 
 
@@ -43,27 +43,12 @@ class EndedTask(BaseModel):
     event: SeedanceEvent
 
 
-class BatchEvent(BaseModel):
+class BatchEvent(TriggerPayload):
     """The one event of a batch trigger; ``execute_complete`` parses it before trusting any field."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     ended: list[EndedTask]
     waiting: list[WatchedTask]
     carry: dict[str, Any]
-
-    def payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def parse(cls, payload: Any) -> BatchEvent:
-        """The event as sent by the trigger; a ``ValueError`` that says what is wrong otherwise."""
-        if payload is None:
-            raise ValueError("the task resumed without a trigger event")
-        try:
-            return cls.model_validate(payload)
-        except ValidationError as exc:
-            raise ValueError(f"unexpected batch trigger event: {exc}") from None
 
 
 class SeedanceBatchTrigger(BaseTrigger):

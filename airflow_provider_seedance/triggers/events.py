@@ -1,12 +1,13 @@
 """The one event a Seedance trigger yields, built here and checked here when the worker resumes.
 
 The payload crosses the triggerer/worker boundary through the metadata database (and possibly a
-version skew), so ``execute_complete`` parses it before trusting any field.
+version skew), so ``execute_complete`` parses it before trusting any field. ``TriggerPayload`` is that
+round trip for every trigger event of this provider (this one, and the batch trigger's).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -16,11 +17,29 @@ from airflow_provider_seedance.models import TaskState, TaskStatus
 EventStatus = Literal["succeeded", "failed", "cancelled", "expired", "timeout", "error"]
 
 
-class SeedanceEvent(BaseModel):
-    """``status`` says how waiting ended; ``reason`` is machine-readable, ``message`` is for people."""
+class TriggerPayload(BaseModel):
+    """A trigger event's fields: dumped to JSON by the trigger, parsed by the resumed operator."""
 
     # Unknown keys are ignored: a newer triggerer may send fields an older worker does not know.
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def parse(cls, payload: Any) -> Self:
+        """The event as sent by the trigger; a ``ValueError`` that says what is wrong otherwise (pydantic's
+        message names the event class and quotes each offending value, shortened)."""
+        if payload is None:
+            raise ValueError("the task resumed without a trigger event")
+        try:
+            return cls.model_validate(payload)
+        except ValidationError as exc:
+            raise ValueError(f"unexpected trigger event: {exc}") from None
+
+
+class SeedanceEvent(TriggerPayload):
+    """``status`` says how waiting ended; ``reason`` is machine-readable, ``message`` is for people."""
 
     status: EventStatus
     gateway: str
@@ -49,16 +68,3 @@ class SeedanceEvent(BaseModel):
             error_code=status.error_code,
             progress=status.progress,
         )
-
-    def payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def parse(cls, payload: Any) -> SeedanceEvent:
-        """The event as sent by the trigger; a ``ValueError`` that says what is wrong otherwise."""
-        if payload is None:
-            raise ValueError("the task resumed without a trigger event")
-        try:
-            return cls.model_validate(payload)
-        except ValidationError as exc:
-            raise ValueError(f"unexpected trigger event {payload!r}: {exc}") from None
