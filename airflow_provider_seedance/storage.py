@@ -100,7 +100,16 @@ def store_stream(
 
 def write_json(destination: ObjectStoragePath, document: dict[str, Any]) -> None:
     """Write a small JSON document (the manifest) so that it appears whole or not at all."""
-    _upload(io.BytesIO((json.dumps(document, indent=2, sort_keys=True) + "\n").encode()), destination)
+    write_text(destination, json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def write_text(destination: ObjectStoragePath, text: str) -> None:
+    """Write a small text document (a manifest, a report page) as UTF-8, whole or not at all.
+
+    It is typed by its name (``report.html`` as ``text/html; charset=utf-8``, so a browser opening it
+    from the bucket shows it) and, on S3, uploaded with the output connection's settings, as a video is.
+    """
+    _upload(io.BytesIO(text.encode()), destination)
 
 
 def read_json(source: ObjectStoragePath) -> dict[str, Any] | None:
@@ -126,7 +135,9 @@ def check_destination(destination: ObjectStoragePath) -> None:
 
 
 def _content_type(destination: ObjectStoragePath) -> str:
-    return mimetypes.guess_type(destination.name)[0] or "application/octet-stream"
+    guessed = mimetypes.guess_type(destination.name)[0] or "application/octet-stream"
+    # Text is written by ``write_text``, as UTF-8; without a charset a browser would guess.
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 
 
 def _upload(source: BinaryIO, destination: ObjectStoragePath) -> None:

@@ -39,6 +39,7 @@ from PIL import Image, ImageDraw
 from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 from airflow_provider_seedance.report import render_report
+from airflow_provider_seedance.storage import write_text
 
 # Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
 # stands alone, so it can be copied into a dags folder by itself.
@@ -145,10 +146,9 @@ def build_catalog(
         generated_at=datetime.now(UTC),
         report_uri=f"{run_folder}/report.html",
     )
-    # As text/html (ContentType is s3fs's name; local files ignore it), so a browser opening it from the
-    # bucket shows the page instead of downloading it.
-    with (folder / "report.html").open("w", encoding="utf-8", ContentType="text/html; charset=utf-8") as page:
-        page.write(report)
+    # Through the provider's storage: stored as text/html (so a browser opening it from the bucket shows
+    # the page instead of downloading it), with the output connection's upload settings.
+    write_text(folder / "report.html", report)
     for failure in failed:
         log.warning(
             "No video for %s: %s (%s) %s", failure["output"], failure["cause"], failure["code"], failure["message"]

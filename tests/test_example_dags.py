@@ -119,6 +119,8 @@ def test_fanout_builds_a_catalog_and_report(examples, moto_server, simulator):
     assert _object(moto_server, f"{folder}/catalog.csv").decode().count("\n") == 7
     report = _object(moto_server, f"{folder}/report.html").decode()  # tests/test_report.py opens it in a browser
     assert report.count("<video") == 6
+    head = s3_client(moto_server).head_object(Bucket=BUCKET, Key=f"{folder}/report.html")
+    assert head["ContentType"] == "text/html; charset=utf-8"  # shown by a browser, not downloaded
     stats = simulator.simulator.stats.snapshot()["tasks"]
     assert sum(task.get("submissions", 0) for task in stats.values()) == 6
 

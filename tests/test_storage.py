@@ -20,6 +20,7 @@ from airflow_provider_seedance.storage import (
     storage_uri,
     store_stream,
     write_json,
+    write_text,
 )
 from tests.conftest import AWS_CONN_ID, BUCKET, s3_client
 
@@ -207,6 +208,16 @@ def test_manifest_round_trip(moto_server):
     write_json(manifest, {"video": {"size": 3}})
     assert read_json(manifest) == {"video": {"size": 3}}
     assert storage_uri(manifest) == f"s3://{BUCKET}/videos/m.mp4.json"
+
+
+def test_a_text_document_is_typed_by_its_name(moto_server, tmp_path):
+    page = ObjectStoragePath(f"s3://{BUCKET}/reports/report.html", conn_id=AWS_CONN_ID)
+    write_text(page, "<!doctype html><p>café</p>\n")
+    assert _s3_object(moto_server, "reports/report.html").decode() == "<!doctype html><p>café</p>\n"
+    head = s3_client(moto_server).head_object(Bucket=BUCKET, Key="reports/report.html")
+    assert head["ContentType"] == "text/html; charset=utf-8"
+    write_text(ObjectStoragePath(f"file://{tmp_path}/report.html"), "café")
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == "café"
 
 
 @pytest.fixture
