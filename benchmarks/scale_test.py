@@ -140,7 +140,7 @@ def start_services(stack: ExitStack, workdir: Path, args: argparse.Namespace) ->
         api_key=api_key,
     )
     for url in (f"{services.simulator_url}/_simulator/health", f"{services.s3_endpoint}/moto-api/"):
-        _wait_for_http(url, processes)
+        processes.wait_for(lambda url=url: _answers(url), f"{url} did not answer in 60 s", 60, interval=0.3)
     s3_client(services.s3_endpoint).create_bucket(Bucket=BUCKET)
     if not args.no_faults:
         response = httpx.put(f"{services.simulator_url}/_simulator/faults", json=fault_plan(args.gateways), timeout=30)
@@ -179,18 +179,11 @@ def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _wait_for_http(url: str, processes: ProcessGroup, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        processes.check_alive()
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} did not answer in {timeout:.0f} s")
-        time.sleep(0.3)
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
 
 
 def airflow_environment(services: Services, gateways: list[str]) -> dict[str, str]:
@@ -233,6 +226,7 @@ class Watch:
     kills: list[Kill] = field(default_factory=list)
     trigger_rows: set[str] = field(default_factory=set)  # decrypted kwargs of every trigger row seen
     max_deferred: int = 0
+    _last_report: float = 0.0
     _dead_triggerer_job: int | None = None
     _killed_tasks: list[tuple[str, int, int]] = field(default_factory=list)  # task_id, map_index, try_number
 
@@ -240,6 +234,7 @@ class Watch:
         return time.monotonic() - self.started
 
     def poll(self) -> None:
+        """Look at the run (killing on cue); print progress every 15 s."""
         states = dict(self.airflow.query("SELECT state, count(*) FROM task_instance GROUP BY state"))
         self.max_deferred = max(self.max_deferred, states.get("deferred", 0))
         self._read_triggers()
@@ -248,6 +243,9 @@ class Watch:
             self._maybe_kill_worker()
         self._note_recoveries()
         self.airflow.processes.sample_cpu()
+        if self.elapsed() - self._last_report >= 15:
+            print(self.progress(), flush=True)
+            self._last_report = self.elapsed()
 
     def progress(self) -> str:
         states = dict(self.airflow.query("SELECT state, count(*) FROM task_instance GROUP BY state"))
@@ -348,18 +346,13 @@ def run_dag(watch: Watch) -> str:
     airflow = watch.airflow
     airflow.trigger(DAG_ID)
     watch.started = time.monotonic()
-    last_report = 0.0
-    while watch.elapsed() < watch.args.timeout:
+
+    def ended() -> str | None:
         watch.poll()
-        if watch.elapsed() - last_report >= 15:
-            print(watch.progress(), flush=True)
-            last_report = watch.elapsed()
-        state = airflow.run_state(DAG_ID)
-        if state in ("success", "failed"):
-            return state
-        airflow.processes.check_alive()
-        time.sleep(1)
-    raise TimeoutError(f"{DAG_ID} did not finish in {watch.args.timeout:.0f} s; logs are in {airflow.home}")
+        return airflow.final_state(DAG_ID)
+
+    failure = f"{DAG_ID} did not finish in {watch.args.timeout:.0f} s; logs are in {airflow.home}"
+    return airflow.processes.wait_for(ended, failure, watch.args.timeout, interval=1)
 
 
 # ---- the whole run -------------------------------------------------------------------------------

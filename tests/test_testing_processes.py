@@ -58,3 +58,18 @@ def test_a_component_killed_on_purpose_is_not_a_failure_but_one_that_dies_is(tmp
             group.start("victim", [sys.executable, "-c", "pass"], {})
     finally:
         group.stop(grace_seconds=2)
+
+
+def test_wait_for_returns_what_came_and_fails_on_a_death_or_the_timeout(tmp_path):
+    group = ProcessGroup(tmp_path)
+    try:
+        group.start("talker", [sys.executable, "-c", "print('ready', flush=True); import time; time.sleep(60)"], {})
+        said = group.wait_for(lambda: "ready" in group.log("talker") and "yes", "never ready", 30, interval=0.05)
+        assert said == "yes"
+        with pytest.raises(TimeoutError, match=r"^not today:\nready"):
+            group.wait_for(lambda: False, "not today", 0.2, interval=0.05, log_of="talker")
+        group.start("quitter", [sys.executable, "-c", "pass"], {})
+        with pytest.raises(RuntimeError, match="quitter exited with 0"):
+            group.wait_for(lambda: False, "never", 30, interval=0.05)
+    finally:
+        group.stop(grace_seconds=2)

@@ -16,7 +16,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -153,7 +152,8 @@ class LocalAirflow:
         self.cli("db", "migrate", timeout=300)
         for name, arguments in self.components.items():
             self.processes.start(name, [AIRFLOW, *arguments], {**self.env, COMPONENT_VARIABLE: name})
-        self._wait_healthy(timeout)
+        failure = f"Airflow was not healthy after {timeout:.0f} s; logs in {self.home}"
+        self.processes.wait_for(self._healthy, failure, timeout, interval=1)
         return self
 
     def stop(self, grace_seconds: float = 10) -> None:
@@ -183,11 +183,12 @@ class LocalAirflow:
         return result.stdout
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while dag_id not in self.cli("dags", "list", "--output", "plain"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the dag-processor did not parse {dag_id}; see {self.home}/dag-processor.log")
-            time.sleep(2)
+        self.processes.wait_for(
+            lambda: dag_id in self.cli("dags", "list", "--output", "plain"),
+            f"the dag-processor did not parse {dag_id}; see {self.home}/dag-processor.log",
+            timeout,
+            interval=2,
+        )
 
     def trigger(self, dag_id: str) -> None:
         self.cli("dags", "unpause", dag_id)
@@ -210,20 +211,22 @@ class LocalAirflow:
         rows = self.query("SELECT state FROM dag_run WHERE dag_id = :dag_id ORDER BY id DESC LIMIT 1", dag_id=dag_id)
         return rows[0][0] if rows else None
 
+    def final_state(self, dag_id: str) -> str | None:
+        """``success`` or ``failed`` once the DAG's latest run has ended, None before."""
+        state = self.run_state(dag_id)
+        return state if state in ("success", "failed") else None
+
     def wait_for_run(self, dag_id: str, timeout: float = 300, on_poll=None) -> str:  # type: ignore[no-untyped-def]
         """The final state of the DAG's latest run; ``on_poll(db)`` runs at every check (SQLite: a sqlite3
         connection, for inspection)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def ended() -> str | None:
             if on_poll is not None:
                 with self.database() as db:
                     on_poll(db)
-            state = self.run_state(dag_id)
-            if state in ("success", "failed"):
-                return state
-            self.processes.check_alive()
-            time.sleep(0.5)
-        raise TimeoutError(f"{dag_id} did not finish in {timeout:.0f} s")
+            return self.final_state(dag_id)
+
+        return self.processes.wait_for(ended, f"{dag_id} did not finish in {timeout:.0f} s", timeout)
 
     def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Rows of a SQL query on the metadata database (any backend); ``:name`` placeholders take ``params``."""
@@ -250,19 +253,13 @@ class LocalAirflow:
 
         return create_engine(self.database_url, poolclass=NullPool)
 
-    def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.processes.check_alive()
-            try:
-                health = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
-                parts = [part for part in health.values() if isinstance(part, dict)]
-                if parts and all(part.get("status") == "healthy" for part in parts):
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"Airflow was not healthy after {timeout:.0f} s; logs in {self.home}")
+    def _healthy(self) -> bool:
+        try:
+            health = httpx.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        parts = [part for part in health.values() if isinstance(part, dict)]
+        return bool(parts) and all(part.get("status") == "healthy" for part in parts)
 
 
 def _numbered(kind: str, count: int, *, always: bool = False) -> list[str]:

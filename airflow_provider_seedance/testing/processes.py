@@ -1,8 +1,9 @@
 """Named long-running processes, each in its own process group, with their output in log files.
 
-What the local deployments here share: start a component, check that it still runs, kill one on
-purpose (as a crashed machine would die), stop them all, and count the CPU each one's process tree
-has used, including the short-lived children it has already reaped (a Celery worker's task processes).
+What the local deployments here share: start a component, wait for something while checking that
+every component still runs, kill one on purpose (as a crashed machine would die), stop them all, and
+count the CPU each one's process tree has used, including the short-lived children it has already
+reaped (a Celery worker's task processes).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import psutil
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -76,6 +79,22 @@ class ProcessGroup:
         for name, process in self._processes.items():
             if name not in self._killed and process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
+
+    def wait_for(
+        self, ready: Callable[[], T], failure: str, timeout: float, *, interval: float = 0.5, log_of: str | None = None
+    ) -> T:
+        """Call ``ready`` every ``interval`` seconds until it returns something true, and return that.
+
+        Between calls ``check_alive`` raises when a component died on its own. After ``timeout`` seconds
+        raise ``TimeoutError(failure)``, followed by the tail of component ``log_of``'s log when given.
+        """
+        deadline = time.monotonic() + timeout
+        while not (result := ready()):
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(failure + (f":\n{self.log(log_of)[-2000:]}" if log_of else ""))
+            time.sleep(interval)
+        return result
 
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
         """Send ``sig`` to the whole process group of ``name`` (its children die with it), and wait for it."""

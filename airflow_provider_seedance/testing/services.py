@@ -12,8 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -42,15 +41,6 @@ def _installed(package: str) -> bool:
         return False
     result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True, check=False)
     return result.stdout.strip() == "install ok installed"
-
-
-def _wait(ready: Callable[[], bool], what: str, log: ProcessGroup, name: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        log.check_alive()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not become ready in {timeout:.0f} s:\n{log.log(name)[-2000:]}")
-        time.sleep(0.2)
 
 
 class LocalPostgres:
@@ -98,7 +88,8 @@ class LocalPostgres:
         def accepting() -> bool:
             return subprocess.run(ready, check=False).returncode == 0
 
-        _wait(accepting, "PostgreSQL", self._processes, "postgres", timeout)
+        failure = f"PostgreSQL did not become ready in {timeout:.0f} s"
+        self._processes.wait_for(accepting, failure, timeout, interval=0.2, log_of="postgres")
         self._client("createdb", self.database)
         return self
 
@@ -145,7 +136,8 @@ class LocalRedis:
     def start(self, timeout: float = 30) -> LocalRedis:
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self._processes.start("redis", command, os.environ, cwd=Path(tempfile.gettempdir()))
-        _wait(self._answers_ping, "Redis", self._processes, "redis", timeout)
+        failure = f"Redis did not become ready in {timeout:.0f} s"
+        self._processes.wait_for(self._answers_ping, failure, timeout, interval=0.2, log_of="redis")
         return self
 
     def _answers_ping(self) -> bool:
