@@ -19,6 +19,7 @@ transfer never completes at the final path.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import logging
@@ -26,6 +27,7 @@ import mimetypes
 import os
 import shutil
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -195,10 +197,11 @@ def _s3_hook(conn_id: str | None, content_type: str) -> S3Hook:
     ``load_file_obj`` takes its upload arguments from the hook.
     """
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from boto3.s3.transfer import S3Transfer, TransferConfig
 
     configured = S3Hook(aws_conn_id=conn_id).service_config
-    extra_args = _mapping(configured, "extra_args", conn_id)
-    transfer = _mapping(configured, "transfer_config_args", conn_id)
+    extra_args = _mapping(configured, "extra_args", S3Transfer.ALLOWED_UPLOAD_ARGS, conn_id)
+    transfer = _mapping(configured, "transfer_config_args", inspect.signature(TransferConfig).parameters, conn_id)
     hook = S3Hook(
         aws_conn_id=conn_id,
         extra_args={**extra_args, "ContentType": content_type},
@@ -210,15 +213,11 @@ def _s3_hook(conn_id: str | None, content_type: str) -> S3Hook:
     return hook
 
 
-def _mapping(service_config: dict[str, Any], field: str, conn_id: str | None) -> dict[str, Any]:
-    """``service_config.s3.<field>`` of the output connection, checked: a JSON object (empty when unset)."""
-    import inspect
-
-    from boto3.s3.transfer import S3Transfer, TransferConfig
-
-    allowed = (
-        S3Transfer.ALLOWED_UPLOAD_ARGS if field == "extra_args" else list(inspect.signature(TransferConfig).parameters)
-    )
+def _mapping(
+    service_config: dict[str, Any], field: str, allowed: Collection[str], conn_id: str | None
+) -> dict[str, Any]:
+    """``service_config.s3.<field>`` of the output connection, checked: a JSON object with keys among ``allowed``
+    (empty when unset)."""
     value = service_config.get(field) or {}
     unknown = sorted(set(value) - set(allowed)) if isinstance(value, dict) else None
     if unknown is None or unknown:
