@@ -226,6 +226,7 @@ class Watch:
     kills: list[Kill] = field(default_factory=list)
     trigger_rows: set[str] = field(default_factory=set)  # decrypted kwargs of every trigger row seen
     max_deferred: int = 0
+    states: dict[str | None, int] = field(default_factory=dict)  # task instances per state, at the last poll
     _last_report: float = 0.0
     _dead_triggerer_job: int | None = None
     _killed_tasks: list[tuple[str, int, int]] = field(default_factory=list)  # task_id, map_index, try_number
@@ -235,8 +236,8 @@ class Watch:
 
     def poll(self) -> None:
         """Look at the run (killing on cue); print progress every 15 s."""
-        states = dict(self.airflow.query("SELECT state, count(*) FROM task_instance GROUP BY state"))
-        self.max_deferred = max(self.max_deferred, states.get("deferred", 0))
+        self.states = dict(self.airflow.query("SELECT state, count(*) FROM task_instance GROUP BY state"))
+        self.max_deferred = max(self.max_deferred, self.states.get("deferred", 0))
         self._read_triggers()
         if not self.args.no_kills:
             self._maybe_kill_triggerer()
@@ -248,9 +249,8 @@ class Watch:
             self._last_report = self.elapsed()
 
     def progress(self) -> str:
-        states = dict(self.airflow.query("SELECT state, count(*) FROM task_instance GROUP BY state"))
         submitted = submissions(self.services.stats())
-        parts = ", ".join(f"{state or 'none'} {count}" for state, count in sorted(states.items(), key=str))
+        parts = ", ".join(f"{state or 'none'} {count}" for state, count in sorted(self.states.items(), key=str))
         return f"[{self.elapsed():6.0f} s] submitted {submitted}; task instances: {parts}"
 
     def _read_triggers(self) -> None:
