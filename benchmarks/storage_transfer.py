@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from airflow_provider_seedance.testing.s3 import s3_client, s3_connection
+
 BUCKET = "bench"
 WAYS = ("raw-boto3", "provider")
 
@@ -54,28 +56,9 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _s3_client(endpoint: str):
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-
-
 def child(way: str, endpoint: str, base_url: str, folder: str, name: str, copies: int) -> None:
     """Move ``name`` ``copies`` times one way; prints a JSON line with seconds and peak-RSS growth."""
-    os.environ["AIRFLOW_CONN_AWS_BENCH"] = json.dumps(
-        {
-            "conn_type": "aws",
-            "login": "testing",
-            "password": "testing",
-            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-        }
-    )
+    os.environ["AIRFLOW_CONN_AWS_BENCH"] = s3_connection(endpoint)
     os.environ["AIRFLOW_CONN_SEEDANCE_BENCH"] = json.dumps(
         {"conn_type": "seedance", "password": "k", "extra": {"gateway": "ark"}}
     )
@@ -92,7 +75,7 @@ def child(way: str, endpoint: str, base_url: str, folder: str, name: str, copies
         destination = ObjectStoragePath(f"s3://{BUCKET}/{key}", conn_id="aws_bench")
         store_stream(lambda offset: hook.open_artifact(status, "video", offset), destination)
 
-    client = _s3_client(endpoint)
+    client = s3_client(endpoint)
     store(f"{base_url}/warm-up.mp4", "warm-up.mp4")  # builds the provider's S3 client, outside the clock
     baseline = _peak_rss_mb()
     started, cpu = time.perf_counter(), _cpu_seconds()
@@ -176,7 +159,7 @@ def main() -> None:
             _wait_for_port(s3_port)
             _wait_for_port(http_port)
             endpoint = f"http://127.0.0.1:{s3_port}"
-            client = _s3_client(endpoint)
+            client = s3_client(endpoint)
             client.create_bucket(Bucket=BUCKET)
             base_url = f"http://127.0.0.1:{http_port}"
             rounds: dict[str, dict[str, list[dict]]] = {}

@@ -16,6 +16,7 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
 
 from airflow_provider_seedance.simulator import FaultPlan, RunningSimulator, SimulatorConfig, start_simulator  # noqa: E402
+from airflow_provider_seedance.testing.s3 import s3_client, s3_connection  # noqa: E402 (tests import s3_client from here)
 
 # 1 simulated second = 1 real millisecond: a 10 s generation finishes in about 10 ms.
 TIME_SCALE = 0.001
@@ -53,36 +54,16 @@ BUCKET = "seedance-test"
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """moto in server mode on a free port; ``AIRFLOW_CONN_AWS_MOTO`` points the Amazon provider at it."""
-    import json
-
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    connection = {
-        "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-    }
-    os.environ[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"] = json.dumps(connection)
+    os.environ[f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}"] = s3_connection(endpoint)
     s3_client(endpoint).create_bucket(Bucket=BUCKET)
     yield endpoint
     server.stop()
-
-
-def s3_client(endpoint: str):
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from airflow_provider_seedance.storage import (
     write_json,
     write_text,
 )
+from airflow_provider_seedance.testing.s3 import s3_connection
 from tests.conftest import AWS_CONN_ID, BUCKET, s3_client
 
 MIB = 1024 * 1024
@@ -230,9 +231,7 @@ def sse_connection(moto_server, monkeypatch) -> str:
             "transfer_config_args": {"multipart_threshold": 5 * MIB, "multipart_chunksize": 5 * MIB},
         }
     }
-    extra = {"endpoint_url": moto_server, "region_name": "us-east-1", "service_config": service_config}
-    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", s3_connection(moto_server, service_config=service_config))
     return conn_id
 
 
@@ -262,9 +261,8 @@ def test_the_connection_upload_arguments_and_transfer_config_are_honoured(moto_s
     ],
 )
 def test_a_wrong_upload_setting_fails_before_any_download(moto_server, monkeypatch, service_config, message):
-    extra = {"endpoint_url": moto_server, "region_name": "us-east-1", "service_config": {"s3": service_config}}
-    connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_MOTO_TYPO", json.dumps(connection))
+    connection = s3_connection(moto_server, service_config={"s3": service_config})
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_MOTO_TYPO", connection)
     opened: list[int] = []
     destination = ObjectStoragePath(f"s3://{BUCKET}/typo.mp4", conn_id="aws_moto_typo")
     with pytest.raises(ValueError, match=message) as failure:
