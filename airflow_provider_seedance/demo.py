@@ -80,8 +80,9 @@ def _simulator(time_scale: float):  # type: ignore[no-untyped-def]
 
 
 def _s3_server(stack: ExitStack) -> str:
-    import boto3
     from moto.server import ThreadedMotoServer
+
+    from airflow_provider_seedance.testing.s3 import s3_client
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -89,30 +90,18 @@ def _s3_server(stack: ExitStack) -> str:
     stack.callback(server.stop)
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    _client(boto3, endpoint).create_bucket(Bucket=BUCKET)
+    s3_client(endpoint).create_bucket(Bucket=BUCKET)
     return endpoint
-
-
-def _client(boto3: Any, endpoint: str) -> Any:
-    return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="demo", aws_secret_access_key="demo", region_name="us-east-1"
-    )
 
 
 def _environment(simulator: Any, endpoint: str) -> dict[str, str]:
     """Connections for the six simulated gateways and the S3 server, and the example DAGs' settings."""
     from airflow_provider_seedance.testing.connections import simulated_gateway_connections
+    from airflow_provider_seedance.testing.s3 import s3_connection
 
     env = simulated_gateway_connections(simulator.gateway_urls, API_KEY, demo_prices=True)
     env["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = env["AIRFLOW_CONN_SEEDANCE_ARK"]
-    env["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "aws",
-            "login": "demo",
-            "password": "demo",
-            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-        }
-    )
+    env["AIRFLOW_CONN_AWS_DEFAULT"] = s3_connection(endpoint)
     env.update(
         {
             "SEEDANCE_OUTPUT_BASE": f"s3://{BUCKET}/videos",
@@ -126,9 +115,9 @@ def _environment(simulator: Any, endpoint: str) -> dict[str, str]:
 
 def _collect(endpoint: str, output: Path) -> list[dict[str, Any]]:
     """Copy everything the DAG stored into ``output``; one row per video, from its manifest."""
-    import boto3
+    from airflow_provider_seedance.testing.s3 import s3_client
 
-    client = _client(boto3, endpoint)
+    client = s3_client(endpoint)
     output.mkdir(parents=True, exist_ok=True)
     rows = []
     for item in client.list_objects_v2(Bucket=BUCKET, Prefix="videos/").get("Contents", []):

@@ -38,12 +38,12 @@ from scale_dags import DAG_ID, render_dag
 
 from airflow_provider_seedance.testing import CeleryWorkers, LocalAirflow, LocalPostgres, LocalRedis
 from airflow_provider_seedance.testing.processes import ProcessGroup, free_port
+from airflow_provider_seedance.testing.s3 import s3_client, s3_connection
 from airflow_provider_seedance.testing.services import install_debian_packages
 
 MODELS = {"ark": "dreamina-seedance-2-0-260128", "apimart": "doubao-seedance-2.0"}
 BUCKET = "seedance-scale"
 S3_CONN_ID = "scale_s3"
-S3_SECRET = "scale-s3-secret-key"
 # Short heartbeats and timeouts, so a dead triggerer's triggers and a dead worker's tasks are taken
 # over within seconds (Airflow's defaults: 30 s and 300 s); the DAG file does not change during the
 # run, so the dag-processor need not parse it again every 30 s.
@@ -171,14 +171,6 @@ def fault_plan(gateways: list[str]) -> dict[str, Any]:
     }
 
 
-def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
-    import boto3
-
-    return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="scale", aws_secret_access_key=S3_SECRET, region_name="us-east-1"
-    )
-
-
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2).status_code < 500
@@ -190,14 +182,7 @@ def airflow_environment(services: Services, gateways: list[str]) -> dict[str, st
     from airflow_provider_seedance.testing.connections import simulated_gateway_connections
 
     env = simulated_gateway_connections(services.gateway_urls(gateways), services.api_key, prefix="SCALE")
-    env[f"AIRFLOW_CONN_{S3_CONN_ID.upper()}"] = json.dumps(
-        {
-            "conn_type": "aws",
-            "login": "scale",
-            "password": S3_SECRET,
-            "extra": {"endpoint_url": services.s3_endpoint, "region_name": "us-east-1"},
-        }
-    )
+    env[f"AIRFLOW_CONN_{S3_CONN_ID.upper()}"] = s3_connection(services.s3_endpoint)
     env["AIRFLOW__CORE__FERNET_KEY"] = Fernet.generate_key().decode()
     env.update(DEPLOYMENT_SETTINGS)
     return env
