@@ -295,6 +295,22 @@ def test_the_trigger_yields_exactly_one_event_for_all_its_tasks(simulator, conn_
     assert event.carry == {"reports": {"x": {"status": "stored"}}}  # returned unchanged
 
 
+def test_the_trigger_looks_its_connection_up_once_for_all_its_tasks(simulator, conn_id, monkeypatch):
+    from airflow_provider_seedance.hooks import seedance as hook_module
+
+    lookups = []
+    lookup = hook_module.get_async_connection
+
+    async def counted(conn_id, **kwargs):
+        lookups.append(conn_id)
+        return await lookup(conn_id, **kwargs)
+
+    monkeypatch.setattr(hook_module, "get_async_connection", counted)
+    (event,) = asyncio.run(_events(_trigger(conn_id, _submit(simulator, 3))))
+    assert {ended.event.status for ended in event.ended} == {"succeeded"}
+    assert lookups == [conn_id]
+
+
 def test_the_trigger_hands_back_early_and_stops_polling_the_rest(simulator, conn_id, monkeypatch):
     monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 10**6)
     queued = _submit(simulator, 2)

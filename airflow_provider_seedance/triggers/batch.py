@@ -1,7 +1,8 @@
 """SeedanceBatchTrigger: waits for many remote generations in one deferral, and hands back one event.
 
 Each task is waited for by its own ``SeedanceTaskTrigger.wait()`` (same polling, backoff, 404 rule and
-absolute deadline as a single generation; the polls of all of them share the connection's fleet poller).
+absolute deadline as a single generation; they share one hook, so the connection is looked up once, and
+their polls share the connection's fleet poller).
 The trigger hands back once ``hand_back_after`` of its tasks have ended, or at ``wake_at``, whichever
 comes first: the event lists the tasks that ended (each with its outcome) and those still waiting (so
 the worker can store the first, submit more, and defer again for the rest without asking the gateway).
@@ -13,6 +14,7 @@ that report; never a key or a signed URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from pydantic import BaseModel, ConfigDict
 
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.triggers.events import SeedanceEvent, TriggerPayload
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 
@@ -113,7 +116,12 @@ class SeedanceBatchTrigger(BaseTrigger):
 
     async def _wait(self) -> BatchEvent:
         watched = [WatchedTask.model_validate(task) for task in self.tasks]
-        waits = {asyncio.ensure_future(self._one(task).wait()): task for task in watched}
+        hook = SeedanceHook(self.seedance_conn_id)
+        if watched:
+            # Resolved once, before the waits start, so they all share it: one connection lookup per batch.
+            with contextlib.suppress(Exception):  # a connection that cannot be used is each wait's error event
+                await hook.aconnection()
+        waits = {asyncio.ensure_future(self._one(task).wait(hook)): task for task in watched}
         pending: set[asyncio.Future[SeedanceEvent]] = set(waits)
         ended: list[EndedTask] = []
         try:

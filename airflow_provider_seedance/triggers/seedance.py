@@ -74,12 +74,13 @@ class SeedanceTaskTrigger(BaseTrigger):
         event = await self.wait()
         yield TriggerEvent(event.payload())
 
-    async def wait(self) -> SeedanceEvent:
+    async def wait(self, hook: SeedanceHook | None = None) -> SeedanceEvent:
         """Poll until the task ends or the deadline passes; the one outcome, as an event (never raises).
 
-        Public so that a trigger waiting on many tasks can run one of these per task.
+        Public so that a trigger waiting on many tasks can run one of these per task, passing one ``hook`` for
+        ``seedance_conn_id`` to all of them, so the connection is looked up once rather than once per task.
         """
-        hook = SeedanceHook(self.seedance_conn_id)
+        hook = hook or SeedanceHook(self.seedance_conn_id)
         try:
             connection = await hook.aconnection()
         except Exception as exc:  # a missing or malformed connection (Airflow raises its own types)
