@@ -45,7 +45,10 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "extra-links": ["airflow_provider_seedance.links.SeedanceVideoLink"],
+        "extra-links": [
+            "airflow_provider_seedance.links.SeedanceTaskLink",
+            "airflow_provider_seedance.links.SeedanceVideoLink",
+        ],
         "connection-types": [
             {
                 "connection-type": "seedance",

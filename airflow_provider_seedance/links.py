@@ -1,9 +1,16 @@
-"""The "Seedance video" extra link: where the task's video was stored."""
+"""The task's extra links: the gateway's console while a generation waits, the stored video once it is done.
+
+Airflow 3 computes extra links on the worker each time a try ends or defers, and keeps them in XCom for
+the UI. So the task link works during the wait: the operator pushes ``seedance_task`` (gateway, remote
+task id, console) before it waits. Each link points at the console that serves the connection's
+endpoint, or at nothing: an S3 object behind MinIO, moto or any other ``endpoint_url`` gets no AWS
+console link, and a gateway reached through a proxy gets no gateway console link.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from airflow.sdk import BaseOperatorLink
 from airflow.sdk.execution_time.xcom import XCom
@@ -11,20 +18,58 @@ from airflow.sdk.execution_time.xcom import XCom
 if TYPE_CHECKING:
     from airflow.models.taskinstancekey import TaskInstanceKey
 
+# The XCom a generation operator pushes before it waits: {gateway, remote_task_id, console_url, output_path}.
+SEEDANCE_TASK_KEY = "seedance_task"
+AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
 
-def browse_url(uri: str) -> str:
-    """A browser link for a stored object: the S3 console for ``s3://``, the URI itself otherwise."""
-    if uri.startswith("s3://"):
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
-    return uri
+
+def s3_console_url(bucket: str, key: str, *, endpoint_url: str | None, region: str | None) -> str:
+    """The AWS console page of an S3 object, in the partition of ``region``; "" when the endpoint is not AWS."""
+    host = (urlsplit(endpoint_url).hostname or "").lower() if endpoint_url else ""
+    if host and not host.endswith(AWS_HOST_SUFFIXES):
+        return ""  # MinIO, moto, Ceph...: the AWS console would show another store, or nothing
+    if region and region.startswith("cn-"):
+        console = "https://console.amazonaws.cn/s3/object"
+    elif region and region.startswith("us-gov-"):
+        console = "https://console.amazonaws-us-gov.com/s3/object"
+    else:
+        console = "https://s3.console.aws.amazon.com/s3/object"
+    where = f"region={region}&" if region else ""
+    return f"{console}/{bucket}?{where}prefix={quote(key)}"
+
+
+def storage_console_url(uri: str, conn_id: str | None) -> str:
+    """A browser link for a stored object, or "" where no console is known for its store."""
+    scheme, _, rest = uri.partition("://")
+    bucket, _, key = rest.partition("/")
+    if scheme in ("gs", "gcs"):
+        return f"https://console.cloud.google.com/storage/browser/_details/{bucket}/{quote(key)}"
+    if scheme not in ("s3", "s3a"):
+        return ""  # file:// is a worker's disk; other stores have no console we know
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    config = S3Hook(aws_conn_id=conn_id).conn_config
+    return s3_console_url(bucket, key, endpoint_url=config.get_service_endpoint_url("s3"), region=config.region_name)
+
+
+class SeedanceTaskLink(BaseOperatorLink):
+    """The gateway console of the account running the generation (from ``seedance_task``), while it waits
+    and after."""
+
+    name = "Seedance task"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        task = XCom.get_value(ti_key=ti_key, key=SEEDANCE_TASK_KEY)
+        return (task.get("console_url") or "") if isinstance(task, dict) else ""
 
 
 class SeedanceVideoLink(BaseOperatorLink):
+    """The stored video in its store's console, for the output connection's endpoint."""
+
     name = "Seedance video"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
         result = XCom.get_value(ti_key=ti_key, key="return_value")
-        if isinstance(result, dict) and result.get("video_path"):
-            return browse_url(result["video_path"])
-        return ""
+        if not (isinstance(result, dict) and result.get("video_path")):
+            return ""
+        return storage_console_url(result["video_path"], getattr(operator, "output_conn_id", None))

@@ -21,7 +21,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideoOperator
 from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
@@ -31,6 +31,8 @@ from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
 MODEL = os.environ.get("SEEDANCE_MODEL", "dreamina-seedance-2-0-260128")
 OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
+# Declared as the generating task\'s outlet: one asset for the whole prefix, not one per video.
+VIDEOS = Asset(uri=OUTPUT_BASE, name="seedance_videos")
 POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 BUDGET = float(os.environ.get("SEEDANCE_BUDGET", "5"))  # in USD, for the whole night
 MAX_IN_FLIGHT = int(os.environ.get("SEEDANCE_MAX_IN_FLIGHT", "20"))
@@ -87,5 +89,6 @@ with DAG(
         max_in_flight=MAX_IN_FLIGHT,
         output_conn_id=OUTPUT_CONN,
         poll_interval=POLL_SECONDS,
+        outlets=[VIDEOS],  # seedance_on_new_videos runs on it, with the stored videos in its extra
     )
     summarize(clips.output)

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, ObjectStoragePath, task
+from airflow.sdk import DAG, Asset, ObjectStoragePath, task
 from PIL import Image, ImageDraw
 
 from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
@@ -53,6 +53,8 @@ MODELS_BY_GATEWAY = {
 }
 OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
+# Declared as the generating task\'s outlet: one asset for the whole prefix, not one per video.
+VIDEOS = Asset(uri=OUTPUT_BASE, name="seedance_videos")
 POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 POOL = os.environ.get("SEEDANCE_POOL", "seedance_api")
 BUDGET = float(os.environ.get("SEEDANCE_BUDGET", "5"))  # in USD, for the whole run
@@ -196,6 +198,7 @@ with DAG(
         output_conn_id=OUTPUT_CONN,
         media_conn_id=OUTPUT_CONN,
         poll_interval=POLL_SECONDS,
+        outlets=[VIDEOS],  # seedance_on_new_videos runs on it, with the stored videos in its extra
         return_last_frame=True,
         map_index_template="{{ task.output_path.rsplit('/', 1)[-1] }}",
     ).expand_kwargs(checked.output)

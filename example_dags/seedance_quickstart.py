@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset
 
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 
@@ -18,6 +18,8 @@ from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOp
 MODEL = os.environ.get("SEEDANCE_MODEL", "dreamina-seedance-2-0-260128")
 OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
+# Declared as the generating task\'s outlet: one asset for the whole prefix, not one per video.
+VIDEOS = Asset(uri=OUTPUT_BASE, name="seedance_videos")
 POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 
 
@@ -39,4 +41,5 @@ with DAG(
         output_path=OUTPUT_BASE + "/quickstart/{{ dag_run.run_after | ds }}/{{ run_id | replace(':', '-') }}.mp4",
         output_conn_id=OUTPUT_CONN,
         poll_interval=POLL_SECONDS,
+        outlets=[VIDEOS],  # seedance_on_new_videos runs on it, with the stored videos in its extra
     )

@@ -130,7 +130,7 @@ def run_dag(airflow_db):
     """Write a DAG file into the dags folder (``dag.test()`` syncs DAGs from there), then test-run it.
 
     The body must bind the DAG to the name ``dag``; it can use SeedanceGenerateVideoOperator, DAG,
-    datetime, timedelta, BUCKET and AWS_CONN_ID without importing them.
+    datetime, timedelta, Asset, AssetAlias, BUCKET and AWS_CONN_ID without importing them.
     """
     import importlib.util
     import textwrap
@@ -140,7 +140,7 @@ def run_dag(airflow_db):
     dags_folder.mkdir(exist_ok=True)
     header = (
         "from datetime import datetime, timedelta\n"
-        "from airflow.sdk import DAG\n"
+        "from airflow.sdk import DAG, Asset, AssetAlias\n"
         "from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator\n"
         f"BUCKET = {BUCKET!r}\nAWS_CONN_ID = {AWS_CONN_ID!r}\n"
     )

@@ -12,7 +12,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk import Asset
 from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.testing.connections import simulated_gateway_connections
@@ -187,8 +186,16 @@ def test_follow_up_verifies_new_videos_against_their_manifests(examples, moto_se
     module = _load("seedance_on_new_videos")
     videos = [key for key in _keys(moto_server, "examples/") if key.endswith(".mp4")]
     assert videos, "run the other examples first"
-    asset = Asset(f"s3://{BUCKET}/{videos[0]}")
+    manifests = [json.loads(_object(moto_server, key + ".json")) for key in videos[:2]]
+    listed = [
+        {"uri": m["video"]["uri"], "sha256": m["video"]["sha256"], "gateway": m["gateway"], "model": m["model"]}
+        for m in manifests
+    ]
     # Shaped like Airflow's accessor (a mapping of asset to events); Asset is not hashable on 3.0.
-    events = SimpleNamespace(items=lambda: [(asset, [SimpleNamespace(asset=asset)])])
+    events = SimpleNamespace(items=lambda: [(module.VIDEOS, [SimpleNamespace(extra={"videos": listed})])])
     checked = module.verify_new_videos.function(triggering_asset_events=events)
-    assert checked[0]["video"] == asset.uri
+    assert [entry["video"] for entry in checked] == [entry["uri"] for entry in listed]
+    tampered = [{**listed[0], "sha256": "0" * 64}]
+    events = SimpleNamespace(items=lambda: [(module.VIDEOS, [SimpleNamespace(extra={"videos": tampered})])])
+    with pytest.raises(ValueError, match="does not match the sha256 in its asset event and manifest"):
+        module.verify_new_videos.function(triggering_asset_events=events)

@@ -97,13 +97,37 @@ def test_non_deferrable_mode_and_last_frame(env, moto_server, run_dag):
     assert _object(moto_server, "sync/hills.last_frame.png")[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_each_stored_video_is_recorded_as_an_asset_event_through_the_alias(env, moto_server, run_dag, capfd, caplog):
-    """Airflow warns 'AssetModel ... not found' for a URI it has not seen, then creates the asset: the
-    event must be in the database all the same, with the video's identity as its extra."""
+def _asset_events(uri: str) -> list:
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    with create_session() as session:
+        events = [event for event in session.scalars(select(AssetEvent)) if event.uri == uri]
+        return [(event.extra, {alias.name for alias in event.source_aliases}) for event in events]
+
+
+def _video_entry(manifest: dict) -> dict:
+    cost = manifest["cost"]
+    known = cost["actual"] or cost["estimate"] or {}
+    return {
+        "uri": manifest["video"]["uri"],
+        "sha256": manifest["video"]["sha256"],
+        "size": manifest["video"]["size"],
+        "gateway": manifest["gateway"],
+        "model": manifest["model"],
+        "remote_task_id": manifest["remote_task_id"],
+        "estimated_cost": (cost["estimate"] or {}).get("amount"),
+        "actual_cost": (cost["actual"] or {}).get("amount"),
+        "currency": known.get("currency"),
+    }
+
+
+def test_each_stored_video_is_recorded_as_an_asset_event_through_a_declared_alias(
+    env, moto_server, run_dag, capfd, caplog
+):
+    """Airflow warns 'AssetModel ... not found' for a URI it has not seen, then creates the asset: the
+    event must be in the database all the same, with the video's identity as its extra."""
     uri = f"s3://{BUCKET}/assets/harbour.mp4"
     run = run_dag(
         "seedance_asset_event",
@@ -115,15 +139,52 @@ def test_each_stored_video_is_recorded_as_an_asset_event_through_the_alias(env, 
     )
     assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
     manifest = json.loads(_object(moto_server, "assets/harbour.mp4.json"))
-    with create_session() as session:
-        events = [event for event in session.scalars(select(AssetEvent)) if event.uri == uri]
-        extras = [event.extra for event in events]
-        aliases = {alias.name for event in events for alias in event.source_aliases}
-    assert extras[-1] == {"sha256": manifest["video"]["sha256"], "size": manifest["video"]["size"], "gateway": "ark"}
+    extra, aliases = _asset_events(uri)[-1]
+    assert extra == _video_entry(manifest)
+    assert extra["estimated_cost"] > 0
+    assert extra["currency"] == "USD"
     assert aliases == {"harbour_videos"}
-    assert f"Asset event for {uri} goes to alias 'harbour_videos' when this task succeeds" in _task_output(
-        capfd, caplog
+    assert "1 asset event(s) go to alias 'harbour_videos' when this task succeeds" in _task_output(capfd, caplog)
+
+
+def test_no_asset_event_without_a_declared_outlet(env, moto_server, run_dag):
+    """No deployment-wide alias by default: a video is an asset only where the DAG declares one."""
+    from airflow.models.asset import AssetAliasModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    uri = f"s3://{BUCKET}/assets/undeclared.mp4"
+    run = run_dag(
+        "seedance_no_outlet",
+        _single(
+            "seedance_no_outlet",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='quiet', output_path={uri!r}",
+        ),
     )
+    assert set(_states(run).values()) == {TaskInstanceState.SUCCESS}
+    assert _object(moto_server, "assets/undeclared.mp4")[4:8] == b"ftyp"
+    assert _asset_events(uri) == []
+    with create_session() as session:
+        assert "seedance_videos" not in {alias.name for alias in session.scalars(select(AssetAliasModel))}
+
+
+def test_a_declared_collection_asset_lists_the_new_videos_in_its_event(env, moto_server, run_dag):
+    """An Asset outlet (the output prefix) gets one event per successful run, listing what it stored;
+    a rerun that stores nothing new lists nothing."""
+    collection = f"s3://{BUCKET}/collection"
+    body = _single(
+        "seedance_collection",
+        f"seedance_conn_id='sim_apimart', model={MODELS['apimart']!r}, prompt='tide pools', "
+        f"outlets=[Asset(uri={collection!r}, name='tide_clips')], output_path='{collection}/tide.mp4'",
+    )
+    assert set(_states(run_dag("seedance_collection", body)).values()) == {TaskInstanceState.SUCCESS}
+    manifest = json.loads(_object(moto_server, "collection/tide.mp4.json"))
+    ((extra, aliases),) = _asset_events(collection)
+    assert extra == {"videos": [_video_entry(manifest)]}
+    assert aliases == set()
+    assert set(_states(run_dag("seedance_collection", body)).values()) == {TaskInstanceState.SUCCESS}
+    assert [extra for extra, _ in _asset_events(collection)] == [{"videos": [_video_entry(manifest)]}, {"videos": []}]
+    assert _submissions(env, "apimart") == 1  # the rerun found the video (skip_existing)
 
 
 def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server, run_dag):

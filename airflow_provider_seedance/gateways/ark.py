@@ -111,6 +111,11 @@ class ArkGateway(Gateway):
     # The same list call with a repeatable filter.task_ids answers for many tasks at once (fleet polling).
     # 100 ids keep the URL near 5 KB; the list's page_size allows up to 500.
     batch_status_limit = 100
+    # The ModelArk console of each public endpoint (gateways.md section 6): no page per task is documented.
+    consoles = {
+        "ark.ap-southeast.bytepluses.com": "https://console.byteplus.com/ark",
+        "ark.cn-beijing.volces.com": "https://console.volcengine.com/ark",
+    }
     models = {
         "dreamina-seedance-2-0-260128": SEEDANCE_2_BYTEPLUS,
         "dreamina-seedance-2-0-fast-260128": SEEDANCE_2_FAST,

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
@@ -157,6 +157,14 @@ class Gateway(ABC):
     # When a 404 on a task being waited for means "gone": (consecutive 404s, seconds from the first of them
     # to the last). None: the first 404 does. Set where the gateway documents 404s for tasks that exist.
     not_found_grace: ClassVar[tuple[int, float] | None] = None
+    # The web console where an account's tasks can be looked at, by the API host it serves. Only hosts
+    # whose console is known: a proxy, a reseller or a simulator in front of the same API gets no link,
+    # since a link to another account's console would be a wrong place.
+    consoles: ClassVar[Mapping[str, str]] = {}
+
+    def console_url(self, base_url: str) -> str | None:
+        """The console of the account behind ``base_url``; None where none is known for that host."""
+        return self.consoles.get((urlsplit(base_url).hostname or "").lower())
 
     # ---- validation -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 from airflow.sdk import Connection
 
@@ -26,6 +27,9 @@ class GatewayConnection:
     api_key: str = field(repr=False)
     # The shipped prices with this connection's ``extra.prices`` laid over them (contracts differ).
     prices: PriceTable = field(default_factory=PriceTable.shipped, repr=False)
+    # The web console to link a task to: ``extra.console_url`` (``{task_id}`` is filled in), else the
+    # gateway's known console for this base URL, else None.
+    console: str | None = None
 
     @cached_property
     def identity(self) -> str:
@@ -33,6 +37,11 @@ class GatewayConnection:
         gets its own), never the key itself. Computed once per resolved connection, not per request."""
         digest = hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
         return f"{self.conn_id}|{self.base_url}|{self.gateway.name}|{digest}"
+
+    def console_url(self, task_id: str) -> str | None:
+        """Where a person can look at ``task_id``: the console page, or None where none is known."""
+        console = self.console or self.gateway.console_url(self.base_url)
+        return console.replace("{task_id}", quote(task_id, safe="")) if console else None
 
     def price(self, model: str) -> Price | None:
         """This connection's price for ``model`` on its gateway; None when none is known."""
@@ -99,8 +108,27 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
     except ValueError as exc:
         raise ConnectionConfigError(str(exc)) from None
     return GatewayConnection(
-        conn_id=conn.conn_id, gateway=gateway, base_url=base_url, api_key=conn.password, prices=prices
+        conn_id=conn.conn_id,
+        gateway=gateway,
+        base_url=base_url,
+        api_key=conn.password,
+        prices=prices,
+        console=_console(conn.conn_id, extra.get("console_url")),
     )
+
+
+def _console(conn_id: str, value: Any) -> str | None:
+    """``extra.console_url``, checked: an http(s) URL, where ``{task_id}`` may stand for the remote task id."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if not text.lower().startswith(("http://", "https://")) or "{" in text.replace("{task_id}", ""):
+        raise ConnectionConfigError(
+            f"connection {conn_id!r}: extra field 'console_url' {text!r} is not an http(s) URL with at most a "
+            "{task_id} placeholder; write the page that shows a task, such as "
+            "https://console.example.com/tasks/{task_id}, or remove the field"
+        )
+    return text
 
 
 def _base_url(conn: Connection) -> str | None:

@@ -18,14 +18,15 @@ from airflow_provider_seedance.compat import AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways.delivery import parse_delivery_order
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.operators.asset_events import announce_videos
 from airflow_provider_seedance.operators.fields import parse_time_scheme_problem
 from airflow_provider_seedance.operators.generation import Generation
 from airflow_provider_seedance.operators.settings import GenerationSettings
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Context
 
-DEFAULT_ASSET_ALIAS = "seedance_videos"
 # The framework's deferral timeout sits a little past the triggers' own deadlines, as a backstop.
 # It covers one status poll's own retries (timeouts and Retry-After waits), which can take minutes.
 DEFERRAL_MARGIN = timedelta(minutes=15)
@@ -70,8 +71,10 @@ class BaseSeedanceGenerationOperator(BaseOperator):
         before it is submitted; with no price known for the model, it fails too. None: no limit.
     :param resubmit_lost_tasks: when a retry finds that the gateway no longer knows the task an
         earlier try submitted, submit again (False: fail instead, since it may have been paid for).
-    :param asset_alias: name of the ``AssetAlias`` that gets one asset event per stored video (so
-        downstream DAGs can be scheduled on new videos); None for no event.
+    :param asset_alias: a shortcut for ``outlets=[AssetAlias(name)]``: one asset per stored video, named by
+        its URI, attached to that alias. Default None. No asset event is emitted unless the task declares
+        an outlet: an ``Asset`` outlet (such as the output prefix) gets the run's stored videos in its
+        event's extra (``videos``), an ``AssetAlias`` outlet one asset per video (see ``asset_events.py``).
     """
 
     ui_color = "#f2e6ff"
@@ -94,7 +97,7 @@ class BaseSeedanceGenerationOperator(BaseOperator):
         max_cost: float | None = None,
         reseed_on_output_moderation: bool = False,
         on_unknown_submit: str = "fail",
-        asset_alias: str | None = DEFAULT_ASSET_ALIAS,
+        asset_alias: str | None = None,
         **kwargs: Any,
     ) -> None:
         if asset_alias:
@@ -144,13 +147,23 @@ class BaseSeedanceGenerationOperator(BaseOperator):
             max_cost=self.max_cost,
             reseed_on_output_moderation=self.reseed_on_output_moderation,
             on_unknown_submit=self.on_unknown_submit,
-            asset_alias=self.asset_alias,
         )
 
     def generation(self, fields: Mapping[str, Any], output_path: str | ObjectStoragePath) -> Generation:
         """One generation of ``fields`` into ``output_path`` under this operator's settings and connection."""
         settings = self.settings()
         return Generation(fields=fields, output_path=output_path, settings=settings, hook=self.hook, log=self.log)
+
+    def _task_record(self, remote_task_id: str, output_path: str) -> dict[str, Any]:
+        """What is pushed to XCom (``seedance_task``) before a generation is waited for: enough to find it
+        at the gateway while the Airflow task waits (the "Seedance task" link reads its console)."""
+        connection = self.hook.connection
+        return {
+            "gateway": connection.gateway.name,
+            "remote_task_id": remote_task_id,
+            "console_url": connection.console_url(remote_task_id),
+            "output_path": output_path,
+        }
 
     def _check_connection(self) -> None:
         """Resolve the seedance connection; a configuration no retry can fix fails the task at once."""
@@ -159,9 +172,13 @@ class BaseSeedanceGenerationOperator(BaseOperator):
         except ConnectionConfigError as exc:
             raise AirflowFailException(f"{exc}. Fix the connection, then clear the task.") from None
 
-    def _record_concluded(self, concluded: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> None:
-        """Keep (request fields, result) of each generation concluded: the lineage is read from this instance."""
+    def _conclude_task(
+        self, context: Context, concluded: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> None:
+        """The task's generations are concluded: announce the stored videos through the declared outlets,
+        and keep (request fields, result) of each, since the lineage is read from this instance."""
         self._concluded = tuple(concluded)
+        announce_videos(context, self.outlets, [result for _, result in concluded])
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """What this run read and stored, and its generations, for OpenLineage (called by its listener only,

@@ -47,6 +47,8 @@ from airflow_provider_seedance.triggers.events import SeedanceEvent
 DEFAULT_MAX_IN_FLIGHT = 20
 # While items wait to be submitted, the trigger hands back once this share of max_in_flight has ended.
 REFILL_SHARE = 0.25
+# Pushed before each wait: the generations in flight, as the single operator's ``seedance_task`` each.
+SEEDANCE_TASKS_KEY = "seedance_tasks"
 
 
 @dataclass
@@ -87,6 +89,8 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
     single operator's result (``video_path``, ``video_sha256``, ``video_size``, ``manifest_path``,
     ``remote_task_id``, costs); for a failure ``cause``, ``message`` and ``retryable``. When any item
     failed, the same report is pushed before the task fails, and the message lists the failed items.
+    Before each wait it pushes ``seedance_tasks``: the generations in flight (gateway, remote task id,
+    console link, output path).
     """
 
     template_fields: Sequence[str] = (
@@ -161,7 +165,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
         finally:
             self.hook.close()
         if in_flight or wake_at is not None:
-            self._wait(items, in_flight, wake_at, progress)
+            self._wait(context, items, in_flight, wake_at, progress)
         return self._report(context, items, progress)
 
     def _items(self) -> list[BatchItem]:
@@ -274,6 +278,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
 
     def _wait(
         self,
+        context: Context,
         items: list[BatchItem],
         in_flight: dict[str, WatchedTask],
         wake_at: datetime | None,
@@ -292,6 +297,8 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
             hand_back_after,
             f" or at {wake_at.isoformat()}" if wake_at else "",
         )
+        records = [self._task_record(task.remote_task_id, task.output) for task in in_flight.values()]
+        context["ti"].xcom_push(key=SEEDANCE_TASKS_KEY, value=records)
         if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
             self.log.info(
                 "This Airflow release does not tell triggers when a task is cleared or marked (3.3+ does): "
@@ -315,7 +322,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
     def _report(self, context: Context, items: list[BatchItem], progress: Progress) -> list[dict[str, Any]]:
         """Every item's report, in the order of ``requests``; the task fails when any item failed."""
         report = [progress.reports[item.key] for item in items]
-        self._record_concluded([(item.fields, entry) for item, entry in zip(items, report, strict=True)])
+        self._conclude_task(context, [(item.fields, entry) for item, entry in zip(items, report, strict=True)])
         failed = [entry for entry in report if entry["status"] == "failed"]
         counts = {status: sum(entry["status"] == status for entry in report) for status in ("stored", "skipped")}
         self.log.info(

@@ -8,7 +8,7 @@ a batch get exactly the same treatment:
 - ``existing_result``: the stored video and manifest, when ``skip_existing`` finds them for this request;
 - ``resume_or_submit``: the remote task a claim beside the output names (no new payment), or a priced,
   delivered and submitted one, claimed at once (``<output>.claim.json``, see ``claims.py``);
-- ``conclude``: from how waiting ended, store the video and its manifest and announce the asset, or fail
+- ``conclude``: from how waiting ended, store the video and its manifest, or fail
   by cause (a reseed after output moderation, a cancel after a timeout, a lost task), leaving the claim
   where a retry should resume and removing it where a retry should submit anew.
 
@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from airflow.sdk import Asset, AssetAlias, Context, ObjectStoragePath
+from airflow.sdk import Context, ObjectStoragePath
 
 from airflow_provider_seedance import metrics
 from airflow_provider_seedance.claims import Claim, claim_path, read_claim, remove_claim, write_claim
@@ -379,7 +379,7 @@ class Generation:
         )
 
     def _store(self, context: Context, request: VideoRequest, task_id: str) -> dict[str, Any]:
-        """Stream the video (and last frame) into storage, write the manifest, announce the asset."""
+        """Stream the video (and last frame) into storage and write the manifest."""
         status = self.hook.get_status(task_id)  # fresh result URLs and usage
         try:
             manifest = store_result(
@@ -402,7 +402,6 @@ class Generation:
         self.forget()  # the manifest replaces the claim; a later run without skip_existing generates anew
         # An earlier try's failure record is history once the video is stored.
         remove_quietly(failure_path(self.output), "the video beside it is what counts")
-        self._announce(context, manifest)
         return result_from_manifest(manifest, storage_uri(manifest_path(self.output)), skipped=False)
 
     def _provenance(self, request: VideoRequest, task_id: str) -> Provenance:
@@ -422,23 +421,6 @@ class Generation:
             inputs = [source.record(None) for source in sources]
         estimate = self.submission.estimate(request, None)
         return Provenance(request, fingerprint, inputs, estimate.as_dict() if estimate else None, None)
-
-    def _announce(self, context: Context, manifest: dict[str, Any]) -> None:
-        alias = self.settings.asset_alias
-        if not alias:
-            return
-        video = manifest["video"]
-        extra = {"sha256": video["sha256"], "size": video["size"], "gateway": manifest["gateway"]}
-        context["outlet_events"][AssetAlias(alias)].add(Asset(video["uri"]), extra=extra)
-        # Airflow records the event when the task succeeds. For a URI it has not seen, it first logs
-        # "AssetModel ... not found; cannot create asset event." and then creates the asset and the
-        # event anyway, so this line says what happens before that warning can alarm anyone.
-        self.log.info(
-            "Asset event for %s goes to alias %r when this task succeeds (Airflow creates the asset the "
-            "first time it sees this URI, after warning 'AssetModel ... not found').",
-            video["uri"],
-            alias,
-        )
 
     # ---- helpers ----------------------------------------------------------------------------------
 

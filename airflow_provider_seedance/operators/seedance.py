@@ -22,11 +22,12 @@ from airflow.sdk import Context, ObjectStoragePath
 
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, conf
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
-from airflow_provider_seedance.links import SeedanceVideoLink
+from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink
 from airflow_provider_seedance.models import TaskStatus
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
 from airflow_provider_seedance.operators.fields import REQUEST_FIELDS, check_request_shape, parse_time_scheme_problem
 from airflow_provider_seedance.operators.generation import Generation, Prepared
+from airflow_provider_seedance.storage import storage_uri
 from airflow_provider_seedance.triggers.capacity import CapacityWaitTrigger
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
@@ -69,7 +70,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         ``[operators] default_deferrable`` when set, else True.
     :param kwargs: the settings every generation shares (connections, media delivery, ``skip_existing``,
         ``poll_interval``, ``generation_timeout``, ``cancel_on_kill``, ``max_cost``, the failure policy,
-        ``asset_alias``), documented on ``BaseSeedanceGenerationOperator``, and ``BaseOperator``'s own.
+        ``asset_alias``, outlets), documented on ``BaseSeedanceGenerationOperator``, and ``BaseOperator``'s own.
     """
 
     template_fields: Sequence[str] = (
@@ -92,7 +93,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         "extra",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"extra": "json", "prompt": "md"}
-    operator_extra_links = (SeedanceVideoLink(),)
+    operator_extra_links = (SeedanceTaskLink(), SeedanceVideoLink())
 
     def __init__(
         self,
@@ -155,7 +156,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     # ---- the story --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return self._concluded_with(self._generate(context, waiting_since=None))
+        return self._concluded_with(context, self._generate(context, waiting_since=None))
 
     def execute_after_capacity_wait(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Back from waiting for the gateway to take new tasks: start over (nothing was submitted)."""
@@ -163,7 +164,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             since = datetime.fromisoformat(str((event or {})["waiting_since"]))
         except (KeyError, ValueError):
             since = datetime.now(UTC)  # a malformed event only restarts the allowance
-        return self._concluded_with(self._generate(context, waiting_since=since))
+        return self._concluded_with(context, self._generate(context, waiting_since=since))
 
     def _generate(self, context: Context, waiting_since: datetime | None) -> dict[str, Any]:
         generation = self._generation
@@ -178,6 +179,8 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             except RateLimitError as exc:  # still refused after the hook's own retries: wait without a slot
                 self._wait_for_capacity(exc, waiting_since or datetime.now(UTC))
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
+            record = self._task_record(status.task_id, storage_uri(generation.output))
+            context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
             if status.state.is_terminal:
                 return generation.conclude(context, SeedanceEvent.from_status(self.hook.gateway.name, status))
             if not self.deferrable:
@@ -214,13 +217,13 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         except ValueError as exc:
             raise AirflowException(f"{exc}. Next: a retry resumes the claimed remote task.") from None
         try:
-            return self._concluded_with(self._generation.conclude(context, parsed))
+            return self._concluded_with(context, self._generation.conclude(context, parsed))
         finally:
             self.hook.close()
 
-    def _concluded_with(self, result: dict[str, Any]) -> dict[str, Any]:
-        """The task's result, kept for its lineage (a resumed task is a fresh instance: it keeps its own)."""
-        self._record_concluded([(self._fields(), result)])
+    def _concluded_with(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
+        """The task's result, announced through its outlets and kept for its lineage."""
+        self._conclude_task(context, [(self._fields(), result)])
         return result
 
     def on_kill(self) -> None:

@@ -38,7 +38,6 @@ class GenerationSettings:
     max_cost: float | None
     reseed_on_output_moderation: bool
     on_unknown_submit: str
-    asset_alias: str | None
 
     def __post_init__(self) -> None:
         if not 0 < self.poll_interval <= MAX_POLL_INTERVAL:
