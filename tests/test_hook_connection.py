@@ -111,3 +111,40 @@ def test_uri_forms_documented_in_the_readme(uri, base_url, monkeypatch):
     # Through the environment variable, as a deployment would define it.
     monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_URI_TEST", uri)
     assert SeedanceHook("seedance_uri_test").connection.base_url == base_url
+
+
+@pytest.mark.parametrize(
+    ("fields", "console"),
+    [
+        pytest.param({"extra": '{"gateway": "ark"}'}, "https://console.byteplus.com/ark", id="byteplus-default"),
+        pytest.param(
+            {"host": "https://ark.cn-beijing.volces.com/api/v3", "extra": '{"gateway": "ark"}'},
+            "https://console.volcengine.com/ark",
+            id="volcengine",
+        ),
+        # A proxy in front of Ark's API: its account is not the one the BytePlus console would show.
+        pytest.param({"host": "https://ark-proxy.example/api/v3", "extra": '{"gateway": "ark"}'}, None, id="proxy"),
+        pytest.param({"extra": '{"gateway": "apimart"}'}, None, id="no-known-console"),
+        pytest.param(
+            {"extra": '{"gateway": "apimart", "console_url": "https://apimart.example/tasks/{task_id}"}'},
+            "https://apimart.example/tasks/task%2F7",
+            id="configured-with-task-id",
+        ),
+        pytest.param(
+            {"host": "http://127.0.0.1:9/api/v3", "extra": '{"gateway": "ark", "console_url": "https://c.example/"}'},
+            "https://c.example/",
+            id="configured-wins",
+        ),
+    ],
+)
+def test_console_link_only_where_the_endpoint_has_a_known_console(fields, console):
+    assert gateway_connection(_conn(password=KEY, **fields)).console_url("task/7") == console
+
+
+@pytest.mark.parametrize("value", ["console.example/tasks", "https://c.example/{id}", "s3://bucket/x"])
+def test_a_console_url_that_is_not_a_page_is_named(value):
+    extra = json.dumps({"gateway": "apimart", "console_url": value})
+    with pytest.raises(ValueError, match="extra field 'console_url'") as caught:
+        gateway_connection(_conn(password=KEY, extra=extra))
+    assert value in str(caught.value)
+    assert "{task_id} placeholder" in str(caught.value)

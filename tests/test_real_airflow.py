@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
@@ -23,6 +25,7 @@ from airflow_provider_seedance.testing import LocalAirflow
 from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client, simulator_connections
 
 DAG_ID = "seedance_real_airflow"
+EXAMPLES = Path(__file__).parents[1] / "example_dags"
 GATEWAYS = {
     "ark": "dreamina-seedance-2-0-260128",
     "apimart": "doubao-seedance-2.0",
@@ -32,6 +35,10 @@ GATEWAYS = {
 GENERATIONS = 12
 # Every generation starts from this image in moto's S3, delivered as a presigned URL (JimmyAI Mini too).
 FIRST_FRAME = f"s3://{BUCKET}/real-inputs/product.png"
+VIDEOS_URI = f"s3://{BUCKET}/real"
+FOLLOW_UP = "seedance_on_new_videos"
+# sim_ark's connection names a console page per task (extra.console_url); the "Seedance task" link fills it.
+CONSOLE = "https://console.example/ark/tasks/{task_id}"
 # What a presigned URL carries: never in a trigger row, XCom, manifest or log.
 SIGNATURE = "X-Amz-Signature"
 # From Airflow 3.1 a task process killed by a signal is retried; 3.0 marks it failed (then it is cleared).
@@ -41,7 +48,7 @@ DAG_SOURCE = f'''
 import os
 import signal
 from datetime import datetime, timedelta
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 
 
@@ -55,6 +62,8 @@ class KilledAfterSubmit(SeedanceGenerateVideoOperator):
         return resumed
 
 GATEWAYS = {GATEWAYS!r}
+# The follow-up example (seedance_on_new_videos) is scheduled on this asset: the prefix, as a collection.
+VIDEOS = Asset(uri="{VIDEOS_URI}", name="seedance_videos")
 ITEMS = [
     {{
         "seedance_conn_id": f"sim_{{name}}",
@@ -74,6 +83,7 @@ with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catc
         output_conn_id="{AWS_CONN_ID}",
         poll_interval=5,
         deferrable=True,
+        outlets=[VIDEOS],
     ).expand_kwargs(ITEMS)
     KilledAfterSubmit(
         task_id="killed_after_submit",
@@ -89,6 +99,7 @@ with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catc
         deferrable=True,
         retries=1,
         retry_delay=timedelta(seconds=1),
+        outlets=[VIDEOS],
     )
 '''
 
@@ -104,7 +115,12 @@ def deployment(tmp_path, simulator, moto_server, monkeypatch):
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / f"{DAG_ID}.py").write_text(DAG_SOURCE)
-    with LocalAirflow(tmp_path / "airflow", dags, simulator_connections(simulator)) as airflow:
+    shutil.copy(EXAMPLES / f"{FOLLOW_UP}.py", dags)
+    connections = simulator_connections(simulator)
+    ark = json.loads(connections["AIRFLOW_CONN_SIM_ARK"])
+    connections["AIRFLOW_CONN_SIM_ARK"] = json.dumps({**ark, "extra": {**ark["extra"], "console_url": CONSOLE}})
+    settings = {"SEEDANCE_OUTPUT_BASE": VIDEOS_URI, "SEEDANCE_OUTPUT_CONN": AWS_CONN_ID}
+    with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}) as airflow:
         yield airflow
 
 
@@ -116,14 +132,44 @@ def _state_of(deployment: LocalAirflow, task_id: str) -> tuple[str, int] | None:
     return tuple(row) if row else None
 
 
+def _follow_up_verified(deployment: LocalAirflow, timeout: float = 180) -> set[str]:
+    """The videos the follow-up DAG verified, once its asset-triggered runs have verified all of them."""
+
+    def verified() -> set[str] | None:
+        runs = deployment.query("SELECT state FROM dag_run WHERE dag_id = :dag_id", dag_id=FOLLOW_UP)
+        if not runs or any(state not in ("success", "failed") for (state,) in runs):
+            return None
+        assert {state for (state,) in runs} == {"success"}, deployment.component_log("scheduler")[-3000:]
+        rows = deployment.query(
+            "SELECT value FROM xcom WHERE dag_id = :dag_id AND key = 'return_value'", dag_id=FOLLOW_UP
+        )
+        uris = {entry["video"] for (value,) in rows for entry in json.loads(value)}
+        return uris if len(uris) >= GENERATIONS + 1 else None
+
+    return deployment.processes.wait_for(
+        verified, f"{FOLLOW_UP} did not verify every video in {timeout:.0f} s", timeout
+    )
+
+
 def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulator, moto_server):
     started = time.monotonic()
     deployment.wait_for_dag(DAG_ID)
+    deployment.wait_for_dag(FOLLOW_UP)
+    deployment.cli("dags", "unpause", FOLLOW_UP)
     deployment.trigger(DAG_ID)
     trigger_kwargs: list[str] = []
+    while_deferred: dict[tuple[str, int], dict[str, str]] = {}
 
     def watch(db) -> None:
         trigger_kwargs.extend(row[0] for row in db.execute("SELECT kwargs FROM trigger"))
+        # What a deferred task instance shows while its generation waits in the triggerer.
+        rows = db.execute(
+            "SELECT x.task_id, x.map_index, x.key, x.value FROM xcom x JOIN task_instance ti ON x.dag_id = ti.dag_id "
+            "AND x.run_id = ti.run_id AND x.task_id = ti.task_id AND x.map_index = ti.map_index "
+            "WHERE ti.state = 'deferred' AND x.key IN ('seedance_task', '_link_SeedanceTaskLink')"
+        )
+        for task_id, map_index, key, value in rows:
+            while_deferred.setdefault((task_id, map_index), {})[key] = json.loads(value)
 
     state = deployment.wait_for_run(DAG_ID, on_poll=watch)
     if not RETRIES_KILLED_TASKS and _state_of(deployment, "killed_after_submit") == ("failed", 1):
@@ -136,7 +182,9 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
             "SELECT task_id, map_index, state, try_number FROM task_instance WHERE dag_id = ?", (DAG_ID,)
         ).fetchall()
         xcoms = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE dag_id = ?", (DAG_ID,))]
-        links = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE key = '_link_SeedanceVideoLink'")]
+        links = [
+            json.loads(row[0]) for row in db.execute("SELECT value FROM xcom WHERE key = '_link_SeedanceVideoLink'")
+        ]
     print(f"real Airflow run took {time.monotonic() - started:.1f} s from waiting for the DAG to the end")
     assert state == "success", (task_states, deployment.component_log("scheduler")[-3000:])
     assert len(task_states) == GENERATIONS + 1
@@ -169,8 +217,24 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
     assert stored.keys() >= {"remote_task_id", "seedance_conn_id", "deadline"}
     assert xcoms
     assert all(SIM_KEY not in value and SIGNATURE not in value for value in xcoms)
-    # The extra link points at each stored video in the S3 console.
-    assert sum(f"s3/object/{BUCKET}?prefix=real" in link for link in links) == GENERATIONS + 1
+    # While waiting: the remote task in XCom, and the task link to the connection's console page for it
+    # (sim_ark's extra.console_url); the other simulated gateways have no known console, so no link.
+    seen = [shown for shown in while_deferred.values() if "seedance_task" in shown]
+    assert seen, "no deferred task instance was seen with its seedance_task XCom"
+    for shown in seen:
+        task = shown["seedance_task"]
+        assert task["gateway"] in GATEWAYS
+        assert task["output_path"].startswith(f"s3://{BUCKET}/real/")
+        expected = CONSOLE.format(task_id=task["remote_task_id"]) if task["gateway"] == "ark" else None
+        assert task["console_url"] == expected
+        assert shown.get("_link_SeedanceTaskLink", "") == (expected or "")
+    assert any(shown.get("_link_SeedanceTaskLink") for shown in seen), "no ark task link seen during a wait"
+    # The stored video's link: none, since moto's endpoint is not AWS (the AWS console would be a wrong place).
+    assert links == [""] * (GENERATIONS + 1)
+
+    # The follow-up example ran on the declared asset and verified every new video from its event's extra.
+    verified = _follow_up_verified(deployment)
+    assert verified == {f"s3://{BUCKET}/{key}" for key in videos}
     for key in keys:
         text = client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("latin-1")
         assert SIM_KEY not in text, key
