@@ -11,7 +11,11 @@ Why a file beside the output rather than Airflow's ``task_state_store``: it need
 Airflow (the state store exists only from 3.3), it outlives the task instance (a cleared task or a
 new run of the DAG still finds it), it survives a wiped metadata database, and anyone listing the
 bucket sees which generations are in flight. No library keeps this record for us: it is specific
-to paid, asynchronous generations. A claim never holds a key, a signed URL or the request itself.
+to paid, asynchronous generations.
+
+A claim holds the request as the manifest records it (inline ``data:`` payloads shortened), so that a
+task other than the one that submitted (``SeedanceGenerationSensor``) can store the video with its full
+manifest. It never holds a key, a signed URL or inline media.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ class Claim:
     seed: int | None = None
     reseeds: int = 0
     next_seed: int | None = None
+    # The request as sent (``manifest.request_record``: the seed included, inline payloads shortened); None in
+    # claims written before it was recorded.
+    request: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.remote_task_id:

@@ -35,6 +35,9 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "sensors": [
+            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.sensors.seedance"]}
+        ],
         "triggers": [
             {
                 "integration-name": "Seedance",

@@ -63,13 +63,15 @@ def test_hook_class_declares_what_airflow_reads(connection_type):
 
 def test_listed_modules_and_links_import():
     info = get_provider_info()
-    for section in ("hooks", "operators", "triggers"):
+    for section in ("hooks", "operators", "sensors", "triggers"):
         for entry in info[section]:
             for module in entry["python-modules"]:
                 importlib.import_module(module)
+    names = []
     for link in info["extra-links"]:
         module_name, class_name = link.rsplit(".", 1)
-        assert getattr(importlib.import_module(module_name), class_name).name == "Seedance video"
+        names.append(getattr(importlib.import_module(module_name), class_name).name)
+    assert names == ["Seedance task", "Seedance video"]
 
 
 def test_provider_info_does_not_import_the_dialects():

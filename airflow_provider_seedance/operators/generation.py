@@ -37,7 +37,7 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
 )
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.manifest import request_fingerprint, result_from_manifest
+from airflow_provider_seedance.manifest import request_fingerprint, request_record, result_from_manifest
 from airflow_provider_seedance.media.assets import default_registry_root
 from airflow_provider_seedance.media.sources import (
     MediaSourceError,
@@ -260,6 +260,7 @@ class Generation:
             estimated_cost=estimate.as_dict() if estimate else None,
             seed=seed,
             reseeds=reseeds,
+            request=request_record(request),
         )
         try:
             write_claim(self.output, claim)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, NoReturn
 
 from airflow.sdk import Context, ObjectStoragePath
 
+from airflow_provider_seedance.claims import claim_path
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, conf
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
 from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink
@@ -68,6 +69,11 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     :param extra: gateway fields this provider does not model, sent verbatim. Templated.
     :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
         ``[operators] default_deferrable`` when set, else True.
+    :param wait_for_completion: False: submit (or resume the claimed task), push ``seedance_task`` and
+        return it at once (``status: submitted``, ``gateway``, ``remote_task_id``, ``console_url``,
+        ``output_path``, ``deadline``), leaving the wait and the storing to a ``SeedanceGenerationSensor`` on
+        the same ``output_path``, in this DAG or another. The claim beside the output is the hand-over: a
+        rerun of this task resumes the same remote task instead of paying again. Default True.
     :param kwargs: the settings every generation shares (connections, media delivery, ``skip_existing``,
         ``poll_interval``, ``generation_timeout``, ``cancel_on_kill``, ``max_cost``, the failure policy,
         ``asset_alias``, outlets), documented on ``BaseSeedanceGenerationOperator``, and ``BaseOperator``'s own.
@@ -116,9 +122,11 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         reference_audios: Sequence[str | ObjectStoragePath] | None = None,
         extra: dict[str, Any] | None = None,
         deferrable: bool | None = None,
+        wait_for_completion: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
         self.model = model
         self.output_path = output_path
         self.prompt = prompt
@@ -181,6 +189,16 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
             record = self._task_record(status.task_id, storage_uri(generation.output))
             context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
+            if not self.wait_for_completion:
+                self.log.info(
+                    "%s task %s is claimed in %s; not waiting for it (wait_for_completion=False): a "
+                    "SeedanceGenerationSensor on output_path=%r stores it.",
+                    record["gateway"],
+                    status.task_id,
+                    storage_uri(claim_path(generation.output)),
+                    record["output_path"],
+                )
+                return {**record, "status": "submitted", "deadline": deadline.isoformat()}
             if status.state.is_terminal:
                 return generation.conclude(context, SeedanceEvent.from_status(self.hook.gateway.name, status))
             if not self.deferrable:
