@@ -35,9 +35,7 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "sensors": [
-            {"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.sensors.seedance"]}
-        ],
+        "sensors": [{"integration-name": "Seedance", "python-modules": ["airflow_provider_seedance.sensors.seedance"]}],
         "triggers": [
             {
                 "integration-name": "Seedance",

@@ -87,6 +87,7 @@ def test_every_example_parses_without_import_errors(examples):
         "seedance_storyboard",
         "seedance_on_new_videos",
         "seedance_batch_nightly",
+        "seedance_submit_then_join",
     }
 
 
@@ -180,6 +181,20 @@ def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):
     second = json.loads(_object(moto_server, next(k for k in keys if k.endswith("shot_2.mp4.json"))))
     assert second["request"]["first_frame"].endswith("shot_1.last_frame.png")
     assert second["inputs"][0]["delivered_as"] == "presigned_url"
+
+
+def test_submit_then_join_stores_each_video_through_its_sensor(examples, moto_server, simulator):
+    run = _load("seedance_submit_then_join").dag.test()
+    _succeeded(run)
+    keys = _keys(moto_server, "examples/trailer/")
+    videos = sorted(key for key in keys if key.endswith(".mp4"))
+    assert [video.rsplit("/", 1)[-1] for video in videos] == ["closing.mp4", "middle.mp4", "opening.mp4"]
+    assert all(f"{video}.json" in keys and video.replace(".mp4", ".last_frame.png") in keys for video in videos)
+    assert not [key for key in keys if key.endswith(".claim.json")]
+    published = next(ti for ti in run.get_task_instances() if ti.task_id == "publish").xcom_pull(task_ids="publish")
+    assert sorted(published) == [f"s3://{BUCKET}/{video}" for video in videos]
+    stats = simulator.simulator.stats.snapshot()["tasks"]
+    assert sum(task.get("submissions", 0) for task in stats.values()) == 3
 
 
 def test_follow_up_verifies_new_videos_against_their_manifests(examples, moto_server):
