@@ -31,6 +31,7 @@ LAYERS = {
     "operators": 5,
     "links": 5,
     "lineage": 5,
+    "sensors": 5,
     "testing": 6,
     "demo": 7,
     "simulator": 2,

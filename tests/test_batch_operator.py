@@ -16,7 +16,7 @@ from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideo
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from airflow_provider_seedance.triggers.batch import BatchEvent, SeedanceBatchTrigger
 from tests.conftest import BUCKET, SIM_KEY
-from tests.test_operator import MODELS, _dies_after_submit, _object, _submissions, _task_output
+from tests.test_operator import MODELS, _asset_events, _dies_after_submit, _object, _submissions, _task_output
 
 ARK = MODELS["ark"]
 
@@ -113,11 +113,21 @@ def test_a_list_from_xcom_or_templates_waits_for_execute():
 
 def test_a_batch_stores_every_video_with_its_manifest(env, moto_server, run_dag):
     requests = _requests("batch/all", 4)
-    run = run_dag("batch_all", _batch("batch_all", requests))
+    outlet = f"outlets=[Asset(uri='s3://{BUCKET}/batch/all', name='batch_all_clips')],"
+    run = run_dag("batch_all", _batch("batch_all", requests, outlet))
     (ti,) = run.get_task_instances()
     assert ti.state == TaskInstanceState.SUCCESS
     report = _report(run)
     assert [entry["status"] for entry in report] == ["stored"] * 4
+    # Pushed before the wait: every generation in flight, findable at the gateway while the task waited.
+    in_flight = ti.xcom_pull(task_ids="generate", key="seedance_tasks")
+    assert sorted((task["output_path"], task["remote_task_id"]) for task in in_flight) == sorted(
+        (entry["output_path"], entry["remote_task_id"]) for entry in report
+    )
+    assert {(task["gateway"], task["console_url"]) for task in in_flight} == {("ark", None)}
+    # The declared collection asset's event lists the four videos.
+    ((extra, _),) = _asset_events(f"s3://{BUCKET}/batch/all")
+    assert sorted(video["uri"] for video in extra["videos"]) == sorted(entry["video_path"] for entry in report)
     for index, entry in enumerate(report):
         key = f"batch/all/{index:02d}.mp4"
         video = _object(moto_server, key)
