@@ -62,7 +62,8 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         Declared ``Asset``/``AssetAlias`` outlets get the stored video as the operators announce it.
 
     Returns (XCom) the operator's result for a stored video: ``video_path``, ``video_sha256``, ``manifest_path``,
-    ``remote_task_id``, costs. The wait ends at the claim's deadline (the submitter's ``generation_timeout``).
+    ``remote_task_id``, costs. The wait ends at the claim's deadline (the submitter's ``generation_timeout``),
+    or at the sensor's own ``timeout`` when that comes first.
     """
 
     template_fields: Sequence[str] = ("output_path", "output_conn_id", "seedance_conn_id")
@@ -127,7 +128,11 @@ class SeedanceGenerationSensor(BaseSensorOperator):
                 cancel_on_kill=self.cancel_on_kill,
             ),
             method_name="execute_complete",
-            timeout=max(claim.deadline_at - datetime.now(UTC), timedelta(0)) + DEFERRAL_MARGIN,
+            # The sensor's own timeout, where it ends the wait before the claim's deadline would.
+            timeout=min(
+                max(claim.deadline_at - datetime.now(UTC), timedelta(0)) + DEFERRAL_MARGIN,
+                timedelta(seconds=self.timeout),
+            ),
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
