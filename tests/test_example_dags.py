@@ -15,7 +15,7 @@ import pytest
 from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.testing.connections import simulated_gateway_connections
-from tests.conftest import _AIRFLOW_HOME, AWS_CONN_ID, BUCKET, SIM_KEY, s3_client
+from tests.conftest import _AIRFLOW_HOME, AWS_CONN_ID, BUCKET, SIM_KEY, dag_test, s3_client
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_dags"
 DAGS_FOLDER = Path(_AIRFLOW_HOME) / "dags"
@@ -101,7 +101,7 @@ def test_each_example_parses_on_its_own(tmp_path, example):
 
 
 def test_quickstart(examples, moto_server):
-    _succeeded(_load("seedance_quickstart").dag.test())
+    _succeeded(dag_test(_load("seedance_quickstart").dag))
     videos = [key for key in _keys(moto_server, "examples/quickstart/") if key.endswith(".mp4")]
     assert len(videos) == 1
     manifest = json.loads(_object(moto_server, videos[0] + ".json"))
@@ -109,7 +109,7 @@ def test_quickstart(examples, moto_server):
 
 
 def test_fanout_builds_a_catalog_and_report(examples, moto_server, simulator):
-    _succeeded(_load("seedance_fanout_from_etl").dag.test())
+    _succeeded(dag_test(_load("seedance_fanout_from_etl").dag))
     keys = _keys(moto_server, "examples/catalog/")
     videos = [key for key in keys if key.endswith(".mp4")]
     assert len(videos) == 6
@@ -132,7 +132,7 @@ def test_fanout_still_catalogs_the_videos_made_when_one_generation_fails(example
     simulator.simulator.faults.replace(
         FaultPlan(script=[ScriptedFault(kind="moderation", gateway="apimart", op="submit")], retry_after_seconds=0)
     )
-    run = _load("seedance_fanout_from_etl").dag.test()
+    run = dag_test(_load("seedance_fanout_from_etl").dag)
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
     assert list(states.values()).count(TaskInstanceState.FAILED) == 1  # the refused generation
     assert states[("build_catalog", -1)] == TaskInstanceState.SUCCESS
@@ -150,7 +150,7 @@ def test_fanout_over_budget_submits_nothing(examples, moto_server, simulator, mo
     # made-up $0.10 a second: 2.6804 USD, above a budget of 2.
     monkeypatch.setenv("SEEDANCE_OUTPUT_BASE", f"s3://{BUCKET}/examples-over-budget")
     monkeypatch.setenv("SEEDANCE_BUDGET", "2")
-    run = _load("seedance_fanout_from_etl").dag.test()
+    run = dag_test(_load("seedance_fanout_from_etl").dag)
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["check_budget"] == TaskInstanceState.FAILED
     assert states["generate"] == TaskInstanceState.UPSTREAM_FAILED
@@ -162,7 +162,7 @@ def test_fanout_over_budget_submits_nothing(examples, moto_server, simulator, mo
 
 
 def test_batch_nightly_stores_every_clip_in_one_task(examples, moto_server, simulator):
-    run = _load("seedance_batch_nightly").dag.test()
+    run = dag_test(_load("seedance_batch_nightly").dag)
     _succeeded(run)
     videos = [key for key in _keys(moto_server, "examples/nightly/") if key.endswith(".mp4")]
     assert len(videos) == 12
@@ -174,7 +174,7 @@ def test_batch_nightly_stores_every_clip_in_one_task(examples, moto_server, simu
 
 
 def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):
-    _succeeded(_load("seedance_storyboard").dag.test())
+    _succeeded(dag_test(_load("seedance_storyboard").dag))
     keys = _keys(moto_server, "examples/storyboard/")
     assert sum(key.endswith(".mp4") for key in keys) == 3
     assert sum(key.endswith(".last_frame.png") for key in keys) == 3
@@ -184,7 +184,7 @@ def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):
 
 
 def test_submit_then_join_stores_each_video_through_its_sensor(examples, moto_server, simulator):
-    run = _load("seedance_submit_then_join").dag.test()
+    run = dag_test(_load("seedance_submit_then_join").dag)
     _succeeded(run)
     keys = _keys(moto_server, "examples/trailer/")
     videos = sorted(key for key in keys if key.endswith(".mp4"))

@@ -18,7 +18,7 @@ from airflow_provider_seedance.report import Clip, Summary, render_report
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from airflow_provider_seedance.storage import StoredObject
 from tests.browser import Browser, chromium
-from tests.conftest import BUCKET, s3_client
+from tests.conftest import BUCKET, dag_test, s3_client
 from tests.test_example_dags import _load, examples  # noqa: F401 (the fixture that installs the examples)
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
@@ -252,7 +252,7 @@ def test_the_fanout_report_plays_in_a_real_browser(moto_server, simulator, brows
     simulator.simulator.faults.replace(
         FaultPlan(script=[ScriptedFault(kind="moderation", gateway="apimart", op="submit")], retry_after_seconds=0)
     )
-    _load("seedance_fanout_from_etl").dag.test()
+    dag_test(_load("seedance_fanout_from_etl").dag)
     client = s3_client(moto_server)
     # Readable without credentials, as a bucket (or a prefix of one) that serves pages is.
     public = {
