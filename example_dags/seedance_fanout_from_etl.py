@@ -54,7 +54,7 @@ MODELS_BY_GATEWAY = {
 OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
 # Declared as the generating task's outlet: one asset for the whole prefix, not one per video.
-VIDEOS = Asset(uri=OUTPUT_BASE, name="seedance_videos")
+VIDEOS = Asset(OUTPUT_BASE)
 POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 POOL = os.environ.get("SEEDANCE_POOL", "seedance_api")
 BUDGET = float(os.environ.get("SEEDANCE_BUDGET", "5"))  # in USD, for the whole run

@@ -23,7 +23,7 @@ from airflow.sdk import DAG, Asset, ObjectStoragePath, task
 OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
 # The asset every generating example declares as its outlet: the prefix its videos are stored under.
-VIDEOS = Asset(uri=OUTPUT_BASE, name="seedance_videos")
+VIDEOS = Asset(OUTPUT_BASE)
 
 
 log = logging.getLogger(__name__)

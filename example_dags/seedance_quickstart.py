@@ -19,7 +19,7 @@ MODEL = os.environ.get("SEEDANCE_MODEL", "dreamina-seedance-2-0-260128")
 OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
 # Declared as the generating task's outlet: one asset for the whole prefix, not one per video.
-VIDEOS = Asset(uri=OUTPUT_BASE, name="seedance_videos")
+VIDEOS = Asset(OUTPUT_BASE)
 POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 
 

@@ -27,7 +27,7 @@ OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos"
 OUTPUT_CONN = os.environ.get("SEEDANCE_OUTPUT_CONN", "aws_default")
 POLL_SECONDS = float(os.environ.get("SEEDANCE_POLL_SECONDS", "15"))
 # Declared as the storing task's outlet: one asset for the whole prefix, not one per video.
-VIDEOS = Asset(uri=OUTPUT_BASE, name="seedance_videos")
+VIDEOS = Asset(OUTPUT_BASE)
 FOLDER = OUTPUT_BASE + "/trailer/{{ dag_run.run_after | ds }}"
 SHOTS = {
     "opening": "A lighthouse at dawn, waves rolling in, slow aerial push",

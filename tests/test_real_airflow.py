@@ -63,7 +63,7 @@ class KilledAfterSubmit(SeedanceGenerateVideoOperator):
 
 GATEWAYS = {GATEWAYS!r}
 # The follow-up example (seedance_on_new_videos) is scheduled on this asset: the prefix, as a collection.
-VIDEOS = Asset(uri="{VIDEOS_URI}", name="seedance_videos")
+VIDEOS = Asset("{VIDEOS_URI}")
 ITEMS = [
     {{
         "seedance_conn_id": f"sim_{{name}}",
