@@ -202,7 +202,8 @@ class _Frames:
         for target, plane in zip(frame.planes, planes, strict=True):
             padded = np.zeros((target.height, target.line_size), np.uint8)
             padded[:, : plane.shape[1]] = plane
-            target.update(padded)
+            # PyAV's stub says bytes; update() takes any buffer (its ByteSource), as this array is.
+            target.update(padded)  # type: ignore[arg-type]
         return frame
 
 
@@ -210,6 +211,7 @@ def _tiles(look: Look, width: int, height: int) -> np.ndarray:
     """The pattern as booleans, over a canvas a little more than twice the frame's width."""
     rows, cols = np.ogrid[0:height, 0 : 2 * width + 2]
     size = max(8, height // look.tile_divisor)
+    tiles: np.ndarray
     if look.pattern == "checks":
         tiles = (rows // size + cols // size) % 2
     elif look.pattern == "stripes":
