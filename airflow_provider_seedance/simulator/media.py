@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -152,7 +153,7 @@ class MediaCache:
         folder.mkdir(exist_ok=True)
         return folder / digest
 
-    def _cached(self, spec: VideoSpec, suffix: str, render) -> Path:  # type: ignore[no-untyped-def]
+    def _cached(self, spec: VideoSpec, suffix: str, render: Callable[[_Frames, Path], None]) -> Path:
         path = self.root / f"{spec.key}{suffix}"
         if path.exists():
             return path
