@@ -91,6 +91,7 @@ def _webp_size(head: bytes) -> tuple[int, int] | None:
 def _probe_av(kind: InputKind, fileobj: IO[bytes]) -> MediaInfo:
     try:
         import av
+        from av.audio.stream import AudioStream
     except ImportError:
         raise MediaProbeUnavailable(f"Reading {kind} headers needs PyAV: {INSTALL_HINT}.") from None
     head = fileobj.read(12)
@@ -108,7 +109,7 @@ def _probe_av(kind: InputKind, fileobj: IO[bytes]) -> MediaInfo:
                 duration = float(stream.duration * stream.time_base)
             else:
                 duration = None
-            if isinstance(stream, av.AudioStream):  # kind == "audio"
+            if isinstance(stream, AudioStream):  # kind == "audio"
                 return MediaInfo("audio", media_format, duration=duration)
             rate = stream.average_rate
             return MediaInfo(
