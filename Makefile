@@ -23,9 +23,11 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
+# mypy checks the package's py.typed promise (configured in pyproject.toml, [tool.mypy]).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check airflow_provider_seedance tests example_dags benchmarks docs
 	$(VENV)/bin/ruff format --check airflow_provider_seedance tests example_dags benchmarks docs
+	$(VENV)/bin/mypy
 
 test: lint
 	$(VENV)/bin/pytest
@@ -48,7 +50,7 @@ lock-matrix: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) $(MATRIX_VENVS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(MATRIX_VENVS) .pytest_cache .ruff_cache .mypy_cache
 
 # 200 generations on a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, two workers, two
 # triggerers) with faults injected and a triggerer and a worker killed mid-run (benchmarks/scale_test.py;

@@ -19,7 +19,10 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_seedance.simulator import RunningSimulator
 
 DAG_ID = "seedance_fanout_from_etl"
 BUCKET = "seedance-demo"
@@ -73,7 +76,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _simulator(time_scale: float):  # type: ignore[no-untyped-def]
+def _simulator(time_scale: float) -> RunningSimulator:
     from airflow_provider_seedance.simulator import SimulatorConfig, start_simulator
 
     return start_simulator(SimulatorConfig(time_scale=time_scale, queue_seconds=2, run_seconds=GATEWAY_SECONDS - 2))
@@ -134,6 +137,7 @@ def _row(video: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
+        assert container.duration is not None, f"{video.name} has no duration"  # the simulator's MP4s all do
         seconds = container.duration / 1_000_000
         size = f"{stream.width}x{stream.height}"
     return {

@@ -60,7 +60,7 @@ class SeedanceRunFacet(RunFacet):
         return SCHEMA_URL
 
 
-def operator_lineage(concluded: Iterable[Concluded]) -> OperatorLineage:
+def operator_lineage(concluded: Iterable[Concluded]) -> OperatorLineage[Dataset, RunFacet]:
     """Inputs, outputs and the ``seedance`` run facet of the generations a task concluded."""
     inputs: dict[tuple[str, str], Dataset] = {}
     outputs: dict[tuple[str, str], Dataset] = {}

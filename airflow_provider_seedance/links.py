@@ -16,7 +16,7 @@ from airflow.sdk import BaseOperatorLink
 from airflow.sdk.execution_time.xcom import XCom
 
 if TYPE_CHECKING:
-    from airflow.models.taskinstancekey import TaskInstanceKey
+    from airflow.sdk.types import TaskInstanceKey
 
 # The XCom a generation operator pushes before it waits: {gateway, remote_task_id, console_url, output_path}.
 SEEDANCE_TASK_KEY = "seedance_task"

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 from airflow.sdk import ObjectStoragePath
@@ -142,7 +142,7 @@ def _content_type(destination: ObjectStoragePath) -> str:
     return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 
 
-def _upload(source: BinaryIO, destination: ObjectStoragePath) -> None:
+def _upload(source: io.BufferedIOBase, destination: ObjectStoragePath) -> None:
     """Everything ``source`` reads, at ``destination``; nothing there if reading it raises."""
     if destination.protocol in S3_SCHEMES:
         # From the plain path: before Airflow 3.2, ``bucket`` carries the ``conn_id@`` prefix.
@@ -167,7 +167,7 @@ def _upload(source: BinaryIO, destination: ObjectStoragePath) -> None:
     file.commit()
 
 
-def _write_local(source: BinaryIO, destination: ObjectStoragePath) -> None:
+def _write_local(source: io.BufferedIOBase, destination: ObjectStoragePath) -> None:
     """A hidden sibling renamed into place, so the commit is atomic.
 
     fsspec keeps an uncommitted local file in the system temp folder and moves it on commit: a copy,

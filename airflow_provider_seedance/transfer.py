@@ -79,7 +79,7 @@ class DownloadReader(io.BufferedIOBase):
         while not self._finished:
             try:
                 if self._chunks is None:
-                    self._open()
+                    self._chunks = self._open()
                 for chunk in self._chunks:
                     if self._skip:  # a server that ignored our Range resends bytes we have
                         dropped = min(self._skip, len(chunk))
@@ -103,12 +103,13 @@ class DownloadReader(io.BufferedIOBase):
                 )
         return b""
 
-    def _open(self) -> None:
+    def _open(self) -> Iterator[bytes]:
+        """The download from ``size`` on, entered into ``_response``; its chunks."""
         stream = self._response.enter_context(self._open_stream(self.size))
         self.content_type = self.content_type or stream.content_type
         self._skip = self.size - stream.offset
         self._total = stream.total_size
-        self._chunks = iter(stream.chunks)
+        return iter(stream.chunks)
 
     def _end_of_body(self) -> None:
         """The response ended: finished when the announced size is all here, else resumable."""

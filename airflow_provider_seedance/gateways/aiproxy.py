@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow_provider_seedance.exceptions import Problem, UnexpectedResponseError
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
-from airflow_provider_seedance.gateways.fields import code_text, percent, text
+from airflow_provider_seedance.gateways.fields import code_text, json_array, json_object, percent, text
 from airflow_provider_seedance.gateways.spec import URL_OR_DATA, ModelSpec, gateway_wide
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
@@ -150,8 +150,8 @@ class AiproxyGateway(Gateway):
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         # The docs spell every word in upper case; tolerate other casing rather than poll blindly.
         state = state_from(str(body["status"]).strip().upper(), STATES, self.name)
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        outputs = data.get("outputs") if isinstance(data.get("outputs"), list) else []
+        data = json_object(body.get("data"))
+        outputs = json_array(data.get("outputs"))
         return TaskStatus(
             task_id=task_id,
             state=state,
@@ -173,8 +173,8 @@ class AiproxyGateway(Gateway):
         error = body.get("error")
         if isinstance(error, dict) and text(error.get("message")):
             return ErrorBody(message=error["message"].strip(), code=code_text(error.get("code")))
-        if text(error):
-            return ErrorBody(message=error.strip(), code=code_text(body.get("code")))
+        if message := text(error):
+            return ErrorBody(message=message, code=code_text(body.get("code")))
         for key in ("message", "fail_reason"):
             message = text(body.get(key))
             if message:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
@@ -26,7 +26,7 @@ from airflow_provider_seedance.exceptions import (
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
-from airflow_provider_seedance.gateways.fields import code_text, percent, text, unix_time
+from airflow_provider_seedance.gateways.fields import code_text, json_array, json_object, percent, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import MB, UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
@@ -243,8 +243,8 @@ class ApimartGateway(Gateway):
     def _task(self, data: Mapping[str, Any], body: Any) -> TaskStatus:
         """A task object (``data`` of the status reply, or one entry of the batch reply); ``body`` becomes ``raw``."""
         state = state_from(data["status"], STATES, self.name)
-        result = data.get("result") if isinstance(data.get("result"), dict) else {}
-        videos = result.get("videos") if isinstance(result.get("videos"), list) else []
+        result = json_object(data.get("result"))
+        videos = json_array(result.get("videos"))
         video = videos[0] if videos and isinstance(videos[0], dict) else {}
         expires = video.get("expires_at")
         error = data.get("error")
@@ -316,7 +316,7 @@ def _images(request: VideoRequest) -> dict[str, Any]:
     return {"image_with_roles": items} if items else {}
 
 
-def _is_task(value: Any) -> bool:
+def _is_task(value: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and "id" in value and "status" in value
 
 

@@ -27,7 +27,7 @@ from airflow_provider_seedance.exceptions import (
     UnexpectedResponseError,
 )
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
-from airflow_provider_seedance.gateways.fields import code_text, text
+from airflow_provider_seedance.gateways.fields import code_text, json_object, text
 from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
@@ -237,7 +237,7 @@ class ArkGateway(Gateway):
         if not isinstance(body, dict) or "id" not in body or "status" not in body:
             raise UnexpectedResponseError(f"status reply is not a task: {body!r}", gateway=self.name)
         state = state_from(body["status"], STATES, self.name)
-        content = body.get("content") if isinstance(body.get("content"), dict) else {}
+        content = json_object(body.get("content"))
         error = body.get("error")
         error = error if isinstance(error, dict) else ({"message": error} if isinstance(error, str) and error else {})
         finished = body.get("updated_at")

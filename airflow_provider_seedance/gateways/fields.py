@@ -16,6 +16,16 @@ def text(value: Any) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
 
+def json_object(value: Any) -> dict[str, Any]:
+    """A JSON object as it is; an empty one for anything else (missing, null or of another type)."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_array(value: Any) -> list[Any]:
+    """A JSON array as it is; an empty one for anything else (missing, null or of another type)."""
+    return value if isinstance(value, list) else []
+
+
 def code_text(value: Any) -> str | None:
     """An error or business code as text; gateways send them as strings or integers."""
     if isinstance(value, int) and not isinstance(value, bool):

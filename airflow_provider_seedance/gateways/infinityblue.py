@@ -45,7 +45,7 @@ from airflow_provider_seedance.gateways.base import (
     HttpResponse,
     state_from,
 )
-from airflow_provider_seedance.gateways.fields import code_text, percent, shorten, text, unix_time
+from airflow_provider_seedance.gateways.fields import code_text, json_object, percent, shorten, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, ModelSpec, gateway_wide, seconds
 from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
@@ -240,8 +240,8 @@ class InfinityBlueGateway(Gateway):
         return self._task(body)
 
     def _task(self, body: dict[str, Any]) -> TaskStatus:
-        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        metadata = json_object(body.get("metadata"))
+        error = json_object(body.get("error"))
         progress = body.get("progress")
         return TaskStatus(
             task_id=str(body["id"]),

@@ -316,7 +316,7 @@ class JimmyAiGateway(Gateway):
         body = self.checked_json(response, submit=True)
         data = _task_data(body)
         task_id = data.get("task_id") if data else None
-        if not task_id:
+        if data is None or not task_id:
             raise UnexpectedResponseError(f"submit reply has no task id: {body!r}", gateway=self.name)
         return self._task(str(task_id), data, body)
 

@@ -105,7 +105,7 @@ class FleetPoller:
             await self._serve()
         except BaseException as exc:  # a bug or a shutdown must not leave a trigger waiting forever
             for poll in self._pending:
-                _settle([poll], error=exc)
+                _settle([poll], exc)
             raise
 
     async def _serve(self) -> None:
@@ -146,25 +146,25 @@ class FleetPoller:
                     self._stop_batching(exc)
                 except (TransportError, GatewayError) as exc:
                     for task_polls in polls.values():
-                        _settle(task_polls, error=exc)
+                        _settle(task_polls, exc)
                     return
             for task_id, task_polls in polls.items():
                 if task_id in statuses:
-                    _settle(task_polls, status=statuses[task_id])
+                    _settle(task_polls, statuses[task_id])
             missing = [task_id for task_id in polls if task_id not in statuses]
             await asyncio.gather(*(self._answer_alone(task_id, polls[task_id]) for task_id in missing))
         except BaseException as exc:  # a bug or a shutdown must not leave a trigger waiting forever
             for task_polls in polls.values():
-                _settle(task_polls, error=exc)
+                _settle(task_polls, exc)
             raise
 
     async def _answer_alone(self, task_id: str, polls: list[_Poll]) -> None:
         try:
             status = await self._hook.aget_status(task_id)
         except (TransportError, GatewayError) as exc:
-            _settle(polls, error=exc)
+            _settle(polls, exc)
         else:
-            _settle(polls, status=status)
+            _settle(polls, status)
 
     def _stop_batching(self, error: GatewayError) -> None:
         if self.batching:
@@ -176,16 +176,17 @@ class FleetPoller:
         _BATCH_UNUSABLE.add(self._key)
 
 
-def _settle(polls: list[_Poll], *, status: TaskStatus | None = None, error: BaseException | None = None) -> None:
+def _settle(polls: list[_Poll], outcome: TaskStatus | BaseException) -> None:
+    """Answer each poll still waiting with the status, or raise the error in it (cancel it for a cancellation)."""
     for poll in polls:
         if poll.answer.done():  # its trigger was cancelled meanwhile
             continue
-        if isinstance(error, asyncio.CancelledError):
+        if isinstance(outcome, asyncio.CancelledError):
             poll.answer.cancel()
-        elif error is not None:
-            poll.answer.set_exception(error)
+        elif isinstance(outcome, BaseException):
+            poll.answer.set_exception(outcome)
         else:
-            poll.answer.set_result(status)  # type: ignore[arg-type]
+            poll.answer.set_result(outcome)
 
 
 # Connections (by poller key) whose batch call proved unusable in this process: they are polled one by one.

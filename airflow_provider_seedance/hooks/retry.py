@@ -70,7 +70,9 @@ POLL_BACKOFF_CEILING = 8
 
 def poll_delay(poll_interval: float, failures: int) -> float:
     """Seconds until the next status poll after ``failures`` failed polls in a row (worker and triggerer alike)."""
-    return poll_interval * min(2**failures, POLL_BACKOFF_CEILING)
+    # Annotated: typeshed types int ** int as Any, since a negative power is a float; failures is never negative.
+    factor: int = min(2**failures, POLL_BACKOFF_CEILING)
+    return poll_interval * factor
 
 
 def outcome_unknown(error: SeedanceError) -> bool:

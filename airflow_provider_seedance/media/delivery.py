@@ -107,7 +107,7 @@ class MediaDelivery:
 
     def _deliver_one(self, source: SourceMedia, form: Delivery) -> str:
         if form is Delivery.PRESIGNED_URL:
-            return presigned_url(source.path, self.url_lifetime)  # type: ignore[arg-type]
+            return presigned_url(_stored(source), self.url_lifetime)
         if form is Delivery.UPLOAD:
             return self.hook.upload(source.filename, source.content_type, source.read_bytes())
         if form is Delivery.ASSET:
@@ -122,7 +122,7 @@ class MediaDelivery:
         if known is not None and self.hook.asset_states([known.asset_id]).get(known.asset_id) is AssetState.ACTIVE:
             log.info("%s: reusing asset %s, approved at %s.", source.input.field, known.asset_id, known.approved_at)
             return known.asset_id
-        url = presigned_url(source.path, self.url_lifetime)  # type: ignore[arg-type]
+        url = presigned_url(_stored(source), self.url_lifetime)
         asset_id = self.hook.create_asset(f"{source.sha256[:16]}-{source.filename}", source.input.media, url)
         log.info(
             "%s: asset %s submitted to %s's library; waiting for its audit.", source.input.field, asset_id, gateway
@@ -165,6 +165,12 @@ class MediaDelivery:
                     retryable=True,
                 )
             time.sleep(self.poll_interval)
+
+
+def _stored(source: SourceMedia) -> ObjectStoragePath:
+    """The object a storage input names: only those are offered as presigned URLs or assets."""
+    assert source.path is not None, f"{source.input.field} is not in storage"
+    return source.path
 
 
 def presigned_url(path: ObjectStoragePath, lifetime: timedelta) -> str:

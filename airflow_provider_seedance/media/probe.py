@@ -16,7 +16,7 @@ it with a small block size, or its read-ahead cache fetches far more than the he
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -46,7 +46,7 @@ class MediaProbeUnavailable(SeedanceError, ImportError):
     """PyAV, which reads video and audio headers, is not installed."""
 
 
-def probe(kind: InputKind, fileobj: BinaryIO) -> MediaInfo:
+def probe(kind: InputKind, fileobj: IO[bytes]) -> MediaInfo:
     """What the header of ``fileobj`` says, read from the start of the file."""
     fileobj.seek(0)
     if kind == "image":
@@ -54,7 +54,7 @@ def probe(kind: InputKind, fileobj: BinaryIO) -> MediaInfo:
     return _probe_av(kind, fileobj)
 
 
-def _probe_image(fileobj: BinaryIO) -> MediaInfo:
+def _probe_image(fileobj: IO[bytes]) -> MediaInfo:
     head = fileobj.read(_WEBP_HEADER_BYTES)
     fileobj.seek(0)
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
@@ -88,9 +88,10 @@ def _webp_size(head: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _probe_av(kind: InputKind, fileobj: BinaryIO) -> MediaInfo:
+def _probe_av(kind: InputKind, fileobj: IO[bytes]) -> MediaInfo:
     try:
         import av
+        from av.audio.stream import AudioStream
     except ImportError:
         raise MediaProbeUnavailable(f"Reading {kind} headers needs PyAV: {INSTALL_HINT}.") from None
     head = fileobj.read(12)
@@ -108,7 +109,7 @@ def _probe_av(kind: InputKind, fileobj: BinaryIO) -> MediaInfo:
                 duration = float(stream.duration * stream.time_base)
             else:
                 duration = None
-            if kind == "audio":
+            if isinstance(stream, AudioStream):  # kind == "audio"
                 return MediaInfo("audio", media_format, duration=duration)
             rate = stream.average_rate
             return MediaInfo(

@@ -51,7 +51,10 @@ class SourceMedia:
         return f"{self.sha256[:16]}{extension}"
 
     def read_bytes(self) -> bytes:
-        return self.data if self.data is not None else self.path.read_bytes()  # type: ignore[union-attr]
+        if self.data is not None:
+            return self.data
+        assert self.path is not None  # a source holds its bytes (a data: URI) or names its object
+        return self.path.read_bytes()
 
     def record(self, delivered_as: str | None) -> dict[str, Any]:
         """What the manifest and the claim keep: the source and its identity, never the delivered value."""

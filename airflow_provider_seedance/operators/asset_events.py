@@ -65,5 +65,6 @@ def announce_videos(context: Context, outlets: Sequence[Any], results: Iterable[
                     ", ".join(entry["uri"] for entry in entries),
                 )
         elif isinstance(outlet, Asset):
-            context["outlet_events"][outlet].extra["videos"] = entries
+            # A new list typed as JSON values, as ``extra`` is (a list[dict] is not a list[JsonValue]).
+            context["outlet_events"][outlet].extra["videos"] = list(entries)
             log.info("The asset event of %s lists %d video(s) stored by this run.", outlet.uri, len(entries))

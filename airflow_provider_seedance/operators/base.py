@@ -24,6 +24,7 @@ from airflow_provider_seedance.operators.generation import Generation
 from airflow_provider_seedance.operators.settings import GenerationSettings
 
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
@@ -180,7 +181,7 @@ class BaseSeedanceGenerationOperator(BaseOperator):
         self._concluded = tuple(concluded)
         announce_videos(context, self.outlets, [result for _, result in concluded])
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
         """What this run read and stored, and its generations, for OpenLineage (called by its listener only,
         so the OpenLineage provider is imported only where it is installed and enabled)."""
         from airflow_provider_seedance.lineage import operator_lineage

@@ -10,7 +10,6 @@ not billed by the gateways.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -24,6 +23,7 @@ from airflow_provider_seedance.gateways.failures import FailureCause, failure_ca
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.manifest import FAILURE_SUFFIX, failure_record
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
+from airflow_provider_seedance.operators.log import Log
 from airflow_provider_seedance.operators.settings import GenerationSettings
 from airflow_provider_seedance.storage import beside, storage_uri, write_json
 from airflow_provider_seedance.triggers.events import SeedanceEvent
@@ -38,8 +38,6 @@ AFTER_NO_VIDEO = {
     "timeout": "Next: a retry resumes it, or submits anew if it was cancelled; raise generation_timeout if "
     "this gateway is often this slow.",
 }
-
-Log = logging.Logger | logging.LoggerAdapter
 
 
 def after_failure(

@@ -18,7 +18,6 @@ may), with what to do next; the single operator lets Airflow act on them, the ba
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,6 +55,7 @@ from airflow_provider_seedance.operators.failure_policy import (
     failure_path,
 )
 from airflow_provider_seedance.operators.fields import MEDIA_FIELDS, request_fields, scheme_problem
+from airflow_provider_seedance.operators.log import Log
 from airflow_provider_seedance.operators.settings import GenerationSettings
 from airflow_provider_seedance.operators.storing import Provenance, manifest_path, store_result
 from airflow_provider_seedance.operators.submission import FIX_INPUT, Submission
@@ -66,7 +66,6 @@ from airflow_provider_seedance.triggers.events import SeedanceEvent
 FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
 # A gateway refusing new tasks (queue cap, rate limit) is asked again after at most this long.
 CAPACITY_MAX_WAIT_SECONDS = 600.0
-Log = logging.Logger | logging.LoggerAdapter
 
 
 class ClaimNotWritten(AirflowFailException):

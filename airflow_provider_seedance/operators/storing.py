@@ -6,7 +6,6 @@ store (``storage.store_stream``) is a change here only.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from airflow_provider_seedance.exceptions import ResultUnavailableError, Seedanc
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.manifest import build_manifest
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
+from airflow_provider_seedance.operators.log import Log
 from airflow_provider_seedance.pricing import actual
 from airflow_provider_seedance.storage import StoredObject, beside, store_stream, write_json
 
@@ -46,7 +46,7 @@ def store_result(
     output: ObjectStoragePath,
     provenance: Provenance,
     airflow: dict[str, Any],
-    log: logging.Logger | logging.LoggerAdapter,
+    log: Log,
 ) -> dict[str, Any]:
     """Stream the video (and last frame) of a finished task into storage, then write and return the manifest.
 
@@ -85,7 +85,7 @@ def _store_last_frame(
     request: VideoRequest,
     status: TaskStatus,
     output: ObjectStoragePath,
-    log: logging.Logger | logging.LoggerAdapter,
+    log: Log,
 ) -> StoredObject | None:
     """Best effort: a missing or unreachable last frame never costs the video."""
     if not request.return_last_frame:

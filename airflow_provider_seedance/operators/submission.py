@@ -8,7 +8,6 @@ with what to do next; transient ones propagate for Airflow's retries.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from airflow_provider_seedance.pricing import Cost
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
+    from airflow_provider_seedance.operators.log import Log
     from airflow_provider_seedance.operators.settings import GenerationSettings
 
 # How failure messages about an input end: what a person does next.
@@ -47,7 +47,7 @@ UNKNOWN_SUBMIT_CLOCK_SKEW = timedelta(minutes=2)
 class Submission:
     """Pricing, media delivery and the submit of requests through one connection, under shared settings."""
 
-    def __init__(self, hook: SeedanceHook, settings: GenerationSettings, log: logging.Logger) -> None:
+    def __init__(self, hook: SeedanceHook, settings: GenerationSettings, log: Log) -> None:
         self.hook = hook
         self.settings = settings
         self.log = log

@@ -38,6 +38,7 @@ from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
     from airflow.providers.openlineage.extractors import OperatorLineage
 
 # The claim's allowance (deadline minus submit time) as the generation's timeout, never zero.
@@ -215,7 +216,7 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         announce_videos(context, self.outlets, [result])
         return result
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
         """What this sensor stored, for OpenLineage (as the operators report it; see lineage.py)."""
         from airflow_provider_seedance.lineage import operator_lineage
 

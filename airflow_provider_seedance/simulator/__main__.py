@@ -7,12 +7,16 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from airflow_provider_seedance.simulator.config import SimulatorConfig
 from airflow_provider_seedance.simulator.faults import FaultKind, FaultPlan
 from airflow_provider_seedance.simulator.runner import start_simulator
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 # Flags whose name differs from the config field they set; the others are the field with dashes.
 _FLAG_OF_FIELD = {"url_ttl_seconds": "--url-ttl", "retry_after_seconds": "--retry-after"}
@@ -51,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
         parser.error("; ".join(_flag_problem(error) for error in exc.errors()))
 
 
-def _flag_problem(error: dict) -> str:
+def _flag_problem(error: ErrorDetails) -> str:
     """``--time-scale -1.0: input should be greater than 0`` from one pydantic error."""
     loc = [str(part) for part in error["loc"]]
     if "rates" in loc[:-1]:  # ("rates", "<fault kind>")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -152,7 +153,7 @@ class MediaCache:
         folder.mkdir(exist_ok=True)
         return folder / digest
 
-    def _cached(self, spec: VideoSpec, suffix: str, render) -> Path:  # type: ignore[no-untyped-def]
+    def _cached(self, spec: VideoSpec, suffix: str, render: Callable[[_Frames, Path], None]) -> Path:
         path = self.root / f"{spec.key}{suffix}"
         if path.exists():
             return path
@@ -202,7 +203,8 @@ class _Frames:
         for target, plane in zip(frame.planes, planes, strict=True):
             padded = np.zeros((target.height, target.line_size), np.uint8)
             padded[:, : plane.shape[1]] = plane
-            target.update(padded)
+            # PyAV's stub says bytes; update() takes any buffer (its ByteSource), as this array is.
+            target.update(padded)  # type: ignore[arg-type]
         return frame
 
 
@@ -210,6 +212,7 @@ def _tiles(look: Look, width: int, height: int) -> np.ndarray:
     """The pattern as booleans, over a canvas a little more than twice the frame's width."""
     rows, cols = np.ogrid[0:height, 0 : 2 * width + 2]
     size = max(8, height // look.tile_divisor)
+    tiles: np.ndarray
     if look.pattern == "checks":
         tiles = (rows // size + cols // size) % 2
     elif look.pattern == "stripes":

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,7 @@ class Simulator:
         app.router.add_put("/_simulator/faults", self._put_faults)
         return app
 
-    def _wrap(self, gateway: SimGateway, route: Route):  # type: ignore[no-untyped-def]
+    def _wrap(self, gateway: SimGateway, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             self.stats.request(gateway.name, route.op)
             if not route.public and not self._authorized(request):

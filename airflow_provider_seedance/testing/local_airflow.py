@@ -16,16 +16,19 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from airflow_provider_seedance.testing.processes import ProcessGroup, free_port
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 COMPONENT_VARIABLE = "LOCAL_AIRFLOW_COMPONENT"
@@ -168,7 +171,9 @@ class LocalAirflow:
     def __enter__(self) -> LocalAirflow:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None):
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.stop()
 
     # ---- using it -----------------------------------------------------------------------------
@@ -218,7 +223,9 @@ class LocalAirflow:
         state = self.run_state(dag_id)
         return state if state in ("success", "failed") else None
 
-    def wait_for_run(self, dag_id: str, timeout: float = 300, on_poll=None) -> str:  # type: ignore[no-untyped-def]
+    def wait_for_run(
+        self, dag_id: str, timeout: float = 300, on_poll: Callable[[sqlite3.Connection], object] | None = None
+    ) -> str:
         """The final state of the DAG's latest run; ``on_poll(db)`` runs at every check (SQLite: a sqlite3
         connection, for inspection)."""
 
@@ -249,7 +256,7 @@ class LocalAirflow:
     # ---- internals ----------------------------------------------------------------------------
 
     @cached_property
-    def _engine(self):  # type: ignore[no-untyped-def]
+    def _engine(self) -> Engine:
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 

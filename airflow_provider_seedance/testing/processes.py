@@ -26,7 +26,8 @@ T = TypeVar("T")
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]  # typeshed types the address as Any (its shape depends on the family)
+        return port
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -81,7 +82,13 @@ class ProcessGroup:
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
 
     def wait_for(
-        self, ready: Callable[[], T], failure: str, timeout: float, *, interval: float = 0.5, log_of: str | None = None
+        self,
+        ready: Callable[[], T | None],
+        failure: str,
+        timeout: float,
+        *,
+        interval: float = 0.5,
+        log_of: str | None = None,
     ) -> T:
         """Call ``ready`` every ``interval`` seconds until it returns something true, and return that.
 

@@ -16,8 +16,8 @@ def s3_connection(endpoint: str, *, key: str = "testing", secret: str = "testing
     return json.dumps({"conn_type": "aws", "login": key, "password": secret, "extra": extra})
 
 
-def s3_client(endpoint: str, *, key: str = "testing", secret: str = "testing"):  # type: ignore[no-untyped-def]
-    """A boto3 S3 client for ``endpoint`` with the same credentials."""
+def s3_client(endpoint: str, *, key: str = "testing", secret: str = "testing") -> Any:
+    """A boto3 S3 client for ``endpoint`` with the same credentials (Any: boto3 ships no types)."""
     import boto3
 
     return boto3.client(

@@ -121,7 +121,9 @@ class SeedanceBatchTrigger(BaseTrigger):
             # Resolved once, before the waits start, so they all share it: one connection lookup per batch.
             with contextlib.suppress(Exception):  # a connection that cannot be used is each wait's error event
                 await hook.aconnection()
-        waits = {asyncio.ensure_future(self._one(task).wait(hook)): task for task in watched}
+        waits: dict[asyncio.Future[SeedanceEvent], WatchedTask] = {
+            asyncio.ensure_future(self._one(task).wait(hook)): task for task in watched
+        }
         pending: set[asyncio.Future[SeedanceEvent]] = set(waits)
         ended: list[EndedTask] = []
         try:

@@ -52,19 +52,21 @@ class SeedanceEvent(TriggerPayload):
     @classmethod
     def from_status(cls, gateway: str, status: TaskStatus) -> SeedanceEvent:
         """The event for a task that reached a terminal state."""
-        words = {
-            TaskState.SUCCEEDED: "finished",
-            TaskState.FAILED: "failed",
-            TaskState.CANCELLED: "was cancelled",
-            TaskState.EXPIRED: "expired before it ran",
+        # Each terminal state's event status (its own value) and words.
+        endings: dict[TaskState, tuple[EventStatus, str]] = {
+            TaskState.SUCCEEDED: ("succeeded", "finished"),
+            TaskState.FAILED: ("failed", "failed"),
+            TaskState.CANCELLED: ("cancelled", "was cancelled"),
+            TaskState.EXPIRED: ("expired", "expired before it ran"),
         }
+        ending, words = endings[status.state]
         detail = f": {scrub(status.error_message)}" if status.error_message else ""
         return cls(
-            status=status.state.value,  # type: ignore[arg-type]
+            status=ending,
             gateway=gateway,
             remote_task_id=status.task_id,
             reason=status.error_code or status.state.value,
-            message=f"{gateway} task {status.task_id} {words[status.state]}{detail}",
+            message=f"{gateway} task {status.task_id} {words}{detail}",
             error_code=status.error_code,
             progress=status.progress,
         )

@@ -22,7 +22,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
 from airflow_provider_seedance.hooks.fleet import fleet_poller
 from airflow_provider_seedance.hooks.seedance import PollWatch, SeedanceHook
-from airflow_provider_seedance.triggers.events import SeedanceEvent
+from airflow_provider_seedance.triggers.events import EventStatus, SeedanceEvent
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class SeedanceTaskTrigger(BaseTrigger):
         except (SeedanceError, ValueError, TimeoutError) as exc:
             log.warning("Could not cancel remote task %s: %s", self.remote_task_id, exc)
 
-    def _event(self, status: str, reason: str, message: str, gateway: str = "unknown") -> SeedanceEvent:
+    def _event(self, status: EventStatus, reason: str, message: str, gateway: str = "unknown") -> SeedanceEvent:
         return SeedanceEvent(
             status=status, gateway=gateway, remote_task_id=self.remote_task_id, reason=reason, message=message
-        )  # type: ignore[arg-type]
+        )

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, web
@@ -32,7 +32,7 @@ from airflow_provider_seedance.simulator.gateways.base import (
     reject,
     url_kind,
 )
-from airflow_provider_seedance.simulator.inputs import MediaRef
+from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ FULL_HD_MODELS = frozenset({"doubao-seedance-2.0", "doubao-seedance-2.0-face"})
 # "Asset URL is only supported by doubao-seedance-2.0 and doubao-seedance-2.0-fast models."
 ASSET_MODELS = frozenset({"doubao-seedance-2.0", "doubao-seedance-2.0-fast"})
 SIZES = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
-ROLES = ("first_frame", "last_frame", "reference_image")
+ROLES: tuple[Role, ...] = ("first_frame", "last_frame", "reference_image")
 # Only web_search appears in the docs; other tool types are refused rather than guessed at.
 TOOL_TYPES = ("web_search",)
 LANGUAGES = ("zh", "en", "ko", "ja")
@@ -183,7 +183,7 @@ class ApimartSim(SimGateway):
         return web.json_response({"code": 200, "data": [{"status": "submitted", "task_id": task_id}]})
 
     def _refs(
-        self, images: list[str], frames: list[dict[str, str]], videos: list[str], audios: list[str]
+        self, images: list[str], frames: list[RoledImage], videos: list[str], audios: list[str]
     ) -> list[MediaRef]:
         """The media inputs. A single image without video or audio is image-to-video, i.e. the first frame;
         several images are references. URLs of this gateway's own uploads are recorded as uploads."""
@@ -360,13 +360,20 @@ def _check_source(url: Any, where: str, name: str, model: str) -> None:
         raise reject(f"{where}: asset:// URLs are only supported by {' and '.join(sorted(ASSET_MODELS))}", name)
 
 
-def _media(body: dict[str, Any], model: str) -> tuple[list[str], list[dict[str, str]], list[str], list[str]]:
+class RoledImage(TypedDict):
+    """One checked item of ``image_with_roles``."""
+
+    url: str
+    role: Role
+
+
+def _media(body: dict[str, Any], model: str) -> tuple[list[str], list[RoledImage], list[str], list[str]]:
     """Check the media arrays as documented; return image_urls, image_with_roles, video_urls and audio_urls."""
     images = _url_list(body, "image_urls", MAX_IMAGES)
     videos = _url_list(body, "video_urls", MAX_VIDEOS)
     audios = _url_list(body, "audio_urls", MAX_AUDIOS)
     roles = field(body, "image_with_roles", list)
-    frames: list[dict[str, str]] = []
+    frames: list[RoledImage] = []
     if roles is not None:
         if images:
             raise reject("image_urls and image_with_roles cannot be used together", "image_with_roles")
@@ -383,9 +390,9 @@ def _media(body: dict[str, Any], model: str) -> tuple[list[str], list[dict[str, 
                 raise reject(f"{where} must be an object with url and role", "image_with_roles")
             check_known_fields(item, {"url", "role"})
             url = field(item, "url", str, required=True)
-            one_of(item, "role", ROLES, required=True)
+            role: Role = one_of(item, "role", ROLES, required=True)
             _check_source(url, f"{where}.url", "image_with_roles", model)
-            frames.append(item)
+            frames.append({"url": url, "role": role})
         _check_roles([item["role"] for item in frames])
     for name, urls in (("image_urls", images), ("video_urls", videos), ("audio_urls", audios)):
         for index, url in enumerate(urls):

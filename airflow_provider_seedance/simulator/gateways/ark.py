@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -30,8 +30,11 @@ from airflow_provider_seedance.simulator.gateways.base import (
     reject,
     url_kind,
 )
-from airflow_provider_seedance.simulator.inputs import MediaRef
+from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
+
+if TYPE_CHECKING:
+    from airflow_provider_seedance.simulator.server import Simulator
 
 SEEDANCE_2 = {"dreamina-seedance-2-0-260128", "doubao-seedance-2-0-260128"}
 SEEDANCE_2_FAST = {"dreamina-seedance-2-0-fast-260128", "doubao-seedance-2-0-fast-260128"}
@@ -108,7 +111,7 @@ class ArkSim(SimGateway):
         body = {"error": {"code": code, "message": message, "param": param or "", "type": kind_word}}
         return web.json_response(body, status=status)
 
-    async def create(self, request: web.Request, sim: Any) -> web.Response:
+    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
@@ -169,11 +172,11 @@ class ArkSim(SimGateway):
         )
         return web.json_response({"id": task_id})
 
-    async def get(self, request: web.Request, sim: Any) -> web.Response:
+    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
         task = sim.find_task(self.name, request.match_info["task_id"], "status")
         return web.json_response(self._task_object(request, sim, task))
 
-    async def list(self, request: web.Request, sim: Any) -> web.Response:
+    async def list(self, request: web.Request, sim: Simulator) -> web.Response:
         """``GET …/tasks``: ``page_num``, ``page_size``, ``filter.status``, ``filter.model`` and a repeatable
         ``filter.task_ids``, newest first, as ``{total, items}`` (the vendor SDK's ``tasks.list``)."""
         query = request.query
@@ -196,7 +199,7 @@ class ArkSim(SimGateway):
         start = (page_num - 1) * page_size
         return web.json_response({"total": len(items), "items": items[start : start + page_size]})
 
-    async def delete(self, request: web.Request, sim: Any) -> web.Response:
+    async def delete(self, request: web.Request, sim: Simulator) -> web.Response:
         task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "cancel")
         state = task.view(sim.config).state
         if state is SimState.QUEUED:
@@ -207,7 +210,7 @@ class ArkSim(SimGateway):
             raise reject(f"The task {task.task_id} in {state.value} status cannot be cancelled or deleted", "id")
         return web.json_response({})
 
-    def _task_object(self, request: web.Request, sim: Any, task: SimTask) -> dict[str, Any]:
+    def _task_object(self, request: web.Request, sim: Simulator, task: SimTask) -> dict[str, Any]:
         view = task.view(sim.config)
         params = task.params
         obj: dict[str, Any] = {
@@ -289,7 +292,7 @@ def _content(body: dict[str, Any], line: str) -> tuple[str | None, list[MediaRef
         source = url_kind(url, f"{where}.{kind}.url")
         if source == "data" and kind == "video_url":
             raise reject(f"{where}: videos may not be sent as base64", f"{where}.{kind}.url")
-        role = one_of(part, "role", ROLES[kind], required=kind != "image_url") or "first_frame"
+        role: Role = one_of(part, "role", ROLES[kind], required=kind != "image_url") or "first_frame"
         media[kind].append((role, url))
         refs.append(MediaRef(f"{where}.{kind}.url", role, url))
     images = [url for _, url in media["image_url"]]

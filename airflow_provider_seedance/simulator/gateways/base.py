@@ -10,7 +10,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from aiohttp import web
 
@@ -99,6 +99,16 @@ def check_known_fields(body: dict[str, Any], allowed: set[str] | frozenset[str])
         raise reject(f"unknown parameter(s): {', '.join(unknown)}", unknown[0])
 
 
+T = TypeVar("T")
+
+
+# Typed by the one JSON type asked for (a required field is never None); a tuple of types gives Any.
+@overload
+def field(body: dict[str, Any], name: str, kind: type[T], *, required: Literal[True]) -> T: ...
+@overload
+def field(body: dict[str, Any], name: str, kind: type[T], *, required: bool = False) -> T | None: ...
+@overload
+def field(body: dict[str, Any], name: str, kind: tuple[type, ...], *, required: bool = False) -> Any: ...
 def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False) -> Any:
     """``body[name]`` if it has the documented JSON type; None when absent and optional."""
     value = body.get(name, _MISSING)

@@ -13,7 +13,8 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
@@ -32,6 +33,9 @@ from airflow_provider_seedance.simulator.gateways.base import (
 )
 from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
+
+if TYPE_CHECKING:
+    from airflow_provider_seedance.simulator.server import Simulator
 
 T = TypeVar("T")
 
@@ -105,7 +109,7 @@ class IminiSim(SimGateway):
         body = {"error": {"code": code, "message": message, "status": status, "request_id": _request_id()}}
         return web.json_response(body, status=status)
 
-    async def create(self, request: web.Request, sim: Any) -> web.Response:
+    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
@@ -155,7 +159,7 @@ class IminiSim(SimGateway):
             }
         )
 
-    async def get(self, request: web.Request, sim: Any) -> web.Response:
+    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
         task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "status")
         view = task.view(sim.config)
         done = view.state not in (SimState.QUEUED, SimState.RUNNING)
@@ -196,21 +200,21 @@ def _references(body: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str],
     images: list[tuple[str, str]] = []
     for index, item in enumerate(_items(body, "reference_images", MAX_IMAGES)):
         where = f"reference_images[{index}]"
-        _within(where, lambda item=item: check_known_fields(item, IMAGE_ITEM))
-        url = _within(where, lambda item=item: field(item, "url", str, required=True))
+        _within(where, partial(check_known_fields, item, IMAGE_ITEM))
+        url = _within(where, partial(field, item, "url", str, required=True))
         _check_url(url, f"{where}.url", data_prefix="data:image/")
-        kind = _within(where, lambda item=item: one_of(item, "reference_type", REFERENCE_TYPES, required=True))
+        kind = _within(where, partial(one_of, item, "reference_type", REFERENCE_TYPES, required=True))
         images.append((kind, url))
     videos: list[str] = []
     for index, item in enumerate(_items(body, "reference_videos", MAX_VIDEOS)):
         where = f"reference_videos[{index}]"
-        url = _within(where, lambda item=item: field(item, "url", str, required=True))
+        url = _within(where, partial(field, item, "url", str, required=True))
         _check_url(url, f"{where}.url", data_prefix=None)  # "public URL only"
         videos.append(url)
     audios: list[str] = []
     for index, item in enumerate(_items(body, "reference_audios", MAX_AUDIOS)):
         where = f"reference_audios[{index}]"
-        url = _within(where, lambda item=item: field(item, "url", str, required=True))
+        url = _within(where, partial(field, item, "url", str, required=True))
         _check_url(url, f"{where}.url", data_prefix="data:audio/")
         audios.append(url)
 
@@ -268,15 +272,18 @@ def _extra_params(body: dict[str, Any]) -> dict[str, Any]:
     extra = field(body, "extra_params", dict)
     if extra is None:
         return {}
-    _within("extra_params", lambda: check_known_fields(extra, EXTRA_PARAMS))
-    _within("extra_params", lambda: int_in(extra, "seed", -1, 2**32 - 1))
+    _within("extra_params", partial(check_known_fields, extra, EXTRA_PARAMS))
+    _within("extra_params", partial(int_in, extra, "seed", -1, 2**32 - 1))
     for flag in ("watermark", "return_last_frame"):
-        _within("extra_params", lambda flag=flag: field(extra, flag, bool))
+        _within("extra_params", partial(field, extra, flag, bool))
     return extra
 
 
 def _within(where: str, check: Callable[[], T]) -> T:
-    """Run a field check on a nested object, naming the full path in the error."""
+    """Run a field check on a nested object, naming the full path in the error.
+
+    Callers pass a ``functools.partial``, which binds a loop's current item and keeps its type.
+    """
     try:
         return check()
     except RequestRejected as rejected:

@@ -23,7 +23,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -45,12 +45,15 @@ from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.media import SIZES
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
+if TYPE_CHECKING:
+    from airflow_provider_seedance.simulator.server import Simulator
+
 MODELS = ("doubao-seedance-2-0-260128", "doubao-seedance-2-0-fast-260128")
 # Upstream: "2.0 fast has no 1080p" (gateways.md section 6, resolution row).
 NO_1080P = frozenset({"doubao-seedance-2-0-fast-260128"})
 # Upstream Seedance 2.0 input counts (gateways.md section 6, content[] items): reference images 1-9,
 # videos <= 3, audios <= 3, "Total mixed files <= 12".
-MAX_REFERENCES = {"reference_image": 9, "reference_video": 3, "reference_audio": 3}
+MAX_REFERENCES: dict[Role, int] = {"reference_image": 9, "reference_video": 3, "reference_audio": 3}
 MAX_FILES = 12
 SECONDS = tuple(str(n) for n in range(4, 16))
 RESOLUTIONS = ("480p", "720p", "1080p")
@@ -144,7 +147,7 @@ class InfinityBlueSim(SimGateway):
 
     # ---- create ---------------------------------------------------------------------------------
 
-    async def create(self, request: web.Request, sim: Any) -> web.Response:
+    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
@@ -199,11 +202,11 @@ class InfinityBlueSim(SimGateway):
 
     # ---- get and content ------------------------------------------------------------------------
 
-    async def get(self, request: web.Request, sim: Any) -> web.Response:
+    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
         task = sim.find_task(self.name, request.match_info["task_id"], "status")
         return web.json_response(self._video_object(request, sim, task))
 
-    async def content(self, request: web.Request, sim: Any) -> web.StreamResponse:
+    async def content(self, request: web.Request, sim: Simulator) -> web.StreamResponse:
         task_id = request.match_info["task_id"]
         # Looked up directly: find_task() would count this download as a status poll.
         task = sim.tasks.get(self.name, task_id)
@@ -218,7 +221,7 @@ class InfinityBlueSim(SimGateway):
             raise RequestRejected(404, ErrorKind.NOT_FOUND, f"the content of video {task_id} has expired")
         return await sim.serve_artifact(request, task, "video")
 
-    def _video_object(self, request: web.Request, sim: Any, task: SimTask) -> dict[str, Any]:
+    def _video_object(self, request: web.Request, sim: Simulator, task: SimTask) -> dict[str, Any]:
         view = task.view(sim.config)
         status = _STATUSES[view.state]
         obj: dict[str, Any] = {
@@ -305,7 +308,9 @@ def _under(prefix: str) -> Iterator[None]:
         raise reject(f"{prefix}: {rejected.message}", f"{prefix}.{param}" if param else prefix) from None
 
 
-def _legacy(body: dict[str, Any], metadata: dict[str, Any], name: str, check: Callable[[dict, str], Any]) -> Any:
+def _legacy(
+    body: dict[str, Any], metadata: dict[str, Any], name: str, check: Callable[[dict[str, Any], str], Any]
+) -> Any:
     """A field given at the top level or, for backwards compatibility, in ``metadata``.
 
     The docs say giving both makes the behaviour "server-determined"; the strict reading here rejects
