@@ -18,8 +18,22 @@ from airflow.sdk.execution_time.xcom import XCom
 if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
+    from airflow_provider_seedance.hooks.connection import GatewayConnection
+
 # The XCom a generation operator pushes before it waits: {gateway, remote_task_id, console_url, output_path}.
 SEEDANCE_TASK_KEY = "seedance_task"
+
+
+def task_record(connection: GatewayConnection, remote_task_id: str, output_path: str) -> dict[str, Any]:
+    """The ``seedance_task`` XCom: enough to find a generation at its gateway while an Airflow task waits for it."""
+    return {
+        "gateway": connection.gateway.name,
+        "remote_task_id": remote_task_id,
+        "console_url": connection.console_url(remote_task_id),
+        "output_path": output_path,
+    }
+
+
 AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
 
 

@@ -22,6 +22,16 @@ MAX_GENERATION_TIMEOUT = timedelta(hours=72)
 UNKNOWN_SUBMIT_CHOICES = ("fail", "resubmit")
 
 
+def poll_interval_problem(value: float) -> str | None:
+    """What is wrong with a ``poll_interval`` (seconds between status polls), or None."""
+    if 0 < value <= MAX_POLL_INTERVAL:
+        return None
+    return (
+        f"poll_interval={value!r}; allowed: more than 0 and at most {MAX_POLL_INTERVAL:g} seconds "
+        "(15-30 s suits most generations)"
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class GenerationSettings:
     """The operator arguments that apply to each of its generations (see the operators for each one's doc)."""
@@ -40,11 +50,9 @@ class GenerationSettings:
     on_unknown_submit: str
 
     def __post_init__(self) -> None:
-        if not 0 < self.poll_interval <= MAX_POLL_INTERVAL:
-            raise ValueError(
-                f"poll_interval={self.poll_interval!r}; allowed: more than 0 and at most "
-                f"{MAX_POLL_INTERVAL:g} seconds (15-30 s suits most generations)"
-            )
+        problem = poll_interval_problem(self.poll_interval)
+        if problem:
+            raise ValueError(problem)
         if not timedelta(0) < self.generation_timeout <= MAX_GENERATION_TIMEOUT:
             raise ValueError(
                 f"generation_timeout={self.generation_timeout}; allowed: more than 0 and at most "

@@ -24,14 +24,14 @@ from airflow_provider_seedance.claims import Claim, claim_path, read_claim
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink
+from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
 from airflow_provider_seedance.manifest import result_from_manifest
 from airflow_provider_seedance.operators.asset_events import announce_videos
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN
 from airflow_provider_seedance.operators.fields import parse_time_scheme_problem
 from airflow_provider_seedance.operators.generation import Generation
 from airflow_provider_seedance.operators.seedance import default_deferrable
-from airflow_provider_seedance.operators.settings import MAX_POLL_INTERVAL, GenerationSettings
+from airflow_provider_seedance.operators.settings import GenerationSettings, poll_interval_problem
 from airflow_provider_seedance.operators.storing import manifest_path
 from airflow_provider_seedance.storage import read_json, storage_uri
 from airflow_provider_seedance.triggers.events import SeedanceEvent
@@ -90,9 +90,7 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         self.poll_interval = poll_interval
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.cancel_on_kill = cancel_on_kill
-        problem = parse_time_scheme_problem("output_path", output_path)
-        if not 0 < poll_interval <= MAX_POLL_INTERVAL:
-            problem = f"poll_interval={poll_interval!r}; allowed: more than 0 and at most {MAX_POLL_INTERVAL:g} seconds"
+        problem = parse_time_scheme_problem("output_path", output_path) or poll_interval_problem(poll_interval)
         if problem:
             raise ValueError(f"{self.task_id}: {problem}")
         self._concluded: tuple[tuple[dict[str, Any], dict[str, Any]], ...] = ()
@@ -237,15 +235,9 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         """The claimed generation under settings that never submit, reseed or resubmit; pushes ``seedance_task``."""
         hook = SeedanceHook(self._conn_id(claim))
         try:
-            console_url = hook.connection.console_url(claim.remote_task_id)
+            record = task_record(hook.connection, claim.remote_task_id, storage_uri(self._output))
         except ConnectionConfigError as exc:
             raise AirflowFailException(f"{exc}. Fix the connection, then clear this sensor.") from None
-        record = {
-            "gateway": claim.gateway,
-            "remote_task_id": claim.remote_task_id,
-            "console_url": console_url,
-            "output_path": storage_uri(self._output),
-        }
         context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
         settings = GenerationSettings(
             seedance_conn_id=self._conn_id(claim),
