@@ -13,8 +13,8 @@ from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
-from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from tests.conftest import BUCKET, SIM_KEY, s3_client
+from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault, SimulatorConfig, start_simulator
+from tests.conftest import BUCKET, SIM_KEY, TIME_SCALE, s3_client, simulator_connections
 
 MODELS = {
     "ark": "dreamina-seedance-2-0-260128",
@@ -423,38 +423,42 @@ def test_a_submit_whose_answer_was_lost(
 def test_a_full_queue_is_waited_out_without_a_worker_slot(env, moto_server, run_dag, monkeypatch, capfd, caplog):
     # BytePlus caps queued tasks per account (120); here 1, held by someone else's task until our submit was
     # refused past the hook's own retries (1 + 6 submit requests) and asked again after a wait: then it moves.
-    config = env.simulator.config
-    monkeypatch.setattr(config, "queue_seconds", 10**6)  # earlier tests' tasks count as queued again: allow them
-    queued = [task for task in env.simulator.tasks.of_gateway("ark") if task.view(config).state.value == "queued"]
-    monkeypatch.setattr(config, "max_queued_tasks", len(queued) + 1)
+    # A simulator of its own: on the shared one, earlier tests' tasks would hold (and, past Ark's execution
+    # limit of 172.8 real seconds at this clock, free) places in the queue while this test runs.
+    config = SimulatorConfig(time_scale=TIME_SCALE, queue_seconds=10**6, max_queued_tasks=1)
+    with start_simulator(config) as own:
+        own.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
+        for name, value in simulator_connections(own).items():
+            monkeypatch.setenv(name, value)
 
-    def release_after_a_capacity_wait() -> None:
-        deadline = time.monotonic() + 600
-        while env.simulator.stats.snapshot()["gateways"].get("ark", {}).get("submit_requests", 0) < 8:
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
-        config.queue_seconds = 2.0
+        def release_after_a_capacity_wait() -> None:
+            deadline = time.monotonic() + 600
+            while own.simulator.stats.snapshot()["gateways"].get("ark", {}).get("submit_requests", 0) < 8:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+            config.queue_seconds = 2.0
 
-    threading.Thread(target=release_after_a_capacity_wait, daemon=True).start()
-    blocker = httpx.post(
-        env.gateway_url("ark") + "/contents/generations/tasks",
-        headers={"Authorization": f"Bearer {SIM_KEY}"},
-        json={"model": MODELS["ark"], "content": [{"type": "text", "text": "someone else's"}]},
-    )
-    assert blocker.status_code == 200
-    run = run_dag(
-        "seedance_capacity",
-        _single(
+        threading.Thread(target=release_after_a_capacity_wait, daemon=True).start()
+        blocker = httpx.post(
+            own.gateway_url("ark") + "/contents/generations/tasks",
+            headers={"Authorization": f"Bearer {SIM_KEY}"},
+            json={"model": MODELS["ark"], "content": [{"type": "text", "text": "someone else's"}]},
+        )
+        assert blocker.status_code == 200
+        run = run_dag(
             "seedance_capacity",
-            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', "
-            f"output_path='s3://{BUCKET}/capacity/x.mp4'",
-        ),
-    )
-    (ti,) = run.get_task_instances()
-    assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 1)
-    stats = env.simulator.stats.snapshot()["gateways"]["ark"]
-    assert stats["submissions"] == 2  # the blocker and ours, once
+            _single(
+                "seedance_capacity",
+                f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', "
+                f"output_path='s3://{BUCKET}/capacity/x.mp4'",
+            ),
+        )
+        (ti,) = run.get_task_instances()
+        assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 1)
+        stats = own.simulator.stats.snapshot()["gateways"]["ark"]
+        assert stats["submissions"] == 2  # the blocker and ours, once
+        assert stats["submit_requests"] >= 8  # refused until the capacity wait, accepted after it
     output = _task_output(capfd, caplog)
     assert "ark takes no new task now" in output
     assert "waiting 0:00:01 without holding a worker slot, then submitting" in output
