@@ -25,7 +25,8 @@ SEEDANCE_TASK_KEY = "seedance_task"
 
 
 def task_record(connection: GatewayConnection, remote_task_id: str, output_path: str) -> dict[str, Any]:
-    """The ``seedance_task`` XCom: enough to find a generation at its gateway while an Airflow task waits for it."""
+    """The ``seedance_task`` XCom, pushed before a generation is waited for: enough to find it at its gateway
+    while the Airflow task waits (the "Seedance task" link reads ``console_url`` from it)."""
     return {
         "gateway": connection.gateway.name,
         "remote_task_id": remote_task_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 
 import httpx
 import pytest
@@ -420,7 +419,7 @@ def test_a_submit_whose_answer_was_lost(
     assert (stats.get("submit_requests"), stats.get("submissions")) == (submit_requests, created), stats
 
 
-def test_a_full_queue_is_waited_out_without_a_worker_slot(env, moto_server, run_dag, monkeypatch, capfd, caplog):
+def test_a_full_queue_is_waited_out_without_a_worker_slot(moto_server, run_dag, monkeypatch, capfd, caplog):
     # BytePlus caps queued tasks per account (120); here 1, held by someone else's task until our submit was
     # refused past the hook's own retries (1 + 6 submit requests) and asked again after a wait: then it moves.
     # A simulator of its own: on the shared one, earlier tests' tasks would hold (and, past Ark's execution
@@ -431,12 +430,12 @@ def test_a_full_queue_is_waited_out_without_a_worker_slot(env, moto_server, run_
         for name, value in simulator_connections(own).items():
             monkeypatch.setenv(name, value)
 
+        test_over = threading.Event()
+
         def release_after_a_capacity_wait() -> None:
-            deadline = time.monotonic() + 600
             while own.simulator.stats.snapshot()["gateways"].get("ark", {}).get("submit_requests", 0) < 8:
-                if time.monotonic() > deadline:
+                if test_over.wait(0.05):
                     return
-                time.sleep(0.05)
             config.queue_seconds = 2.0
 
         threading.Thread(target=release_after_a_capacity_wait, daemon=True).start()
@@ -454,6 +453,7 @@ def test_a_full_queue_is_waited_out_without_a_worker_slot(env, moto_server, run_
                 f"output_path='s3://{BUCKET}/capacity/x.mp4'",
             ),
         )
+        test_over.set()  # ends the releaser, whether or not it released
         (ti,) = run.get_task_instances()
         assert (ti.state, ti.try_number) == (TaskInstanceState.SUCCESS, 1)
         stats = own.simulator.stats.snapshot()["gateways"]["ark"]

@@ -104,6 +104,24 @@ def test_a_failed_generation_fails_the_sensor_naming_the_task_to_clear(env, moto
     assert _submissions(env, "ark") == 1
 
 
+def test_a_sensor_on_another_gateways_connection_fails_before_polling(env, moto_server, run_dag, capfd, caplog):
+    dag_id = "seedance_sensor_wrong_gateway"
+    sensor_args = "seedance_conn_id='sim_apimart', retries=2"
+    run = run_dag(dag_id, _submit_then_wait(dag_id, "sensed/wrong-gateway.mp4", sensor_args=sensor_args))
+    states = {ti.task_id: (ti.state, ti.try_number) for ti in run.get_task_instances()}
+    assert states["submit"] == (TaskInstanceState.SUCCESS, 1)
+    assert states["wait"] == (TaskInstanceState.FAILED, 1)  # a retry would ask the same wrong gateway
+    remote_task_id = _xcom(run, "submit")["remote_task_id"]
+    output = _task_output(capfd, caplog)
+    assert (
+        f"seedance_conn_id='sim_apimart' connects to apimart, but the task claimed for "
+        f"s3://{BUCKET}/sensed/wrong-gateway.mp4 is ark task {remote_task_id}" in output
+    )
+    assert "leave it unset to use the submitter's, 'sim_ark'" in output
+    assert env.simulator.stats.snapshot()["gateways"].get("apimart", {}).get("status_requests", 0) == 0
+    assert _submissions(env, "ark") == 1
+
+
 def test_bad_sensor_arguments_fail_when_the_dag_is_parsed():
     with pytest.raises(ValueError, match=r"wait: output_path='clips/x\.mp4' has no scheme"):
         SeedanceGenerationSensor(task_id="wait", output_path="clips/x.mp4")

@@ -18,7 +18,6 @@ from airflow_provider_seedance.compat import AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways.delivery import parse_delivery_order
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.links import task_record
 from airflow_provider_seedance.operators.asset_events import announce_videos
 from airflow_provider_seedance.operators.fields import parse_time_scheme_problem
 from airflow_provider_seedance.operators.generation import Generation
@@ -155,11 +154,6 @@ class BaseSeedanceGenerationOperator(BaseOperator):
         """One generation of ``fields`` into ``output_path`` under this operator's settings and connection."""
         settings = self.settings()
         return Generation(fields=fields, output_path=output_path, settings=settings, hook=self.hook, log=self.log)
-
-    def _task_record(self, remote_task_id: str, output_path: str) -> dict[str, Any]:
-        """What is pushed to XCom (``seedance_task``) before a generation is waited for: enough to find it
-        at the gateway while the Airflow task waits (the "Seedance task" link reads its console)."""
-        return task_record(self.hook.connection, remote_task_id, output_path)
 
     def _check_connection(self) -> None:
         """Resolve the seedance connection; a configuration no retry can fix fails the task at once."""

@@ -30,6 +30,7 @@ from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowE
 from airflow_provider_seedance.exceptions import RateLimitError
 from airflow_provider_seedance.gateways.failures import failure_cause
 from airflow_provider_seedance.gateways.fields import scrub
+from airflow_provider_seedance.links import task_record
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
 from airflow_provider_seedance.operators.batch_items import (
     FIX_LIST,
@@ -297,7 +298,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
             hand_back_after,
             f" or at {wake_at.isoformat()}" if wake_at else "",
         )
-        records = [self._task_record(task.remote_task_id, task.output) for task in in_flight.values()]
+        records = [task_record(self.hook.connection, task.remote_task_id, task.output) for task in in_flight.values()]
         context["ti"].xcom_push(key=SEEDANCE_TASKS_KEY, value=records)
         if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
             self.log.info(

@@ -23,7 +23,7 @@ from airflow.sdk import Context, ObjectStoragePath
 from airflow_provider_seedance.claims import claim_path
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, conf
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
-from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink
+from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
 from airflow_provider_seedance.models import TaskStatus
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
 from airflow_provider_seedance.operators.fields import REQUEST_FIELDS, check_request_shape, parse_time_scheme_problem
@@ -187,7 +187,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             except RateLimitError as exc:  # still refused after the hook's own retries: wait without a slot
                 self._wait_for_capacity(exc, waiting_since or datetime.now(UTC))
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
-            record = self._task_record(status.task_id, storage_uri(generation.output))
+            record = task_record(self.hook.connection, status.task_id, storage_uri(generation.output))
             context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
             if not self.wait_for_completion:
                 self.log.info(

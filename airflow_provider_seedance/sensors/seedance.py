@@ -120,7 +120,7 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         )
         self.defer(
             trigger=SeedanceTaskTrigger(
-                seedance_conn_id=self._conn_id(claim),
+                seedance_conn_id=generation.settings.seedance_conn_id,
                 remote_task_id=claim.remote_task_id,
                 deadline=claim.deadline_at.timestamp(),
                 poll_interval=self.poll_interval,
@@ -233,14 +233,22 @@ class SeedanceGenerationSensor(BaseSensorOperator):
 
     def _open(self, context: Context, claim: Claim) -> Generation:
         """The claimed generation under settings that never submit, reseed or resubmit; pushes ``seedance_task``."""
-        hook = SeedanceHook(self._conn_id(claim))
+        conn_id = self._conn_id(claim)
+        hook = SeedanceHook(conn_id)
         try:
             record = task_record(hook.connection, claim.remote_task_id, storage_uri(self._output))
         except ConnectionConfigError as exc:
             raise AirflowFailException(f"{exc}. Fix the connection, then clear this sensor.") from None
+        if record["gateway"] != claim.gateway:
+            raise AirflowFailException(
+                f"seedance_conn_id={conn_id!r} connects to {record['gateway']}, but the task claimed for "
+                f"{storage_uri(self._output)} is {claim.gateway} task {claim.remote_task_id}. Next: set "
+                f"seedance_conn_id to a {claim.gateway} connection (or leave it unset to use the submitter's, "
+                f"{claim.seedance_conn_id!r}), then clear this sensor."
+            )
         context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
         settings = GenerationSettings(
-            seedance_conn_id=self._conn_id(claim),
+            seedance_conn_id=conn_id,
             output_conn_id=self.output_conn_id,
             media_conn_id=None,
             media_delivery=(),
