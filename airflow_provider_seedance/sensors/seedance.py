@@ -51,7 +51,7 @@ class SeedanceGenerationSensor(BaseSensorOperator):
     :param output_path: the submitting operator's ``output_path`` (its result's ``output_path``). Templated.
     :param output_conn_id: the connection for the output path, as the submitting operator's. Templated.
     :param seedance_conn_id: the ``seedance`` connection to poll through; default: the one the claim names
-        (the submitting operator's). Templated.
+        (the submitting operator's). It must reach the claimed task's gateway. Templated.
     :param poll_interval: seconds between status polls, more than 0 and at most 3600; also the sensor's
         ``poke_interval`` when it waits on the worker. Default 15.
     :param deferrable: wait in the triggerer (reusing ``SeedanceTaskTrigger``), freeing the worker slot.
