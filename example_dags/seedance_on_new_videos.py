@@ -5,6 +5,10 @@ prefix (a collection, not one asset per video). Airflow records an event on it e
 succeeds, and the operator lists the videos that run stored in the event's extra (``videos``: uri,
 sha256, size, gateway, model, costs), so this DAG learns which videos are new without listing the
 bucket. Replace the check with your own follow-up step (transcoding, publishing, notifying).
+
+Up to Airflow 3.3 an event that arrives while the scheduler is creating a run for the previous one is
+consumed only with the asset's next event (docs/troubleshooting.md says why and what to do), so the last
+video of a fan-out whose tasks finish together may be verified with the next night's.
 """
 
 from __future__ import annotations
