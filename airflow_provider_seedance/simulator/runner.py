@@ -70,11 +70,12 @@ def start_simulator(
             return
         started.set()
         loop.run_forever()
-        # Handlers of connections a client kept open may outlive the runner's cleanup: end them before closing.
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        # Handlers of connections a client kept open may outlive the runner's cleanup: end them before
+        # closing. Cancelling a connection still being accepted starts its handler, hence the loop.
+        while pending := asyncio.all_tasks(loop):
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
     thread = threading.Thread(target=serve, name="seedance-simulator", daemon=True)
