@@ -37,7 +37,7 @@ test-matrix:
 	PYTHON=$(PYTHON) bash .ci/matrix $(MATRIX)
 
 demo: $(STAMP)
-	$(PY) -m airflow_provider_seedance.demo
+	$(PY) -m airflow_provider_seedance.testing.demo
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)

@@ -21,7 +21,7 @@ async connection lookup          3.3.2    common-compat (>= 1.23) reads the conn
 declarative ``conn-fields``      3.2      the hook's ``get_connection_form_widgets`` /
                                           ``get_ui_field_behaviour``, built by the helpers below
 ``ObjectStoragePath.conn_id``    3.2      read from ``storage_options`` (``storage_conn_id``)
-``task_state_store``             3.3      not used on any release: claims (``claims.py``)
+``task_state_store``             3.3      not used on any release: claims (``outputs/claims.py``)
                                           resume a submitted generation everywhere
 ===============================  =======  ===============================================
 """
@@ -35,8 +35,8 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow.sdk import ObjectStoragePath
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_seedance import connection_form
-from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
+from airflow_provider_seedance.gateways import GATEWAY_NAMES
+from airflow_provider_seedance.hooks import connection_form
 
 __all__ = [
     "TRIGGER_ON_KILL_SUPPORTED",

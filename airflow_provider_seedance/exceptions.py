@@ -4,6 +4,12 @@ Split by what the caller should do next::
 
     SeedanceError
     ├── RequestValidationError      bad input, found before any network call; fix the request
+    ├── BatchListError              a batch operator's list of requests is unusable as a whole; fix the list
+    ├── MediaError                  a media input cannot be used; nothing was paid for yet
+    │   ├── MediaSourceError            it cannot be read where it is said to live; fix the path or access
+    │   └── MediaDeliveryError          it cannot be brought to the gateway (``retryable`` says if waiting helps)
+    ├── MediaUnreadableError        a file's header does not read as the media it should be
+    ├── MediaProbeUnavailable       PyAV, which reads video and audio headers, is not installed
     ├── ConnectionConfigError       the seedance connection cannot work as configured; fix the connection
     ├── TransportError              no answer: connection refused, reset or timed out (retryable)
     ├── SubmitOutcomeUnknownError   a submit was sent but no clear answer came back: never resent blindly
@@ -18,6 +24,11 @@ Split by what the caller should do next::
         ├── ServerError                 5xx / upstream failures (retryable)
         ├── ResultUnavailableError      the result URL no longer serves the file (expired or removed)
         └── UnexpectedResponseError     a reply we cannot interpret
+
+Two more live beside the code that raises them, because they also carry another framework's base class:
+``generation.lifecycle.ClaimNotWritten`` (also Airflow's ``AirflowFailException``: a submitted task whose
+claim could not be written must not be retried) and the simulator's own ``SimulatorError`` family (below,
+so the simulator needs nothing else of the provider).
 
 No message or attribute ever holds the API key: errors are built from response bodies and request
 fields only.
@@ -56,6 +67,37 @@ class RequestValidationError(SeedanceError, ValueError):
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"invalid video request{where} ({count} {noun}):\n{lines}")
+
+
+class BatchListError(SeedanceError, ValueError):
+    """A batch operator's list of requests is unusable as a whole; the message lists every problem found."""
+
+
+class MediaError(SeedanceError):
+    """A media input cannot be used; ``problem`` names the field, the value and why. Nothing was paid yet."""
+
+    retryable: bool = False
+
+    def __init__(self, problem: Problem, *, retryable: bool = False) -> None:
+        self.problem = problem
+        self.retryable = retryable
+        super().__init__(str(problem))
+
+
+class MediaSourceError(MediaError, ValueError):
+    """An input that cannot be read where it is said to live (missing, unreadable, not media)."""
+
+
+class MediaDeliveryError(MediaError):
+    """An input could not be brought to the gateway; nothing was submitted (or paid) yet."""
+
+
+class MediaUnreadableError(SeedanceError, ValueError):
+    """The bytes are not a readable file of the expected kind: truncated, damaged, or something else."""
+
+
+class MediaProbeUnavailable(SeedanceError, ImportError):
+    """PyAV, which reads video and audio headers, is not installed."""
 
 
 class ConnectionConfigError(SeedanceError, ValueError):
@@ -184,3 +226,7 @@ class UnexpectedResponseError(GatewayError):
         "Check that the connection's Base URL and gateway belong together; if they do, the gateway changed its "
         "API: report the reply quoted above to the provider's maintainers."
     )
+
+
+class SimulatorError(SeedanceError):
+    """Raised inside the gateway simulator only (a fake gateway refusing a request, an input it cannot fetch)."""

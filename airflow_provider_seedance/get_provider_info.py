@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_seedance import __version__, connection_form
-from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
+from airflow_provider_seedance import __version__
+from airflow_provider_seedance.gateways import GATEWAY_NAMES
+from airflow_provider_seedance.hooks import connection_form
 
 HOOK_CLASS = "airflow_provider_seedance.hooks.seedance.SeedanceHook"
 
@@ -47,8 +48,8 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": [
-            "airflow_provider_seedance.links.SeedanceTaskLink",
-            "airflow_provider_seedance.links.SeedanceVideoLink",
+            "airflow_provider_seedance.links.seedance.SeedanceTaskLink",
+            "airflow_provider_seedance.links.seedance.SeedanceVideoLink",
         ],
         "connection-types": [
             {

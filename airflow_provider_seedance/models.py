@@ -66,6 +66,8 @@ _REFERENCE_FIELDS: tuple[tuple[str, MediaType], ...] = (
     ("reference_videos", "video"),
     ("reference_audios", "audio"),
 )
+# The request fields that hold media references (one, or a list each).
+MEDIA_FIELDS: tuple[str, ...] = ("first_frame", "last_frame", *(name for name, _ in _REFERENCE_FIELDS))
 
 
 @dataclass(frozen=True)

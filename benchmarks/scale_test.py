@@ -35,11 +35,11 @@ import httpx
 from cryptography.fernet import Fernet
 from scale_checks import Findings, check_key_absent, check_stored, check_submissions, stored_objects
 from scale_dags import DAG_ID, render_dag
+from services import LocalPostgres, LocalRedis, install_debian_packages
 
-from airflow_provider_seedance.testing import CeleryWorkers, LocalAirflow, LocalPostgres, LocalRedis
+from airflow_provider_seedance.testing import CeleryWorkers, LocalAirflow
 from airflow_provider_seedance.testing.processes import ProcessGroup, free_port
 from airflow_provider_seedance.testing.s3 import s3_client, s3_connection
-from airflow_provider_seedance.testing.services import install_debian_packages
 
 MODELS = {"ark": "dreamina-seedance-2-0-260128", "apimart": "doubao-seedance-2.0"}
 BUCKET = "seedance-scale"
@@ -113,7 +113,7 @@ class Services:
     api_key: str
 
     def gateway_urls(self, gateways: list[str]) -> dict[str, str]:
-        from airflow_provider_seedance.simulator.gateways import SIMULATED_GATEWAYS
+        from airflow_provider_seedance.simulator.fake_gateways import SIMULATED_GATEWAYS
 
         base_paths = {gateway.name: gateway.base_path for gateway in SIMULATED_GATEWAYS}
         return {name: f"{self.simulator_url}/{name}{base_paths[name]}" for name in gateways}

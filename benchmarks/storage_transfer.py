@@ -66,7 +66,7 @@ def child(way: str, endpoint: str, base_url: str, folder: str, name: str, copies
 
     from airflow_provider_seedance.hooks.seedance import SeedanceHook
     from airflow_provider_seedance.models import TaskState, TaskStatus
-    from airflow_provider_seedance.storage import store_stream
+    from airflow_provider_seedance.outputs.store import store_stream
 
     hook = SeedanceHook("seedance_bench")
 

@@ -38,8 +38,8 @@ from PIL import Image, ImageDraw
 
 from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
-from airflow_provider_seedance.report import render_report
-from airflow_provider_seedance.storage import write_text
+from airflow_provider_seedance.outputs.report import render_report
+from airflow_provider_seedance.outputs.store import write_text
 
 # Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
 # stands alone, so it can be copied into a dags folder by itself.

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from airflow.utils.state import TaskInstanceState
 
-from airflow_provider_seedance import storage
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+from airflow_provider_seedance.outputs import store as storage
 from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY
 from tests.test_operator import MODELS, _claim, _single, _submissions, _task_output
 

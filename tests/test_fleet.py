@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from airflow_provider_seedance.gateways.apimart import ApimartGateway
-from airflow_provider_seedance.hooks import fleet
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+from airflow_provider_seedance.triggers import fleet
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_seedance.gateways import HttpCall
+from airflow_provider_seedance.gateways.base import HttpCall
 from airflow_provider_seedance.hooks.connection import gateway_connection as _resolve
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from airflow_provider_seedance.lineage import (
+from airflow_provider_seedance.observability.lineage import (
     SCHEMA_URL,
     SeedanceRunFacet,
     input_dataset,
@@ -26,7 +26,7 @@ from tests.test_media_inputs import png, put
 from tests.test_operator import MODELS
 
 SCHEMA = json.loads(
-    (Path(__file__).parent.parent / "airflow_provider_seedance/facets/SeedanceRunFacet.json").read_text()
+    (Path(__file__).parent.parent / "airflow_provider_seedance/observability/facets/SeedanceRunFacet.json").read_text()
 )
 # Runs one DAG file with dag.test() in a fresh process, so the OpenLineage settings in its environment are
 # the ones Airflow reads at start (its listener is registered, or not, once per process).
@@ -48,7 +48,7 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 run = module.dag.test()
 print("STATES", sorted(ti.state for ti in run.get_task_instances()))
-print("LINEAGE_MODULE_LOADED", "airflow_provider_seedance.lineage" in sys.modules)
+print("LINEAGE_MODULE_LOADED", "airflow_provider_seedance.observability.lineage" in sys.modules)
 """
 HEADER = f"""
 from datetime import datetime

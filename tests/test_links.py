@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_seedance.links import s3_console_url, storage_console_url
+from airflow_provider_seedance.links.seedance import s3_console_url, storage_console_url
 from tests.conftest import AWS_CONN_ID
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from airflow_provider_seedance.exceptions import RequestValidationError
-from airflow_provider_seedance.gateways import GATEWAYS, apimart, ark, imini, jimmyai
-from airflow_provider_seedance.media_limits import (
+from airflow_provider_seedance.gateways import all_gateways, apimart, ark, imini, jimmyai
+from airflow_provider_seedance.media.limits import (
     MB,
     UPSTREAM_MEDIA_LIMITS,
     AudioLimits,
@@ -218,13 +218,13 @@ def test_no_total_limit_no_problem():
 
 
 def _specs(name: str):
-    return dict(GATEWAYS[name].models)
+    return dict(all_gateways()[name].models)
 
 
-@pytest.mark.parametrize("name", sorted(GATEWAYS))
+@pytest.mark.parametrize("name", sorted(all_gateways()))
 def test_an_unknown_model_gets_only_the_gateways_formats_and_body_limit(name):
     # Issue 11: sizes, lengths and shapes belong to a model family; next year's model must not inherit them.
-    gateway = GATEWAYS[name]
+    gateway = all_gateways()[name]
     known = next(iter(gateway.models.values())).media_limits
     limits = gateway.unknown_model_spec.media_limits
     assert limits == formats_only(known)

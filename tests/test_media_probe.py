@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from airflow_provider_seedance.media.probe import MediaProbeUnavailable, MediaUnreadableError, probe
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS, MediaInfo, input_problems
+from airflow_provider_seedance.exceptions import MediaProbeUnavailable, MediaUnreadableError
+from airflow_provider_seedance.media.limits import UPSTREAM_MEDIA_LIMITS, MediaInfo, input_problems
+from airflow_provider_seedance.media.probe import probe
 
 av = pytest.importorskip("av")
 

@@ -15,8 +15,8 @@ import statsd
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_2_PLUS, AIRFLOW_V_3_3_PLUS
 from airflow.utils.state import TaskInstanceState
 
-from airflow_provider_seedance import metrics
 from airflow_provider_seedance.compat import Stats
+from airflow_provider_seedance.observability import metrics
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.conftest import BUCKET, SIM_KEY, s3_client
 from tests.test_operator import MODELS, _single, _task_output

@@ -550,7 +550,7 @@ def test_a_claim_for_another_request_is_not_resumed(env, moto_server, run_dag, c
 
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_provider_seedance.claims import write_claim
+    from airflow_provider_seedance.outputs.claims import write_claim
     from tests.test_claims import CLAIM
 
     output = ObjectStoragePath(f"s3://{BUCKET}/foreign/clip.mp4", conn_id="aws_moto")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_seedance.manifest import build_manifest, failure_record
 from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
-from airflow_provider_seedance.report import Clip, Summary, render_report
+from airflow_provider_seedance.outputs.manifest import build_manifest, failure_record
+from airflow_provider_seedance.outputs.report import Clip, Summary, render_report
+from airflow_provider_seedance.outputs.store import StoredObject
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from airflow_provider_seedance.storage import StoredObject
 from tests.browser import Browser, chromium
 from tests.conftest import BUCKET, dag_test, s3_client
 from tests.test_example_dags import _load, examples  # noqa: F401 (the fixture that installs the examples)

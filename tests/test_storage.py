@@ -15,7 +15,7 @@ from airflow_provider_seedance.exceptions import IncompleteTransferError, Transp
 from airflow_provider_seedance.hooks.retry import RetryPolicy
 from airflow_provider_seedance.hooks.seedance import ArtifactStream, SeedanceHook
 from airflow_provider_seedance.models import TaskState, TaskStatus
-from airflow_provider_seedance.storage import (
+from airflow_provider_seedance.outputs.store import (
     read_json,
     storage_uri,
     store_stream,

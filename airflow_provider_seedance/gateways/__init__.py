@@ -1,41 +1,40 @@
-"""The six gateway dialects, looked up by the name a ``seedance`` connection gives in ``extra.gateway``."""
+"""The six gateway dialects, by the name a ``seedance`` connection gives in ``extra.gateway``.
+
+A lazy registry: Airflow reads provider info (which lists ``GATEWAY_NAMES``) in every process it starts,
+so importing this package loads no dialect; ``get_gateway`` imports one the first time it is asked for.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from functools import cache
+from typing import TYPE_CHECKING
 
-from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
-from airflow_provider_seedance.gateways.aiproxy import AiproxyGateway
-from airflow_provider_seedance.gateways.apimart import ApimartGateway
-from airflow_provider_seedance.gateways.ark import ArkGateway
-from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse
-from airflow_provider_seedance.gateways.imini import IminiGateway
-from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
-from airflow_provider_seedance.gateways.jimmyai import JimmyAiGateway
-from airflow_provider_seedance.gateways.spec import ModelSpec
+if TYPE_CHECKING:
+    from airflow_provider_seedance.gateways.base import Gateway
 
-_DIALECTS = (ArkGateway, IminiGateway, ApimartGateway, AiproxyGateway, InfinityBlueGateway, JimmyAiGateway)
-# Ordered as GATEWAY_NAMES, the list the connection form offers (a test checks they match).
-GATEWAYS: Mapping[str, Gateway] = {
-    name: dialect() for name in GATEWAY_NAMES for dialect in _DIALECTS if dialect.name == name
+# Display order of the connection form; each name's dialect as module:class.
+_DIALECTS = {
+    "ark": "ark:ArkGateway",
+    "imini": "imini:IminiGateway",
+    "apimart": "apimart:ApimartGateway",
+    "aiproxy": "aiproxy:AiproxyGateway",
+    "infinityblue": "infinityblue:InfinityBlueGateway",
+    "jimmyai": "jimmyai:JimmyAiGateway",
 }
+GATEWAY_NAMES: tuple[str, ...] = tuple(_DIALECTS)
 
 
+@cache
 def get_gateway(name: str) -> Gateway:
-    """The dialect called ``name``; a ``ValueError`` lists the valid names otherwise."""
-    try:
-        return GATEWAYS[name]
-    except KeyError:
-        raise ValueError(f"unknown gateway {name!r}; choose one of: {', '.join(GATEWAY_NAMES)}") from None
+    """The dialect called ``name`` (one instance per process); a ``ValueError`` lists the valid names otherwise."""
+    if name not in _DIALECTS:
+        raise ValueError(f"unknown gateway {name!r}; choose one of: {', '.join(GATEWAY_NAMES)}")
+    module, _, cls = _DIALECTS[name].partition(":")
+    dialect: type[Gateway] = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return dialect()
 
 
-__all__ = [
-    "GATEWAYS",
-    "GATEWAY_NAMES",
-    "ErrorBody",
-    "Gateway",
-    "HttpCall",
-    "HttpResponse",
-    "ModelSpec",
-    "get_gateway",
-]
+def all_gateways() -> dict[str, Gateway]:
+    """Every dialect by name, in ``GATEWAY_NAMES`` order (imports all six)."""
+    return {name: get_gateway(name) for name in GATEWAY_NAMES}

@@ -16,7 +16,7 @@ from airflow_provider_seedance.exceptions import Problem, UnexpectedResponseErro
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, json_array, json_object, percent, text
 from airflow_provider_seedance.gateways.spec import URL_OR_DATA, ModelSpec, gateway_wide
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
+from airflow_provider_seedance.media.limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "9:21", "keep_ratio", "adaptive")

@@ -29,11 +29,11 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, json_object, text
 from airflow_provider_seedance.gateways.spec import ANY_SOURCE, URL_OR_ASSET, ModelSpec, gateway_wide, seconds
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
+from airflow_provider_seedance.media.limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
-# Ark is the upstream: its documented content[] media limits are the ones media_limits.py records.
+# Ark is the upstream: its documented content[] media limits are the ones media/limits.py records.
 MEDIA_LIMITS = UPSTREAM_MEDIA_LIMITS
 
 # Seedance 2.0: 4-15 s or -1 (the model picks); 9/3/3 references and "total mixed files <= 12"; audio

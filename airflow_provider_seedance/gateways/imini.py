@@ -22,7 +22,7 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, text
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_DATA, ModelSpec, gateway_wide, seconds
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
+from airflow_provider_seedance.media.limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")

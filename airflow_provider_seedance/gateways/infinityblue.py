@@ -47,7 +47,7 @@ from airflow_provider_seedance.gateways.base import (
 )
 from airflow_provider_seedance.gateways.fields import code_text, json_object, percent, shorten, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, ModelSpec, gateway_wide, seconds
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
+from airflow_provider_seedance.media.limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, InputMode, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("adaptive", "auto", "21:9", "16:9", "4:3", "1:1", "3:4", "9:16")

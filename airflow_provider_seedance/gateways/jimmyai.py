@@ -35,7 +35,7 @@ from airflow_provider_seedance.gateways.spec import (
     gateway_wide,
     seconds,
 )
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS
+from airflow_provider_seedance.media.limits import UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import InputMode, TaskState, TaskStatus, VideoRequest
 
 # JimmyAI documents none of seed, watermark, camera_fixed, return_last_frame or generate_audio on any

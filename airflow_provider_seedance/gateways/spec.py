@@ -18,7 +18,7 @@ from airflow_provider_seedance.gateways.delivery import (
     possible_deliveries,
 )
 from airflow_provider_seedance.gateways.fields import shorten
-from airflow_provider_seedance.media_limits import UPSTREAM_MEDIA_LIMITS, MediaLimits, formats_only
+from airflow_provider_seedance.media.limits import UPSTREAM_MEDIA_LIMITS, MediaLimits, formats_only
 from airflow_provider_seedance.models import InputMode, MediaKind, VideoRequest
 
 NO_CHANNELS = MediaChannels()

@@ -12,7 +12,8 @@ from urllib.parse import quote
 from airflow.sdk import Connection
 
 from airflow_provider_seedance.exceptions import ConnectionConfigError
-from airflow_provider_seedance.gateways import GATEWAY_NAMES, Gateway, HttpCall, get_gateway
+from airflow_provider_seedance.gateways import GATEWAY_NAMES, get_gateway
+from airflow_provider_seedance.gateways.base import Gateway, HttpCall
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.pricing import Cost, Price, PriceTable, estimate
 

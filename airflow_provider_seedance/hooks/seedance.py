@@ -37,8 +37,7 @@ from airflow_provider_seedance.exceptions import (
     TransportError,
     UnexpectedResponseError,
 )
-from airflow_provider_seedance.gateways import Gateway, HttpCall, HttpResponse
-from airflow_provider_seedance.gateways.base import Artifact
+from airflow_provider_seedance.gateways.base import Artifact, Gateway, HttpCall, HttpResponse
 from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.hooks.clients import DEFAULT_TIMEOUT, new_sync_client, shared_async_client
 from airflow_provider_seedance.hooks.connection import GatewayConnection, gateway_connection

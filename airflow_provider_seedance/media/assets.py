@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
-from airflow_provider_seedance.storage import read_json, storage_uri, write_json
+from airflow_provider_seedance.outputs.store import read_json, storage_uri, write_json
 
 log = logging.getLogger(__name__)
 

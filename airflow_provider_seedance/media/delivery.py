@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
-from airflow_provider_seedance.exceptions import Problem, SeedanceError
+from airflow_provider_seedance.exceptions import MediaDeliveryError, Problem
 from airflow_provider_seedance.gateways.delivery import (
     AssetState,
     Delivery,
@@ -40,15 +40,6 @@ log = logging.getLogger(__name__)
 MAX_PRESIGNED_LIFETIME = timedelta(days=7)
 # Room in the body for everything that is not inline media (prompt, fields, JSON punctuation).
 REQUEST_OVERHEAD_BYTES = 256 * 1024
-
-
-class MediaDeliveryError(SeedanceError):
-    """An input could not be brought to the gateway; nothing was submitted (or paid) yet."""
-
-    def __init__(self, problem: Problem, *, retryable: bool = False) -> None:
-        self.problem = problem
-        self.retryable = retryable
-        super().__init__(str(problem))
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
-from airflow_provider_seedance.exceptions import SeedanceError
-from airflow_provider_seedance.media_limits import InputKind, MediaInfo
+from airflow_provider_seedance.exceptions import MediaProbeUnavailable, MediaUnreadableError
+from airflow_provider_seedance.media.limits import InputKind, MediaInfo
 
 INSTALL_HINT = "pip install 'airflow-provider-seedance[media]'"
 
@@ -36,14 +36,6 @@ _WEBP_HEADER_BYTES = 30
 # (5 MB and 5 s by default). The headers already say all we ask, so the smallest values stop it after the
 # first packet; 0 would mean "the default".
 _AV_OPTIONS = {"probesize": "32", "analyzeduration": "1"}
-
-
-class MediaUnreadableError(SeedanceError, ValueError):
-    """The bytes are not a readable file of the expected kind: truncated, damaged, or something else."""
-
-
-class MediaProbeUnavailable(SeedanceError, ImportError):
-    """PyAV, which reads video and audio headers, is not installed."""
 
 
 def probe(kind: InputKind, fileobj: IO[bytes]) -> MediaInfo:

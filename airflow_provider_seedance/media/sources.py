@@ -19,10 +19,10 @@ from typing import IO, Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.exceptions import Problem
+from airflow_provider_seedance.exceptions import MediaProbeUnavailable, MediaSourceError, MediaUnreadableError, Problem
 from airflow_provider_seedance.gateways.fields import shorten, shorten_inline
-from airflow_provider_seedance.media.probe import MediaProbeUnavailable, MediaUnreadableError, probe
-from airflow_provider_seedance.media_limits import MediaInfo, MediaLimits, input_problems, total_duration_problems
+from airflow_provider_seedance.media.limits import MediaInfo, MediaLimits, input_problems, total_duration_problems
+from airflow_provider_seedance.media.probe import probe
 from airflow_provider_seedance.models import MediaInput, MediaKind, VideoRequest
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,9 @@ def _from_storage(item: MediaInput, path: ObjectStoragePath) -> SourceMedia:
         with path.open("rb", block_size=PROBE_BLOCK_BYTES) as stream:
             info = _probe(item, stream)
     except FileNotFoundError:
-        raise MediaSourceError(item, "no such object; check the path and media_conn_id") from None
+        raise _unusable(item, "no such object; check the path and media_conn_id") from None
     except PermissionError as exc:  # s3fs's reading of a 403; other OSErrors are transient and propagate
-        raise MediaSourceError(item, f"access denied ({exc}); check media_conn_id's credentials") from None
+        raise _unusable(item, f"access denied ({exc}); check media_conn_id's credentials") from None
     content_type = _content_type(path.name, info)
     return SourceMedia(item, size, digest.hexdigest(), content_type, info, path=path)
 
@@ -135,11 +135,11 @@ def _from_storage(item: MediaInput, path: ObjectStoragePath) -> SourceMedia:
 def _from_data_uri(item: MediaInput) -> SourceMedia:
     header, _, payload = item.uri.partition(",")
     if not header.lower().endswith(";base64"):
-        raise MediaSourceError(item, "a data: URI must be base64 (data:<type>;base64,...)")
+        raise _unusable(item, "a data: URI must be base64 (data:<type>;base64,...)")
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise MediaSourceError(item, "the data: URI's base64 does not decode") from None
+        raise _unusable(item, "the data: URI's base64 does not decode") from None
     info = _probe(item, io.BytesIO(data))
     declared = header[5:].split(";", 1)[0].lower()
     content_type = declared or _content_type("", info)
@@ -150,7 +150,7 @@ def _probe(item: MediaInput, stream: IO[bytes]) -> MediaInfo | None:
     try:
         return probe(item.media, stream)
     except MediaUnreadableError as exc:
-        raise MediaSourceError(item, f"is not a readable {item.media} file ({exc})") from None
+        raise _unusable(item, f"is not a readable {item.media} file ({exc})") from None
     except MediaProbeUnavailable as exc:
         log.warning("%s: %s Its duration, size and frame rate are not checked here.", item.field, exc)
         return None
@@ -163,9 +163,5 @@ def _content_type(name: str, info: MediaInfo | None) -> str:
     return guessed or "application/octet-stream"
 
 
-class MediaSourceError(ValueError):
-    """An input that cannot be read where it is said to live (missing, unreadable, not media)."""
-
-    def __init__(self, item: MediaInput, reason: str) -> None:
-        self.problem = Problem(item.field, shorten(item.uri), reason)
-        super().__init__(str(self.problem))
+def _unusable(item: MediaInput, reason: str) -> MediaSourceError:
+    return MediaSourceError(Problem(item.field, shorten(item.uri), reason))

@@ -1,6 +1,6 @@
 """The arguments and checks both generation operators share (one generation, or a batch of them).
 
-Each generation's own work (validate, resume or submit, conclude, store) is ``generation.Generation``;
+Each generation's own work (validate, resume or submit, conclude, store) is ``generation.lifecycle.Generation``;
 this base class only holds the settings every generation of an operator uses, checks them when the DAG
 is parsed, and builds the ``Generation`` for an output once the task's fields are rendered.
 """
@@ -17,11 +17,11 @@ from airflow.sdk import AssetAlias, BaseOperator, ObjectStoragePath
 from airflow_provider_seedance.compat import AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways.delivery import parse_delivery_order
+from airflow_provider_seedance.generation.lifecycle import Generation
+from airflow_provider_seedance.generation.request_fields import parse_time_scheme_problem, request_fields
+from airflow_provider_seedance.generation.settings import GenerationSettings
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.operators.asset_events import announce_videos
-from airflow_provider_seedance.operators.fields import parse_time_scheme_problem
-from airflow_provider_seedance.operators.generation import Generation
-from airflow_provider_seedance.operators.settings import GenerationSettings
+from airflow_provider_seedance.observability.asset_events import announce_videos
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
@@ -75,11 +75,11 @@ class BaseSeedanceGenerationOperator(BaseOperator):
     :param asset_alias: a shortcut for ``outlets=[AssetAlias(name)]``: one asset per stored video, named by
         its URI, attached to that alias. Default None. No asset event is emitted unless the task declares
         an outlet: an ``Asset`` outlet (such as the output prefix) gets the run's stored videos in its
-        event's extra (``videos``), an ``AssetAlias`` outlet one asset per video (see ``asset_events.py``).
+        event's extra (``videos``), an ``AssetAlias`` outlet one asset per video (see ``observability/asset_events.py``).
     """
 
     ui_color = "#f2e6ff"
-    # The request fields and result of each generation this task concluded, for its lineage (see lineage.py).
+    # The request fields and result of each generation this task concluded, for its lineage (see observability/lineage.py).
     _concluded: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...] = ()
 
     def __init__(
@@ -167,12 +167,12 @@ class BaseSeedanceGenerationOperator(BaseOperator):
     ) -> None:
         """The task's generations are concluded: announce the stored videos through the declared outlets,
         and keep (request fields, result) of each, since the lineage is read from this instance."""
-        self._concluded = tuple(concluded)
+        self._concluded = tuple((request_fields(fields), result) for fields, result in concluded)
         announce_videos(context, self.outlets, [result for _, result in concluded])
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
         """What this run read and stored, and its generations, for OpenLineage (called by its listener only,
         so the OpenLineage provider is imported only where it is installed and enabled)."""
-        from airflow_provider_seedance.lineage import operator_lineage
+        from airflow_provider_seedance.observability.lineage import operator_lineage
 
         return operator_lineage(self._concluded)

@@ -27,20 +27,19 @@ from typing import Any, ClassVar
 from airflow.sdk import Context, XComArg
 
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, AirflowFailException
-from airflow_provider_seedance.exceptions import RateLimitError
+from airflow_provider_seedance.exceptions import BatchListError, RateLimitError
 from airflow_provider_seedance.gateways.failures import failure_cause
 from airflow_provider_seedance.gateways.fields import scrub
-from airflow_provider_seedance.links import task_record
-from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
-from airflow_provider_seedance.operators.batch_items import (
+from airflow_provider_seedance.generation.batch_items import (
     FIX_LIST,
     BatchItem,
-    BatchListError,
     batch_items,
     parse_time_problems,
 )
-from airflow_provider_seedance.operators.fields import is_template
-from airflow_provider_seedance.operators.generation import ClaimNotWritten, Generation
+from airflow_provider_seedance.generation.lifecycle import ClaimNotWritten, Generation
+from airflow_provider_seedance.generation.request_fields import is_template
+from airflow_provider_seedance.links.seedance import task_record
+from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
 from airflow_provider_seedance.triggers.batch import BatchEvent, SeedanceBatchTrigger, WatchedTask
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 

@@ -17,10 +17,10 @@ from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_seedance.compat import AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError, RequestValidationError
+from airflow_provider_seedance.generation.request_fields import request_fields
 from airflow_provider_seedance.hooks.connection import GatewayConnection
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import VideoRequest
-from airflow_provider_seedance.operators.fields import request_fields
 from airflow_provider_seedance.pricing import Cost
 
 

@@ -4,9 +4,9 @@ The story of a run: validate (no network) -> return an existing output as is (``
 -> resume the remote task a previous try submitted, or submit and remember its id at once -> wait in
 the triggerer (or on the worker) -> on success stream the video into ``output_path`` and write
 ``<output>.json`` beside it. Retries never pay twice: the remote task id is claimed beside the
-output (``<output>.claim.json``, see ``claims.py``), so any later attempt at the same output and
+output (``<output>.claim.json``, see ``outputs/claims.py``), so any later attempt at the same output and
 request picks the same generation up again, on every supported Airflow release. Each of those steps
-is ``generation.Generation``'s, which the batch operator runs for each of its items too.
+is ``generation.lifecycle.Generation``'s, which the batch operator runs for each of its items too.
 """
 
 from __future__ import annotations
@@ -20,15 +20,19 @@ from typing import Any, ClassVar, NoReturn
 
 from airflow.sdk import Context, ObjectStoragePath
 
-from airflow_provider_seedance.claims import claim_path
 from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, conf
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
-from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
+from airflow_provider_seedance.generation.lifecycle import Generation, Prepared
+from airflow_provider_seedance.generation.request_fields import (
+    REQUEST_FIELDS,
+    check_request_shape,
+    parse_time_scheme_problem,
+)
+from airflow_provider_seedance.links.seedance import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
 from airflow_provider_seedance.models import TaskStatus
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
-from airflow_provider_seedance.operators.fields import REQUEST_FIELDS, check_request_shape, parse_time_scheme_problem
-from airflow_provider_seedance.operators.generation import Generation, Prepared
-from airflow_provider_seedance.storage import storage_uri
+from airflow_provider_seedance.outputs.claims import claim_path
+from airflow_provider_seedance.outputs.store import storage_uri
 from airflow_provider_seedance.triggers.capacity import CapacityWaitTrigger
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger

@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context, ObjectStoragePath, PokeReturnValue
 
-from airflow_provider_seedance.claims import Claim, claim_path, read_claim
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
+from airflow_provider_seedance.generation.lifecycle import Generation
+from airflow_provider_seedance.generation.request_fields import parse_time_scheme_problem
+from airflow_provider_seedance.generation.settings import GenerationSettings, poll_interval_problem
+from airflow_provider_seedance.generation.storing import manifest_path
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.links import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
-from airflow_provider_seedance.manifest import result_from_manifest
-from airflow_provider_seedance.operators.asset_events import announce_videos
+from airflow_provider_seedance.links.seedance import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
+from airflow_provider_seedance.observability.asset_events import announce_videos
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN
-from airflow_provider_seedance.operators.fields import parse_time_scheme_problem
-from airflow_provider_seedance.operators.generation import Generation
 from airflow_provider_seedance.operators.seedance import default_deferrable
-from airflow_provider_seedance.operators.settings import GenerationSettings, poll_interval_problem
-from airflow_provider_seedance.operators.storing import manifest_path
-from airflow_provider_seedance.storage import read_json, storage_uri
+from airflow_provider_seedance.outputs.claims import Claim, claim_path, read_claim
+from airflow_provider_seedance.outputs.manifest import result_from_manifest
+from airflow_provider_seedance.outputs.store import read_json, storage_uri
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
 
@@ -215,8 +215,8 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         return result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
-        """What this sensor stored, for OpenLineage (as the operators report it; see lineage.py)."""
-        from airflow_provider_seedance.lineage import operator_lineage
+        """What this sensor stored, for OpenLineage (as the operators report it; see observability/lineage.py)."""
+        from airflow_provider_seedance.observability.lineage import operator_lineage
 
         return operator_lineage(self._concluded)
 

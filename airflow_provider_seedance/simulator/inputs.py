@@ -18,6 +18,8 @@ from typing import Literal
 
 import aiohttp
 
+from airflow_provider_seedance.exceptions import SimulatorError
+
 Role = Literal["first_frame", "last_frame", "reference_image", "reference_video", "reference_audio"]
 Via = Literal["url", "data", "upload", "asset"]
 
@@ -59,7 +61,7 @@ class ReceivedInput:
 Received = tuple[ReceivedInput, bytes | None]
 
 
-class FetchFailed(Exception):
+class FetchFailed(SimulatorError):
     """Why a resource could not be had, phrased as the cause in ``FAILURE``."""
 
 

@@ -20,9 +20,9 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_seedance.simulator.config import SimulatorConfig
+from airflow_provider_seedance.simulator.fake_gateways import SIMULATED_GATEWAYS
+from airflow_provider_seedance.simulator.fake_gateways.base import ErrorKind, RequestRejected, Route, SimGateway
 from airflow_provider_seedance.simulator.faults import Fault, FaultInjector, FaultKind, FaultPlan
-from airflow_provider_seedance.simulator.gateways import SIMULATED_GATEWAYS
-from airflow_provider_seedance.simulator.gateways.base import ErrorKind, RequestRejected, Route, SimGateway
 from airflow_provider_seedance.simulator.inputs import AssetBytes, MediaRef, ReceivedInput, failure_message, receive
 from airflow_provider_seedance.simulator.media import MediaCache, VideoSpec, video_size
 from airflow_provider_seedance.simulator.stats import Stats

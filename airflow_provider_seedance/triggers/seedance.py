@@ -3,7 +3,7 @@
 Kwargs are primitives only (connection id, remote task id, poll interval, absolute UTC deadline), so
 they are safe in the trigger table, which Airflow 3.3 stores in plain text. The deadline is absolute,
 so a triggerer restart does not restart the clock. The polls of all triggers waiting on one connection
-go through one ``FleetPoller`` (hooks/fleet.py), which asks about many tasks per request where the gateway
+go through one ``FleetPoller`` (triggers/fleet.py), which asks about many tasks per request where the gateway
 has a batch status call. Transient failures (connection errors, 429, 5xx)
 only slow the polling down; a 404 ends the wait as ``MissingTaskWatch`` decides (the same rule as the
 worker's ``hook.wait``); the trigger yields exactly one event, then returns.
@@ -20,9 +20,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
-from airflow_provider_seedance.hooks.fleet import fleet_poller
 from airflow_provider_seedance.hooks.seedance import PollWatch, SeedanceHook
 from airflow_provider_seedance.triggers.events import EventStatus, SeedanceEvent
+from airflow_provider_seedance.triggers.fleet import fleet_poller
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from airflow_provider_seedance.gateways import GATEWAYS, Gateway, ModelSpec
+from airflow_provider_seedance.gateways import all_gateways
+from airflow_provider_seedance.gateways.base import Gateway
 from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, ordered, possible_deliveries
-from airflow_provider_seedance.gateways.spec import describe_durations
+from airflow_provider_seedance.gateways.spec import ModelSpec, describe_durations
 from airflow_provider_seedance.models import InputMode, MediaInput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +117,7 @@ class GatewaysDirective(SphinxDirective):
             "asset library",
             "404s that mean a task is gone",
         ]
-        return [table(header, (gateway_row(gateway) for gateway in GATEWAYS.values()))]
+        return [table(header, (gateway_row(gateway) for gateway in all_gateways().values()))]
 
 
 # ---- models ----------------------------------------------------------------------------------------
@@ -185,9 +186,9 @@ class ModelsDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         name = self.arguments[0]
-        if name not in GATEWAYS:
-            raise self.error(f"unknown gateway {name!r}; choose one of: {', '.join(GATEWAYS)}")
-        gateway = GATEWAYS[name]
+        if name not in all_gateways():
+            raise self.error(f"unknown gateway {name!r}; choose one of: {', '.join(all_gateways())}")
+        gateway = all_gateways()[name]
         models = list(gateway.models.items())
         settings = ["model", "duration (s)", "resolution", "ratio", "starts from", "audio", "last frame", "seed"]
         media = ["model", "references (images / videos / audios)"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_seedance.exceptions import RequestValidationError
-from airflow_provider_seedance.gateways import Gateway, HttpResponse
+from airflow_provider_seedance.gateways.base import Gateway, HttpResponse
 from airflow_provider_seedance.models import VideoRequest
 
 

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from airflow_provider_seedance.exceptions import RateLimitError, UnexpectedResponseError
-from airflow_provider_seedance.gateways import HttpResponse, get_gateway
+from airflow_provider_seedance.gateways import get_gateway
+from airflow_provider_seedance.gateways.base import HttpResponse
 from airflow_provider_seedance.models import TaskState
 
 

@@ -238,7 +238,7 @@ def _upload_to_apimart(client: httpx.Client, simulator, data: bytes) -> str:
 
 
 def _sp_asset(client: httpx.Client, simulator, url: str, monkeypatch) -> str:
-    from airflow_provider_seedance.simulator.gateways import jimmyai
+    from airflow_provider_seedance.simulator.fake_gateways import jimmyai
 
     monkeypatch.setattr(jimmyai, "ASSET_PROCESSING_SECONDS", 0.0)
     assets = simulator.gateway_url("jimmyai") + "/api/open-api/v1/seedance/sp/assets"
@@ -371,7 +371,7 @@ def test_presigned_s3_urls_are_fetched_and_moto_ignores_their_expiry(simulator, 
 
 
 def test_jimmyai_asset_with_an_unreachable_url_fails_processing(simulator, client, monkeypatch):
-    from airflow_provider_seedance.simulator.gateways import jimmyai
+    from airflow_provider_seedance.simulator.fake_gateways import jimmyai
 
     monkeypatch.setattr(jimmyai, "ASSET_PROCESSING_SECONDS", 0.0)
     assets = simulator.gateway_url("jimmyai") + "/api/open-api/v1/seedance/sp/assets"

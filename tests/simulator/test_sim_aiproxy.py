@@ -9,7 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from airflow_provider_seedance.gateways import HttpResponse, get_gateway
+from airflow_provider_seedance.gateways import get_gateway
+from airflow_provider_seedance.gateways.base import HttpResponse
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.simulator.conftest import image_bytes, poll_until

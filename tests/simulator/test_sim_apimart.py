@@ -8,7 +8,8 @@ import re
 import httpx
 import pytest
 
-from airflow_provider_seedance.gateways import HttpCall, HttpResponse, get_gateway
+from airflow_provider_seedance.gateways import get_gateway
+from airflow_provider_seedance.gateways.base import HttpCall, HttpResponse
 from airflow_provider_seedance.models import TaskState, VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.simulator.conftest import image_bytes, poll_until, reachable

@@ -9,11 +9,12 @@ from datetime import datetime
 import httpx
 import pytest
 
-from airflow_provider_seedance.gateways import HttpCall, HttpResponse, get_gateway
+from airflow_provider_seedance.gateways import get_gateway
+from airflow_provider_seedance.gateways.base import HttpCall, HttpResponse
 from airflow_provider_seedance.models import TaskState, VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from airflow_provider_seedance.simulator.gateways.base import ErrorKind
-from airflow_provider_seedance.simulator.gateways.imini import IminiSim
+from airflow_provider_seedance.simulator.fake_gateways.base import ErrorKind
+from airflow_provider_seedance.simulator.fake_gateways.imini import IminiSim
 from tests.simulator.conftest import data_uri, image_bytes, poll_until, reachable
 from tests.simulator.media_check import decode_mp4, png_size
 

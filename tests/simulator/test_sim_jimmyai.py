@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from airflow_provider_seedance.gateways import HttpResponse, get_gateway
+from airflow_provider_seedance.gateways import get_gateway
+from airflow_provider_seedance.gateways.base import HttpResponse
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from airflow_provider_seedance.simulator.gateways import jimmyai as jimmyai_sim
+from airflow_provider_seedance.simulator.fake_gateways import jimmyai as jimmyai_sim
 from tests.simulator.conftest import poll_until
 from tests.simulator.media_check import decode_mp4, png_size
 

@@ -9,7 +9,7 @@ imports it in every Airflow process.
 
 from __future__ import annotations
 
-from airflow_provider_seedance.gateway_names import GATEWAY_NAMES
+from airflow_provider_seedance.gateways import GATEWAY_NAMES
 
 HIDDEN_FIELDS: tuple[str, ...] = ("schema", "port", "login")
 RELABELING: dict[str, str] = {"host": "Base URL", "password": "API key"}

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from airflow_provider_seedance.simulator.server import Simulator
+from airflow_provider_seedance.exceptions import SimulatorError
 
-Handler = Callable[[web.Request, "Simulator"], Awaitable[web.StreamResponse]]
+if TYPE_CHECKING:
+    from airflow_provider_seedance.simulator.host import GatewayHost
+
+Handler = Callable[[web.Request, "GatewayHost"], Awaitable[web.StreamResponse]]
 
 
 class ErrorKind(enum.StrEnum):
@@ -62,7 +64,7 @@ class SimGateway(ABC):
         """An error reply exactly as this gateway documents it; ``param`` names the offending field."""
 
 
-class RequestRejected(Exception):
+class RequestRejected(SimulatorError):
     """Raised by a handler to answer with the gateway's own error body."""
 
     def __init__(self, status: int, kind: ErrorKind, message: str, **details: Any) -> None:

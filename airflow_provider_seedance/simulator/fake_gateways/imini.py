@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
-from airflow_provider_seedance.simulator.gateways.base import (
+from airflow_provider_seedance.simulator.fake_gateways.base import (
     ErrorKind,
     RequestRejected,
     Route,
@@ -35,7 +35,7 @@ from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
-    from airflow_provider_seedance.simulator.server import Simulator
+    from airflow_provider_seedance.simulator.host import GatewayHost
 
 T = TypeVar("T")
 
@@ -109,7 +109,7 @@ class IminiSim(SimGateway):
         body = {"error": {"code": code, "message": message, "status": status, "request_id": _request_id()}}
         return web.json_response(body, status=status)
 
-    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def create(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
@@ -159,7 +159,7 @@ class IminiSim(SimGateway):
             }
         )
 
-    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def get(self, request: web.Request, sim: GatewayHost) -> web.Response:
         task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "status")
         view = task.view(sim.config)
         done = view.state not in (SimState.QUEUED, SimState.RUNNING)

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
-from airflow_provider_seedance.simulator.gateways.base import (
+from airflow_provider_seedance.simulator.fake_gateways.base import (
     ErrorKind,
     RequestRejected,
     Route,
@@ -46,7 +46,7 @@ from airflow_provider_seedance.simulator.media import SIZES
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
-    from airflow_provider_seedance.simulator.server import Simulator
+    from airflow_provider_seedance.simulator.host import GatewayHost
 
 MODELS = ("doubao-seedance-2-0-260128", "doubao-seedance-2-0-fast-260128")
 # Upstream: "2.0 fast has no 1080p" (gateways.md section 6, resolution row).
@@ -147,7 +147,7 @@ class InfinityBlueSim(SimGateway):
 
     # ---- create ---------------------------------------------------------------------------------
 
-    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def create(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
@@ -202,11 +202,11 @@ class InfinityBlueSim(SimGateway):
 
     # ---- get and content ------------------------------------------------------------------------
 
-    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def get(self, request: web.Request, sim: GatewayHost) -> web.Response:
         task = sim.find_task(self.name, request.match_info["task_id"], "status")
         return web.json_response(self._video_object(request, sim, task))
 
-    async def content(self, request: web.Request, sim: Simulator) -> web.StreamResponse:
+    async def content(self, request: web.Request, sim: GatewayHost) -> web.StreamResponse:
         task_id = request.match_info["task_id"]
         # Looked up directly: find_task() would count this download as a status poll.
         task = sim.tasks.get(self.name, task_id)
@@ -221,7 +221,7 @@ class InfinityBlueSim(SimGateway):
             raise RequestRejected(404, ErrorKind.NOT_FOUND, f"the content of video {task_id} has expired")
         return await sim.serve_artifact(request, task, "video")
 
-    def _video_object(self, request: web.Request, sim: Simulator, task: SimTask) -> dict[str, Any]:
+    def _video_object(self, request: web.Request, sim: GatewayHost, task: SimTask) -> dict[str, Any]:
         view = task.view(sim.config)
         status = _STATUSES[view.state]
         obj: dict[str, Any] = {

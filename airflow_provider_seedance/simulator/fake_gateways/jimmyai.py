@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from airflow_provider_seedance.simulator.gateways.base import (
+from airflow_provider_seedance.simulator.fake_gateways.base import (
     ErrorKind,
     RequestRejected,
     Route,
@@ -67,7 +67,7 @@ from airflow_provider_seedance.simulator.inputs import FetchFailed, MediaRef, Ro
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
-    from airflow_provider_seedance.simulator.server import Simulator
+    from airflow_provider_seedance.simulator.host import GatewayHost
 
 API = "/api/open-api/v1"
 SP_ASSETS = f"{API}/seedance/sp/assets"
@@ -234,7 +234,7 @@ class JimmyAiSim(SimGateway):
 
     # ---- videos -----------------------------------------------------------------------------------
 
-    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def create(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         model = field(body, "model", str, required=True)
         rules = MODELS.get(model)
@@ -269,7 +269,7 @@ class JimmyAiSim(SimGateway):
         data = {"task_id": task_id, "status": "submitted", "model": model, "created_at": int(task.created_at)}
         return _ok(data)
 
-    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def get(self, request: web.Request, sim: GatewayHost) -> web.Response:
         task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "status")
         view = task.view(sim.config)
         data: dict[str, Any] = {
@@ -322,7 +322,7 @@ class JimmyAiSim(SimGateway):
                 ratio = ORIENTATIONS[orientation]  # ratio wins when both are given
         return (ratio or "16:9").lower()
 
-    def _check_media(self, body: dict[str, Any], model: str, rules: RouteRules, sim: Simulator) -> list[MediaRef]:
+    def _check_media(self, body: dict[str, Any], model: str, rules: RouteRules, sim: GatewayHost) -> list[MediaRef]:
         """Check the media fields against the route's rules; return them as media inputs."""
         media: dict[str, list[str]] = {}
         for name in MEDIA_FIELDS:
@@ -409,7 +409,7 @@ class JimmyAiSim(SimGateway):
 
     # ---- SP asset library -------------------------------------------------------------------------
 
-    async def asset_upload(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def asset_upload(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, {"name", "type", "url"})
         name = field(body, "name", str) or ""
@@ -433,7 +433,7 @@ class JimmyAiSim(SimGateway):
         self.assets[asset.asset_id] = asset
         return _asset_ok({"asset_id": asset.asset_id})
 
-    async def asset_detail(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def asset_detail(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, {"asset_id"})
         asset = self._find_asset(sim, field(body, "asset_id", str, required=True))
@@ -448,7 +448,7 @@ class JimmyAiSim(SimGateway):
         }
         return _asset_ok(data)
 
-    async def asset_status(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def asset_status(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, {"asset_ids"})
         asset_ids = field(body, "asset_ids", list, required=True)
@@ -463,7 +463,7 @@ class JimmyAiSim(SimGateway):
             items.append({"asset_id": asset.asset_id, "status": asset.status(now), "name": asset.name})
         return _asset_ok({"items": items})
 
-    def _find_asset(self, sim: Simulator, asset_id: str) -> SpAsset:
+    def _find_asset(self, sim: GatewayHost, asset_id: str) -> SpAsset:
         asset = self.assets.get(asset_id)
         if asset is None:
             raise RequestRejected(404, ErrorKind.NOT_FOUND, f"asset_id {asset_id} does not exist", param="asset_id")

@@ -12,13 +12,12 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.models import VideoRequest
-from airflow_provider_seedance.storage import storage_uri
+from airflow_provider_seedance.models import MEDIA_FIELDS, VideoRequest
+from airflow_provider_seedance.outputs.store import storage_uri
 
 # The request arguments are the request model's own fields, in its order: no second list to keep in step
 # (a batch item takes every one; the single operator reads each from its attribute of the same name).
 REQUEST_FIELDS = tuple(VideoRequest.model_fields)
-MEDIA_FIELDS = ("first_frame", "last_frame", "reference_images", "reference_videos", "reference_audios")
 
 
 def request_fields(arguments: Mapping[str, Any]) -> dict[str, Any]:

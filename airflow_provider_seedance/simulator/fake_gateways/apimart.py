@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, web
 
-from airflow_provider_seedance.simulator.gateways.base import (
+from airflow_provider_seedance.simulator.fake_gateways.base import (
     ErrorKind,
     RequestRejected,
     Route,
@@ -36,7 +36,7 @@ from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
-    from airflow_provider_seedance.simulator.server import Simulator
+    from airflow_provider_seedance.simulator.host import GatewayHost
 
 MODELS = (
     "doubao-seedance-2.0",
@@ -144,7 +144,7 @@ class ApimartSim(SimGateway):
 
     # ---- create ---------------------------------------------------------------------------------
 
-    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def create(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = one_of(body, "model", MODELS, required=True)
@@ -211,14 +211,14 @@ class ApimartSim(SimGateway):
 
     # ---- status ---------------------------------------------------------------------------------
 
-    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def get(self, request: web.Request, sim: GatewayHost) -> web.Response:
         language = request.query.get("language", "en")
         if language not in LANGUAGES:
             raise reject(f"parameter language={language!r} is not one of {', '.join(LANGUAGES)}", "language")
         task = sim.find_task(self.name, request.match_info["task_id"], "status")
         return web.json_response({"code": 200, "data": self._task_data(request, sim, task, language)})
 
-    async def batch(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def batch(self, request: web.Request, sim: GatewayHost) -> web.Response:
         """``POST /v1/tasks/batch`` with ``{"task_ids": [...]}``: the known ones as a ``data`` list (our guess at
         the undocumented reply: the status call's task objects)."""
         body = await json_object(request)
@@ -228,7 +228,7 @@ class ApimartSim(SimGateway):
         tasks = sim.tasks_named(request, self.name, task_ids)
         return web.json_response({"code": 200, "data": [self._task_data(request, sim, task, "en") for task in tasks]})
 
-    def _task_data(self, request: web.Request, sim: Simulator, task: SimTask, language: str) -> dict[str, Any]:
+    def _task_data(self, request: web.Request, sim: GatewayHost, task: SimTask, language: str) -> dict[str, Any]:
         config = sim.config
         view = task.view(config)
         data: dict[str, Any] = {
@@ -263,7 +263,7 @@ class ApimartSim(SimGateway):
 
     # ---- uploads --------------------------------------------------------------------------------
 
-    async def upload(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def upload(self, request: web.Request, sim: GatewayHost) -> web.Response:
         if not request.content_type.startswith("multipart/"):
             raise reject("missing file field: send multipart/form-data with a 'file' part", "file")
         reader = await request.multipart()
@@ -301,7 +301,7 @@ class ApimartSim(SimGateway):
             }
         )
 
-    async def uploaded_image(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def uploaded_image(self, request: web.Request, sim: GatewayHost) -> web.Response:
         upload = self.uploads.get(request.match_info["name"])
         if upload is None:
             return web.Response(status=404, text="no such file\n")

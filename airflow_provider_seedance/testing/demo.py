@@ -31,7 +31,7 @@ GATEWAY_SECONDS = 10  # simulated queue + run time of one generation
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_seedance.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_seedance.testing.demo", description=__doc__)
     parser.add_argument("--dags-folder", type=Path, default=Path("example_dags"))
     parser.add_argument("--output", type=Path, default=Path("demo-output"))
     parser.add_argument("--time-scale", type=float, default=0.5, help="real seconds per simulated second")

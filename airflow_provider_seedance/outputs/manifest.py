@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow_provider_seedance.gateways.fields import shorten_inline
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
-from airflow_provider_seedance.storage import StoredObject
+from airflow_provider_seedance.outputs.store import StoredObject
 
 MANIFEST_VERSION = 1
 

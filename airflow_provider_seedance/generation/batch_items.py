@@ -15,9 +15,13 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.exceptions import RequestValidationError
-from airflow_provider_seedance.operators.fields import REQUEST_FIELDS, check_request_shape, parse_time_scheme_problem
-from airflow_provider_seedance.storage import storage_uri
+from airflow_provider_seedance.exceptions import BatchListError, RequestValidationError
+from airflow_provider_seedance.generation.request_fields import (
+    REQUEST_FIELDS,
+    check_request_shape,
+    parse_time_scheme_problem,
+)
+from airflow_provider_seedance.outputs.store import storage_uri
 
 ITEM_FIELDS = (*REQUEST_FIELDS, "output_path")
 FIX_LIST = "Next: fix the list of requests (or the task that builds it), then clear the task."
@@ -31,10 +35,6 @@ class BatchItem:
     key: str
     output_path: str | ObjectStoragePath
     fields: dict[str, Any]
-
-
-class BatchListError(ValueError):
-    """The list of requests is unusable as a whole; the message lists every problem found."""
 
 
 def batch_items(requests: Any, defaults: Mapping[str, Any]) -> list[BatchItem]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from airflow_provider_seedance.simulator.gateways.base import (
+from airflow_provider_seedance.simulator.fake_gateways.base import (
     ErrorKind,
     RequestRejected,
     Route,
@@ -34,7 +34,7 @@ from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
-    from airflow_provider_seedance.simulator.server import Simulator
+    from airflow_provider_seedance.simulator.host import GatewayHost
 
 SEEDANCE_2 = {"dreamina-seedance-2-0-260128", "doubao-seedance-2-0-260128"}
 SEEDANCE_2_FAST = {"dreamina-seedance-2-0-fast-260128", "doubao-seedance-2-0-fast-260128"}
@@ -111,7 +111,7 @@ class ArkSim(SimGateway):
         body = {"error": {"code": code, "message": message, "param": param or "", "type": kind_word}}
         return web.json_response(body, status=status)
 
-    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def create(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         model = field(body, "model", str, required=True)
@@ -172,11 +172,11 @@ class ArkSim(SimGateway):
         )
         return web.json_response({"id": task_id})
 
-    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def get(self, request: web.Request, sim: GatewayHost) -> web.Response:
         task = sim.find_task(self.name, request.match_info["task_id"], "status")
         return web.json_response(self._task_object(request, sim, task))
 
-    async def list(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def list(self, request: web.Request, sim: GatewayHost) -> web.Response:
         """``GET …/tasks``: ``page_num``, ``page_size``, ``filter.status``, ``filter.model`` and a repeatable
         ``filter.task_ids``, newest first, as ``{total, items}`` (the vendor SDK's ``tasks.list``)."""
         query = request.query
@@ -199,7 +199,7 @@ class ArkSim(SimGateway):
         start = (page_num - 1) * page_size
         return web.json_response({"total": len(items), "items": items[start : start + page_size]})
 
-    async def delete(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def delete(self, request: web.Request, sim: GatewayHost) -> web.Response:
         task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "cancel")
         state = task.view(sim.config).state
         if state is SimState.QUEUED:
@@ -210,7 +210,7 @@ class ArkSim(SimGateway):
             raise reject(f"The task {task.task_id} in {state.value} status cannot be cancelled or deleted", "id")
         return web.json_response({})
 
-    def _task_object(self, request: web.Request, sim: Simulator, task: SimTask) -> dict[str, Any]:
+    def _task_object(self, request: web.Request, sim: GatewayHost, task: SimTask) -> dict[str, Any]:
         view = task.view(sim.config)
         params = task.params
         obj: dict[str, Any] = {

@@ -15,17 +15,17 @@ from datetime import UTC, datetime
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance import metrics
-from airflow_provider_seedance.claims import read_claim, remove_claim, write_claim
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import SeedanceError
 from airflow_provider_seedance.gateways.failures import FailureCause, failure_cause
+from airflow_provider_seedance.generation.log import Log
+from airflow_provider_seedance.generation.settings import GenerationSettings
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.manifest import FAILURE_SUFFIX, failure_record
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
-from airflow_provider_seedance.operators.log import Log
-from airflow_provider_seedance.operators.settings import GenerationSettings
-from airflow_provider_seedance.storage import beside, storage_uri, write_json
+from airflow_provider_seedance.observability import metrics
+from airflow_provider_seedance.outputs.claims import read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.manifest import FAILURE_SUFFIX, failure_record
+from airflow_provider_seedance.outputs.store import beside, storage_uri, write_json
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How many other seeds a generation that failed output moderation may try (reseed_on_output_moderation).

@@ -1,7 +1,7 @@
 """Land a finished generation in storage: the video, its last frame (best effort) and its manifest.
 
 This is the one place the operators call the storage streamer, so a change in how bytes reach a
-store (``storage.store_stream``) is a change here only.
+store (``outputs.store.store_stream``) is a change here only.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance import metrics
 from airflow_provider_seedance.exceptions import ResultUnavailableError, SeedanceError
+from airflow_provider_seedance.generation.log import Log
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.manifest import build_manifest
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
-from airflow_provider_seedance.operators.log import Log
+from airflow_provider_seedance.observability import metrics
+from airflow_provider_seedance.outputs.manifest import build_manifest
+from airflow_provider_seedance.outputs.store import StoredObject, beside, store_stream, write_json
 from airflow_provider_seedance.pricing import actual
-from airflow_provider_seedance.storage import StoredObject, beside, store_stream, write_json
 
 MANIFEST_SUFFIX = ".json"
 

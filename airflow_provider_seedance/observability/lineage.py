@@ -37,13 +37,12 @@ from airflow.providers.openlineage.utils.utils import translate_airflow_asset
 from airflow.sdk import Asset
 from attrs import define
 
-from airflow_provider_seedance.models import MediaKind, media_kind
-from airflow_provider_seedance.operators.fields import MEDIA_FIELDS, request_fields
+from airflow_provider_seedance.models import MEDIA_FIELDS, MediaKind, media_kind
 
 RUN_FACET_NAME = "seedance"
 SCHEMA_URL = (
     "https://raw.githubusercontent.com/airflow-provider-seedance/airflow-provider-seedance/main/"
-    "airflow_provider_seedance/facets/SeedanceRunFacet.json#/$defs/SeedanceRunFacet"
+    "airflow_provider_seedance/observability/facets/SeedanceRunFacet.json#/$defs/SeedanceRunFacet"
 )
 # (the request fields of a generation, its result: the single operator's return value or a batch report entry)
 Concluded = tuple[Mapping[str, Any], Mapping[str, Any]]
@@ -100,9 +99,8 @@ def generation_entry(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def media_uris(fields: Mapping[str, Any]) -> list[str]:
-    """Every media reference among a generation's request fields, storage paths as URIs."""
-    given = request_fields(fields)
-    values = [given.get(name) for name in MEDIA_FIELDS]
+    """Every media reference among a generation's request fields (as ``request_fields`` gives them)."""
+    values = [fields.get(name) for name in MEDIA_FIELDS]
     return [uri for value in values if value for uri in (value if isinstance(value, list) else [value])]
 
 

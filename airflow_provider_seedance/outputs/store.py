@@ -11,7 +11,7 @@ The libraries do the writing; this module only chooses which and how:
   when every byte has arrived and discarded otherwise; lineage (``ObjectStoragePath.open``) names the
   final path. Local files are the exception: a hidden sibling renamed into place (see ``_write_local``).
 
-The bytes come from a ``DownloadReader`` (see ``transfer.py``), which computes sha256 and size as they
+The bytes come from a ``DownloadReader`` (see ``download.py``), which computes sha256 and size as they
 pass, resumes a dropped download from the last byte and raises rather than end early: a broken
 transfer never completes at the final path.
 """
@@ -36,7 +36,7 @@ from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collec
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
-from airflow_provider_seedance.transfer import MAX_RESUMES, DownloadReader, OpenStream
+from airflow_provider_seedance.outputs.download import MAX_RESUMES, DownloadReader, OpenStream
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import (
     GatewayError,
+    MediaDeliveryError,
     RequestValidationError,
     SeedanceError,
     SubmitOutcomeUnknownError,
 )
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import AssetRegistry
-from airflow_provider_seedance.media.delivery import DeliveredRequest, MediaDelivery, MediaDeliveryError
+from airflow_provider_seedance.media.delivery import DeliveredRequest, MediaDelivery
 from airflow_provider_seedance.media.sources import SourceMedia
 from airflow_provider_seedance.models import MediaKind, TaskStatus, VideoRequest
 from airflow_provider_seedance.pricing import Cost
@@ -30,8 +31,8 @@ from airflow_provider_seedance.pricing import Cost
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_provider_seedance.operators.log import Log
-    from airflow_provider_seedance.operators.settings import GenerationSettings
+    from airflow_provider_seedance.generation.log import Log
+    from airflow_provider_seedance.generation.settings import GenerationSettings
 
 # How failure messages about an input end: what a person does next.
 FIX_INPUT = "Next: fix the input, then clear the task."

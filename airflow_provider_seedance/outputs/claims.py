@@ -27,7 +27,7 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.storage import beside, read_json, remove_quietly, storage_uri, write_json
+from airflow_provider_seedance.outputs.store import beside, read_json, remove_quietly, storage_uri, write_json
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ a batch get exactly the same treatment:
   inputs kept in storage, and fingerprint the request by them;
 - ``existing_result``: the stored video and manifest, when ``skip_existing`` finds them for this request;
 - ``resume_or_submit``: the remote task a claim beside the output names (no new payment), or a priced,
-  delivered and submitted one, claimed at once (``<output>.claim.json``, see ``claims.py``);
+  delivered and submitted one, claimed at once (``<output>.claim.json``, see ``outputs/claims.py``);
 - ``conclude``: from how waiting ended, store the video and its manifest, or fail
   by cause (a reseed after output moderation, a cancel after a timeout, a lost task), leaving the claim
   where a retry should resume and removing it where a retry should submit anew.
@@ -26,27 +26,16 @@ from typing import Any
 
 from airflow.sdk import Context, ObjectStoragePath
 
-from airflow_provider_seedance import metrics
-from airflow_provider_seedance.claims import Claim, claim_path, read_claim, remove_claim, write_claim
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import (
+    MediaSourceError,
     RateLimitError,
     RequestValidationError,
     ResultUnavailableError,
+    SeedanceError,
     TaskNotFoundError,
 )
-from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.manifest import request_fingerprint, request_record, result_from_manifest
-from airflow_provider_seedance.media.assets import default_registry_root
-from airflow_provider_seedance.media.sources import (
-    MediaSourceError,
-    SourceMedia,
-    media_digests,
-    read_sources,
-    source_problems,
-)
-from airflow_provider_seedance.models import MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
-from airflow_provider_seedance.operators.failure_policy import (
+from airflow_provider_seedance.generation.failure_policy import (
     AFTER_NO_VIDEO,
     MAX_RESEEDS,
     after_failure,
@@ -54,12 +43,24 @@ from airflow_provider_seedance.operators.failure_policy import (
     derived_seed,
     failure_path,
 )
-from airflow_provider_seedance.operators.fields import MEDIA_FIELDS, request_fields, scheme_problem
-from airflow_provider_seedance.operators.log import Log
-from airflow_provider_seedance.operators.settings import GenerationSettings
-from airflow_provider_seedance.operators.storing import Provenance, manifest_path, store_result
-from airflow_provider_seedance.operators.submission import FIX_INPUT, Submission
-from airflow_provider_seedance.storage import check_destination, read_json, remove_quietly, storage_uri
+from airflow_provider_seedance.generation.log import Log
+from airflow_provider_seedance.generation.request_fields import request_fields, scheme_problem
+from airflow_provider_seedance.generation.settings import GenerationSettings
+from airflow_provider_seedance.generation.storing import Provenance, manifest_path, store_result
+from airflow_provider_seedance.generation.submission import FIX_INPUT, Submission
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.media.assets import default_registry_root
+from airflow_provider_seedance.media.sources import (
+    SourceMedia,
+    media_digests,
+    read_sources,
+    source_problems,
+)
+from airflow_provider_seedance.models import MEDIA_FIELDS, MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
+from airflow_provider_seedance.observability import metrics
+from airflow_provider_seedance.outputs.claims import Claim, claim_path, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.manifest import request_fingerprint, request_record, result_from_manifest
+from airflow_provider_seedance.outputs.store import check_destination, read_json, remove_quietly, storage_uri
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How failure messages about the request end: what a person does next.
@@ -68,7 +69,7 @@ FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are tem
 CAPACITY_MAX_WAIT_SECONDS = 600.0
 
 
-class ClaimNotWritten(AirflowFailException):
+class ClaimNotWritten(SeedanceError, AirflowFailException):
     """A task was submitted (and is billed) but its claim could not be written: submitting more would pay
     for generations no later attempt could find."""
 

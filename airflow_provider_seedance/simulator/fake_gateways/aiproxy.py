@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from airflow_provider_seedance.simulator.gateways.base import (
+from airflow_provider_seedance.simulator.fake_gateways.base import (
     ErrorKind,
     Route,
     SimGateway,
@@ -58,7 +58,7 @@ from airflow_provider_seedance.simulator.inputs import MediaRef, Role
 from airflow_provider_seedance.simulator.tasks import SimState, SimTask
 
 if TYPE_CHECKING:
-    from airflow_provider_seedance.simulator.server import Simulator
+    from airflow_provider_seedance.simulator.host import GatewayHost
 
 PRO = "doubao-seedance-1-0-pro-250528"
 LITE_T2V = "doubao-seedance-1-0-lite-t2v-250428"
@@ -105,7 +105,7 @@ class AiproxySim(SimGateway):
         body = {"error": {"message": message, "type": error_type, "param": param, "code": code}}
         return web.json_response(body, status=status)
 
-    async def create(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def create(self, request: web.Request, sim: GatewayHost) -> web.Response:
         body = await json_object(request)
         check_known_fields(body, TOP_LEVEL)
         prompt = field(body, "prompt", str, required=True)
@@ -156,7 +156,7 @@ class AiproxySim(SimGateway):
             response.headers["X-Simulator-Warning"] = f"prompt of {len(prompt)} characters truncated to {PROMPT_LIMIT}"
         return response
 
-    async def get(self, request: web.Request, sim: Simulator) -> web.Response:
+    async def get(self, request: web.Request, sim: GatewayHost) -> web.Response:
         task: SimTask = sim.find_task(self.name, request.match_info["task_id"], "status")
         view = task.view(sim.config)
         if view.state is SimState.QUEUED:
