@@ -75,11 +75,11 @@ class BaseSeedanceGenerationOperator(BaseOperator):
     :param asset_alias: a shortcut for ``outlets=[AssetAlias(name)]``: one asset per stored video, named by
         its URI, attached to that alias. Default None. No asset event is emitted unless the task declares
         an outlet: an ``Asset`` outlet (such as the output prefix) gets the run's stored videos in its
-        event's extra (``videos``), an ``AssetAlias`` outlet one asset per video (see ``observability/asset_events.py``).
+        event's extra (``videos``), an ``AssetAlias`` outlet one asset per video (``observability/asset_events.py``).
     """
 
     ui_color = "#f2e6ff"
-    # The request fields and result of each generation this task concluded, for its lineage (see observability/lineage.py).
+    # Request fields and result of each generation this task concluded, for its lineage (observability/lineage.py).
     _concluded: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...] = ()
 
     def __init__(
