@@ -1,10 +1,16 @@
-"""Test-wide setup: a private AIRFLOW_HOME, and one gateway simulator (on a fast clock) for every test."""
+"""Test-wide setup: a private AIRFLOW_HOME, one gateway simulator (on a fast clock), moto's S3 server, a file
+server and a migrated Airflow database, each per process, started when first used.
+
+The suite is in tiers: tests/unit (pure), tests/integration (servers), tests/dags (``dag.test()`` on the
+database) and tests/e2e (real deployments, the ``airflow`` command, the docs build, a browser).
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +26,6 @@ from airflow_provider_seedance.testing.s3 import s3_client, s3_connection  # noq
 
 # 1 simulated second = 1 real millisecond: a 10 s generation finishes in about 10 ms.
 TIME_SCALE = 0.001
-
 
 @pytest.fixture(scope="session")
 def simulator(tmp_path_factory) -> Iterator[RunningSimulator]:
@@ -98,7 +103,6 @@ def airflow_db() -> str:
     """``airflow db migrate`` once into this run's private AIRFLOW_HOME (SQLite)."""
     import subprocess
     import sys
-    from pathlib import Path
 
     airflow = Path(sys.executable).with_name("airflow")
     result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300, check=False)
@@ -154,7 +158,6 @@ def run_dag(airflow_db):
     """
     import importlib.util
     import textwrap
-    from pathlib import Path
 
     dags_folder = Path(_AIRFLOW_HOME) / "dags"
     dags_folder.mkdir(exist_ok=True)
@@ -174,3 +177,11 @@ def run_dag(airflow_db):
         return dag_test(module.dag)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def examples(simulator, moto_server, airflow_db):
+    """The example DAGs copied into the dags folder, with settings and connections for the simulator."""
+    from tests.support.examples import install_examples
+
+    return install_examples(simulator)

@@ -1,0 +1,238 @@
+"""OpenLineage: what the provider's own listener emits for real generations (captured by its file transport in
+a fresh Airflow process, against the simulator and moto's S3 server), and that the operators run as before
+where the OpenLineage provider is missing (how inputs and outputs are named: tests/unit/test_lineage.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jsonschema
+
+from airflow_provider_seedance.observability.lineage import (
+    SCHEMA_URL,
+)
+from tests.conftest import _AIRFLOW_HOME, AWS_CONN_ID, BUCKET, SIM_KEY, s3_client
+from tests.support.dag_runs import MODELS
+from tests.support.media import png, put
+
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "airflow_provider_seedance/observability/facets/SeedanceRunFacet.json").read_text()
+)
+# Runs one DAG file with dag.test() in a fresh process, so the OpenLineage settings in its environment are
+# the ones Airflow reads at start (its listener is registered, or not, once per process).
+DRIVER = """
+import importlib.util, sys
+if "--without-openlineage" in sys.argv:
+    # As if not installed: no module to import, no distribution (so no provider or plugin entry point).
+    import importlib.metadata, importlib_metadata
+    for name in ("openlineage", "airflow.providers.openlineage"):
+        sys.modules[name] = None
+    for metadata in (importlib.metadata, importlib_metadata):
+        def distributions(*args, _all=metadata.distributions, **kwargs):
+            for dist in _all(*args, **kwargs):
+                if "openlineage" not in (dist.metadata["Name"] or "").lower():
+                    yield dist
+        metadata.distributions = distributions
+spec = importlib.util.spec_from_file_location("lineage_dag", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+run = module.dag.test()
+print("STATES", sorted(ti.state for ti in run.get_task_instances()))
+print("LINEAGE_MODULE_LOADED", "airflow_provider_seedance.observability.lineage" in sys.modules)
+"""
+HEADER = f"""
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideoOperator
+BUCKET = {BUCKET!r}
+AWS_CONN_ID = {AWS_CONN_ID!r}
+"""
+
+
+def _run_in_fresh_airflow(dag_id: str, body: str, *, events: Path | None, without_openlineage: bool = False) -> str:
+    """Test-run the DAG in a new process; with ``events``, OpenLineage's file transport writes there."""
+    dags = Path(_AIRFLOW_HOME) / "dags"
+    dags.mkdir(exist_ok=True)
+    path = dags / f"{dag_id}.py"
+    path.write_text(HEADER + textwrap.dedent(body))
+    environment = {key: value for key, value in os.environ.items() if "OPENLINEAGE" not in key}
+    if events is not None:
+        environment["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+            {"type": "file", "log_file_path": str(events), "append": True}
+        )
+        environment["AIRFLOW__OPENLINEAGE__NAMESPACE"] = "seedance-tests"
+        # The listener extracts in a forked child it waits 10 s for; this machine is shared and slow at times.
+        environment["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "120"
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(path), *(["--without-openlineage"] if without_openlineage else [])],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-5000:]
+    assert "STATES ['success']" in done.stdout, output[-5000:]
+    return output
+
+
+def _complete_event(events: Path, task_id: str) -> dict:
+    """The COMPLETE event of ``task_id``, as the listener wrote it."""
+    emitted = [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
+    (complete,) = [
+        event
+        for event in emitted
+        if event.get("eventType") == "COMPLETE" and event["job"]["name"].endswith(f".{task_id}")
+    ]
+    return complete
+
+
+def _names(datasets: list[dict]) -> set[tuple[str, str]]:
+    return {(dataset["namespace"], dataset["name"]) for dataset in datasets}
+
+
+def _check_facet(facet: dict) -> list[dict]:
+    """The facet as its published schema describes it; its generations."""
+    assert facet["_schemaURL"] == SCHEMA_URL
+    assert facet["_producer"]
+    ours = {**SCHEMA["$defs"]["SeedanceRunFacet"]["allOf"][1], "$defs": SCHEMA["$defs"]}
+    jsonschema.validate(facet, ours)
+    return facet["generations"]
+
+
+def test_a_generation_reports_its_stored_objects_its_inputs_and_the_generation(env, moto_server, file_server, tmp_path):
+    stored_ref = put(moto_server, "lineage/refs/a.png", png(colour=(10, 80, 200)))
+    put(moto_server, "lineage/refs/b.png", png(colour=(200, 80, 10)))
+    signed = s3_client(moto_server).generate_presigned_url(
+        "get_object", Params={"Bucket": BUCKET, "Key": "lineage/refs/b.png"}, ExpiresIn=3600
+    )
+    base_url, served = file_server
+    (served / "lineage-c.png").write_bytes(png(colour=(90, 200, 90)))
+    public = f"{base_url}/lineage-c.png?token=not-for-lineage#frag"
+    inline = "data:image/png;base64," + base64.b64encode(png(320, 320)).decode()
+    events = tmp_path / "events.jsonl"
+    output = _run_in_fresh_airflow(
+        "lineage_single",
+        f"""
+with DAG(dag_id="lineage_single", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    SeedanceGenerateVideoOperator(
+        task_id="generate",
+        seedance_conn_id="sim_ark",
+        model={MODELS["ark"]!r},
+        prompt="a paper boat on a canal",
+        duration=4,
+        resolution="480p",
+        seed=4242,
+        return_last_frame=True,
+        reference_images={[stored_ref, signed, public, inline]!r},
+        output_path="s3://{BUCKET}/lineage/boat.mp4",
+        output_conn_id=AWS_CONN_ID,
+        skip_existing=False,
+        poll_interval=0.01,
+    )
+""",
+        events=events,
+    )
+    event = _complete_event(events, "generate")
+    print("EMITTED", json.dumps({key: event[key] for key in ("inputs", "outputs")}, indent=1))
+    print("EMITTED", json.dumps(event["run"]["facets"]["seedance"], indent=1))
+
+    bucket = f"s3://{BUCKET}"
+    assert _names(event["outputs"]) == {
+        (bucket, "lineage/boat.mp4"),
+        (bucket, "lineage/boat.last_frame.png"),
+        (bucket, "lineage/boat.mp4.json"),
+    }
+    moto = moto_server.removeprefix("http://")
+    assert _names(event["inputs"]) == {
+        (bucket, "lineage/refs/a.png"),
+        (f"http://{moto}", f"/{BUCKET}/lineage/refs/b.png"),  # the presigned URL, without its signature
+        (base_url, "/lineage-c.png"),  # without its query and fragment
+    }
+    (generation,) = _check_facet(event["run"]["facets"]["seedance"])
+    manifest = json.loads(s3_client(moto_server).get_object(Bucket=BUCKET, Key="lineage/boat.mp4.json")["Body"].read())
+    assert generation == {
+        "status": "stored",
+        "video": f"{bucket}/lineage/boat.mp4",
+        "gateway": "ark",
+        "remoteTaskId": manifest["remote_task_id"],
+        "model": MODELS["ark"],
+        "seed": 4242,
+        "usage": manifest["usage"],
+        "estimatedCost": manifest["cost"]["estimate"]["amount"],
+        "actualCost": manifest["cost"]["actual"]["amount"],
+        "currency": "USD",
+    }
+    assert generation["usage"]["total_tokens"] > 0  # Airflow's masker leaves numbers under "token" keys alone
+    text = events.read_text()
+    for leak in (SIM_KEY, "Signature", "X-Amz-", "token=not-for-lineage", "base64,", "testing"):
+        assert leak not in text, leak
+    assert SIM_KEY not in output
+
+
+def test_a_batch_reports_every_item_and_each_input_once(env, moto_server, tmp_path):
+    shared = put(moto_server, "lineage/batch/shared.png", png(colour=(30, 30, 160)))
+    outputs = tmp_path / "videos"
+    requests = [
+        {"prompt": "a kite", "reference_images": [shared], "output_path": f"file://{outputs}/kite.mp4"},
+        {"prompt": "a balloon", "reference_images": [shared], "output_path": f"file://{outputs}/balloon.mp4"},
+    ]
+    events = tmp_path / "events.jsonl"
+    _run_in_fresh_airflow(
+        "lineage_batch",
+        f"""
+with DAG(dag_id="lineage_batch", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    SeedanceBatchGenerateVideoOperator(
+        task_id="generate",
+        requests={requests!r},
+        defaults={{"model": {MODELS["ark"]!r}, "duration": 4, "resolution": "480p"}},
+        seedance_conn_id="sim_ark",
+        media_conn_id=AWS_CONN_ID,
+        poll_interval=0.01,
+    )
+""",
+        events=events,
+    )
+    event = _complete_event(events, "generate")
+    assert _names(event["outputs"]) == {
+        ("file", f"{outputs}/{name}") for name in ("kite.mp4", "kite.mp4.json", "balloon.mp4", "balloon.mp4.json")
+    }
+    assert event["inputs"] == [{"namespace": f"s3://{BUCKET}", "name": "lineage/batch/shared.png", "facets": {}}]
+    generations = _check_facet(event["run"]["facets"]["seedance"])
+    assert [(each["status"], each["video"]) for each in generations] == [
+        ("stored", f"file://{outputs}/kite.mp4"),
+        ("stored", f"file://{outputs}/balloon.mp4"),
+    ]
+    assert len({each["remoteTaskId"] for each in generations}) == 2
+    assert all(isinstance(each["seed"], int) for each in generations)  # chosen for the submit, not given
+
+
+def test_the_operators_run_where_the_openlineage_provider_is_missing(env, moto_server):
+    output = _run_in_fresh_airflow(
+        "lineage_absent",
+        f"""
+with DAG(dag_id="lineage_absent", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    SeedanceGenerateVideoOperator(
+        task_id="generate",
+        seedance_conn_id="sim_ark",
+        model={MODELS["ark"]!r},
+        prompt="a lighthouse",
+        output_path="s3://{BUCKET}/lineage/absent.mp4",
+        output_conn_id=AWS_CONN_ID,
+        poll_interval=0.01,
+    )
+""",
+        events=None,
+        without_openlineage=True,
+    )
+    assert "LINEAGE_MODULE_LOADED False" in output
+    assert "openlineage" not in output.lower()  # no listener ran, and nothing failed to import it
+    s3_client(moto_server).head_object(Bucket=BUCKET, Key="lineage/absent.mp4")

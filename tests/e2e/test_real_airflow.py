@@ -1,0 +1,288 @@
+"""A real Airflow deployment in the test run: api-server, scheduler, dag-processor and triggerer as processes.
+
+SQLite, LocalExecutor and a temporary AIRFLOW_HOME; a DAG with twelve mapped deferrable generations
+across four simulated gateways runs through the real triggerer into moto's S3 server, beside one
+generation whose first try is killed (SIGKILL) right after its paid submit (Airflow 3.1+ retries it;
+on 3.0, which fails a killed task outright, the test clears it as an operator would). Then we check
+that every object landed, that the simulator saw exactly one submission per generation (the killed
+one included: its second try resumed the claimed task), and that the API key and the presigned URLs of
+the S3 first frame every generation starts from are nowhere in task logs, the trigger table, XComs or
+manifests. The follow-up example, scheduled on the asset the generations declare, must verify every
+video from its events. The version matrix runs this on every supported Airflow line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+
+import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
+
+from airflow_provider_seedance.testing import LocalAirflow
+from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client, simulator_connections
+from tests.support.examples import EXAMPLES
+
+DAG_ID = "seedance_real_airflow"
+GATEWAYS = {
+    "ark": "dreamina-seedance-2-0-260128",
+    "apimart": "doubao-seedance-2.0",
+    "infinityblue": "doubao-seedance-2-0-260128",
+    "jimmyai": "seedance2.0-mini",
+}
+GENERATIONS = 12
+# Every generation starts from this image in moto's S3, delivered as a presigned URL (JimmyAI Mini too).
+FIRST_FRAME = f"s3://{BUCKET}/real-inputs/product.png"
+VIDEOS_URI = f"s3://{BUCKET}/real"
+FOLLOW_UP = "seedance_on_new_videos"
+# A later producer of the videos asset, with nothing new: see _follow_up_verified.
+NEXT_PRODUCER = "seedance_real_airflow_next_producer"
+# sim_ark's connection names a console page per task (extra.console_url); the "Seedance task" link fills it.
+CONSOLE = "https://console.example/ark/tasks/{task_id}"
+# What a presigned URL carries: never in a trigger row, XCom, manifest or log.
+SIGNATURE = "X-Amz-Signature"
+# From Airflow 3.1 a task process killed by a signal is retried; 3.0 marks it failed (then it is cleared).
+RETRIES_KILLED_TASKS = AIRFLOW_V_3_1_PLUS
+
+DAG_SOURCE = f'''
+import os
+import signal
+from datetime import datetime, timedelta
+from airflow.sdk import DAG, Asset, task
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+
+class KilledAfterSubmit(SeedanceGenerateVideoOperator):
+    """The first try's process is killed right after the paid submit and its claim, like a lost worker."""
+
+    def _resume_or_submit(self, context, *args):
+        resumed = super()._resume_or_submit(context, *args)
+        if context["ti"].try_number == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return resumed
+
+GATEWAYS = {GATEWAYS!r}
+# The follow-up example (seedance_on_new_videos) is scheduled on this asset: the prefix, as a collection.
+VIDEOS = Asset("{VIDEOS_URI}")
+ITEMS = [
+    {{
+        "seedance_conn_id": f"sim_{{name}}",
+        "model": GATEWAYS[name],
+        "prompt": f"real airflow clip {{index}} on {{name}}",
+        "first_frame": "{FIRST_FRAME}",
+        "output_path": f"s3://{BUCKET}/real/{{index:02d}}-{{name}}.mp4",
+    }}
+    for index, name in enumerate(list(GATEWAYS) * {GENERATIONS // len(GATEWAYS)})
+]
+
+with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    SeedanceGenerateVideoOperator.partial(
+        task_id="generate",
+        duration=4,
+        resolution="480p",
+        output_conn_id="{AWS_CONN_ID}",
+        poll_interval=5,
+        deferrable=True,
+        outlets=[VIDEOS],
+    ).expand_kwargs(ITEMS)
+    KilledAfterSubmit(
+        task_id="killed_after_submit",
+        seedance_conn_id="sim_ark",
+        model=GATEWAYS["ark"],
+        prompt="the try that dies",
+        first_frame="{FIRST_FRAME}",
+        duration=4,
+        resolution="480p",
+        output_path="s3://{BUCKET}/real/killed.mp4",
+        output_conn_id="{AWS_CONN_ID}",
+        poll_interval=5,
+        deferrable=True,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+        outlets=[VIDEOS],
+    )
+
+
+@task(outlets=[VIDEOS])
+def nothing_new():
+    """An event on the videos asset that lists no video, as the next producer's run would bring."""
+
+
+with DAG(dag_id="{NEXT_PRODUCER}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    nothing_new()
+'''
+
+
+@pytest.fixture
+def deployment(tmp_path, simulator, moto_server, monkeypatch):
+    # Every task stays queued/running for a few real seconds, so the trigger table can be inspected.
+    monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 2000)
+    monkeypatch.setattr(simulator.simulator.config, "run_seconds", 4000)
+    from tests.support.media import png
+
+    s3_client(moto_server).put_object(Bucket=BUCKET, Key=FIRST_FRAME.split("/", 3)[3], Body=png())
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / f"{DAG_ID}.py").write_text(DAG_SOURCE)
+    shutil.copy(EXAMPLES / f"{FOLLOW_UP}.py", dags)
+    connections = simulator_connections(simulator)
+    ark = json.loads(connections["AIRFLOW_CONN_SIM_ARK"])
+    connections["AIRFLOW_CONN_SIM_ARK"] = json.dumps({**ark, "extra": {**ark["extra"], "console_url": CONSOLE}})
+    settings = {"SEEDANCE_OUTPUT_BASE": VIDEOS_URI, "SEEDANCE_OUTPUT_CONN": AWS_CONN_ID}
+    with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}) as airflow:
+        yield airflow
+
+
+def _state_of(deployment: LocalAirflow, task_id: str) -> tuple[str, int] | None:
+    with deployment.database() as db:
+        row = db.execute(
+            "SELECT state, try_number FROM task_instance WHERE dag_id = ? AND task_id = ?", (DAG_ID, task_id)
+        ).fetchone()
+    return tuple(row) if row else None
+
+
+def _follow_up_verified(deployment: LocalAirflow, timeout: float = 180) -> set[str]:
+    """The videos the follow-up DAG verified from the events of its asset-triggered runs.
+
+    Up to Airflow 3.3 (apache/airflow#56749; the scheduler consumes events by a time window cut at its
+    queue row's creation, and the row for an asset is one per DAG), an event that lands while the
+    scheduler is creating a run for an earlier one is consumed by neither run; it waits, unconsumed, for
+    the asset's next event. Our thirteen tasks finish within seconds of each other, so that can happen
+    to the last one, and its video would then be verified with the next night's videos. The test waits
+    until Airflow is idle, and if events are left over, it brings that next event (a producer run with
+    no video) and checks they are consumed with it: every video is verified, none twice.
+    """
+    events = _events_by_consumer(deployment)
+    assert sum(len(videos) for videos in events.values()) == GENERATIONS + 1, events
+    if None in events:
+        print(f"Airflow left the events of {events[None]} unconsumed until the asset's next event")
+        deployment.trigger(NEXT_PRODUCER)
+        assert deployment.wait_for_run(NEXT_PRODUCER) == "success"
+        assert None not in _events_by_consumer(deployment, timeout)
+    runs = deployment.query("SELECT state FROM dag_run WHERE dag_id = :dag_id", dag_id=FOLLOW_UP)
+    assert {state for (state,) in runs} == {"success"}, deployment.component_log("scheduler")[-3000:]
+    rows = deployment.query("SELECT value FROM xcom WHERE dag_id = :dag_id AND key = 'return_value'", dag_id=FOLLOW_UP)
+    verified = [entry["video"] for (value,) in rows for entry in json.loads(value)]
+    assert len(verified) == len(set(verified)), verified
+    return set(verified)
+
+
+def _events_by_consumer(deployment: LocalAirflow, timeout: float = 180) -> dict[str | None, list[str]]:
+    """Once no follow-up run is queued or running: the videos of each event on the asset, by consuming run."""
+
+    def idle() -> bool:
+        queued = deployment.query("SELECT 1 FROM asset_dag_run_queue WHERE target_dag_id = :dag_id", dag_id=FOLLOW_UP)
+        runs = deployment.query("SELECT state FROM dag_run WHERE dag_id = :dag_id", dag_id=FOLLOW_UP)
+        return not queued and bool(runs) and all(state in ("success", "failed") for (state,) in runs)
+
+    deployment.processes.wait_for(idle, f"{FOLLOW_UP} still had runs to make after {timeout:.0f} s", timeout)
+    rows = deployment.query(
+        "SELECT e.extra, r.run_id FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+        "LEFT JOIN dagrun_asset_event c ON c.event_id = e.id LEFT JOIN dag_run r ON r.id = c.dag_run_id "
+        "WHERE a.uri = :uri ORDER BY e.timestamp",
+        uri=VIDEOS_URI,
+    )
+    by_run: dict[str | None, list[str]] = {}
+    for extra, run_id in rows:
+        videos = json.loads(extra or "{}").get("videos", [])
+        by_run.setdefault(run_id, []).extend(video["uri"] for video in videos)
+    return by_run
+
+
+def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulator, moto_server):
+    started = time.monotonic()
+    deployment.wait_for_dag(DAG_ID)
+    deployment.wait_for_dag(FOLLOW_UP)
+    deployment.wait_for_dag(NEXT_PRODUCER)
+    deployment.cli("dags", "unpause", FOLLOW_UP)
+    deployment.trigger(DAG_ID)
+    trigger_kwargs: list[str] = []
+    while_deferred: dict[tuple[str, int], dict[str, str]] = {}
+
+    def watch(db) -> None:
+        trigger_kwargs.extend(row[0] for row in db.execute("SELECT kwargs FROM trigger"))
+        # What a deferred task instance shows while its generation waits in the triggerer.
+        rows = db.execute(
+            "SELECT x.task_id, x.map_index, x.key, x.value FROM xcom x JOIN task_instance ti ON x.dag_id = ti.dag_id "
+            "AND x.run_id = ti.run_id AND x.task_id = ti.task_id AND x.map_index = ti.map_index "
+            "WHERE ti.state = 'deferred' AND x.key IN ('seedance_task', '_link_SeedanceTaskLink')"
+        )
+        for task_id, map_index, key, value in rows:
+            while_deferred.setdefault((task_id, map_index), {})[key] = json.loads(value)
+
+    state = deployment.wait_for_run(DAG_ID, on_poll=watch)
+    if not RETRIES_KILLED_TASKS and _state_of(deployment, "killed_after_submit") == ("failed", 1):
+        # Airflow 3.0 fails a killed task process without retrying it: an operator clears it, and the
+        # cleared task must resume the claimed generation, not pay again.
+        deployment.clear(DAG_ID, ["killed_after_submit"])
+        state = deployment.wait_for_run(DAG_ID, on_poll=watch)
+    with deployment.database() as db:
+        task_states = db.execute(
+            "SELECT task_id, map_index, state, try_number FROM task_instance WHERE dag_id = ?", (DAG_ID,)
+        ).fetchall()
+        xcoms = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE dag_id = ?", (DAG_ID,))]
+        links = [
+            json.loads(row[0]) for row in db.execute("SELECT value FROM xcom WHERE key = '_link_SeedanceVideoLink'")
+        ]
+    print(f"real Airflow run took {time.monotonic() - started:.1f} s from waiting for the DAG to the end")
+    assert state == "success", (task_states, deployment.component_log("scheduler")[-3000:])
+    assert len(task_states) == GENERATIONS + 1
+    assert ("killed_after_submit", -1, "success", 2) in task_states  # try 1 was killed, try 2 resumed
+    assert trigger_kwargs, "no trigger row was ever seen: the tasks did not defer"
+
+    # Every object landed, and each gateway saw exactly one submission per generation.
+    client = s3_client(moto_server)
+    keys = {item["Key"] for item in client.list_objects_v2(Bucket=BUCKET, Prefix="real/")["Contents"]}
+    videos = {key for key in keys if key.endswith(".mp4")}
+    assert len(videos) == GENERATIONS + 1
+    assert not {key for key in keys if key.endswith(".claim.json")}  # every claim replaced by its manifest
+    assert {f"{key}.json" for key in videos} <= keys
+    submissions = simulator.simulator.stats.snapshot()["tasks"]
+    per_task = [task for task in submissions.values() if task.get("submissions")]
+    assert len(per_task) == GENERATIONS + 1
+    assert all(task["submissions"] == 1 for task in per_task)
+
+    # Every manifest names the first frame by its source and sha256, delivered as a presigned URL.
+    image = client.get_object(Bucket=BUCKET, Key=FIRST_FRAME.split("/", 3)[3])["Body"].read()
+    for key in videos:
+        (record,) = json.loads(client.get_object(Bucket=BUCKET, Key=f"{key}.json")["Body"].read())["inputs"]
+        assert (record["source"], record["delivered_as"]) == (FIRST_FRAME, "presigned_url")
+        assert record["sha256"] == hashlib.sha256(image).hexdigest()
+
+    # The key and the signatures are nowhere: trigger kwargs, XComs, manifests, task and trigger logs.
+    assert all(SIM_KEY not in kwargs and SIGNATURE not in kwargs for kwargs in trigger_kwargs)
+    stored = json.loads(trigger_kwargs[0])
+    stored = stored["__var"] if "__type" in stored else stored  # 3.1 and 3.2 store Airflow's serialized form
+    assert stored.keys() >= {"remote_task_id", "seedance_conn_id", "deadline"}
+    assert xcoms
+    assert all(SIM_KEY not in value and SIGNATURE not in value for value in xcoms)
+    # While waiting: the remote task in XCom, and the task link to the connection's console page for it
+    # (sim_ark's extra.console_url); the other simulated gateways have no known console, so no link.
+    seen = [shown for shown in while_deferred.values() if "seedance_task" in shown]
+    assert seen, "no deferred task instance was seen with its seedance_task XCom"
+    for shown in seen:
+        task = shown["seedance_task"]
+        assert task["gateway"] in GATEWAYS
+        assert task["output_path"].startswith(f"s3://{BUCKET}/real/")
+        expected = CONSOLE.format(task_id=task["remote_task_id"]) if task["gateway"] == "ark" else None
+        assert task["console_url"] == expected
+        assert shown.get("_link_SeedanceTaskLink", "") == (expected or "")
+    assert any(shown.get("_link_SeedanceTaskLink") for shown in seen), "no ark task link seen during a wait"
+    # The stored video's link: none, since moto's endpoint is not AWS (the AWS console would be a wrong place).
+    assert links == [""] * (GENERATIONS + 1)
+
+    # The follow-up example ran on the declared asset and verified every new video from its event's extra.
+    verified = _follow_up_verified(deployment)
+    assert verified == {f"s3://{BUCKET}/{key}" for key in videos}
+    for key in keys:
+        text = client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("latin-1")
+        assert SIM_KEY not in text, key
+        assert SIGNATURE not in text, key
+    log_files = list((deployment.home / "logs").rglob("*.log*"))
+    assert any(".trigger." in path.name for path in log_files), "no triggerer log was written"
+    for path in log_files:
+        text = path.read_text(errors="replace")
+        assert SIM_KEY not in text, path
+        assert SIGNATURE not in text, path

@@ -1,0 +1,87 @@
+"""What the DAG-run tests share: the models they ask for, DAG sources for ``run_dag``, and readers of what a
+run left behind (task states, S3 objects, claims, asset events, the simulator's counts, the task's log)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import BUCKET, s3_client
+
+MODELS = {
+    "ark": "dreamina-seedance-2-0-260128",
+    "apimart": "doubao-seedance-2.0",
+    "infinityblue": "doubao-seedance-2-0-260128",
+    "imini": "doubao/seedance-2.0",
+    "jimmyai": "seedance2.0-mini",
+    "aiproxy": "doubao-seedance-1-0-pro-250528",
+}
+
+
+def _single(dag_id: str, operator_args: str) -> str:
+    """A DAG with one generation task; ``operator_args`` are keyword arguments as Python source."""
+    return f"""
+with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+    SeedanceGenerateVideoOperator(
+        task_id="generate", output_conn_id=AWS_CONN_ID, poll_interval=0.01, {operator_args}
+    )
+"""
+
+
+def _states(run) -> dict[str, str]:
+    return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+
+
+def _object(moto_server: str, key: str) -> bytes:
+    return s3_client(moto_server).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def _submissions(simulator, gateway: str) -> int:
+    return simulator.simulator.stats.snapshot()["gateways"].get(gateway, {}).get("submissions", 0)
+
+
+def _asset_events(uri: str) -> list:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = [event for event in session.scalars(select(AssetEvent)) if event.uri == uri]
+        return [(event.extra, {alias.name for alias in event.source_aliases}) for event in events]
+
+
+DIES_AFTER_SUBMIT = """
+class DiesAfterSubmit(SeedanceGenerateVideoOperator):
+    # The first try is lost right after the paid submit (and its claim): a worker crash, an eviction.
+    def _resume_or_submit(self, context, *args):
+        resumed = super()._resume_or_submit(context, *args)
+        if context["ti"].try_number == 1:
+            raise RuntimeError("worker lost right after submitting")
+        return resumed
+"""
+
+
+def _dies_after_submit(dag_id: str, operator_args: str) -> str:
+    return DIES_AFTER_SUBMIT + _single(dag_id, operator_args).replace(
+        "SeedanceGenerateVideoOperator(", "DiesAfterSubmit("
+    )
+
+
+def _task_output(capfd, caplog) -> str:
+    """What dag.test() logged (console from Airflow 3.1 on, Python logging and wrapped tracebacks on 3.0),
+    with whitespace runs folded so that a message wrapped across lines still matches."""
+    captured = capfd.readouterr()
+    return " ".join((captured.out + captured.err + caplog.text).split())
+
+
+def _claim(moto_server: str, key: str) -> dict | None:
+    try:
+        return json.loads(_object(moto_server, f"{key}.claim.json"))
+    except s3_client(moto_server).exceptions.NoSuchKey:
+        return None
+
+
+def _requests(folder: str, count: int) -> list[dict]:
+    return [
+        {"prompt": f"{folder} clip {index}", "output_path": f"s3://{BUCKET}/{folder}/{index:02d}.mp4"}
+        for index in range(count)
+    ]
