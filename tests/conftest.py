@@ -1,5 +1,5 @@
 """Test-wide setup: a private AIRFLOW_HOME, one gateway simulator (on a fast clock), moto's S3 server, a file
-server and a migrated Airflow database, each per process, started when first used.
+server and a migrated Airflow database, each per process (so per pytest-xdist worker), started when first used.
 
 The suite is in tiers: tests/unit (pure), tests/integration (servers), tests/dags (``dag.test()`` on the
 database) and tests/e2e (real deployments, the ``airflow`` command, the docs build, a browser).
@@ -26,6 +26,21 @@ from airflow_provider_seedance.testing.s3 import s3_client, s3_connection  # noq
 
 # 1 simulated second = 1 real millisecond: a 10 s generation finishes in about 10 ms.
 TIME_SCALE = 0.001
+
+TESTS = Path(__file__).resolve().parent
+# A parallel run (make test: pytest -n 2 --dist loadgroup) hands tests out in collection order, so the slow
+# tiers go first and tests marked ``early`` (a few minutes long: a real deployment) before everything: a long
+# test that starts last runs alone at the end while the other worker idles.
+TIERS = ("e2e", "dags", "integration", "unit")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def order(item: pytest.Item) -> tuple[bool, int]:
+        tier = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        return item.get_closest_marker("early") is None, TIERS.index(tier) if tier in TIERS else len(TIERS)
+
+    items.sort(key=order)  # stable: within a tier, files and tests keep their order
+
 
 @pytest.fixture(scope="session")
 def simulator(tmp_path_factory) -> Iterator[RunningSimulator]:

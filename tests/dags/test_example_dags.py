@@ -13,6 +13,9 @@ from tests.conftest import BUCKET, dag_test, s3_client
 from tests.support.dag_runs import _object
 from tests.support.examples import EXAMPLES, _dag_bag, _load
 
+# One worker runs them all, in order: the follow-up example checks the videos the others stored.
+pytestmark = pytest.mark.xdist_group("example_dags")
+
 
 def _succeeded(run) -> None:
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}

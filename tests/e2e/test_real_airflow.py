@@ -191,6 +191,7 @@ def _events_by_consumer(deployment: LocalAirflow, timeout: float = 180) -> dict[
     return by_run
 
 
+@pytest.mark.early
 def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulator, moto_server):
     started = time.monotonic()
     deployment.wait_for_dag(DAG_ID)

@@ -83,6 +83,7 @@ def test_failed_generation_carries_the_gateway_error(simulator, conn_id):
     assert "copyright" in event.message
 
 
+@pytest.mark.early  # about 25 s of real backoff
 def test_transient_errors_never_fail_the_wait(simulator, conn_id):
     (task_id,) = _submit(simulator)
     script = [
