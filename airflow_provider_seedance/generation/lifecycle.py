@@ -41,12 +41,11 @@ from airflow_provider_seedance.generation.failure_policy import (
     after_failure,
     cancel_after_timeout,
     derived_seed,
-    failure_path,
 )
 from airflow_provider_seedance.generation.log import Log
 from airflow_provider_seedance.generation.request_fields import request_fields, scheme_problem
 from airflow_provider_seedance.generation.settings import GenerationSettings
-from airflow_provider_seedance.generation.storing import Provenance, manifest_path, store_result
+from airflow_provider_seedance.generation.storing import Provenance, store_result
 from airflow_provider_seedance.generation.submission import FIX_INPUT, Submission
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import default_registry_root
@@ -58,7 +57,8 @@ from airflow_provider_seedance.media.sources import (
 )
 from airflow_provider_seedance.models import MEDIA_FIELDS, MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
 from airflow_provider_seedance.observability import metrics
-from airflow_provider_seedance.outputs.claims import Claim, claim_path, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.layout import claim_path, failure_path, manifest_path
 from airflow_provider_seedance.outputs.manifest import request_fingerprint, request_record, result_from_manifest
 from airflow_provider_seedance.outputs.store import check_destination, read_json, remove_quietly, storage_uri
 from airflow_provider_seedance.triggers.events import SeedanceEvent

@@ -31,7 +31,7 @@ from airflow_provider_seedance.generation.request_fields import (
 from airflow_provider_seedance.links.seedance import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
 from airflow_provider_seedance.models import TaskStatus
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
-from airflow_provider_seedance.outputs.claims import claim_path
+from airflow_provider_seedance.outputs.layout import claim_path
 from airflow_provider_seedance.outputs.store import storage_uri
 from airflow_provider_seedance.triggers.capacity import CapacityWaitTrigger
 from airflow_provider_seedance.triggers.events import SeedanceEvent

@@ -27,12 +27,12 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.outputs.store import beside, read_json, remove_quietly, storage_uri, write_json
+from airflow_provider_seedance.outputs.layout import claim_path
+from airflow_provider_seedance.outputs.store import read_json, remove_quietly, storage_uri, write_json
 
 log = logging.getLogger(__name__)
 
 CLAIM_VERSION = 1
-CLAIM_SUFFIX = ".claim.json"
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,6 @@ class Claim:
             return cls(**{name: document[name] for name in cls.__dataclass_fields__ if name in document})
         except (KeyError, TypeError, ValueError):
             return None
-
-
-def claim_path(output: ObjectStoragePath) -> ObjectStoragePath:
-    return beside(output, CLAIM_SUFFIX)
 
 
 def read_claim(output: ObjectStoragePath) -> Claim | None:

@@ -78,9 +78,6 @@ def build_manifest(
     }
 
 
-FAILURE_SUFFIX = ".failure.json"
-
-
 def failure_record(
     *, gateway: str, model: str, remote_task_id: str, cause: str, code: str | None, message: str, at: datetime
 ) -> dict[str, Any]:

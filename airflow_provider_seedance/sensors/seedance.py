@@ -25,13 +25,13 @@ from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.generation.lifecycle import Generation
 from airflow_provider_seedance.generation.request_fields import parse_time_scheme_problem
 from airflow_provider_seedance.generation.settings import GenerationSettings, poll_interval_problem
-from airflow_provider_seedance.generation.storing import manifest_path
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.links.seedance import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
 from airflow_provider_seedance.observability.asset_events import announce_videos
 from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN
 from airflow_provider_seedance.operators.seedance import default_deferrable
-from airflow_provider_seedance.outputs.claims import Claim, claim_path, read_claim
+from airflow_provider_seedance.outputs.claims import Claim, read_claim
+from airflow_provider_seedance.outputs.layout import claim_path, manifest_path
 from airflow_provider_seedance.outputs.manifest import result_from_manifest
 from airflow_provider_seedance.outputs.store import read_json, storage_uri
 from airflow_provider_seedance.triggers.events import SeedanceEvent
