@@ -20,7 +20,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
-from airflow_provider_seedance.hooks.seedance import PollWatch, SeedanceHook
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.hooks.waiting import PollWatch
 from airflow_provider_seedance.triggers.events import EventStatus, SeedanceEvent
 from airflow_provider_seedance.triggers.fleet import fleet_poller
 
