@@ -92,7 +92,7 @@ class Submission:
             )
         delivery = MediaDelivery(
             hook=self.hook,
-            order=self.settings.media_delivery,
+            order=self.settings.deliveries,
             url_lifetime=self.settings.generation_timeout + PRESIGNED_URL_MARGIN,
             registry=AssetRegistry(registry_root),
             poll_interval=self.settings.poll_interval,

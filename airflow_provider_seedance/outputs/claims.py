@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -71,6 +71,11 @@ class Claim:
     @property
     def deadline_at(self) -> datetime:
         return datetime.fromisoformat(self.deadline)
+
+    @property
+    def allowance(self) -> timedelta:
+        """How long the generation was given, from its submit to its deadline (never zero)."""
+        return max(self.deadline_at - datetime.fromisoformat(self.submitted_at), timedelta(seconds=1))
 
     def document(self) -> dict[str, Any]:
         return {"claim_version": CLAIM_VERSION, **asdict(self)}

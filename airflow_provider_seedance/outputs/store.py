@@ -73,6 +73,11 @@ def storage_uri(path: ObjectStoragePath) -> str:
     return f"{path.protocol}://{path.path}" if path.protocol != "file" else f"file://{path.path}"
 
 
+def storage_path(path: str | ObjectStoragePath, conn_id: str | None) -> ObjectStoragePath:
+    """``path`` as an ``ObjectStoragePath`` read and written through ``conn_id``; a path object keeps its own."""
+    return path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path, conn_id=conn_id)
+
+
 def remove_quietly(path: ObjectStoragePath, why_harmless: str) -> None:
     """Best effort removal of a document whose leftover is harmless (logged, never raised)."""
     try:

@@ -105,11 +105,10 @@ class SeedanceTaskTrigger(BaseTrigger):
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
             if time.time() >= self.deadline:
-                return self._event(
-                    "timeout",
-                    "deadline",
-                    f"{gateway} task {self.remote_task_id} did not finish before the deadline",
+                return SeedanceEvent.deadline_passed(
                     gateway,
+                    self.remote_task_id,
+                    f"{gateway} task {self.remote_task_id} did not finish before the deadline",
                 )
 
     async def on_kill(self) -> None:
