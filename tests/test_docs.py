@@ -1,10 +1,12 @@
-"""The documentation as built, not as worded: docs/ builds without a Sphinx warning and holds the generated
-reference of every public entry point; its includes point at real files and show every example DAG whole;
-links from the README and docs/ resolve."""
+"""The documentation as built and run, not as worded: docs/ builds without a Sphinx warning and holds the
+generated reference of every public entry point; its includes point at real files and show every example DAG
+whole; links from the README and docs/ resolve; the README stays a front page whose install lines match what
+CI installs and whose example DAG runs with the testing guide's recipe."""
 
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 PAGES = sorted(DOCS.rglob("*.md"))
+# The README is the front page; docs/ is the manual (issue 21).
+README_MAX_LINES = 250
 # A MyST directive that includes a file: ```{literalinclude} path, then its :option: lines.
 INCLUDE = re.compile(
     r"^(?:`{3,}|:{3,})\{(?P<name>literalinclude|include)\}[ \t]+(?P<path>\S+)[ \t]*\n(?P<options>(?::[\w-]+:.*\n)*)",
@@ -66,6 +70,13 @@ def _anchors(markdown: Path) -> set[str]:
     return {_github_slug(line.lstrip("#")) for line in text.splitlines() if re.match(r"#{1,6} ", line)}
 
 
+def _readme_dag() -> str:
+    """The README's example DAG: its only Python block."""
+    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, "the README shows one example DAG"
+    return blocks[0]
+
+
 # ---- sources -----------------------------------------------------------------------------------------
 
 
@@ -106,6 +117,71 @@ def test_the_readme_links_to_pages_and_sections_that_exist():
         elif match["anchor"] and match["anchor"] not in _anchors(target):
             broken.append(f"{match['path']} has no section #{match['anchor']}")
     assert broken == []
+
+
+# ---- the README is a front page ----------------------------------------------------------------------
+
+
+def test_the_readme_is_a_front_page():
+    lines = len(README.read_text().splitlines())
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; the manual belongs in docs/"
+
+
+def _pinned_airflow(path: Path) -> str:
+    found = re.search(r"^apache-airflow==(\S+)", path.read_text(), flags=re.MULTILINE)
+    assert found, f"{path} pins no apache-airflow"
+    return found.group(1)
+
+
+def _line(release: str) -> str:
+    return ".".join(release.split(".")[:2])
+
+
+def test_the_readme_installs_what_ci_tests_on_each_airflow_line():
+    """Each line's install command names the newest release CI runs on that line, with the upper bounds that
+    release's requirements add: those of its requirements/matrix/*.in, none for requirements/dev.lock."""
+    from packaging.version import Version
+
+    sources = [(ROOT / "requirements" / "dev.lock", set())]
+    for requirements in sorted((ROOT / "requirements" / "matrix").glob("*.in")):
+        bounds = set(re.findall(r"^([\w.-]+<[\w.]+)\s*$", requirements.read_text(), flags=re.MULTILINE))
+        sources.append((requirements, bounds))
+    tested: dict[str, tuple[str, set[str]]] = {}  # Airflow line -> (newest release CI runs, its upper bounds)
+    for path, bounds in sources:
+        release = _pinned_airflow(path)
+        if _line(release) not in tested or Version(release) > Version(tested[_line(release)][0]):
+            tested[_line(release)] = (release, bounds)
+
+    command = re.compile(r'^uv pip install "apache-airflow==(\S+)" airflow-provider-seedance(.*)$', re.MULTILINE)
+    installed = {
+        _line(release): (release, set(re.findall(r'"([^"]+)"', rest)))
+        for release, rest in command.findall(README.read_text())
+    }
+    assert installed == tested
+
+
+def test_the_readme_dag_runs_with_the_testing_guides_recipe(tmp_path):
+    """The README's DAG under docs/examples/test_video_dag.py, as the testing guide tells users to run theirs: a
+    fresh AIRFLOW_HOME, the simulator and moto's S3 server, in a pytest process of its own."""
+    pytest.importorskip("moto")
+    dag = _readme_dag()
+    bucket = re.search(r'output_path="s3://([^/"]+)/', dag)
+    assert bucket, "the README's DAG writes to no s3:// bucket"
+    dag_file = tmp_path / "readme_dag.py"
+    dag_file.write_text(dag)
+    # Nothing of this suite's Airflow setup: the recipe sets its own.
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AIRFLOW", "SEEDANCE_"))}
+    env.update(DAG_FILE=str(dag_file), BUCKET=bucket.group(1))
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(DOCS / "examples" / "test_video_dag.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
 
 
 # ---- the build -----------------------------------------------------------------------------------------
