@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import statsd
@@ -21,7 +20,6 @@ from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.conftest import BUCKET, SIM_KEY, s3_client
 from tests.test_operator import MODELS, _single, _task_output
 
-ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "a paper boat drifting down a gutter in the rain"
 ARK_TAGS = {"gateway": "ark", "model": MODELS["ark"]}
 
@@ -222,14 +220,3 @@ def test_a_broken_metrics_backend_never_fails_the_generation(
 def test_tag_values_cannot_break_the_line_format():
     tags = metrics._tags(model="doubao/seedance-2.0", currency="US D,x=1:2|c", gateway="a" * 100)
     assert tags == {"model": "doubao/seedance-2.0", "currency": "US_D_x_1_2_c", "gateway": "a" * 64}
-
-
-def test_the_readme_table_is_the_metrics_as_declared():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| `seedance.")]
-    declared = [
-        f"| `{m.name}` | {m.kind} | {m.unit} | {', '.join(f'`{tag}`' for tag in m.tags)} | {m.description} |"
-        for m in metrics.METRICS
-    ]
-    assert rows == declared
