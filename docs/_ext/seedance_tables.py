@@ -28,8 +28,8 @@ from airflow_provider_seedance.gateways import all_gateways
 from airflow_provider_seedance.gateways.base import Gateway
 from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, ordered, possible_deliveries
 from airflow_provider_seedance.gateways.spec import ModelSpec, describe_durations
-from airflow_provider_seedance.observability.metrics import METRICS
 from airflow_provider_seedance.models import InputMode, MediaInput
+from airflow_provider_seedance.observability.metrics import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Packages whose pinned versions the Airflow table shows, in its column order, with their column titles.
