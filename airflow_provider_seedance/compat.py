@@ -17,7 +17,7 @@ async connection lookup          3.3.2    common-compat (>= 1.23) reads the conn
 (``aget_connection`` +                    worker thread, where blocking on the supervisor is
 ``Connection.aextra_dejson``)             safe, instead of masking secrets synchronously
 ``BaseTrigger.on_kill``          3.3      not called: clearing a deferred task leaves the
-                                          remote generation running (see the README)
+                                          remote generation running (docs: limitations)
 declarative ``conn-fields``      3.2      the hook's ``get_connection_form_widgets`` /
                                           ``get_ui_field_behaviour``, built by the helpers below
 ``ObjectStoragePath.conn_id``    3.2      read from ``storage_options`` (``storage_conn_id``)

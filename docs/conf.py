@@ -16,7 +16,7 @@ author = "the airflow-provider-seedance authors"
 copyright = f"2026, {author}"
 release = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
-extensions = ["myst_parser", "seedance_tables"]
+extensions = ["sphinx.ext.autodoc", "myst_parser", "seedance_tables"]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
 # Links such as troubleshooting.md#a-connection-no-retry-can-fix resolve to headings, as on GitHub.

@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw
 
 from airflow_provider_seedance.operators.budget import SeedanceBudgetOperator
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+from airflow_provider_seedance.outputs.layout import failure_path
 from airflow_provider_seedance.outputs.report import render_report
 from airflow_provider_seedance.outputs.store import write_text
 
@@ -167,7 +168,7 @@ def build_catalog(
 
 def _failure(row: dict[str, Any]) -> dict[str, Any]:
     """Why a row's output is missing, from the record the operator leaves beside it (``<output>.failure.json``)."""
-    record = ObjectStoragePath(row["output_path"] + ".failure.json", conn_id=OUTPUT_CONN)
+    record = failure_path(ObjectStoragePath(row["output_path"], conn_id=OUTPUT_CONN))
     known = json.loads(record.read_text()) if record.exists() else {}
     return {
         "output": row["output_path"],

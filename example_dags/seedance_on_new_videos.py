@@ -22,6 +22,8 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, ObjectStoragePath, task
 
+from airflow_provider_seedance.outputs.layout import manifest_path
+
 # Settings from the environment (SEEDANCE_*), with defaults that work with `make demo`; each example
 # stands alone, so it can be copied into a dags folder by itself.
 OUTPUT_BASE = os.environ.get("SEEDANCE_OUTPUT_BASE", "s3://seedance-demo/videos").rstrip("/")
@@ -47,7 +49,7 @@ def verify_new_videos(triggering_asset_events: Any = None) -> list[dict[str, Any
 
 def verify(video: dict[str, Any]) -> dict[str, Any]:
     uri = video["uri"]
-    manifest = json.loads(ObjectStoragePath(uri + ".json", conn_id=OUTPUT_CONN).read_text())
+    manifest = json.loads(manifest_path(ObjectStoragePath(uri, conn_id=OUTPUT_CONN)).read_text())
     digest = hashlib.sha256()
     with ObjectStoragePath(uri, conn_id=OUTPUT_CONN).open("rb") as stream:
         for chunk in iter(lambda: stream.read(1024 * 1024), b""):

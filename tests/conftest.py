@@ -186,10 +186,15 @@ def run_dag(airflow_db):
     def run(dag_id: str, body: str):
         path = dags_folder / f"{dag_id}.py"
         path.write_text(header + textwrap.dedent(body))
-        spec = importlib.util.spec_from_file_location(f"test_dag_{dag_id}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return dag_test(module.dag)
+        try:
+            spec = importlib.util.spec_from_file_location(f"test_dag_{dag_id}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return dag_test(module.dag)
+        finally:
+            # dag.test() parses the whole dags folder on every call (Airflow 3.3): files left behind would make
+            # each later run parse every earlier test's DAG.
+            path.unlink()
 
     return run
 

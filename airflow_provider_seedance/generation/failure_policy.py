@@ -24,8 +24,9 @@ from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
 from airflow_provider_seedance.observability import metrics
 from airflow_provider_seedance.outputs.claims import read_claim, remove_claim, write_claim
-from airflow_provider_seedance.outputs.manifest import FAILURE_SUFFIX, failure_record
-from airflow_provider_seedance.outputs.store import beside, storage_uri, write_json
+from airflow_provider_seedance.outputs.layout import failure_path
+from airflow_provider_seedance.outputs.manifest import failure_record
+from airflow_provider_seedance.outputs.store import storage_uri, write_json
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How many other seeds a generation that failed output moderation may try (reseed_on_output_moderation).
@@ -110,10 +111,6 @@ def cancel_after_timeout(hook: SeedanceHook, output: ObjectStoragePath, status: 
         log.warning("Could not cancel task %s: %s; a retry will resume it.", status.task_id, exc)
         return
     remove_claim(output)
-
-
-def failure_path(output: ObjectStoragePath) -> ObjectStoragePath:
-    return beside(output, FAILURE_SUFFIX)
 
 
 def derived_seed(identity: str, reseed: int, seed_range: tuple[int, int]) -> int:

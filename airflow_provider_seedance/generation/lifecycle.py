@@ -41,12 +41,11 @@ from airflow_provider_seedance.generation.failure_policy import (
     after_failure,
     cancel_after_timeout,
     derived_seed,
-    failure_path,
 )
 from airflow_provider_seedance.generation.log import Log
 from airflow_provider_seedance.generation.request_fields import request_fields, scheme_problem
 from airflow_provider_seedance.generation.settings import GenerationSettings
-from airflow_provider_seedance.generation.storing import Provenance, manifest_path, store_result
+from airflow_provider_seedance.generation.storing import Provenance, store_result
 from airflow_provider_seedance.generation.submission import FIX_INPUT, Submission
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import default_registry_root
@@ -58,9 +57,20 @@ from airflow_provider_seedance.media.sources import (
 )
 from airflow_provider_seedance.models import MEDIA_FIELDS, MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
 from airflow_provider_seedance.observability import metrics
-from airflow_provider_seedance.outputs.claims import Claim, claim_path, read_claim, remove_claim, write_claim
-from airflow_provider_seedance.outputs.manifest import request_fingerprint, request_record, result_from_manifest
-from airflow_provider_seedance.outputs.store import check_destination, read_json, remove_quietly, storage_uri
+from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.layout import claim_path, failure_path, manifest_path
+from airflow_provider_seedance.outputs.manifest import (
+    request_fingerprint,
+    request_record,
+    result_from_manifest,
+    stored_manifest,
+)
+from airflow_provider_seedance.outputs.store import (
+    check_destination,
+    remove_quietly,
+    storage_path,
+    storage_uri,
+)
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How failure messages about the request end: what a person does next.
@@ -109,9 +119,7 @@ class Generation:
 
     @cached_property
     def output(self) -> ObjectStoragePath:
-        if isinstance(self.output_path, ObjectStoragePath):
-            return self.output_path
-        return ObjectStoragePath(self.output_path, conn_id=self.settings.output_conn_id)
+        return storage_path(self.output_path, self.settings.output_conn_id)
 
     # ---- before paying ----------------------------------------------------------------------------
 
@@ -140,7 +148,7 @@ class Generation:
         try:
             request = VideoRequest.from_fields(request_fields(self.fields))
             if validate:
-                self.hook.gateway.validate(request, self.settings.media_delivery)
+                self.hook.gateway.validate(request, self.settings.deliveries)
         except RequestValidationError as exc:
             raise AirflowFailException(f"{exc}\n{FIX_REQUEST}") from None  # no retry can fix the request
         return request
@@ -182,8 +190,8 @@ class Generation:
         """The stored result, when ``skip_existing`` is on and the output was made from this request."""
         if not self.settings.skip_existing:
             return None
-        manifest = read_json(manifest_path(self.output))
-        if manifest is None or not self.output.exists():
+        manifest = stored_manifest(self.output)
+        if manifest is None:
             return None
         if manifest.get("request_sha256") != fingerprint:
             self.log.info("%s exists but was made from another request; generating anew.", storage_uri(self.output))
@@ -191,7 +199,10 @@ class Generation:
         self.log.info(
             "%s and its manifest already exist; returning them without generating again.", storage_uri(self.output)
         )
-        return result_from_manifest(manifest, storage_uri(manifest_path(self.output)), skipped=True)
+        return self._result(manifest, skipped=True)
+
+    def _result(self, manifest: dict[str, Any], *, skipped: bool) -> dict[str, Any]:
+        return result_from_manifest(manifest, storage_uri(manifest_path(self.output)), skipped=skipped)
 
     # ---- paying once ------------------------------------------------------------------------------
 
@@ -342,12 +353,8 @@ class Generation:
             )
         if status.state.is_terminal:
             return SeedanceEvent.from_status(gateway, status)
-        return SeedanceEvent(
-            status="timeout",
-            gateway=gateway,
-            remote_task_id=task_id,
-            reason="deadline",
-            message=f"task {task_id} did not finish within {self.settings.generation_timeout}",
+        return SeedanceEvent.deadline_passed(
+            gateway, task_id, f"task {task_id} did not finish within {self.settings.generation_timeout}"
         )
 
     def conclude(self, context: Context, event: SeedanceEvent) -> dict[str, Any]:
@@ -403,7 +410,7 @@ class Generation:
         self.forget()  # the manifest replaces the claim; a later run without skip_existing generates anew
         # An earlier try's failure record is history once the video is stored.
         remove_quietly(failure_path(self.output), "the video beside it is what counts")
-        return result_from_manifest(manifest, storage_uri(manifest_path(self.output)), skipped=False)
+        return self._result(manifest, skipped=False)
 
     def _provenance(self, request: VideoRequest, task_id: str) -> Provenance:
         """From the claim of the task; when the claim went missing, from the inputs as they can still be read."""
@@ -438,11 +445,7 @@ class Generation:
 
     def _asset_registry_root(self) -> ObjectStoragePath:
         path = self.settings.asset_registry_path
-        if isinstance(path, ObjectStoragePath):
-            return path
-        if path:
-            return ObjectStoragePath(path, conn_id=self.settings.output_conn_id)
-        return default_registry_root(self.output)
+        return storage_path(path, self.settings.output_conn_id) if path else default_registry_root(self.output)
 
 
 def airflow_identity(context: Context) -> dict[str, Any]:

@@ -17,11 +17,10 @@ from airflow_provider_seedance.generation.log import Log
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
 from airflow_provider_seedance.observability import metrics
+from airflow_provider_seedance.outputs.layout import last_frame_path, manifest_path
 from airflow_provider_seedance.outputs.manifest import build_manifest
-from airflow_provider_seedance.outputs.store import StoredObject, beside, store_stream, write_json
+from airflow_provider_seedance.outputs.store import StoredObject, store_stream, write_json
 from airflow_provider_seedance.pricing import actual
-
-MANIFEST_SUFFIX = ".json"
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,6 @@ class Provenance:
     inputs: list[dict[str, Any]]
     estimated_cost: dict[str, Any] | None
     submitted_at: str | None
-
-
-def manifest_path(output: ObjectStoragePath) -> ObjectStoragePath:
-    return beside(output, MANIFEST_SUFFIX)
 
 
 def store_result(
@@ -93,7 +88,7 @@ def _store_last_frame(
     if not status.last_frame_url:
         log.warning("%s returned no last-frame URL for task %s.", hook.gateway.name, status.task_id)
         return None
-    frame_path = output.with_name(f"{output.stem}.last_frame.png")
+    frame_path = last_frame_path(output)
     try:
         return store_stream(lambda offset: hook.open_artifact(status, "last_frame", offset), frame_path)
     except SeedanceError as exc:

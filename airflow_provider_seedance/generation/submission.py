@@ -65,7 +65,8 @@ class Submission:
         if cost is None:
             message = (
                 f"no price is known for {request.model} on {gateway}, so its cost cannot be estimated. Next: add "
-                f"the model's price to connection {self.settings.seedance_conn_id!r} as extra.prices (see the README)"
+                f"the model's price to connection {self.settings.seedance_conn_id!r} as extra.prices (see "
+                "docs/guides/spend-control.md, 'Prices from your contract')"
             )
             if max_cost is not None:
                 raise AirflowFailException(f"max_cost={max_cost:g} is set but {message}, then clear the task.")
@@ -92,7 +93,7 @@ class Submission:
             )
         delivery = MediaDelivery(
             hook=self.hook,
-            order=self.settings.media_delivery,
+            order=self.settings.deliveries,
             url_lifetime=self.settings.generation_timeout + PRESIGNED_URL_MARGIN,
             registry=AssetRegistry(registry_root),
             poll_interval=self.settings.poll_interval,

@@ -64,17 +64,6 @@ class RetryPolicy:
         return False
 
 
-# While the gateway keeps failing, waits between status polls back off up to this many times the interval.
-POLL_BACKOFF_CEILING = 8
-
-
-def poll_delay(poll_interval: float, failures: int) -> float:
-    """Seconds until the next status poll after ``failures`` failed polls in a row (worker and triggerer alike)."""
-    # Annotated: typeshed types int ** int as Any, since a negative power is a float; failures is never negative.
-    factor: int = min(2**failures, POLL_BACKOFF_CEILING)
-    return poll_interval * factor
-
-
 def outcome_unknown(error: SeedanceError) -> bool:
     """A submit error after which the gateway may nevertheless have created (and billed) the task."""
     if isinstance(error, TransportError):

@@ -13,8 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -41,8 +40,10 @@ from airflow_provider_seedance.gateways.base import Artifact, Gateway, HttpCall,
 from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.hooks.clients import DEFAULT_TIMEOUT, new_sync_client, shared_async_client
 from airflow_provider_seedance.hooks.connection import GatewayConnection, gateway_connection
-from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, outcome_unknown, poll_delay
-from airflow_provider_seedance.models import TaskState, TaskStatus, VideoRequest
+from airflow_provider_seedance.hooks.downloads import ArtifactStream, range_start, range_total, total_size
+from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, outcome_unknown
+from airflow_provider_seedance.hooks.waiting import wait_on_worker
+from airflow_provider_seedance.models import TaskStatus, VideoRequest
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +52,8 @@ FIND_TASK_PAGE_SIZE = 50
 FIND_TASK_MAX_PAGES = 20
 T = TypeVar("T")
 
-# Progress is logged when it enters a new step of this many percent (the state at every change).
-PROGRESS_LOG_STEP = 25
 # A task id no gateway will ever have: asking for it proves the key works without paying for anything.
 PROBE_TASK_ID = "airflow-provider-seedance-connection-test"
-
-
-@dataclass
-class ArtifactStream:
-    """An open download: ``chunks`` yields the body from ``offset``; ``total_size`` is the whole file's size."""
-
-    chunks: Iterator[bytes]
-    offset: int
-    total_size: int | None
-    content_type: str | None
 
 
 class SeedanceHook(BaseHook):
@@ -197,30 +186,9 @@ class SeedanceHook(BaseHook):
         return True
 
     def wait(self, task_id: str, *, poll_interval: float, deadline: datetime) -> TaskStatus:
-        """Poll on the worker until the task ends or ``deadline`` passes; returns the last status seen.
-
-        A 404 ends the wait as :class:`MissingTaskWatch` decides (at once, unless the dialect declares a grace).
-        Transient errors, once a poll's own retries are used up, slow the polling down as in the triggerer:
-        the wait does not end for them before the deadline (then the last error is raised if no status was seen).
-        """
-        watch = PollWatch(self.gateway, task_id, poll_interval)
-        while True:
-            try:
-                status = self.get_status(task_id)
-            except (TransportError, GatewayError) as exc:
-                ended = watch.failed(exc, deadline_passed=datetime.now(UTC) >= deadline)
-                if ended is exc or (ended is None and watch.last is None and datetime.now(UTC) >= deadline):
-                    raise
-                if ended is not None:
-                    raise ended from exc
-            else:
-                watch.seen(status)
-                if status.state.is_terminal:
-                    return status
-            if watch.last is not None and datetime.now(UTC) >= deadline:
-                return watch.last
-            remaining = max(0.0, (deadline - datetime.now(UTC)).total_seconds())
-            time.sleep(min(watch.delay, remaining))
+        """Poll on the worker until the task ends or ``deadline`` passes; returns the last status seen
+        (the waiting policy is ``hooks.waiting``'s, the same as the triggerer's)."""
+        return wait_on_worker(self.get_status, self.gateway, task_id, poll_interval=poll_interval, deadline=deadline)
 
     @contextmanager
     def open_artifact(
@@ -252,17 +220,17 @@ class SeedanceHook(BaseHook):
                 delay = self._retry_delay(attempt, error, call, submit=False)
             time.sleep(delay)
         try:
-            if response.status_code == 416 and _range_total(response) == offset:
+            if response.status_code == 416 and range_total(response) == offset:
                 # The connection broke after the last byte: nothing is left to fetch.
                 yield ArtifactStream(chunks=iter(()), offset=offset, total_size=offset, content_type=None)
                 return
-            resumed = response.status_code == 206 and _range_start(response) == offset
+            resumed = response.status_code == 206 and range_start(response) == offset
             yield ArtifactStream(
                 # Chunks as they arrive (not gathered into large blocks): bytes received before a
                 # connection drops are stored, so the resume starts after them.
                 chunks=_mapped_chunks(response.iter_bytes(), self.gateway.name),
                 offset=offset if resumed else 0,
-                total_size=_total_size(response, offset if resumed else 0),
+                total_size=total_size(response, offset if resumed else 0),
                 content_type=response.headers.get("content-type"),
             )
         finally:
@@ -378,7 +346,7 @@ class SeedanceHook(BaseHook):
         return delay
 
     def _raise_for_download(self, response: httpx.Response, call: HttpCall, offset: int) -> None:
-        if response.status_code < 400 or (response.status_code == 416 and _range_total(response) == offset):
+        if response.status_code < 400 or (response.status_code == 416 and range_total(response) == offset):
             return
         body = response.read()
         if not call.authenticated and response.status_code in (403, 404, 410):
@@ -390,130 +358,6 @@ class SeedanceHook(BaseHook):
                 status_code=response.status_code,
             )
         raise self.gateway.error_from(_as_response(response))
-
-
-class PollWatch:
-    """The bookkeeping of one wait, the same for ``hook.wait`` and the trigger: what each poll's outcome means.
-
-    Pure (no I/O), so the triggerer's event loop can use it.
-    """
-
-    def __init__(self, gateway: Gateway, task_id: str, poll_interval: float) -> None:
-        self.gateway = gateway.name
-        self.task_id = task_id
-        self.poll_interval = poll_interval
-        self.last: TaskStatus | None = None
-        self._failures = 0
-        self._progress = ProgressLog(gateway.name)
-        self._missing = MissingTaskWatch(gateway, task_id)
-
-    @property
-    def delay(self) -> float:
-        """Seconds until the next poll: longer while polls keep failing."""
-        return poll_delay(self.poll_interval, self._failures)
-
-    def seen(self, status: TaskStatus) -> None:
-        self._failures = 0
-        self.last = status
-        self._missing.found()
-        self._progress.record(status)
-
-    def failed(self, error: TransportError | GatewayError, *, deadline_passed: bool) -> SeedanceError | None:
-        """None while polling goes on (a transient error, a 404 within the dialect's grace); else the error
-        that ends the wait."""
-        if isinstance(error, TaskNotFoundError):
-            return self._missing.gone(error, deadline_passed=deadline_passed)
-        if not error.retryable:
-            return error
-        self._failures += 1
-        log.warning("Polling %s task %s failed (%s); polling again later.", self.gateway, self.task_id, error)
-        return None
-
-
-class ProgressLog:
-    """Logs a task's state when it changes, and its progress when it enters a new quarter (worker and triggerer
-    alike): a line on every poll (~50 us each) would be a large share of a batched poll's CPU in a busy triggerer."""
-
-    def __init__(self, gateway: str) -> None:
-        self.gateway = gateway
-        self._last: tuple[TaskState, int | None] | None = None
-
-    def record(self, status: TaskStatus) -> None:
-        step = None if status.progress is None else status.progress // PROGRESS_LOG_STEP
-        if (status.state, step) == self._last:
-            return
-        self._last = (status.state, step)
-        progress = f" ({status.progress}%)" if status.progress is not None else ""
-        log.info("%s task %s is %s%s.", self.gateway, status.task_id, status.state.value, progress)
-
-
-class MissingTaskWatch:
-    """Whether a 404 while waiting on a task means the task is gone: one rule for the worker and the triggerer.
-
-    ``hook.wait`` and the trigger wait only on tasks this provider submitted (or found by a status call just
-    before), so the task existed. Where the dialect declares no ``not_found_grace`` (the default), the first
-    404 means gone. With a grace of ``(polls, seconds)``, a 404 ends the wait only once ``polls``
-    polls in a row have answered 404 *and* at least ``seconds`` have passed from the first of them to the
-    last; any status read in between starts the count again, and each tolerated 404 is logged. At the
-    deadline a 404 run ends the wait as "not found" whatever its length. Pure bookkeeping on a monotonic
-    clock (no I/O), so it is safe inside the triggerer's event loop; a triggerer restart starts it afresh,
-    which only lengthens the grace, and the absolute deadline still bounds the wait.
-    """
-
-    def __init__(self, gateway: Gateway, task_id: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self.gateway = gateway.name
-        self.task_id = task_id
-        self.grace = gateway.not_found_grace
-        self._clock = clock
-        self._count = 0
-        self._first: float | None = None
-
-    def found(self) -> None:
-        """A status was read: the task exists, so a later 404 starts a new run."""
-        self._count = 0
-        self._first = None
-
-    def gone(self, error: TaskNotFoundError, *, deadline_passed: bool = False) -> TaskNotFoundError | None:
-        """None while the 404 run is within the grace (logged); else the error that ends the wait."""
-        if self.grace is None:
-            return error
-        now = self._clock()
-        if self._first is None:
-            self._first = now
-        self._count += 1
-        polls, seconds = self.grace
-        span = now - self._first
-        run = f"{self._count} consecutive 404 {'reply' if self._count == 1 else 'replies'} over {span:.0f} s"
-        if deadline_passed:
-            return self._final(error, f"was still not found when the deadline passed ({run})")
-        if self._count >= polls and span >= seconds:
-            return self._final(
-                error,
-                f"was not found on {run}; a {self.gateway} 404 may be transient, so it counts as gone only after "
-                f"{polls} in a row over at least {seconds:.0f} s",
-            )
-        log.warning(
-            "%s answered 404 for task %s (%s): %s. A %s 404 may be transient; polling on (it counts as gone after "
-            "%d in a row over %.0f s).",
-            self.gateway,
-            self.task_id,
-            run,
-            error.message,
-            self.gateway,
-            polls,
-            seconds,
-        )
-        return None
-
-    def _final(self, error: TaskNotFoundError, what: str) -> TaskNotFoundError:
-        return TaskNotFoundError(
-            f"task {self.task_id} {what}: {error.message}",
-            gateway=error.gateway,
-            status_code=error.status_code,
-            code=error.code,
-            request_id=error.request_id,
-            structured=error.structured,
-        )
 
 
 def _parsed(
@@ -559,27 +403,6 @@ def _build_request(
 
 def _as_response(response: httpx.Response) -> HttpResponse:
     return HttpResponse(status_code=response.status_code, content=response.content, headers=dict(response.headers))
-
-
-def _range_start(response: httpx.Response) -> int | None:
-    """The first byte of a 206 reply, from ``Content-Range: bytes START-END/TOTAL``."""
-    unit, _, spec = response.headers.get("content-range", "").partition(" ")
-    start = spec.split("-", 1)[0]
-    return int(start) if unit == "bytes" and start.isdigit() else None
-
-
-def _range_total(response: httpx.Response) -> int | None:
-    """The whole size from a ``Content-Range`` header (``bytes */TOTAL`` on a 416)."""
-    total = response.headers.get("content-range", "").rsplit("/", 1)[-1]
-    return int(total) if total.isdigit() else None
-
-
-def _total_size(response: httpx.Response, offset: int) -> int | None:
-    content_range = response.headers.get("content-range", "")
-    if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
-        return int(content_range.rsplit("/", 1)[1])
-    length = response.headers.get("content-length")
-    return offset + int(length) if length and length.isdigit() else None
 
 
 def _mapped_chunks(chunks: Iterator[bytes], gateway: str) -> Iterator[bytes]:

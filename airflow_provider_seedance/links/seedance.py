@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperatorLink
 from airflow.sdk.execution_time.xcom import XCom
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
     from airflow.sdk.types import TaskInstanceKey
 
     from airflow_provider_seedance.hooks.connection import GatewayConnection
@@ -33,6 +34,15 @@ def task_record(connection: GatewayConnection, remote_task_id: str, output_path:
         "console_url": connection.console_url(remote_task_id),
         "output_path": output_path,
     }
+
+
+def push_task_record(
+    context: Context, connection: GatewayConnection, remote_task_id: str, output_path: str
+) -> dict[str, Any]:
+    """Push the ``seedance_task`` XCom of a generation about to be waited for; returns it."""
+    record = task_record(connection, remote_task_id, output_path)
+    context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
+    return record
 
 
 AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
+from airflow_provider_seedance.outputs.layout import ASSET_REGISTRY_FOLDER
 from airflow_provider_seedance.outputs.store import read_json, storage_uri, write_json
 
 log = logging.getLogger(__name__)
 
 REGISTRY_VERSION = 1
-DEFAULT_REGISTRY_FOLDER = ".seedance-assets"
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,6 @@ def default_registry_root(output: ObjectStoragePath) -> ObjectStoragePath:
     again tomorrow, whatever dated folder tomorrow's videos land in.
     """
     if output.protocol == "file":
-        return output.parent / DEFAULT_REGISTRY_FOLDER
+        return output.parent / ASSET_REGISTRY_FOLDER
     bucket = output.path.split("/", 1)[0]
-    return ObjectStoragePath(f"{output.protocol}://{bucket}/{DEFAULT_REGISTRY_FOLDER}", conn_id=storage_conn_id(output))
+    return ObjectStoragePath(f"{output.protocol}://{bucket}/{ASSET_REGISTRY_FOLDER}", conn_id=storage_conn_id(output))

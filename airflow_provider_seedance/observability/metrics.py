@@ -1,7 +1,7 @@
 """Metrics of generations, sent through Airflow's own ``Stats``, wherever ``[metrics]`` sends Airflow's.
 
 Each call site in the operators is one line (``metrics.submitted(...)``); the names, kinds, units and
-tags are declared once, in ``METRICS``, which the README's "Metrics" table documents. Names are stable
+tags are declared once, in ``METRICS``, which the metrics page of the docs renders as its table. Names are stable
 (a rename is a breaking change in the changelog); Airflow adds its ``statsd_prefix`` (``airflow.``).
 
 Tags are the gateway, the model, and where a metric says so the currency or the cause: short values

@@ -21,12 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from airflow.sdk import Context, XComArg
 
-from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, AirflowFailException
+from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import BatchListError, RateLimitError
 from airflow_provider_seedance.gateways.failures import failure_cause
 from airflow_provider_seedance.gateways.fields import scrub
@@ -36,10 +36,12 @@ from airflow_provider_seedance.generation.batch_items import (
     batch_items,
     parse_time_problems,
 )
+from airflow_provider_seedance.generation.deferral import deferral_timeout, note_clearing_keeps_running, read_event
 from airflow_provider_seedance.generation.lifecycle import ClaimNotWritten, Generation
 from airflow_provider_seedance.generation.request_fields import is_template
+from airflow_provider_seedance.generation.settings import TEMPLATED_SETTINGS
 from airflow_provider_seedance.links.seedance import task_record
-from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
+from airflow_provider_seedance.operators.base import BaseSeedanceGenerationOperator
 from airflow_provider_seedance.triggers.batch import BatchEvent, SeedanceBatchTrigger, WatchedTask
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
@@ -82,7 +84,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
         that run at the same time on one account below that cap. Default 20.
     :param kwargs: the settings every generation shares (``seedance_conn_id``, ``output_conn_id``,
         ``poll_interval``, ``generation_timeout``, ``max_cost`` per generation, the failure policy...), as
-        documented on ``BaseSeedanceGenerationOperator``, and ``BaseOperator``'s own.
+        documented on ``generation.settings.GenerationSettings``, and ``BaseOperator``'s own.
 
     The task always waits in the triggerer. It returns (XCom) one report per item, in the order of
     ``requests``: ``status`` (``stored``, ``skipped`` or ``failed``), ``output_path``, and for a video the
@@ -93,14 +95,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
     console link, output path).
     """
 
-    template_fields: Sequence[str] = (
-        "requests",
-        "defaults",
-        "seedance_conn_id",
-        "output_conn_id",
-        "media_conn_id",
-        "asset_registry_path",
-    )
+    template_fields: Sequence[str] = ("requests", "defaults", *TEMPLATED_SETTINGS)
     template_fields_renderers: ClassVar[dict[str, str]] = {"requests": "json", "defaults": "json"}
 
     def __init__(
@@ -139,11 +134,9 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Resume after the trigger: the event is checked before anything in it is trusted."""
-        try:
-            parsed = BatchEvent.parse(event)
-        except ValueError as exc:
-            raise AirflowException(f"{exc}. Next: a retry resumes the claimed remote tasks.") from None
-        return self._advance(context, parsed)
+        return self._advance(
+            context, read_event(BatchEvent, event, next_step="a retry resumes the claimed remote tasks.")
+        )
 
     def _advance(self, context: Context, event: BatchEvent) -> list[dict[str, Any]]:
         """Conclude what ended, start what fits, then wait again or report."""
@@ -243,7 +236,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
             len(in_flight),
             wait,
             since.isoformat(),
-            self.generation_timeout,
+            self.settings().generation_timeout,
         )
         return datetime.now(UTC) + wait
 
@@ -299,30 +292,26 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
         )
         records = [task_record(self.hook.connection, task.remote_task_id, task.output) for task in in_flight.values()]
         context["ti"].xcom_push(key=SEEDANCE_TASKS_KEY, value=records)
-        if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
-            self.log.info(
-                "This Airflow release does not tell triggers when a task is cleared or marked (3.3+ does): "
-                "clearing this task while it waits leaves its remote tasks running; their claims let the next "
-                "run resume them."
-            )
+        settings = self.settings()
+        note_clearing_keeps_running(self, settings.cancel_on_kill, f"its {len(in_flight)} remote tasks")
         self.defer(
             trigger=SeedanceBatchTrigger(
-                seedance_conn_id=self.seedance_conn_id,
+                seedance_conn_id=settings.seedance_conn_id,
                 tasks=[task.model_dump() for task in in_flight.values()],
                 hand_back_after=hand_back_after,
                 wake_at=wake_at.timestamp() if wake_at else None,
-                poll_interval=self.poll_interval,
-                cancel_on_kill=self.cancel_on_kill,
+                poll_interval=settings.poll_interval,
+                cancel_on_kill=settings.cancel_on_kill,
                 carry=progress.carry(),
             ),
             method_name="execute_complete",
-            timeout=max(latest - datetime.now(UTC), timedelta(0)) + DEFERRAL_MARGIN,
+            timeout=deferral_timeout(latest),
         )
 
     def _report(self, context: Context, items: list[BatchItem], progress: Progress) -> list[dict[str, Any]]:
         """Every item's report, in the order of ``requests``; the task fails when any item failed."""
         report = [progress.reports[item.key] for item in items]
-        self._conclude_task(context, [(item.fields, entry) for item, entry in zip(items, report, strict=True)])
+        self.report_concluded(context, [(item.fields, entry) for item, entry in zip(items, report, strict=True)])
         failed = [entry for entry in report if entry["status"] == "failed"]
         counts = {status: sum(entry["status"] == status for entry in report) for status in ("stored", "skipped")}
         self.log.info(
@@ -340,7 +329,7 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
             f"{len(failed)} of {len(report)} generations made no video; the other {len(report) - len(failed)} "
             f"are stored with their manifests.\n{lines}\n"
         )
-        kept = "stored videos are not generated again" if self.skip_existing else "skip_existing is off"
+        kept = "stored videos are not generated again" if self.settings().skip_existing else "skip_existing is off"
         if any(entry["retryable"] for entry in failed):
             raise AirflowException(
                 f"{summary}Next: a retry (or a clear) submits only the items without a video ({kept}); for a cause "

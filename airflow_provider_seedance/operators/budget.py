@@ -96,8 +96,8 @@ class SeedanceBudgetOperator(BaseOperator):
         if unpriced:
             raise AirflowFailException(
                 f"{len(unpriced)} of {count} generations have no known price, so the budget cannot be checked: "
-                f"{'; '.join(unpriced)}. Next: add their prices to the connections as extra.prices (see the "
-                "README), then clear the task."
+                f"{'; '.join(unpriced)}. Next: add their prices to the connections as extra.prices (see "
+                "docs/guides/spend-control.md, 'Prices from your contract'), then clear the task."
             )
         others = sorted({cost.currency for _, _, cost in priced} - {self.currency})
         if others:

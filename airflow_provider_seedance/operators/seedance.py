@@ -11,43 +11,29 @@ is ``generation.lifecycle.Generation``'s, which the batch operator runs for each
 
 from __future__ import annotations
 
-import configparser
-import os
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar, NoReturn
 
 from airflow.sdk import Context, ObjectStoragePath
 
-from airflow_provider_seedance.compat import TRIGGER_ON_KILL_SUPPORTED, AirflowException, conf
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
+from airflow_provider_seedance.generation.deferral import conclude_or_defer, default_deferrable, read_event
 from airflow_provider_seedance.generation.lifecycle import Generation, Prepared
 from airflow_provider_seedance.generation.request_fields import (
     REQUEST_FIELDS,
     check_request_shape,
     parse_time_scheme_problem,
 )
-from airflow_provider_seedance.links.seedance import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
+from airflow_provider_seedance.generation.settings import TEMPLATED_SETTINGS
+from airflow_provider_seedance.links.seedance import SeedanceTaskLink, SeedanceVideoLink, push_task_record
 from airflow_provider_seedance.models import TaskStatus
-from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN, BaseSeedanceGenerationOperator
-from airflow_provider_seedance.outputs.claims import claim_path
+from airflow_provider_seedance.operators.base import BaseSeedanceGenerationOperator
+from airflow_provider_seedance.outputs.layout import claim_path
 from airflow_provider_seedance.outputs.store import storage_uri
 from airflow_provider_seedance.triggers.capacity import CapacityWaitTrigger
 from airflow_provider_seedance.triggers.events import SeedanceEvent
-from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
-
-
-def default_deferrable() -> bool:
-    """``[operators] default_deferrable`` when the deployment sets it, else True.
-
-    Airflow ships that option as False, which would park a worker slot for every generation; a
-    provider that waits minutes per task defers unless told otherwise.
-    """
-    configured = "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE" in os.environ or configparser.ConfigParser.has_option(
-        conf, "operators", "default_deferrable"
-    )
-    return conf.getboolean("operators", "default_deferrable") if configured else True
 
 
 class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
@@ -80,17 +66,14 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         rerun of this task resumes the same remote task instead of paying again. Default True.
     :param kwargs: the settings every generation shares (connections, media delivery, ``skip_existing``,
         ``poll_interval``, ``generation_timeout``, ``cancel_on_kill``, ``max_cost``, the failure policy,
-        ``asset_alias``, outlets), documented on ``BaseSeedanceGenerationOperator``, and ``BaseOperator``'s own.
+        ``asset_alias``, outlets), documented on ``generation.settings.GenerationSettings``, and ``BaseOperator``'s own.
     """
 
     template_fields: Sequence[str] = (
         "prompt",
         "model",
         "output_path",
-        "output_conn_id",
-        "media_conn_id",
-        "asset_registry_path",
-        "seedance_conn_id",
+        *TEMPLATED_SETTINGS,
         "duration",
         "resolution",
         "ratio",
@@ -191,8 +174,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             except RateLimitError as exc:  # still refused after the hook's own retries: wait without a slot
                 self._wait_for_capacity(exc, waiting_since or datetime.now(UTC))
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
-            record = task_record(self.hook.connection, status.task_id, storage_uri(generation.output))
-            context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
+            record = push_task_record(context, self.hook.connection, status.task_id, storage_uri(generation.output))
             if not self.wait_for_completion:
                 self.log.info(
                     "%s task %s is claimed in %s; not waiting for it (wait_for_completion=False): a "
@@ -203,30 +185,9 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
                     record["output_path"],
                 )
                 return {**record, "status": "submitted", "deadline": deadline.isoformat()}
-            if status.state.is_terminal:
-                return generation.conclude(context, SeedanceEvent.from_status(self.hook.gateway.name, status))
-            if not self.deferrable:
-                return generation.conclude(context, generation.wait_here(status.task_id, deadline))
+            return conclude_or_defer(self, context, generation, status, deadline, deferrable=self.deferrable)
         finally:
             self.hook.close()
-        if self.cancel_on_kill and not TRIGGER_ON_KILL_SUPPORTED:
-            self.log.info(
-                "This Airflow release does not tell triggers when a task is cleared or marked (3.3+ does): "
-                "clearing this task while it waits leaves remote task %s running; its claim lets the next run "
-                "resume it.",
-                status.task_id,
-            )
-        self.defer(
-            trigger=SeedanceTaskTrigger(
-                seedance_conn_id=self.seedance_conn_id,
-                remote_task_id=status.task_id,
-                deadline=deadline.timestamp(),
-                poll_interval=self.poll_interval,
-                cancel_on_kill=self.cancel_on_kill,
-            ),
-            method_name="execute_complete",
-            timeout=max(deadline - datetime.now(UTC), timedelta(0)) + DEFERRAL_MARGIN,
-        )
 
     def _resume_or_submit(self, context: Context, prepared: Prepared) -> tuple[TaskStatus, datetime]:
         """The claimed remote task, or a newly submitted (and claimed) one; a seam tests and subclasses use."""
@@ -234,10 +195,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: the event is checked before anything in it is trusted."""
-        try:
-            parsed = SeedanceEvent.parse(event)
-        except ValueError as exc:
-            raise AirflowException(f"{exc}. Next: a retry resumes the claimed remote task.") from None
+        parsed = read_event(SeedanceEvent, event, next_step="a retry resumes the claimed remote task.")
         try:
             return self._concluded_with(context, self._generation.conclude(context, parsed))
         finally:
@@ -245,13 +203,13 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
 
     def _concluded_with(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
         """The task's result, announced through its outlets and kept for its lineage."""
-        self._conclude_task(context, [(self._fields(), result)])
+        self.report_concluded(context, [(self._fields(), result)])
         return result
 
     def on_kill(self) -> None:
         """Killed while waiting on the worker (non-deferrable mode): cancel the remote task if it can be."""
         task_id = getattr(self, "_remote_task_id", None)
-        if not (self.cancel_on_kill and task_id):
+        if not (self.settings().cancel_on_kill and task_id):
             return
         try:
             status = self.hook.get_status(task_id)
@@ -270,7 +228,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             exc,
             wait,
             waiting_since.isoformat(),
-            self.generation_timeout,
+            self.settings().generation_timeout,
         )
         self.defer(
             trigger=CapacityWaitTrigger(

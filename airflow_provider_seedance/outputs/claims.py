@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.outputs.store import beside, read_json, remove_quietly, storage_uri, write_json
+from airflow_provider_seedance.outputs.layout import claim_path
+from airflow_provider_seedance.outputs.store import read_json, remove_quietly, storage_uri, write_json
 
 log = logging.getLogger(__name__)
 
 CLAIM_VERSION = 1
-CLAIM_SUFFIX = ".claim.json"
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,11 @@ class Claim:
     def deadline_at(self) -> datetime:
         return datetime.fromisoformat(self.deadline)
 
+    @property
+    def allowance(self) -> timedelta:
+        """How long the generation was given, from its submit to its deadline (never zero)."""
+        return max(self.deadline_at - datetime.fromisoformat(self.submitted_at), timedelta(seconds=1))
+
     def document(self) -> dict[str, Any]:
         return {"claim_version": CLAIM_VERSION, **asdict(self)}
 
@@ -84,10 +89,6 @@ class Claim:
             return cls(**{name: document[name] for name in cls.__dataclass_fields__ if name in document})
         except (KeyError, TypeError, ValueError):
             return None
-
-
-def claim_path(output: ObjectStoragePath) -> ObjectStoragePath:
-    return beside(output, CLAIM_SUFFIX)
 
 
 def read_claim(output: ObjectStoragePath) -> Claim | None:

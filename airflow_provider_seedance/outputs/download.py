@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 
 from airflow_provider_seedance.exceptions import IncompleteTransferError, TransportError
-from airflow_provider_seedance.hooks.seedance import ArtifactStream
+from airflow_provider_seedance.hooks.downloads import ArtifactStream
 
 log = logging.getLogger(__name__)
 

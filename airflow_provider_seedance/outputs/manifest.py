@@ -6,11 +6,15 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_seedance.gateways.fields import shorten_inline
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
-from airflow_provider_seedance.outputs.store import StoredObject
+from airflow_provider_seedance.outputs.layout import manifest_path
+from airflow_provider_seedance.outputs.store import StoredObject, read_json, storage_uri
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 MANIFEST_VERSION = 1
 
@@ -78,9 +82,6 @@ def build_manifest(
     }
 
 
-FAILURE_SUFFIX = ".failure.json"
-
-
 def failure_record(
     *, gateway: str, model: str, remote_task_id: str, cause: str, code: str | None, message: str, at: datetime
 ) -> dict[str, Any]:
@@ -118,3 +119,19 @@ def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped
         "currency": known.get("currency"),
         "skipped": skipped,
     }
+
+
+def stored_manifest(output: ObjectStoragePath) -> dict[str, Any] | None:
+    """The manifest of the video stored at ``output``; None unless both are there."""
+    manifest = read_json(manifest_path(output))
+    return manifest if manifest is not None and output.exists() else None
+
+
+def stored_result(output: ObjectStoragePath, *, skipped: bool = True) -> dict[str, Any] | None:
+    """The operator's result for the video stored at ``output`` (from its manifest); None when there is none."""
+    manifest = stored_manifest(output)
+    return (
+        None
+        if manifest is None
+        else result_from_manifest(manifest, storage_uri(manifest_path(output)), skipped=skipped)
+    )

@@ -17,6 +17,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from airflow_provider_seedance.outputs.layout import manifest_uri
+
 MISSING = "—"
 
 
@@ -50,7 +52,7 @@ class Clip:
         return cls(
             video=video_uri,
             last_frame=(manifest.get("last_frame") or {}).get("uri"),
-            manifest=video_uri + ".json",
+            manifest=manifest_uri(video_uri),
             prompt=request.get("prompt", ""),
             gateway=manifest.get("gateway", ""),
             model=manifest.get("model", ""),

@@ -26,7 +26,6 @@ import logging
 import mimetypes
 import os
 import shutil
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,6 +36,7 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
 from airflow_provider_seedance.outputs.download import MAX_RESUMES, DownloadReader, OpenStream
+from airflow_provider_seedance.outputs.layout import partial_name
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -73,9 +73,9 @@ def storage_uri(path: ObjectStoragePath) -> str:
     return f"{path.protocol}://{path.path}" if path.protocol != "file" else f"file://{path.path}"
 
 
-def beside(output: ObjectStoragePath, suffix: str) -> ObjectStoragePath:
-    """A document kept next to ``output``: ``<output>.json``, ``<output>.claim.json`` and so on."""
-    return output.with_name(f"{output.name}{suffix}")
+def storage_path(path: str | ObjectStoragePath, conn_id: str | None) -> ObjectStoragePath:
+    """``path`` as an ``ObjectStoragePath`` read and written through ``conn_id``; a path object keeps its own."""
+    return path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(path, conn_id=conn_id)
 
 
 def remove_quietly(path: ObjectStoragePath, why_harmless: str) -> None:
@@ -176,7 +176,7 @@ def _write_local(source: io.BufferedIOBase, destination: ObjectStoragePath) -> N
     The sibling is written through the filesystem directly, so lineage names only the final path.
     """
     final = destination.path
-    temporary = f"{final}.{uuid.uuid4().hex}.partial"
+    temporary = partial_name(final)
     try:
         with destination.fs.open(temporary, "wb") as file:
             shutil.copyfileobj(source, file, COPY_BUFFER)

@@ -3,49 +3,41 @@
 With ``SeedanceGenerateVideoOperator(wait_for_completion=False)`` one task submits (and claims) and
 returns at once; this sensor joins later, in the same DAG or another, on the same ``output_path``. The
 claim beside the output is the hand-over: it names the connection, the remote task, the deadline and
-the request as the manifest records it, so the sensor stores the video, its last frame and its manifest
-exactly as the operator would (``Generation.conclude``), and announces it through its own outlets.
+the request as the manifest records it, so the sensor runs the operator's own engine on it
+(``generation.lifecycle.Generation.conclude``, waiting as ``generation.deferral`` does) and stores the
+video, its last frame and its manifest exactly as the operator would.
 
-The sensor never submits. Where the generation ended without a video and nothing is left to wait for
+The sensor never submits: its generation's settings are the defaults, which neither resubmit nor reseed,
+and it only ever concludes. Where the generation ended without a video and nothing is left to wait for
 (the claim is gone), it fails without retrying and says which task to clear; where storing failed with
 the claim still in place, a retry of the sensor tries again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context, ObjectStoragePath, PokeReturnValue
 
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
+from airflow_provider_seedance.generation.deferral import conclude_or_defer, default_deferrable, read_event
 from airflow_provider_seedance.generation.lifecycle import Generation
+from airflow_provider_seedance.generation.reporting import ReportsGenerations
 from airflow_provider_seedance.generation.request_fields import parse_time_scheme_problem
-from airflow_provider_seedance.generation.settings import GenerationSettings, poll_interval_problem
-from airflow_provider_seedance.generation.storing import manifest_path
+from airflow_provider_seedance.generation.settings import DEFAULTS, GenerationSettings, poll_interval_problem
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.links.seedance import SEEDANCE_TASK_KEY, SeedanceTaskLink, SeedanceVideoLink, task_record
-from airflow_provider_seedance.observability.asset_events import announce_videos
-from airflow_provider_seedance.operators.base import DEFERRAL_MARGIN
-from airflow_provider_seedance.operators.seedance import default_deferrable
-from airflow_provider_seedance.outputs.claims import Claim, claim_path, read_claim
-from airflow_provider_seedance.outputs.manifest import result_from_manifest
-from airflow_provider_seedance.outputs.store import read_json, storage_uri
+from airflow_provider_seedance.links.seedance import SeedanceTaskLink, SeedanceVideoLink, push_task_record
+from airflow_provider_seedance.outputs.claims import Claim, read_claim
+from airflow_provider_seedance.outputs.layout import claim_path
+from airflow_provider_seedance.outputs.manifest import stored_result
+from airflow_provider_seedance.outputs.store import storage_path, storage_uri
 from airflow_provider_seedance.triggers.events import SeedanceEvent
-from airflow_provider_seedance.triggers.seedance import SeedanceTaskTrigger
-
-if TYPE_CHECKING:
-    from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
-    from airflow.providers.openlineage.extractors import OperatorLineage
-
-# The claim's allowance (deadline minus submit time) as the generation's timeout, never zero.
-MIN_ALLOWANCE = timedelta(seconds=1)
 
 
-class SeedanceGenerationSensor(BaseSensorOperator):
+class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
     """Wait for the generation claimed at ``output_path`` and store its video, last frame and manifest.
 
     :param output_path: the submitting operator's ``output_path`` (its result's ``output_path``). Templated.
@@ -77,7 +69,7 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         output_path: str | ObjectStoragePath,
         output_conn_id: str | None = None,
         seedance_conn_id: str | None = None,
-        poll_interval: float = 15.0,
+        poll_interval: float = DEFAULTS.poll_interval,
         deferrable: bool | None = None,
         cancel_on_kill: bool = False,
         **kwargs: Any,
@@ -93,176 +85,141 @@ class SeedanceGenerationSensor(BaseSensorOperator):
         problem = parse_time_scheme_problem("output_path", output_path) or poll_interval_problem(poll_interval)
         if problem:
             raise ValueError(f"{self.task_id}: {problem}")
-        self._concluded: tuple[tuple[dict[str, Any], dict[str, Any]], ...] = ()
 
     # ---- the story --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)  # BaseSensorOperator's poke loop (timeout, mode, soft_fail)
-        claim = self._claim_or_result()
-        if isinstance(claim, dict):
-            return claim
-        generation = self._open(context, claim)
+        claimed = self._claimed(context)
+        if isinstance(claimed, dict):
+            return claimed
+        claim, generation = claimed
+        try:
+            status = generation.hook.get_status(claim.remote_task_id)
+            self.log.info(
+                "%s task %s (claimed in %s) is %s; its deadline is %s.",
+                claim.gateway,
+                claim.remote_task_id,
+                storage_uri(claim_path(generation.output)),
+                status.state.value,
+                claim.deadline,
+            )
+            return self._stored(
+                context,
+                claim,
+                generation,
+                lambda: conclude_or_defer(
+                    self,
+                    context,
+                    generation,
+                    status,
+                    claim.deadline_at,
+                    deferrable=True,
+                    timeout=timedelta(seconds=self.timeout),  # the sensor's own, where it comes first
+                ),
+            )
+        finally:
+            generation.hook.close()
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        claimed = self._claimed(context)
+        if isinstance(claimed, dict):
+            return PokeReturnValue(is_done=True, xcom_value=claimed)
+        claim, generation = claimed
+        gateway = claim.gateway
         try:
             status = generation.hook.get_status(claim.remote_task_id)
             if status.state.is_terminal:
-                event = SeedanceEvent.from_status(generation.hook.gateway.name, status)
-                return self._conclude(context, claim, generation, event)
+                event = SeedanceEvent.from_status(gateway, status)
+            elif datetime.now(UTC) < claim.deadline_at:
+                self.log.info("%s task %s is %s.", gateway, claim.remote_task_id, status.state.value)
+                return False
+            else:
+                message = f"task {claim.remote_task_id} did not finish by its claim's deadline {claim.deadline}"
+                event = SeedanceEvent.deadline_passed(gateway, claim.remote_task_id, message)
+            result = self._stored(context, claim, generation, lambda: generation.conclude(context, event))
+            return PokeReturnValue(is_done=True, xcom_value=result)
         finally:
             generation.hook.close()
-        self.log.info(
-            "Waiting in the triggerer for %s task %s (claimed in %s) until %s.",
-            claim.gateway,
-            claim.remote_task_id,
-            storage_uri(claim_path(self._output)),
-            claim.deadline,
-        )
-        self.defer(
-            trigger=SeedanceTaskTrigger(
-                seedance_conn_id=generation.settings.seedance_conn_id,
-                remote_task_id=claim.remote_task_id,
-                deadline=claim.deadline_at.timestamp(),
-                poll_interval=self.poll_interval,
-                cancel_on_kill=self.cancel_on_kill,
-            ),
-            method_name="execute_complete",
-            # The sensor's own timeout, where it ends the wait before the claim's deadline would.
-            timeout=min(
-                max(claim.deadline_at - datetime.now(UTC), timedelta(0)) + DEFERRAL_MARGIN,
-                timedelta(seconds=self.timeout),
-            ),
-        )
-
-    def poke(self, context: Context) -> bool | PokeReturnValue:
-        claim = self._claim_or_result()
-        if isinstance(claim, dict):
-            return PokeReturnValue(is_done=True, xcom_value=claim)
-        generation = self._open(context, claim)
-        hook = generation.hook
-        try:
-            status = hook.get_status(claim.remote_task_id)
-            if not status.state.is_terminal:
-                if datetime.now(UTC) < claim.deadline_at:
-                    self.log.info("%s task %s is %s.", claim.gateway, claim.remote_task_id, status.state.value)
-                    return False
-                event = SeedanceEvent(
-                    status="timeout",
-                    gateway=hook.gateway.name,
-                    remote_task_id=claim.remote_task_id,
-                    reason="deadline",
-                    message=f"task {claim.remote_task_id} did not finish by its claim's deadline {claim.deadline}",
-                )
-            else:
-                event = SeedanceEvent.from_status(hook.gateway.name, status)
-            return PokeReturnValue(is_done=True, xcom_value=self._conclude(context, claim, generation, event))
-        finally:
-            hook.close()
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: the event is checked before anything in it is trusted."""
+        parsed = read_event(SeedanceEvent, event, next_step="a retry of this sensor waits for the claimed task again.")
+        claimed = self._claimed(context)
+        if isinstance(claimed, dict):
+            return claimed  # stored meanwhile (by a rerun of the submitting task, say)
+        claim, generation = claimed
         try:
-            parsed = SeedanceEvent.parse(event)
-        except ValueError as exc:
-            raise AirflowException(f"{exc}. Next: a retry of this sensor waits for the claimed task again.") from None
-        claim = self._claim_or_result()
-        if isinstance(claim, dict):
-            return claim  # stored meanwhile (by a rerun of the submitting task, say)
-        generation = self._open(context, claim)
-        try:
-            return self._conclude(context, claim, generation, parsed)
+            return self._stored(context, claim, generation, lambda: generation.conclude(context, parsed))
         finally:
             generation.hook.close()
 
     # ---- steps ------------------------------------------------------------------------------------
 
-    def _claim_or_result(self) -> Claim | dict[str, Any]:
-        """The claim to wait for; or the stored result when the video is already there; fails when neither."""
-        claim = read_claim(self._output)
+    def _claimed(self, context: Context) -> tuple[Claim, Generation] | dict[str, Any]:
+        """The claimed generation, under settings that never submit, reseed or resubmit (and ``seedance_task``
+        pushed); or the stored result when the video is already there. Fails when there is neither."""
+        output = storage_path(self.output_path, self.output_conn_id)
+        claim = read_claim(output)
         if claim is None:
-            manifest = read_json(manifest_path(self._output))
-            if manifest is not None and self._output.exists():
-                self.log.info("%s is already stored; nothing to wait for.", storage_uri(self._output))
-                return result_from_manifest(manifest, storage_uri(manifest_path(self._output)), skipped=True)
-            raise AirflowFailException(
-                f"nothing to wait for at {storage_uri(self._output)}: neither a claim "
-                f"({storage_uri(claim_path(self._output))}) nor a stored video. Next: run the submitting "
-                "SeedanceGenerateVideoOperator (wait_for_completion=False) first, and give this sensor its "
-                "output_path and output_conn_id."
-            )
+            return self._already_stored(output)
         if claim.request is None:
             raise AirflowFailException(
-                f"the claim {storage_uri(claim_path(self._output))} was written by an older provider version, "
-                "without the request. Next: let the submitting task wait for it (wait_for_completion=True) and "
-                "clear that task; it resumes the claimed generation without paying again."
+                f"the claim {storage_uri(claim_path(output))} was written by an older provider version, without the "
+                "request. Next: let the submitting task wait for it (wait_for_completion=True) and clear that task; "
+                "it resumes the claimed generation without paying again."
             )
-        return claim
-
-    def _conclude(self, context: Context, claim: Claim, generation: Generation, event: SeedanceEvent) -> dict[str, Any]:
-        """Store the video as the operator would, or fail: without retrying when nothing is left to wait for."""
+        conn_id = self.seedance_conn_id or claim.seedance_conn_id
+        hook = SeedanceHook(conn_id)
         try:
-            result = generation.conclude(context, event)
+            connection = hook.connection
+        except ConnectionConfigError as exc:
+            raise AirflowFailException(f"{exc}. Fix the connection, then clear this sensor.") from None
+        if connection.gateway.name != claim.gateway:
+            raise AirflowFailException(
+                f"seedance_conn_id={conn_id!r} connects to {connection.gateway.name}, but the task claimed for "
+                f"{storage_uri(output)} is {claim.gateway} task {claim.remote_task_id}. Next: set seedance_conn_id "
+                f"to a {claim.gateway} connection (or leave it unset to use the submitter's, "
+                f"{claim.seedance_conn_id!r}), then clear this sensor."
+            )
+        push_task_record(context, connection, claim.remote_task_id, storage_uri(output))
+        settings = GenerationSettings(
+            seedance_conn_id=conn_id,
+            output_conn_id=self.output_conn_id,
+            poll_interval=self.poll_interval,
+            generation_timeout=claim.allowance,
+            cancel_on_kill=self.cancel_on_kill,
+        )
+        generation = Generation(fields=claim.request, output_path=output, settings=settings, hook=hook, log=self.log)
+        return claim, generation
+
+    def _stored(
+        self, context: Context, claim: Claim, generation: Generation, conclude: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``conclude()`` stores the video as the operator would, or fails: without retrying when nothing is left
+        to wait for (the claim is gone), so that the submitting task is the one cleared."""
+        try:
+            result = conclude()
         except AirflowException as exc:
-            if read_claim(self._output) is not None:
+            if read_claim(generation.output) is not None:
                 raise  # the claim stands (storing failed, say): a retry of this sensor tries again
             submitter = claim.airflow
             raise AirflowFailException(
                 f"{exc}\nThis sensor does not submit. To generate again, clear the submitting task "
                 f"{submitter.get('dag_id')}.{submitter.get('task_id')} (map index {submitter.get('map_index')})."
             ) from None
-        self._concluded = ((dict(claim.request or {}), result),)
-        announce_videos(context, self.outlets, [result])
+        self.report_concluded(context, [(claim.request or {}, result)])
         return result
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
-        """What this sensor stored, for OpenLineage (as the operators report it; see observability/lineage.py)."""
-        from airflow_provider_seedance.observability.lineage import operator_lineage
-
-        return operator_lineage(self._concluded)
-
-    # ---- helpers ----------------------------------------------------------------------------------
-
-    @cached_property
-    def _output(self) -> ObjectStoragePath:
-        if isinstance(self.output_path, ObjectStoragePath):
-            return self.output_path
-        return ObjectStoragePath(self.output_path, conn_id=self.output_conn_id)
-
-    def _conn_id(self, claim: Claim) -> str:
-        return self.seedance_conn_id or claim.seedance_conn_id
-
-    def _open(self, context: Context, claim: Claim) -> Generation:
-        """The claimed generation under settings that never submit, reseed or resubmit; pushes ``seedance_task``."""
-        conn_id = self._conn_id(claim)
-        hook = SeedanceHook(conn_id)
-        try:
-            record = task_record(hook.connection, claim.remote_task_id, storage_uri(self._output))
-        except ConnectionConfigError as exc:
-            raise AirflowFailException(f"{exc}. Fix the connection, then clear this sensor.") from None
-        if record["gateway"] != claim.gateway:
+    def _already_stored(self, output: ObjectStoragePath) -> dict[str, Any]:
+        """The result of the video stored at ``output``; fails when nothing was ever claimed there."""
+        result = stored_result(output)
+        if result is None:
             raise AirflowFailException(
-                f"seedance_conn_id={conn_id!r} connects to {record['gateway']}, but the task claimed for "
-                f"{storage_uri(self._output)} is {claim.gateway} task {claim.remote_task_id}. Next: set "
-                f"seedance_conn_id to a {claim.gateway} connection (or leave it unset to use the submitter's, "
-                f"{claim.seedance_conn_id!r}), then clear this sensor."
+                f"nothing to wait for at {storage_uri(output)}: neither a claim ({storage_uri(claim_path(output))}) "
+                "nor a stored video. Next: run the submitting SeedanceGenerateVideoOperator (wait_for_completion="
+                "False) first, and give this sensor its output_path and output_conn_id."
             )
-        context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
-        settings = GenerationSettings(
-            seedance_conn_id=conn_id,
-            output_conn_id=self.output_conn_id,
-            media_conn_id=None,
-            media_delivery=(),
-            asset_registry_path=None,
-            skip_existing=True,
-            poll_interval=self.poll_interval,
-            generation_timeout=max(
-                claim.deadline_at - datetime.fromisoformat(claim.submitted_at), timedelta(seconds=1)
-            ),
-            resubmit_lost_tasks=False,
-            max_cost=None,
-            reseed_on_output_moderation=False,
-            on_unknown_submit="fail",
-        )
-        return Generation(
-            fields=dict(claim.request or {}), output_path=self._output, settings=settings, hook=hook, log=self.log
-        )
+        self.log.info("%s is already stored; nothing to wait for.", storage_uri(output))
+        return result

@@ -118,6 +118,7 @@ def _environment(simulator: Any, endpoint: str) -> dict[str, str]:
 
 def _collect(endpoint: str, output: Path) -> list[dict[str, Any]]:
     """Copy everything the DAG stored into ``output``; one row per video, from its manifest."""
+    from airflow_provider_seedance.outputs.layout import manifest_uri
     from airflow_provider_seedance.testing.s3 import s3_client
 
     client = s3_client(endpoint)
@@ -127,7 +128,7 @@ def _collect(endpoint: str, output: Path) -> list[dict[str, Any]]:
         target = output / Path(item["Key"]).name
         client.download_file(BUCKET, item["Key"], str(target))
         if target.suffix == ".mp4":
-            manifest = json.loads(client.get_object(Bucket=BUCKET, Key=item["Key"] + ".json")["Body"].read())
+            manifest = json.loads(client.get_object(Bucket=BUCKET, Key=manifest_uri(item["Key"]))["Body"].read())
             rows.append(_row(target, manifest))
     return sorted(rows, key=lambda row: row["file"])
 

@@ -50,6 +50,11 @@ class SeedanceEvent(TriggerPayload):
     progress: int | None = None
 
     @classmethod
+    def deadline_passed(cls, gateway: str, remote_task_id: str, message: str) -> SeedanceEvent:
+        """The event for a task that had not ended when its deadline passed."""
+        return cls(status="timeout", gateway=gateway, remote_task_id=remote_task_id, reason="deadline", message=message)
+
+    @classmethod
     def from_status(cls, gateway: str, status: TaskStatus) -> SeedanceEvent:
         """The event for a task that reached a terminal state."""
         # Each terminal state's event status (its own value) and words.

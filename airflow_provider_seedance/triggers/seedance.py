@@ -20,7 +20,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_seedance.exceptions import GatewayError, SeedanceError, TransportError
-from airflow_provider_seedance.hooks.seedance import PollWatch, SeedanceHook
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
+from airflow_provider_seedance.hooks.waiting import PollWatch
 from airflow_provider_seedance.triggers.events import EventStatus, SeedanceEvent
 from airflow_provider_seedance.triggers.fleet import fleet_poller
 
@@ -104,11 +105,10 @@ class SeedanceTaskTrigger(BaseTrigger):
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
             if time.time() >= self.deadline:
-                return self._event(
-                    "timeout",
-                    "deadline",
-                    f"{gateway} task {self.remote_task_id} did not finish before the deadline",
+                return SeedanceEvent.deadline_passed(
                     gateway,
+                    self.remote_task_id,
+                    f"{gateway} task {self.remote_task_id} did not finish before the deadline",
                 )
 
     async def on_kill(self) -> None:

@@ -9,6 +9,8 @@
 ``seedance-airflow-lines``
     one row per lock file CI installs (``requirements/dev.lock`` and ``requirements/matrix/*.lock``),
     then the test files ``.ci/matrix`` runs on every line.
+``seedance-metrics``
+    one row per metric the operators send, as ``metrics.METRICS`` declares it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from airflow_provider_seedance.gateways.base import Gateway
 from airflow_provider_seedance.gateways.delivery import DEFAULT_DELIVERY_ORDER, ordered, possible_deliveries
 from airflow_provider_seedance.gateways.spec import ModelSpec, describe_durations
 from airflow_provider_seedance.models import InputMode, MediaInput
+from airflow_provider_seedance.observability.metrics import METRICS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Packages whose pinned versions the Airflow table shows, in its column order, with their column titles.
@@ -246,8 +249,21 @@ class AirflowLinesDirective(SphinxDirective):
         return [table(header, rows), tests]
 
 
+# ---- metrics -------------------------------------------------------------------------------------
+
+
+class MetricsDirective(SphinxDirective):
+    """``seedance-metrics``: every metric as declared in code (name, kind, unit, tags, what it counts)."""
+
+    def run(self) -> list[nodes.Node]:
+        header = ["name", "type", "unit", "tags", "what it counts"]
+        rows = ([code(m.name), m.kind, m.unit, code(*m.tags), m.description] for m in METRICS)
+        return [table(header, rows)]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("seedance-gateways", GatewaysDirective)
     app.add_directive("seedance-models", ModelsDirective)
     app.add_directive("seedance-airflow-lines", AirflowLinesDirective)
+    app.add_directive("seedance-metrics", MetricsDirective)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -10,7 +10,8 @@ import json
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.outputs.claims import Claim, claim_path, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.layout import claim_path
 from tests.conftest import AWS_CONN_ID, BUCKET, s3_client
 from tests.support.claims import CLAIM
 

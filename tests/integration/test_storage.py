@@ -12,8 +12,9 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.exceptions import IncompleteTransferError, TransportError
+from airflow_provider_seedance.hooks.downloads import ArtifactStream
 from airflow_provider_seedance.hooks.retry import RetryPolicy
-from airflow_provider_seedance.hooks.seedance import ArtifactStream, SeedanceHook
+from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import TaskState, TaskStatus
 from airflow_provider_seedance.outputs.store import (
     read_json,

@@ -18,6 +18,7 @@ LAYERS = {
     "exceptions.py": 0,
     "gateways/__init__.py": 0,
     "hooks/connection_form.py": 0,
+    "outputs/layout.py": 0,
     "outputs/report.py": 0,
     # what everything else speaks: Airflow's version differences, the request model, media limits
     "compat.py": 1,

@@ -1,5 +1,6 @@
-"""The documentation in docs/: its includes point at real files, every example DAG is shown whole by
-include (never pasted), links into the README name real sections (the Sphinx build: tests/e2e/test_docs.py)."""
+"""The documentation's sources, checked without building it: docs/ includes point at real files and show every
+example DAG whole; links from the README and docs/ resolve; the README stays a front page whose install lines
+match what CI installs (the build and the README's DAG run: tests/e2e/test_docs.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 PAGES = sorted(DOCS.rglob("*.md"))
+# The README is the front page; docs/ is the manual (issue 21).
+README_MAX_LINES = 250
 # A MyST directive that includes a file: ```{literalinclude} path, then its :option: lines.
 INCLUDE = re.compile(
     r"^(?:`{3,}|:{3,})\{(?P<name>literalinclude|include)\}[ \t]+(?P<path>\S+)[ \t]*\n(?P<options>(?::[\w-]+:.*\n)*)",
@@ -18,7 +22,10 @@ INCLUDE = re.compile(
 # Options that show only part of an included file.
 PARTIAL = {"lines", "start-at", "start-after", "end-at", "end-before", "pyobject"}
 SOURCE_URL = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Source"]
-README_LINK = re.compile(re.escape(f"{SOURCE_URL}/blob/main/README.md") + r"#([\w-]+)")
+# A link to a file of this repository on GitHub, with its anchor if any.
+REPO_LINK = re.compile(re.escape(f"{SOURCE_URL}/blob/main/") + r"(?P<path>[^)#\s>]+)(?:#(?P<anchor>[\w-]+))?")
+# A relative Markdown link from the README into docs/.
+README_DOCS_LINK = re.compile(r"\]\((?P<path>docs/[^)#\s]+)(?:#(?P<anchor>[\w-]+))?\)")
 
 
 def _includes() -> list[tuple[Path, str, Path, set[str]]]:
@@ -35,8 +42,17 @@ def _includes() -> list[tuple[Path, str, Path, set[str]]]:
 
 
 def _github_slug(heading: str) -> str:
-    """The anchor GitHub gives a Markdown heading."""
+    """The anchor GitHub (and MyST, with myst_heading_anchors) gives a Markdown heading."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(markdown: Path) -> set[str]:
+    """The anchors of a Markdown file's headings, outside fenced code blocks."""
+    text = re.sub(r"^(`{3,}).*?^\1", "", markdown.read_text(), flags=re.MULTILINE | re.DOTALL)
+    return {_github_slug(line.lstrip("#")) for line in text.splitlines() if re.match(r"#{1,6} ", line)}
+
+
+# ---- sources -----------------------------------------------------------------------------------------
 
 
 def test_every_include_points_at_an_existing_file():
@@ -53,15 +69,67 @@ def test_every_example_dag_is_shown_whole_by_include():
     assert [path.name for path in examples if path.resolve() not in whole] == []
 
 
-def test_links_into_the_readme_name_its_sections():
-    readme = (ROOT / "README.md").read_text()
-    sections = {_github_slug(line.lstrip("#")) for line in readme.splitlines() if re.match(r"#{1,6} ", line)}
-    linked = {(page.relative_to(ROOT), anchor) for page in PAGES for anchor in README_LINK.findall(page.read_text())}
-    assert linked, "docs/ links to no README section"
-    assert sorted(f"{page}: README.md#{anchor}" for page, anchor in linked if anchor not in sections) == []
+def test_links_into_the_repository_name_files_and_sections_that_exist():
+    links = [(page, match) for page in [README, *PAGES] for match in REPO_LINK.finditer(page.read_text())]
+    broken = []
+    for page, match in links:
+        target = ROOT / match["path"]
+        if not target.is_file():
+            broken.append(f"{page.relative_to(ROOT)}: {match['path']} does not exist")
+        elif match["anchor"] and target.suffix == ".md" and match["anchor"] not in _anchors(target):
+            broken.append(f"{page.relative_to(ROOT)}: {match['path']} has no section #{match['anchor']}")
+    assert broken == []
 
 
-def test_the_readme_links_to_pages_that_exist():
-    targets = re.findall(r"\]\((docs/[^)#\s]+)", (ROOT / "README.md").read_text())
-    assert targets, "README links to no page in docs/"
-    assert [target for target in targets if not (ROOT / target).is_file()] == []
+def test_the_readme_links_to_pages_and_sections_that_exist():
+    links = list(README_DOCS_LINK.finditer(README.read_text()))
+    assert links, "README links to no page in docs/"
+    broken = []
+    for match in links:
+        target = ROOT / match["path"]
+        if not target.is_file():
+            broken.append(f"{match['path']} does not exist")
+        elif match["anchor"] and match["anchor"] not in _anchors(target):
+            broken.append(f"{match['path']} has no section #{match['anchor']}")
+    assert broken == []
+
+
+# ---- the README is a front page ----------------------------------------------------------------------
+
+
+def test_the_readme_is_a_front_page():
+    lines = len(README.read_text().splitlines())
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; the manual belongs in docs/"
+
+
+def _pinned_airflow(path: Path) -> str:
+    found = re.search(r"^apache-airflow==(\S+)", path.read_text(), flags=re.MULTILINE)
+    assert found, f"{path} pins no apache-airflow"
+    return found.group(1)
+
+
+def _line(release: str) -> str:
+    return ".".join(release.split(".")[:2])
+
+
+def test_the_readme_installs_what_ci_tests_on_each_airflow_line():
+    """Each line's install command names the newest release CI runs on that line, with the upper bounds that
+    release's requirements add: those of its requirements/matrix/*.in, none for requirements/dev.lock."""
+    from packaging.version import Version
+
+    sources = [(ROOT / "requirements" / "dev.lock", set())]
+    for requirements in sorted((ROOT / "requirements" / "matrix").glob("*.in")):
+        bounds = set(re.findall(r"^([\w.-]+<[\w.]+)\s*$", requirements.read_text(), flags=re.MULTILINE))
+        sources.append((requirements, bounds))
+    tested: dict[str, tuple[str, set[str]]] = {}  # Airflow line -> (newest release CI runs, its upper bounds)
+    for path, bounds in sources:
+        release = _pinned_airflow(path)
+        if _line(release) not in tested or Version(release) > Version(tested[_line(release)][0]):
+            tested[_line(release)] = (release, bounds)
+
+    command = re.compile(r'^uv pip install "apache-airflow==(\S+)" airflow-provider-seedance(.*)$', re.MULTILINE)
+    installed = {
+        _line(release): (release, set(re.findall(r'"([^"]+)"', rest)))
+        for release, rest in command.findall(README.read_text())
+    }
+    assert installed == tested

@@ -53,7 +53,7 @@ def _not_found(gateway: str) -> TaskNotFoundError:
 )
 def test_infinityblue_404_grace_rule(steps, gone_message):
     from airflow_provider_seedance.gateways import get_gateway
-    from airflow_provider_seedance.hooks.seedance import MissingTaskWatch
+    from airflow_provider_seedance.hooks.waiting import MissingTaskWatch
 
     clock = _Clock()
     watch = MissingTaskWatch(get_gateway("infinityblue"), "video_1", clock=clock)
@@ -80,7 +80,7 @@ def test_infinityblue_404_grace_rule(steps, gone_message):
 def test_other_gateways_take_the_first_404_as_gone(gateway):
     # Their documents give a 404 only for an unknown or expired task (gateways.md sections 1-3, 5, 6).
     from airflow_provider_seedance.gateways import get_gateway
-    from airflow_provider_seedance.hooks.seedance import MissingTaskWatch
+    from airflow_provider_seedance.hooks.waiting import MissingTaskWatch
 
     error = _not_found(gateway)
     assert MissingTaskWatch(get_gateway(gateway), "t").gone(error) is error
