@@ -78,8 +78,9 @@ def test_a_batch_stores_every_video_with_its_manifest(env, moto_server, run_dag)
 
 
 def test_a_batch_larger_than_max_in_flight_never_has_more_in_flight(env, moto_server, run_dag, monkeypatch):
-    # Each task runs about 0.3 s at the gateway, so tasks submitted together overlap there.
-    monkeypatch.setattr(env.simulator.config, "run_seconds", 300.0)
+    # Each task runs about 1 s at the gateway, so tasks submitted together overlap there (with 0.3 s, two
+    # submits on a busy machine, as in a parallel run, came too far apart to overlap).
+    monkeypatch.setattr(env.simulator.config, "run_seconds", 1000.0)
     requests = _requests("batch/capped", 7)
     run = run_dag("batch_capped", _batch("batch_capped", requests, "max_in_flight=2,"))
     assert {ti.state for ti in run.get_task_instances()} == {TaskInstanceState.SUCCESS}

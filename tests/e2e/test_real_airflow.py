@@ -34,6 +34,10 @@ GATEWAYS = {
 }
 # One mapped generation per gateway (the killed task comes on top).
 GENERATIONS = 4
+# Not shorter: Airflow 3.3.2 fails a task whose trigger fires before the scheduler has handled its deferring
+# process's exit (that stale "success" finds the task queued again: "state changed externally"). On a busy
+# machine, as in a parallel run, that took over 6 s, and a 2 s poll failed a generation.
+POLL_SECONDS = 5
 # Every generation starts from this image in moto's S3, delivered as a presigned URL (JimmyAI Mini too).
 FIRST_FRAME = f"s3://{BUCKET}/real-inputs/product.png"
 VIDEOS_URI = f"s3://{BUCKET}/real"
@@ -84,7 +88,7 @@ with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catc
         duration=4,
         resolution="480p",
         output_conn_id="{AWS_CONN_ID}",
-        poll_interval=2,
+        poll_interval={POLL_SECONDS},
         deferrable=True,
         outlets=[VIDEOS],
     ).expand_kwargs(ITEMS)
@@ -98,7 +102,7 @@ with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1), catc
         resolution="480p",
         output_path="s3://{BUCKET}/real/killed.mp4",
         output_conn_id="{AWS_CONN_ID}",
-        poll_interval=2,
+        poll_interval={POLL_SECONDS},
         deferrable=True,
         retries=1,
         retry_delay=timedelta(seconds=1),
