@@ -68,7 +68,7 @@ lock-matrix: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) $(MATRIX_VENVS) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(MATRIX_VENVS) .pytest_cache .ruff_cache .mypy_cache .coverage
 
 # 200 generations on a distributed Airflow (CeleryExecutor, PostgreSQL, Redis, two workers, two
 # triggerers) with faults injected and a triggerer and a worker killed mid-run (benchmarks/scale_test.py;
