@@ -32,10 +32,11 @@ lint: $(STAMP)
 # The suite is in tiers (tests/conftest.py): tests/unit (pure: no server, no Airflow database), tests/integration
 # (the simulator, moto's S3 server, a file server over real HTTP), tests/dags (dag.test() on a migrated
 # database) and tests/e2e (a real deployment, the airflow command, the docs build, a browser). pytest-xdist
-# runs it on both cores; --dist loadgroup hands out one test at a time (xdist_group keeps a module's tests
-# together where their order matters), slowest tiers first. pytest exits 1 when a test fails and 5 when none ran.
+# runs it on both cores: --dist loadgroup hands out one test at a time, or one xdist group (a module's tests
+# that share a module-scoped fixture, or whose order matters), in collection order (--no-loadscope-reorder):
+# slowest tiers first. pytest exits 1 when a test fails and 5 when none ran.
 PYTEST_WORKERS ?= 2
-PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 PYTEST_ARGS ?=
 
 # lint, then every tier.

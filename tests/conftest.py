@@ -28,13 +28,26 @@ from airflow_provider_seedance.testing.s3 import s3_client, s3_connection  # noq
 TIME_SCALE = 0.001
 
 TESTS = Path(__file__).resolve().parent
-# A parallel run (make test: pytest -n 2 --dist loadgroup) hands tests out in collection order, so the slow
-# tiers go first and tests marked ``early`` (a few minutes long: a real deployment) before everything: a long
-# test that starts last runs alone at the end while the other worker idles.
+# A parallel run (make test: pytest -n 2 --dist loadgroup) hands tests out one at a time in collection order,
+# so the slow tiers go first and tests marked ``early`` (a real deployment, a long backoff) before everything:
+# a long test that starts last runs alone at the end while the other worker idles.
 TIERS = ("e2e", "dags", "integration", "unit")
 
 
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    definitions = definitions.name2fixturedefs if definitions else {}
+    return any(definitions.get(name) and definitions[name][-1].scope == "module" for name in item.fixturenames)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The tests of a module that share a module-scoped fixture (the docs build, the example DAGs, the airflow
+    # command's output) run on one worker, so the fixture is set up once rather than once per worker.
+    for item in items:
+        if _uses_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(TESTS.parent).as_posix()))
+
     def order(item: pytest.Item) -> tuple[bool, int]:
         tier = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
         return item.get_closest_marker("early") is None, TIERS.index(tier) if tier in TIERS else len(TIERS)
