@@ -217,7 +217,8 @@ class LocalAirflow:
     def api(self, method: str, path: str, body: dict[str, Any]) -> Any:
         """Call the REST API (``/api/v2/<path>``) as an admin; its JSON answer. Unlike ``cli``, no ``airflow``
         process is started (several CPU seconds each)."""
-        response = httpx.request(method, f"{self.base_url}/api/v2/{path}", json=body, timeout=60)
+        headers = {"Authorization": f"Bearer {self._admin_token}"}
+        response = httpx.request(method, f"{self.base_url}/api/v2/{path}", json=body, headers=headers, timeout=60)
         if response.is_error:
             raise RuntimeError(f"{method} /api/v2/{path} answered {response.status_code}: {response.text[:2000]}")
         return response.json()
@@ -263,6 +264,16 @@ class LocalAirflow:
         return self.processes.log(name)
 
     # ---- internals ----------------------------------------------------------------------------
+
+    @cached_property
+    def _admin_token(self) -> str:
+        """A JWT from the simple auth manager, which hands one out without credentials when every user is an
+        admin (``simple_auth_manager_all_admins``); some releases (3.1) reject API calls without it."""
+        response = httpx.get(f"{self.base_url}/auth/token", timeout=60)
+        if response.is_error:
+            raise RuntimeError(f"GET /auth/token answered {response.status_code}: {response.text[:2000]}")
+        token: str = response.json()["access_token"]
+        return token
 
     @cached_property
     def _engine(self) -> Engine:
