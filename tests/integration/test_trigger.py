@@ -21,10 +21,8 @@ MODEL = "dreamina-seedance-2-0-260128"
 
 
 @pytest.fixture
-def conn_id(simulator, monkeypatch) -> str:
-    conn = {"conn_type": "seedance", "host": simulator.gateway_url("ark"), "password": KEY, "extra": {"gateway": "ark"}}
-    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_TRIGGER", json.dumps(conn))
-    return "seedance_trigger"
+def conn_id(seedance_conn) -> str:
+    return seedance_conn("seedance_trigger", "ark", KEY)
 
 
 def _submit(simulator, count: int = 1) -> list[str]:
@@ -83,8 +81,9 @@ def test_failed_generation_carries_the_gateway_error(simulator, conn_id):
     assert "copyright" in event.message
 
 
-@pytest.mark.early  # about 25 s of real backoff
-def test_transient_errors_never_fail_the_wait(simulator, conn_id):
+def test_transient_errors_never_fail_the_wait(simulator, conn_id, caplog):
+    # 14 faults outlast three polls' own retries (4 attempts each, the connection's extra.retry): the
+    # hook backs off between attempts, and the trigger between polls, each by its real policy.
     (task_id,) = _submit(simulator)
     script = [
         ScriptedFault(kind="rate_limit", op="status", count=8),
@@ -92,8 +91,12 @@ def test_transient_errors_never_fail_the_wait(simulator, conn_id):
         ScriptedFault(kind="drop", op="status", count=3),
     ]
     simulator.simulator.faults.replace(FaultPlan(script=script, retry_after_seconds=0))
-    (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
+    with caplog.at_level(logging.WARNING):
+        (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
     assert event.status == "succeeded"
+    counts = simulator.simulator.stats.snapshot()["gateways"]["ark"]
+    assert (counts["fault_rate_limit"], counts["fault_server_error"], counts["fault_drop"]) == (8, 3, 3)
+    assert caplog.text.count(f"Polling ark task {task_id} failed") == 3
 
 
 def test_deadline_yields_timeout(simulator, conn_id, monkeypatch):
@@ -190,15 +193,8 @@ IB_MODEL = "doubao-seedance-2-0-260128"
 
 
 @pytest.fixture
-def ib_conn_id(simulator, monkeypatch) -> str:
-    conn = {
-        "conn_type": "seedance",
-        "host": simulator.gateway_url("infinityblue"),
-        "password": KEY,
-        "extra": {"gateway": "infinityblue"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_TRIGGER_IB", json.dumps(conn))
-    return "seedance_trigger_ib"
+def ib_conn_id(seedance_conn) -> str:
+    return seedance_conn("seedance_trigger_ib", "infinityblue", KEY)
 
 
 def _submit_ib(simulator) -> str:
