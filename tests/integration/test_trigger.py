@@ -136,14 +136,14 @@ def test_cancellation_propagates(simulator, conn_id, monkeypatch):
         asyncio.run(cancel_midway())
 
 
-def test_on_kill_cancels_a_queued_task(simulator, conn_id, monkeypatch):
+def test_on_kill_cancels_a_queued_task(http, simulator, conn_id, monkeypatch):
     _slow_queue(simulator, monkeypatch)
     (task_id,) = _submit(simulator)
     asyncio.run(_trigger(conn_id, task_id).on_kill())
     stats = simulator.simulator.stats.snapshot()["tasks"][f"ark/{task_id}"]
     assert stats["cancels"] == 1
     url = simulator.gateway_url("ark") + f"/contents/generations/tasks/{task_id}"
-    assert httpx.get(url, headers={"Authorization": f"Bearer {KEY}"}).json()["status"] == "cancelled"
+    assert http.get(url, headers={"Authorization": f"Bearer {KEY}"}).json()["status"] == "cancelled"
 
 
 def test_on_kill_leaves_finished_tasks_and_respects_the_opt_out(simulator, conn_id, monkeypatch):
@@ -197,10 +197,10 @@ def ib_conn_id(seedance_conn) -> str:
     return seedance_conn("seedance_trigger_ib", "infinityblue", KEY)
 
 
-def _submit_ib(simulator) -> str:
+def _submit_ib(http: httpx.Client, simulator) -> str:
     url = simulator.gateway_url("infinityblue") + "/v1/videos"
     body = {"model": IB_MODEL, "prompt": "a paper boat", "seconds": "4", "resolution": "480p"}
-    return httpx.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"}).json()["id"]
+    return http.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"}).json()["id"]
 
 
 def _not_found_polls(simulator, count: int) -> None:
@@ -211,8 +211,8 @@ def _not_found_polls(simulator, count: int) -> None:
 # InfinityBlue's OpenAPI (shared/specs/infinityblue-videos.en.yaml, lines 498-499): the status 404 means
 # "Task not found, not completed yet, or content already expired"; a short 404 run is waited out.
 @pytest.mark.parametrize("count", [1, 2])
-def test_a_few_404s_are_waited_out_on_infinityblue(simulator, ib_conn_id, caplog, count):
-    task_id = _submit_ib(simulator)
+def test_a_few_404s_are_waited_out_on_infinityblue(http, simulator, ib_conn_id, caplog, count):
+    task_id = _submit_ib(http, simulator)
     _not_found_polls(simulator, count)
     with caplog.at_level(logging.WARNING):
         (event,) = asyncio.run(_events(_trigger(ib_conn_id, task_id)))
@@ -220,12 +220,12 @@ def test_a_few_404s_are_waited_out_on_infinityblue(simulator, ib_conn_id, caplog
     assert sum(f"infinityblue answered 404 for task {task_id}" in r.getMessage() for r in caplog.records) == count
 
 
-def test_a_sustained_404_run_ends_as_not_found_on_infinityblue(simulator, ib_conn_id, monkeypatch):
+def test_a_sustained_404_run_ends_as_not_found_on_infinityblue(http, simulator, ib_conn_id, monkeypatch):
     # The real grace is 10 minutes; the rule is the same with a shorter one.
     from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
 
     monkeypatch.setattr(InfinityBlueGateway, "not_found_grace", (3, 0.05))
-    task_id = _submit_ib(simulator)
+    task_id = _submit_ib(http, simulator)
     _not_found_polls(simulator, 1000)
     trigger = _trigger(ib_conn_id, task_id)
     kwargs = trigger.serialize()[1]
@@ -237,8 +237,8 @@ def test_a_sustained_404_run_ends_as_not_found_on_infinityblue(simulator, ib_con
     assert trigger.serialize()[1] == kwargs  # nothing about the 404 run is kept in the kwargs
 
 
-def test_the_deadline_ends_a_404_run_as_not_found_on_infinityblue(simulator, ib_conn_id):
-    task_id = _submit_ib(simulator)
+def test_the_deadline_ends_a_404_run_as_not_found_on_infinityblue(http, simulator, ib_conn_id):
+    task_id = _submit_ib(http, simulator)
     _not_found_polls(simulator, 1000)
     (event,) = asyncio.run(_events(_trigger(ib_conn_id, task_id, seconds=0.2)))
     assert (event.status, event.reason) == ("error", "TaskNotFoundError")
