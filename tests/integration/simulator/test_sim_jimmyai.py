@@ -61,14 +61,14 @@ def _asset_status(client: httpx.Client, base: str, *asset_ids: str) -> list[dict
 
 @pytest.fixture
 def slow_assets(monkeypatch):
-    """Assets stay Processing for 1000 simulated seconds (1 s real), long enough to be seen."""
-    monkeypatch.setattr(jimmyai_sim, "ASSET_PROCESSING_SECONDS", 1000.0)
+    """Assets stay Processing for 500 simulated seconds (0.5 s real), long enough to be seen."""
+    monkeypatch.setattr(jimmyai_sim, "ASSET_PROCESSING_SECONDS", 500.0)
 
 
 def test_mini_route_from_submit_to_download(http, simulator, client, jimmy):
     config = simulator.simulator.config
     original = (config.queue_seconds, config.run_seconds)
-    config.queue_seconds, config.run_seconds = 500.0, 1500.0  # 0.5 s queued, 1.5 s running
+    config.queue_seconds, config.run_seconds = 200.0, 600.0  # 0.2 s queued, 0.6 s running: polls see both
     try:
         created = _create(client, jimmy, resolution="480p", ratio="9:16")
         task_id = _task_id(created)
