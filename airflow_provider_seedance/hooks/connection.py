@@ -14,6 +14,7 @@ from airflow.sdk import Connection
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways import GATEWAY_NAMES, get_gateway
 from airflow_provider_seedance.gateways.base import Gateway, HttpCall
+from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_policy_from
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.pricing import Cost, Price, PriceTable, estimate
 
@@ -31,6 +32,9 @@ class GatewayConnection:
     # The web console to link a task to: ``extra.console_url`` (``{task_id}`` is filled in), else the
     # gateway's known console for this base URL, else None.
     console: str | None = None
+    # How calls through this connection are retried: ``extra.retry`` laid over the defaults (gateways differ in
+    # how long their outages and rate-limit windows last). A hook given its own ``retry_policy`` uses that.
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
 
     @cached_property
     def identity(self) -> str:
@@ -106,6 +110,7 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
         prices = PriceTable.shipped().with_overrides(
             gateway.name, extra.get("prices"), f"connection {conn.conn_id!r}: extra.prices"
         )
+        retry_policy = retry_policy_from(extra.get("retry"), f"connection {conn.conn_id!r}: extra field 'retry'")
     except ValueError as exc:
         raise ConnectionConfigError(str(exc)) from None
     return GatewayConnection(
@@ -115,6 +120,7 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
         api_key=conn.password,
         prices=prices,
         console=_console(conn.conn_id, extra.get("console_url")),
+        retry_policy=retry_policy,
     )
 
 

@@ -5,8 +5,10 @@ Pure functions over our typed errors, so the worker and the triggerer cannot dri
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from airflow_provider_seedance.exceptions import (
     RateLimitError,
@@ -73,6 +75,32 @@ def outcome_unknown(error: SeedanceError) -> bool:
     if isinstance(error, ServerError):
         return not (error.status_code in SUBMIT_SAFE_STATUSES and error.structured)
     return False
+
+
+def retry_policy_from(value: object, where: str) -> RetryPolicy:
+    """The policy a JSON object of ``RetryPolicy`` fields describes (a connection's ``extra.retry``); a field
+    left out keeps its default, an absent or empty object is the default policy.
+
+    Raises ``ValueError`` starting with ``where`` and naming the field, the value and what is allowed.
+    """
+    if value in (None, "", {}):
+        return DEFAULT_RETRY_POLICY
+    allowed = [item.name for item in fields(RetryPolicy)]
+    example = '{"max_attempts": 6, "base_delay": 1, "max_delay": 30}'
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} {value!r} is not an object; write the fields to change, such as {example}")
+    for name, number in value.items():
+        if name not in allowed:
+            raise ValueError(f"{where} has no field {name!r}; allowed: {', '.join(allowed)}")
+        whole = name == "max_attempts"
+        number_ok = isinstance(number, int) or (not whole and isinstance(number, float) and math.isfinite(number))
+        if isinstance(number, bool) or not number_ok:
+            what = "a whole number of attempts" if whole else "a number of seconds"
+            raise ValueError(f"{where}: {name}={number!r}; allowed: {what}")
+    try:
+        return RetryPolicy(**value)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {str(exc).removeprefix('RetryPolicy ')}") from None
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()

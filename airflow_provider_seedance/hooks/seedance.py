@@ -41,7 +41,7 @@ from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.hooks.clients import DEFAULT_TIMEOUT, new_sync_client, shared_async_client
 from airflow_provider_seedance.hooks.connection import GatewayConnection, gateway_connection
 from airflow_provider_seedance.hooks.downloads import ArtifactStream, range_start, range_total, total_size
-from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, outcome_unknown
+from airflow_provider_seedance.hooks.retry import RetryPolicy, outcome_unknown
 from airflow_provider_seedance.hooks.waiting import wait_on_worker
 from airflow_provider_seedance.models import TaskStatus, VideoRequest
 
@@ -61,7 +61,9 @@ class SeedanceHook(BaseHook):
 
     :param seedance_conn_id: connection whose ``password`` is the API key, ``host`` the base URL
         (optional where the gateway has a public default) and ``extra.gateway`` the dialect name.
-    :param retry_policy: backoff and retry limits for transient failures (connection errors, 429, 5xx).
+    :param retry_policy: backoff and retry limits for transient failures (connection errors, 429, 5xx);
+        by default the connection's ``extra.retry`` (docs/connections.md), else ``RetryPolicy()``. Set it on the
+        connection to have triggers, which build their own hook, retry the same way.
     """
 
     conn_name_attr = "seedance_conn_id"
@@ -73,7 +75,7 @@ class SeedanceHook(BaseHook):
         self,
         seedance_conn_id: str = default_conn_name,
         *,
-        retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        retry_policy: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
@@ -217,7 +219,7 @@ class SeedanceHook(BaseHook):
                     raise
                 break
             except (TransportError, GatewayError) as error:
-                delay = self._retry_delay(attempt, error, call, submit=False)
+                delay = self._retry_delay(connection, attempt, error, call, submit=False)
             time.sleep(delay)
         try:
             if response.status_code == 416 and range_total(response) == offset:
@@ -306,7 +308,7 @@ class SeedanceHook(BaseHook):
                 return _parsed(parse, response, connection, submit=submit)
             except (TransportError, GatewayError) as error:
                 redacted = _redacted(error, [connection.api_key, *secrets])
-                delay = self._retry_delay(attempt, redacted, call, submit=submit)
+                delay = self._retry_delay(connection, attempt, redacted, call, submit=submit)
             time.sleep(delay)
 
     async def _arun(self, connection: GatewayConnection, call: HttpCall, parse: Callable[[HttpResponse], T]) -> T:
@@ -320,12 +322,16 @@ class SeedanceHook(BaseHook):
                         response = await client.send(_build_request(client, connection, call))
                 return _parsed(parse, response, connection, submit=False)
             except (TransportError, GatewayError) as error:
-                delay = self._retry_delay(attempt, _redacted(error, [connection.api_key]), call, submit=False)
+                redacted = _redacted(error, [connection.api_key])
+                delay = self._retry_delay(connection, attempt, redacted, call, submit=False)
             await asyncio.sleep(delay)
 
-    def _retry_delay(self, attempt: int, error: SeedanceError, call: HttpCall, *, submit: bool) -> float:
+    def _retry_delay(
+        self, connection: GatewayConnection, attempt: int, error: SeedanceError, call: HttpCall, *, submit: bool
+    ) -> float:
         """Seconds to wait before the next attempt; raises when the error is final."""
-        if not self.retry_policy.should_retry(attempt, error, submit=submit):
+        policy = self.retry_policy or connection.retry_policy
+        if not policy.should_retry(attempt, error, submit=submit):
             if submit and outcome_unknown(error):
                 raise SubmitOutcomeUnknownError(
                     f"the submit to {self.seedance_conn_id} may have reached the gateway, but no clear answer "
@@ -333,7 +339,7 @@ class SeedanceHook(BaseHook):
                     "look in the gateway's console for the task before submitting it again."
                 ) from error
             raise error
-        delay = self.retry_policy.delay(attempt, error)
+        delay = policy.delay(attempt, error)
         log.warning(
             "%s %s failed (%s); retrying in %.1f s (attempt %d of %d).",
             call.method,
@@ -341,7 +347,7 @@ class SeedanceHook(BaseHook):
             error,
             delay,
             attempt,
-            self.retry_policy.max_attempts,
+            policy.max_attempts,
         )
         return delay
 

@@ -28,13 +28,15 @@ def conn_id(simulator, monkeypatch) -> str:
     return "seedance_batch"
 
 
-def _submit(simulator, count: int) -> list[str]:
+def _submit(http: httpx.Client, simulator, count: int) -> list[str]:
     url = simulator.gateway_url("ark") + "/contents/generations/tasks"
-    with httpx.Client(headers={"Authorization": f"Bearer {SIM_KEY}"}) as client:
-        return [
-            client.post(url, json={"model": ARK, "content": [{"type": "text", "text": f"clip {i}"}]}).json()["id"]
-            for i in range(count)
+    auth = {"Authorization": f"Bearer {SIM_KEY}"}
+    return [
+        http.post(url, json={"model": ARK, "content": [{"type": "text", "text": f"clip {i}"}]}, headers=auth).json()[
+            "id"
         ]
+        for i in range(count)
+    ]
 
 
 def _trigger(conn_id: str, task_ids: list[str], **kwargs) -> SeedanceBatchTrigger:
@@ -54,8 +56,8 @@ async def _events(trigger: SeedanceBatchTrigger) -> list[BatchEvent]:
     return [BatchEvent.parse(event.payload) async for event in trigger.run()]
 
 
-def test_the_trigger_yields_exactly_one_event_for_all_its_tasks(simulator, conn_id):
-    task_ids = _submit(simulator, 3)
+def test_the_trigger_yields_exactly_one_event_for_all_its_tasks(http, simulator, conn_id):
+    task_ids = _submit(http, simulator, 3)
     (event,) = asyncio.run(_events(_trigger(conn_id, task_ids)))
     assert sorted(ended.event.remote_task_id for ended in event.ended) == sorted(task_ids)
     assert {ended.event.status for ended in event.ended} == {"succeeded"}
@@ -64,7 +66,7 @@ def test_the_trigger_yields_exactly_one_event_for_all_its_tasks(simulator, conn_
     assert event.carry == {"reports": {"x": {"status": "stored"}}}  # returned unchanged
 
 
-def test_the_trigger_looks_its_connection_up_once_for_all_its_tasks(simulator, conn_id, monkeypatch):
+def test_the_trigger_looks_its_connection_up_once_for_all_its_tasks(http, simulator, conn_id, monkeypatch):
     from airflow_provider_seedance.hooks import seedance as hook_module
 
     lookups = []
@@ -75,14 +77,14 @@ def test_the_trigger_looks_its_connection_up_once_for_all_its_tasks(simulator, c
         return await lookup(conn_id, **kwargs)
 
     monkeypatch.setattr(hook_module, "get_async_connection", counted)
-    (event,) = asyncio.run(_events(_trigger(conn_id, _submit(simulator, 3))))
+    (event,) = asyncio.run(_events(_trigger(conn_id, _submit(http, simulator, 3))))
     assert {ended.event.status for ended in event.ended} == {"succeeded"}
     assert lookups == [conn_id]
 
 
-def test_the_trigger_hands_back_early_and_stops_polling_the_rest(simulator, conn_id, monkeypatch):
+def test_the_trigger_hands_back_early_and_stops_polling_the_rest(http, simulator, conn_id, monkeypatch):
     monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 10**6)
-    queued = _submit(simulator, 2)
+    queued = _submit(http, simulator, 2)
     gone = "cgt-never-submitted"  # Ark answers 404: that wait ends at its first poll
     trigger = _trigger(conn_id, [queued[0], gone, queued[1]], hand_back_after=1)
     (event,) = asyncio.run(_events(trigger))
@@ -95,9 +97,9 @@ def test_the_trigger_hands_back_early_and_stops_polling_the_rest(simulator, conn
     assert after == polls  # the waits that were handed back stopped
 
 
-def test_the_trigger_wakes_at_its_time_with_nothing_ended(simulator, conn_id, monkeypatch):
+def test_the_trigger_wakes_at_its_time_with_nothing_ended(http, simulator, conn_id, monkeypatch):
     monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 10**6)
-    task_ids = _submit(simulator, 2)
+    task_ids = _submit(http, simulator, 2)
     (event,) = asyncio.run(_events(_trigger(conn_id, task_ids, wake_at=time.time() + 0.2)))
     assert (event.ended, [task.remote_task_id for task in event.waiting]) == ([], task_ids)
     (empty,) = asyncio.run(_events(_trigger(conn_id, [], hand_back_after=0, wake_at=time.time() + 0.05)))
@@ -116,9 +118,9 @@ def test_the_trigger_serializes_to_primitives_and_checks_them(conn_id):
         _trigger(conn_id, [], hand_back_after=0)
 
 
-def test_the_trigger_cancels_every_remote_task_on_kill(simulator, conn_id, monkeypatch):
+def test_the_trigger_cancels_every_remote_task_on_kill(http, simulator, conn_id, monkeypatch):
     monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 10**6)
-    task_ids = _submit(simulator, 2)
+    task_ids = _submit(http, simulator, 2)
     asyncio.run(_trigger(conn_id, task_ids).on_kill())
     tasks = simulator.simulator.stats.snapshot()["tasks"]
     assert [tasks[f"ark/{task_id}"].get("cancels") for task_id in task_ids] == [1, 1]

@@ -7,8 +7,8 @@ show how the polls travelled (``status_polls`` one by one, ``batch_polls`` insid
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -37,31 +37,26 @@ SUBMITS = {
 
 @pytest.fixture
 def fast_tasks(simulator, monkeypatch) -> None:
-    """Generations of about 2.5 real seconds: several poll rounds at 0.2 s."""
-    monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 1000)
-    monkeypatch.setattr(simulator.simulator.config, "run_seconds", 1500)
+    """Generations of about 0.6 real seconds: several poll rounds at 0.05 s."""
+    monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 200)
+    monkeypatch.setattr(simulator.simulator.config, "run_seconds", 400)
 
 
-def _connection(simulator, monkeypatch, gateway: str) -> str:
-    conn = {
-        "conn_type": "seedance",
-        "host": simulator.gateway_url(gateway),
-        "password": KEY,
-        "extra": {"gateway": gateway},
-    }
-    monkeypatch.setenv(f"AIRFLOW_CONN_SEEDANCE_FLEET_{gateway.upper()}", json.dumps(conn))
-    return f"seedance_fleet_{gateway}"
+@pytest.fixture
+def connection(seedance_conn) -> Callable[[str], str]:
+    return lambda gateway: seedance_conn(f"seedance_fleet_{gateway}", gateway, KEY)
 
 
-def _submit(simulator, gateway: str, count: int) -> list[str]:
+def _submit(http: httpx.Client, simulator, gateway: str, count: int) -> list[str]:
     path, body, task_id = SUBMITS[gateway]
-    with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}) as client:
-        return [
-            task_id(client.post(f"{simulator.gateway_url(gateway)}/{path}", json=body(i)).json()) for i in range(count)
-        ]
+    auth = {"Authorization": f"Bearer {KEY}"}
+    return [
+        task_id(http.post(f"{simulator.gateway_url(gateway)}/{path}", json=body(i), headers=auth).json())
+        for i in range(count)
+    ]
 
 
-def _trigger(conn_id: str, task_id: str, *, poll_interval: float = 0.2, seconds: float = 60) -> SeedanceTaskTrigger:
+def _trigger(conn_id: str, task_id: str, *, poll_interval: float = 0.05, seconds: float = 60) -> SeedanceTaskTrigger:
     return SeedanceTaskTrigger(
         seedance_conn_id=conn_id, remote_task_id=task_id, deadline=time.time() + seconds, poll_interval=poll_interval
     )
@@ -84,13 +79,30 @@ def _stats(simulator, gateway: str, task_ids: list[str]) -> tuple[int, int, int]
     return snapshot["gateways"][gateway]["status_requests"], singles, batched
 
 
+def _all_polled(simulator, gateway: str, task_ids: list[str]) -> bool:
+    tasks = simulator.simulator.stats.snapshot()["tasks"]
+    return all(tasks.get(f"{gateway}/{task_id}", {}).keys() & {"status_polls", "batch_polls"} for task_id in task_ids)
+
+
 @pytest.mark.parametrize("gateway", ["ark", "apimart"])
-def test_many_triggers_share_batch_calls_and_each_yields_one_event(simulator, monkeypatch, fast_tasks, gateway):
-    # Long enough that several poll rounds pass even when submitting the 60 is slow (a busy CI machine).
-    monkeypatch.setattr(simulator.simulator.config, "run_seconds", 5000)
-    conn_id = _connection(simulator, monkeypatch, gateway)
-    task_ids = _submit(simulator, gateway, 60)
-    results = asyncio.run(_wait_all([_trigger(conn_id, task_id) for task_id in task_ids]))
+def test_many_triggers_share_batch_calls_and_each_yields_one_event(http, simulator, monkeypatch, connection, gateway):
+    config = simulator.simulator.config
+    # The tasks wait in the queue until every trigger has polled, however slow submitting the 60 and starting
+    # their triggers is on a busy machine; then they queue 0.2 s more and run 0.6 s: many rounds at 0.05 s.
+    monkeypatch.setattr(config, "queue_seconds", 10**6)
+    monkeypatch.setattr(config, "run_seconds", 600)
+    conn_id = connection(gateway)
+    submitted = time.time()
+    task_ids = _submit(http, simulator, gateway, 60)
+
+    async def scenario() -> list[list[SeedanceEvent]]:
+        waits = asyncio.ensure_future(_wait_all([_trigger(conn_id, task_id) for task_id in task_ids]))
+        while not _all_polled(simulator, gateway, task_ids) and not waits.done():
+            await asyncio.sleep(0.01)
+        config.queue_seconds = (time.time() - submitted) / config.time_scale + 200
+        return await waits
+
+    results = asyncio.run(scenario())
     assert [[(e.status, e.remote_task_id) for e in events] for events in results] == [
         [("succeeded", task_id)] for task_id in task_ids
     ]
@@ -101,10 +113,10 @@ def test_many_triggers_share_batch_calls_and_each_yields_one_event(simulator, mo
     assert requests * 5 <= batched
 
 
-def test_a_batch_never_names_more_tasks_than_the_gateway_allows(simulator, monkeypatch, fast_tasks):
+def test_a_batch_never_names_more_tasks_than_the_gateway_allows(http, simulator, monkeypatch, connection, fast_tasks):
     monkeypatch.setattr(ApimartGateway, "batch_status_limit", 7)
-    conn_id = _connection(simulator, monkeypatch, "apimart")
-    task_ids = _submit(simulator, "apimart", 30)
+    conn_id = connection("apimart")
+    task_ids = _submit(http, simulator, "apimart", 30)
     asked: list[int] = []
     batch_call = SeedanceHook.aget_statuses
 
@@ -119,9 +131,9 @@ def test_a_batch_never_names_more_tasks_than_the_gateway_allows(simulator, monke
     assert len(asked) >= 5
 
 
-def test_transient_batch_failures_back_off_and_every_trigger_still_ends_once(simulator, monkeypatch, fast_tasks):
-    conn_id = _connection(simulator, monkeypatch, "ark")
-    task_ids = _submit(simulator, "ark", 20)
+def test_transient_batch_failures_back_off_and_every_trigger_still_ends_once(http, simulator, connection, fast_tasks):
+    conn_id = connection("ark")
+    task_ids = _submit(http, simulator, "ark", 20)
     script = [
         ScriptedFault(kind="rate_limit", gateway="ark", op="status", count=4),
         ScriptedFault(kind="server_error", gateway="ark", op="status", count=4, status=503),
@@ -134,20 +146,22 @@ def test_transient_batch_failures_back_off_and_every_trigger_still_ends_once(sim
     assert (counts["fault_rate_limit"], counts["fault_server_error"], counts["fault_drop"]) == (4, 4, 2)
 
 
-def test_an_unknown_task_left_out_of_the_batch_is_asked_about_on_its_own(simulator, monkeypatch, fast_tasks):
-    conn_id = _connection(simulator, monkeypatch, "ark")
-    (known,) = _submit(simulator, "ark", 1)
+def test_an_unknown_task_left_out_of_the_batch_is_asked_about_on_its_own(http, simulator, connection, fast_tasks):
+    conn_id = connection("ark")
+    (known,) = _submit(http, simulator, "ark", 1)
     results = asyncio.run(_wait_all([_trigger(conn_id, known), _trigger(conn_id, "cgt-never-submitted")]))
     assert [events[0].status for events in results] == ["succeeded", "error"]
     assert results[1][0].reason == "TaskNotFoundError"
 
 
-def test_an_unusable_batch_call_falls_back_to_single_polls(simulator, monkeypatch, fast_tasks, caplog):
+def test_an_unusable_batch_call_falls_back_to_single_polls(
+    http, simulator, monkeypatch, connection, fast_tasks, caplog
+):
     # The batch path is not served here (a gateway without the endpoint): the simulator answers 405.
     monkeypatch.setattr(ApimartGateway, "batch_status_path", "v1/tasks/no-such-batch")
     monkeypatch.setattr(fleet, "_BATCH_UNUSABLE", set())  # what this test teaches the process stays in it
-    conn_id = _connection(simulator, monkeypatch, "apimart")
-    task_ids = _submit(simulator, "apimart", 10)
+    conn_id = connection("apimart")
+    task_ids = _submit(http, simulator, "apimart", 10)
     results = asyncio.run(_wait_all([_trigger(conn_id, task_id) for task_id in task_ids]))
     assert [[e.status for e in events] for events in results] == [["succeeded"]] * len(task_ids)
     _, singles, batched = _stats(simulator, "apimart", task_ids)
@@ -157,14 +171,16 @@ def test_an_unusable_batch_call_falls_back_to_single_polls(simulator, monkeypatc
     assert len(warnings) == 1
 
 
-def test_a_cancelled_trigger_leaves_the_poller_and_the_others_finish(simulator, monkeypatch, fast_tasks):
-    conn_id = _connection(simulator, monkeypatch, "ark")
-    task_ids = _submit(simulator, "ark", 3)
+def test_a_cancelled_trigger_leaves_the_poller_and_the_others_finish(http, simulator, connection, fast_tasks):
+    conn_id = connection("ark")
+    task_ids = _submit(http, simulator, "ark", 3)
 
     async def scenario() -> tuple[list[SeedanceEvent], list[SeedanceEvent], dict]:
         leaving = asyncio.create_task(_events(_trigger(conn_id, task_ids[0], poll_interval=5)))
         staying = asyncio.create_task(_events(_trigger(conn_id, task_ids[1])))
-        await asyncio.sleep(0.5)  # the leaving one's poll is queued in the poller
+        # Once the staying one has been polled, the leaving one's poll (asked for first) is queued in the poller.
+        while not simulator.simulator.stats.snapshot()["tasks"].get(f"ark/{task_ids[1]}", {}).get("batch_polls"):
+            await asyncio.sleep(0.01)
         leaving.cancel()  # as the triggerer does when the task is cleared or moves to another triggerer
         with pytest.raises(asyncio.CancelledError):
             await leaving
@@ -179,9 +195,9 @@ def test_a_cancelled_trigger_leaves_the_poller_and_the_others_finish(simulator, 
     assert _stats(simulator, "ark", task_ids[:1])[2] == 0
 
 
-def test_the_deadline_still_ends_each_wait_under_fleet_polling(simulator, monkeypatch):
+def test_the_deadline_still_ends_each_wait_under_fleet_polling(http, simulator, monkeypatch, connection):
     monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 10**6)
-    conn_id = _connection(simulator, monkeypatch, "ark")
-    task_ids = _submit(simulator, "ark", 5)
-    results = asyncio.run(_wait_all([_trigger(conn_id, task_id, seconds=1.5) for task_id in task_ids]))
+    conn_id = connection("ark")
+    task_ids = _submit(http, simulator, "ark", 5)
+    results = asyncio.run(_wait_all([_trigger(conn_id, task_id, seconds=0.3) for task_id in task_ids]))
     assert [[(e.status, e.reason) for e in events] for events in results] == [[("timeout", "deadline")]] * 5

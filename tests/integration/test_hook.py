@@ -27,18 +27,17 @@ from airflow_provider_seedance.hooks.retry import RetryPolicy
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import TaskState, VideoRequest
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+from tests.integration.conftest import FAST_RETRY
 
 KEY = "sk-hook-test-secret-value"
-FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
+FAST = RetryPolicy(**FAST_RETRY)  # what the connections' extra.retry says
 REQUEST = VideoRequest(model="dreamina-seedance-2-0-260128", prompt="a red kite over dunes", duration=4, ratio="1:1")
 
 
 @pytest.fixture
-def hook(simulator, monkeypatch) -> SeedanceHook:
-    conn = {"conn_type": "seedance", "host": simulator.gateway_url("ark"), "password": KEY, "extra": {"gateway": "ark"}}
-    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_SIM", json.dumps(conn))
+def hook(simulator, seedance_conn) -> SeedanceHook:
     simulator.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
-    hook = SeedanceHook("seedance_sim", retry_policy=FAST)
+    hook = SeedanceHook(seedance_conn("seedance_sim", "ark", KEY))
     yield hook
     hook.close()
 
@@ -132,6 +131,15 @@ def test_persistent_errors_surface_after_the_retry_budget(simulator, hook):
     assert simulator.simulator.stats.snapshot()["gateways"]["ark"]["status_requests"] == FAST.max_attempts
 
 
+def test_a_policy_given_to_the_hook_overrides_the_connections(simulator, hook):
+    task_id = hook.submit(REQUEST).task_id
+    _faults(simulator, ScriptedFault(kind="rate_limit", op="status", count=10))
+    own = SeedanceHook("seedance_sim", retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02))
+    with pytest.raises(RateLimitError):
+        own.get_status(task_id)
+    assert simulator.simulator.stats.snapshot()["gateways"]["ark"]["status_requests"] == 2
+
+
 def test_wait_polls_on_through_an_outage_longer_than_one_polls_retries(simulator, hook, caplog):
     # Like the trigger: transient errors slow the polling down but never end a wait before its deadline.
     task_id = hook.submit(REQUEST).task_id
@@ -201,7 +209,7 @@ def test_test_connection_tells_a_bad_key_from_a_bad_url(simulator, hook, monkeyp
     config = simulator.simulator.config
     config.api_keys = frozenset({"sk-the-only-good-key"})
     try:
-        ok, message = SeedanceHook("seedance_sim", retry_policy=FAST).test_connection()
+        ok, message = SeedanceHook("seedance_sim").test_connection()
         assert (ok, "rejected the API key" in message) == (False, True)
     finally:
         config.api_keys = None
@@ -216,7 +224,7 @@ def test_async_status_and_cancel(simulator, hook):
     task_id = hook.submit(REQUEST).task_id
 
     async def poll() -> TaskState:
-        async_hook = SeedanceHook("seedance_sim", retry_policy=FAST)
+        async_hook = SeedanceHook("seedance_sim")
         _faults(simulator, ScriptedFault(kind="rate_limit", op="status"))
         while (status := await async_hook.aget_status(task_id)).state is not TaskState.SUCCEEDED:
             await asyncio.sleep(0.01)
@@ -253,16 +261,9 @@ IB_REQUEST = VideoRequest(model="doubao-seedance-2-0-260128", prompt="a paper bo
 
 
 @pytest.fixture
-def ib_hook(simulator, monkeypatch) -> SeedanceHook:
-    conn = {
-        "conn_type": "seedance",
-        "host": simulator.gateway_url("infinityblue"),
-        "password": KEY,
-        "extra": {"gateway": "infinityblue"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_IB", json.dumps(conn))
+def ib_hook(simulator, seedance_conn) -> SeedanceHook:
     simulator.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
-    hook = SeedanceHook("seedance_ib", retry_policy=FAST)
+    hook = SeedanceHook(seedance_conn("seedance_ib", "infinityblue", KEY))
     yield hook
     hook.close()
 

@@ -7,7 +7,6 @@ import json
 import os
 from contextlib import contextmanager
 
-import httpx
 import pytest
 from airflow.sdk import ObjectStoragePath
 
@@ -119,16 +118,16 @@ def test_broken_download_resumes_with_range(moto_server, hook, big_file):
     assert _s3_object(moto_server, "videos/resumed.mp4") == data
 
 
-def test_truncated_simulator_download_resumes(simulator, hook, tmp_path, caplog):
+def test_truncated_simulator_download_resumes(http, simulator, hook, tmp_path, caplog):
     from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
     from tests.integration.simulator.conftest import poll_until
 
     url = simulator.gateway_url("ark") + "/contents/generations/tasks"
     auth = {"Authorization": "Bearer k"}
     body = {"model": "dreamina-seedance-2-0-260128", "content": [{"type": "text", "text": "x"}]}
-    task_id = httpx.post(url, json=body, headers=auth).json()["id"]
-    final = poll_until(lambda: httpx.get(f"{url}/{task_id}", headers=auth).json(), lambda t: t["status"] == "succeeded")
-    whole = httpx.get(final["content"]["video_url"]).content
+    task_id = http.post(url, json=body, headers=auth).json()["id"]
+    final = poll_until(lambda: http.get(f"{url}/{task_id}", headers=auth).json(), lambda t: t["status"] == "succeeded")
+    whole = http.get(final["content"]["video_url"]).content
     simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="truncate")]))
     destination = ObjectStoragePath(f"file://{tmp_path}/sim.mp4")
     stored = store_stream(_opener(hook, final["content"]["video_url"]), destination)

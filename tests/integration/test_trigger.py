@@ -21,19 +21,19 @@ MODEL = "dreamina-seedance-2-0-260128"
 
 
 @pytest.fixture
-def conn_id(simulator, monkeypatch) -> str:
-    conn = {"conn_type": "seedance", "host": simulator.gateway_url("ark"), "password": KEY, "extra": {"gateway": "ark"}}
-    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_TRIGGER", json.dumps(conn))
-    return "seedance_trigger"
+def conn_id(seedance_conn) -> str:
+    return seedance_conn("seedance_trigger", "ark", KEY)
 
 
-def _submit(simulator, count: int = 1) -> list[str]:
+def _submit(http: httpx.Client, simulator, count: int = 1) -> list[str]:
     url = simulator.gateway_url("ark") + "/contents/generations/tasks"
-    with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}) as client:
-        return [
-            client.post(url, json={"model": MODEL, "content": [{"type": "text", "text": f"clip {i}"}]}).json()["id"]
-            for i in range(count)
+    auth = {"Authorization": f"Bearer {KEY}"}
+    return [
+        http.post(url, json={"model": MODEL, "content": [{"type": "text", "text": f"clip {i}"}]}, headers=auth).json()[
+            "id"
         ]
+        for i in range(count)
+    ]
 
 
 def _trigger(conn_id: str, task_id: str, *, seconds: float = 30, **kwargs) -> SeedanceTaskTrigger:
@@ -68,43 +68,48 @@ def test_serialize_round_trip_keeps_only_primitives(conn_id):
     assert KEY not in json.dumps(kwargs)
 
 
-def test_one_event_when_the_task_succeeds(simulator, conn_id):
-    (task_id,) = _submit(simulator)
+def test_one_event_when_the_task_succeeds(http, simulator, conn_id):
+    (task_id,) = _submit(http, simulator)
     events = asyncio.run(_events(_trigger(conn_id, task_id)))
     assert [(e.status, e.gateway, e.remote_task_id) for e in events] == [("succeeded", "ark", task_id)]
 
 
-def test_failed_generation_carries_the_gateway_error(simulator, conn_id):
+def test_failed_generation_carries_the_gateway_error(http, simulator, conn_id):
     simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="moderation")]))
-    (task_id,) = _submit(simulator)
+    (task_id,) = _submit(http, simulator)
     (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
     assert event.status == "failed"
     assert event.error_code == "OutputVideoSensitiveContentDetected.PolicyViolation"
     assert "copyright" in event.message
 
 
-@pytest.mark.early  # about 25 s of real backoff
-def test_transient_errors_never_fail_the_wait(simulator, conn_id):
-    (task_id,) = _submit(simulator)
+def test_transient_errors_never_fail_the_wait(http, simulator, conn_id, caplog):
+    # 14 faults outlast three polls' own retries (4 attempts each, the connection's extra.retry): the
+    # hook backs off between attempts, and the trigger between polls, each by its real policy.
+    (task_id,) = _submit(http, simulator)
     script = [
         ScriptedFault(kind="rate_limit", op="status", count=8),
         ScriptedFault(kind="server_error", op="status", status=502, count=3),
         ScriptedFault(kind="drop", op="status", count=3),
     ]
     simulator.simulator.faults.replace(FaultPlan(script=script, retry_after_seconds=0))
-    (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
+    with caplog.at_level(logging.WARNING):
+        (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))
     assert event.status == "succeeded"
+    counts = simulator.simulator.stats.snapshot()["gateways"]["ark"]
+    assert (counts["fault_rate_limit"], counts["fault_server_error"], counts["fault_drop"]) == (8, 3, 3)
+    assert caplog.text.count(f"Polling ark task {task_id} failed") == 3
 
 
-def test_deadline_yields_timeout(simulator, conn_id, monkeypatch):
+def test_deadline_yields_timeout(http, simulator, conn_id, monkeypatch):
     _slow_queue(simulator, monkeypatch)
-    (task_id,) = _submit(simulator)
+    (task_id,) = _submit(http, simulator)
     (event,) = asyncio.run(_events(_trigger(conn_id, task_id, seconds=0.2)))
     assert (event.status, event.reason) == ("timeout", "deadline")
 
 
-def test_a_deadline_already_past_still_polls_once(simulator, conn_id):
-    (task_id,) = _submit(simulator)
+def test_a_deadline_already_past_still_polls_once(http, simulator, conn_id):
+    (task_id,) = _submit(http, simulator)
     time.sleep(0.05)
     (event,) = asyncio.run(_events(_trigger(conn_id, task_id, seconds=-60)))
     assert event.status == "succeeded"
@@ -119,9 +124,9 @@ def test_fatal_errors_end_with_an_error_event(conn_id, monkeypatch):
     assert "extra field 'gateway' is missing" in event.message
 
 
-def test_cancellation_propagates(simulator, conn_id, monkeypatch):
+def test_cancellation_propagates(http, simulator, conn_id, monkeypatch):
     _slow_queue(simulator, monkeypatch)
-    (task_id,) = _submit(simulator)
+    (task_id,) = _submit(http, simulator)
 
     async def cancel_midway() -> None:
         running = asyncio.ensure_future(_events(_trigger(conn_id, task_id)))
@@ -133,30 +138,30 @@ def test_cancellation_propagates(simulator, conn_id, monkeypatch):
         asyncio.run(cancel_midway())
 
 
-def test_on_kill_cancels_a_queued_task(simulator, conn_id, monkeypatch):
+def test_on_kill_cancels_a_queued_task(http, simulator, conn_id, monkeypatch):
     _slow_queue(simulator, monkeypatch)
-    (task_id,) = _submit(simulator)
+    (task_id,) = _submit(http, simulator)
     asyncio.run(_trigger(conn_id, task_id).on_kill())
     stats = simulator.simulator.stats.snapshot()["tasks"][f"ark/{task_id}"]
     assert stats["cancels"] == 1
     url = simulator.gateway_url("ark") + f"/contents/generations/tasks/{task_id}"
-    assert httpx.get(url, headers={"Authorization": f"Bearer {KEY}"}).json()["status"] == "cancelled"
+    assert http.get(url, headers={"Authorization": f"Bearer {KEY}"}).json()["status"] == "cancelled"
 
 
-def test_on_kill_leaves_finished_tasks_and_respects_the_opt_out(simulator, conn_id, monkeypatch):
-    (done,) = _submit(simulator)
+def test_on_kill_leaves_finished_tasks_and_respects_the_opt_out(http, simulator, conn_id, monkeypatch):
+    (done,) = _submit(http, simulator)
     asyncio.run(_events(_trigger(conn_id, done)))
     asyncio.run(_trigger(conn_id, done).on_kill())
     _slow_queue(simulator, monkeypatch)
-    (queued,) = _submit(simulator)
+    (queued,) = _submit(http, simulator)
     asyncio.run(_trigger(conn_id, queued, cancel_on_kill=False).on_kill())
     tasks = simulator.simulator.stats.snapshot()["tasks"]
     assert "cancels" not in tasks[f"ark/{done}"]
     assert "cancels" not in tasks[f"ark/{queued}"]
 
 
-def test_a_thousand_triggers_share_one_tls_context_and_one_client(simulator, conn_id, monkeypatch):
-    task_ids = _submit(simulator, 1000)
+def test_a_thousand_triggers_share_one_tls_context_and_one_client(http, simulator, conn_id, monkeypatch):
+    task_ids = _submit(http, simulator, 1000)
     # Spies, not mocks: the real constructors run; we only count them.
     built = {"ssl": 0, "client": 0}
     create_context, client_init = ssl.create_default_context, httpx.AsyncClient.__init__
@@ -190,21 +195,14 @@ IB_MODEL = "doubao-seedance-2-0-260128"
 
 
 @pytest.fixture
-def ib_conn_id(simulator, monkeypatch) -> str:
-    conn = {
-        "conn_type": "seedance",
-        "host": simulator.gateway_url("infinityblue"),
-        "password": KEY,
-        "extra": {"gateway": "infinityblue"},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_SEEDANCE_TRIGGER_IB", json.dumps(conn))
-    return "seedance_trigger_ib"
+def ib_conn_id(seedance_conn) -> str:
+    return seedance_conn("seedance_trigger_ib", "infinityblue", KEY)
 
 
-def _submit_ib(simulator) -> str:
+def _submit_ib(http: httpx.Client, simulator) -> str:
     url = simulator.gateway_url("infinityblue") + "/v1/videos"
     body = {"model": IB_MODEL, "prompt": "a paper boat", "seconds": "4", "resolution": "480p"}
-    return httpx.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"}).json()["id"]
+    return http.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"}).json()["id"]
 
 
 def _not_found_polls(simulator, count: int) -> None:
@@ -215,8 +213,8 @@ def _not_found_polls(simulator, count: int) -> None:
 # InfinityBlue's OpenAPI (shared/specs/infinityblue-videos.en.yaml, lines 498-499): the status 404 means
 # "Task not found, not completed yet, or content already expired"; a short 404 run is waited out.
 @pytest.mark.parametrize("count", [1, 2])
-def test_a_few_404s_are_waited_out_on_infinityblue(simulator, ib_conn_id, caplog, count):
-    task_id = _submit_ib(simulator)
+def test_a_few_404s_are_waited_out_on_infinityblue(http, simulator, ib_conn_id, caplog, count):
+    task_id = _submit_ib(http, simulator)
     _not_found_polls(simulator, count)
     with caplog.at_level(logging.WARNING):
         (event,) = asyncio.run(_events(_trigger(ib_conn_id, task_id)))
@@ -224,12 +222,12 @@ def test_a_few_404s_are_waited_out_on_infinityblue(simulator, ib_conn_id, caplog
     assert sum(f"infinityblue answered 404 for task {task_id}" in r.getMessage() for r in caplog.records) == count
 
 
-def test_a_sustained_404_run_ends_as_not_found_on_infinityblue(simulator, ib_conn_id, monkeypatch):
+def test_a_sustained_404_run_ends_as_not_found_on_infinityblue(http, simulator, ib_conn_id, monkeypatch):
     # The real grace is 10 minutes; the rule is the same with a shorter one.
     from airflow_provider_seedance.gateways.infinityblue import InfinityBlueGateway
 
     monkeypatch.setattr(InfinityBlueGateway, "not_found_grace", (3, 0.05))
-    task_id = _submit_ib(simulator)
+    task_id = _submit_ib(http, simulator)
     _not_found_polls(simulator, 1000)
     trigger = _trigger(ib_conn_id, task_id)
     kwargs = trigger.serialize()[1]
@@ -241,16 +239,16 @@ def test_a_sustained_404_run_ends_as_not_found_on_infinityblue(simulator, ib_con
     assert trigger.serialize()[1] == kwargs  # nothing about the 404 run is kept in the kwargs
 
 
-def test_the_deadline_ends_a_404_run_as_not_found_on_infinityblue(simulator, ib_conn_id):
-    task_id = _submit_ib(simulator)
+def test_the_deadline_ends_a_404_run_as_not_found_on_infinityblue(http, simulator, ib_conn_id):
+    task_id = _submit_ib(http, simulator)
     _not_found_polls(simulator, 1000)
     (event,) = asyncio.run(_events(_trigger(ib_conn_id, task_id, seconds=0.2)))
     assert (event.status, event.reason) == ("error", "TaskNotFoundError")
     assert "was still not found when the deadline passed" in event.message
 
 
-def test_ark_404_ends_the_wait_at_once(simulator, conn_id):
-    (task_id,) = _submit(simulator)
+def test_ark_404_ends_the_wait_at_once(http, simulator, conn_id):
+    (task_id,) = _submit(http, simulator)
     # The gateway forgets the task: the fleet poller's batch reply leaves it out, then its own status call 404s.
     simulator.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="not_found", op="status", count=2)]))
     (event,) = asyncio.run(_events(_trigger(conn_id, task_id)))

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -190,8 +191,8 @@ def _finish(client: httpx.Client, simulator, gateway: Gateway, task_id: str) -> 
     return poll_until(lambda: gateway.task(client.get(url).json()), lambda task: task[gateway.state] in gateway.done)
 
 
-def _received(simulator, gateway: Gateway, task_id: str) -> dict:
-    reply = httpx.get(f"{simulator.base_url}/_simulator/tasks/{gateway.name}/{task_id}")
+def _received(http: httpx.Client, simulator, gateway: Gateway, task_id: str) -> dict:
+    reply = http.get(f"{simulator.base_url}/_simulator/tasks/{gateway.name}/{task_id}")
     assert reply.status_code == 200
     return reply.json()
 
@@ -205,21 +206,21 @@ def _prompt_bits(prompt: str) -> int:
     return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big")
 
 
-def _check_painted(client: httpx.Client, gateway: Gateway, task: dict, prompt: str, image: bytes) -> None:
+def _check_painted(http: httpx.Client, gateway: Gateway, task: dict, prompt: str, image: bytes) -> None:
     assert task[gateway.state] == gateway.done[0], task
-    video = httpx.get(gateway.video(task)).content
+    video = http.get(gateway.video(task)).content
     assert first_frame_distance(video, image) < SAME_IMAGE
     assert first_frame_distance(video, image_bytes(999)) > OTHER_IMAGE
     assert prompt_bits(video) == _prompt_bits(prompt)
 
 
 @each_gateway
-def test_image_url_is_fetched_recorded_and_painted(simulator, client, serve, gateway):
+def test_image_url_is_fetched_recorded_and_painted(http, simulator, client, serve, gateway):
     image = image_bytes(200 + GATEWAYS.index(gateway))
     prompt = f"a paper boat drifts past the {gateway.name} lighthouse"
     task_id = _submit(client, simulator, gateway, prompt, serve(image))
 
-    received = _received(simulator, gateway, task_id)
+    received = _received(http, simulator, gateway, task_id)
     assert received == {
         "gateway": gateway.name,
         "task_id": task_id,
@@ -227,7 +228,7 @@ def test_image_url_is_fetched_recorded_and_painted(simulator, client, serve, gat
         "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
     }
     assert simulator.simulator.tasks.get(gateway.name, task_id).inputs[0].sha256 == sha256(image)
-    _check_painted(client, gateway, _finish(client, simulator, gateway, task_id), prompt, image)
+    _check_painted(http, gateway, _finish(client, simulator, gateway, task_id), prompt, image)
 
 
 def _upload_to_apimart(client: httpx.Client, simulator, data: bytes) -> str:
@@ -250,7 +251,7 @@ def _sp_asset(client: httpx.Client, simulator, url: str, monkeypatch) -> str:
 
 
 @each_gateway
-def test_second_way_in_is_recorded_and_painted(simulator, client, serve, monkeypatch, gateway):
+def test_second_way_in_is_recorded_and_painted(http, simulator, client, serve, monkeypatch, gateway):
     """data: URIs where the gateway takes them; apimart's own upload URL and JimmyAI's SP library elsewhere."""
     image = image_bytes(300 + GATEWAYS.index(gateway), "JPEG")
     prompt = f"the {gateway.name} boat, seen from above"
@@ -262,19 +263,19 @@ def test_second_way_in_is_recorded_and_painted(simulator, client, serve, monkeyp
     else:
         value, via = data_uri(image, "image/jpeg"), "data"
     task_id = _submit(client, simulator, gateway, prompt, value)
-    assert _received(simulator, gateway, task_id)["inputs"] == [_record(gateway, via, image)]
-    _check_painted(client, gateway, _finish(client, simulator, gateway, task_id), prompt, image)
+    assert _received(http, simulator, gateway, task_id)["inputs"] == [_record(gateway, via, image)]
+    _check_painted(http, gateway, _finish(client, simulator, gateway, task_id), prompt, image)
 
 
 def _on_sp_route(body: Callable[[str, str], dict]) -> Callable[[str, str], dict]:
     return lambda prompt, image: {**body(prompt, image), "model": "seedance2.0-sp"}
 
 
-def test_aiproxy_bare_base64_is_decoded(simulator, client):
+def test_aiproxy_bare_base64_is_decoded(http, simulator, client):
     gateway = BY_NAME["aiproxy"]
     image = image_bytes(77)
     task_id = _submit(client, simulator, gateway, "x", data_uri(image).partition(",")[2])
-    assert _received(simulator, gateway, task_id)["inputs"] == [_record(gateway, "data", image)]
+    assert _received(http, simulator, gateway, task_id)["inputs"] == [_record(gateway, "data", image)]
 
 
 @pytest.fixture(scope="module")
@@ -317,20 +318,20 @@ UNREACHABLE = {
 @each_gateway
 @pytest.mark.parametrize("cause", list(UNREACHABLE))
 def test_unreachable_input_fails_the_task_in_the_gateways_shape(
-    simulator, client, file_server, moto_server, gateway, cause
+    http, simulator, client, file_server, moto_server, gateway, cause
 ):
     message, make_url = UNREACHABLE[cause]
     task_id = _submit(client, simulator, gateway, "a kite", make_url(file_server=file_server, moto_server=moto_server))
     task = _finish(client, simulator, gateway, task_id)
     assert task[gateway.state] == gateway.done[1]
     assert gateway.failure(task) == SHAPES[gateway.name](gateway.message(message))
-    [record] = _received(simulator, gateway, task_id)["inputs"]
+    [record] = _received(http, simulator, gateway, task_id)["inputs"]
     assert (record["sha256"], record["size"], record["error"]) == (None, None, message)
-    stats = httpx.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"{gateway.name}/{task_id}"]
+    stats = http.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"{gateway.name}/{task_id}"]
     assert stats["input_fetch_failures"] == 1
 
 
-def test_a_resource_that_never_answers_times_out(simulator, client, silent_port, short_fetch_timeout):
+def test_a_resource_that_never_answers_times_out(http, simulator, client, silent_port, short_fetch_timeout):
     gateway = BY_NAME["ark"]
     started = time.monotonic()
     task_id = _submit(client, simulator, gateway, "x", f"http://127.0.0.1:{silent_port}/slow.png")
@@ -352,7 +353,7 @@ def test_undecodable_first_frame_fails_the_task(simulator, client, value, cause)
     assert task["error"]["message"] == gateway.message(cause)
 
 
-def test_presigned_s3_urls_are_fetched_and_moto_ignores_their_expiry(simulator, client, moto_server):
+def test_presigned_s3_urls_are_fetched_and_moto_ignores_their_expiry(http, simulator, client, moto_server):
     """moto (5.x) does not check X-Amz-Expires: a presigned URL keeps working after it expired. Expired or
     private links are therefore tested with moto's 403 for unsigned requests and the file server's 404."""
     image = image_bytes(31)
@@ -362,15 +363,16 @@ def test_presigned_s3_urls_are_fetched_and_moto_ignores_their_expiry(simulator, 
     gateway = BY_NAME["ark"]
 
     task_id = _submit(client, simulator, gateway, "x", s3.generate_presigned_url("get_object", Params=params))
-    assert _received(simulator, gateway, task_id)["inputs"] == [_record(gateway, "url", image)]
+    assert _received(http, simulator, gateway, task_id)["inputs"] == [_record(gateway, "url", image)]
 
     expired = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=1)
-    time.sleep(2)
+    expires = int(parse_qs(urlsplit(expired).query)["Expires"][0])  # a Unix time, whole seconds
+    time.sleep(max(0.0, expires + 0.05 - time.time()))  # until just past it, not a guessed 2 s
     task = _finish(client, simulator, gateway, _submit(client, simulator, gateway, "x", expired))
     assert task["status"] == "succeeded"  # a real S3 would answer 403 and the task would fail
 
 
-def test_jimmyai_asset_with_an_unreachable_url_fails_processing(simulator, client, monkeypatch):
+def test_jimmyai_asset_with_an_unreachable_url_fails_processing(http, simulator, client, monkeypatch):
     from airflow_provider_seedance.simulator.fake_gateways import jimmyai
 
     monkeypatch.setattr(jimmyai, "ASSET_PROCESSING_SECONDS", 0.0)
@@ -382,11 +384,11 @@ def test_jimmyai_asset_with_an_unreachable_url_fails_processing(simulator, clien
     assert (detail["status"], detail["official_id"]) == ("Failed", None)
 
 
-def test_full_route_asset_ids_are_recorded_without_bytes(simulator, client):
+def test_full_route_asset_ids_are_recorded_without_bytes(http, simulator, client):
     body = {"model": "sd2_mx_720p", "prompt": "x", "duration": 4, "first_image": "asset://asset_img_001"}
     created = client.post(simulator.gateway_url("jimmyai") + "/api/open-api/v1/seedance/videos", json=body)
     task_id = created.json()["data"]["task_id"]
-    [record] = _received(simulator, BY_NAME["jimmyai"], task_id)["inputs"]
+    [record] = _received(http, simulator, BY_NAME["jimmyai"], task_id)["inputs"]
     assert record == {
         "field": "first_image",
         "role": "first_frame",
@@ -397,15 +399,15 @@ def test_full_route_asset_ids_are_recorded_without_bytes(simulator, client):
     }
 
 
-def test_records_never_hold_the_url_or_the_data(simulator, client, serve):
+def test_records_never_hold_the_url_or_the_data(http, simulator, client, serve):
     gateway = BY_NAME["ark"]
     url = serve(image_bytes(64)) + "?X-Amz-Signature=secret-signature"
     task_id = _submit(client, simulator, gateway, "x", url)
-    text = httpx.get(f"{simulator.base_url}/_simulator/tasks/ark/{task_id}").text
+    text = http.get(f"{simulator.base_url}/_simulator/tasks/ark/{task_id}").text
     assert "secret-signature" not in text
     assert "127.0.0.1" not in text
 
 
-def test_task_route_is_404_for_an_unknown_task(simulator):
-    reply = httpx.get(f"{simulator.base_url}/_simulator/tasks/ark/cgt-nope")
+def test_task_route_is_404_for_an_unknown_task(http, simulator):
+    reply = http.get(f"{simulator.base_url}/_simulator/tasks/ark/cgt-nope")
     assert reply.status_code == 404

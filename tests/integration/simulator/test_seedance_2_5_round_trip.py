@@ -12,7 +12,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import av
-import httpx
 import pytest
 
 from airflow_provider_seedance.gateways import get_gateway
@@ -50,7 +49,7 @@ def _round_trip(hook: SeedanceHook, request: VideoRequest) -> tuple[float, int, 
         return container.duration / 1e6, final.raw["duration"], final.task_id
 
 
-def test_thirty_seconds_from_twelve_reference_images(simulator, hook, serve):
+def test_thirty_seconds_from_twelve_reference_images(http, simulator, hook, serve):
     images = [image_bytes(500 + index) for index in range(12)]
     request = VideoRequest(
         model=V25,
@@ -61,7 +60,7 @@ def test_thirty_seconds_from_twelve_reference_images(simulator, hook, serve):
     )
     seconds, reported, task_id = _round_trip(hook, request)
     assert (seconds, reported) == (30.0, 30)
-    received = httpx.get(f"{simulator.base_url}/_simulator/tasks/ark/{task_id}").json()["inputs"]
+    received = http.get(f"{simulator.base_url}/_simulator/tasks/ark/{task_id}").json()["inputs"]
     assert [item["sha256"] for item in received] == [hashlib.sha256(image).hexdigest() for image in images]
 
 

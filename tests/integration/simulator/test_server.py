@@ -7,12 +7,19 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
-from tests.integration.simulator.conftest import API_KEY, poll_until
+from airflow_provider_seedance.simulator import (
+    FaultPlan,
+    RunningSimulator,
+    ScriptedFault,
+    SimulatorConfig,
+    start_simulator,
+)
+from tests.integration.simulator.conftest import API_KEY, TIME_SCALE, poll_until
 
 MODEL = "dreamina-seedance-2-0-260128"
 
@@ -36,32 +43,32 @@ def _script(simulator, *faults: ScriptedFault, **plan) -> None:
     simulator.simulator.faults.replace(FaultPlan(script=list(faults), **plan))
 
 
-def _stats(simulator) -> dict:
-    return httpx.get(f"{simulator.base_url}/_simulator/stats").json()
+def _stats(http: httpx.Client, simulator) -> dict:
+    return http.get(f"{simulator.base_url}/_simulator/stats").json()
 
 
-def test_dropped_connection_before_the_work(simulator, client, tasks_url):
+def test_dropped_connection_before_the_work(http, simulator, client, tasks_url):
     _script(simulator, ScriptedFault(kind="drop", op="submit"))
     with pytest.raises(httpx.RemoteProtocolError):
         client.post(tasks_url, json={"model": MODEL, "content": [{"type": "text", "text": "x"}]})
-    assert _stats(simulator)["gateways"]["ark"].get("submissions", 0) == 0
+    assert _stats(http, simulator)["gateways"]["ark"].get("submissions", 0) == 0
 
 
-def test_dropped_connection_after_the_work_leaves_a_paid_task(simulator, client, tasks_url):
+def test_dropped_connection_after_the_work_leaves_a_paid_task(http, simulator, client, tasks_url):
     # The outcome a client cannot know: the task exists although no answer came back.
     _script(simulator, ScriptedFault(kind="drop_after", op="submit"))
     with pytest.raises(httpx.RemoteProtocolError):
         client.post(tasks_url, json={"model": MODEL, "content": [{"type": "text", "text": "x"}]})
-    stats = _stats(simulator)
+    stats = _stats(http, simulator)
     assert stats["gateways"]["ark"]["submissions"] == 1
     assert stats["gateways"]["ark"]["fault_drop_after"] == 1
 
 
 def test_slow_response_waits_then_answers(simulator, client, tasks_url):
-    _script(simulator, ScriptedFault(kind="slow", op="submit"), slow_seconds=0.3)
+    _script(simulator, ScriptedFault(kind="slow", op="submit"), slow_seconds=0.1)
     started = time.monotonic()
     _submit(client, tasks_url)
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 0.1
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -96,20 +103,20 @@ def test_retry_after_header_follows_the_plan(simulator, client, tasks_url):
     assert client.get(f"{tasks_url}/x").headers["Retry-After"] == "7"
 
 
-def test_truncated_download_is_cut_short(simulator, client, tasks_url):
+def test_truncated_download_is_cut_short(http, simulator, client, tasks_url):
     task = _finished(client, tasks_url, _submit(client, tasks_url))
     _script(simulator, ScriptedFault(kind="truncate"))
-    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", task["content"]["video_url"]) as response:
+    with pytest.raises(httpx.RemoteProtocolError), http.stream("GET", task["content"]["video_url"]) as response:
         response.read()
-    whole = httpx.get(task["content"]["video_url"])
+    whole = http.get(task["content"]["video_url"])
     assert whole.status_code == 200
     assert len(whole.content) == int(whole.headers["content-length"])
 
 
-def test_expired_url_fault_and_ttl(simulator, client, tasks_url):
+def test_expired_url_fault_and_ttl(http, simulator, client, tasks_url):
     _script(simulator, ScriptedFault(kind="expire_url"))
     expired = _finished(client, tasks_url, _submit(client, tasks_url))
-    assert httpx.get(expired["content"]["video_url"]).status_code == 403
+    assert http.get(expired["content"]["video_url"]).status_code == 403
 
     config = simulator.simulator.config
     original = config.url_ttl_seconds
@@ -117,51 +124,55 @@ def test_expired_url_fault_and_ttl(simulator, client, tasks_url):
     try:
         task = _finished(client, tasks_url, _submit(client, tasks_url))
         time.sleep(0.05)
-        assert httpx.get(task["content"]["video_url"]).status_code == 403
+        assert http.get(task["content"]["video_url"]).status_code == 403
     finally:
         config.url_ttl_seconds = original
 
 
-def test_range_and_head_requests(client, tasks_url):
+def test_range_and_head_requests(http, client, tasks_url):
     task = _finished(client, tasks_url, _submit(client, tasks_url))
     url = task["content"]["video_url"]
-    whole = httpx.get(url).content
-    head = httpx.head(url)
+    whole = http.get(url).content
+    head = http.head(url)
     assert int(head.headers["content-length"]) == len(whole)
-    part = httpx.get(url, headers={"Range": "bytes=100-199"})
+    part = http.get(url, headers={"Range": "bytes=100-199"})
     assert part.status_code == 206
     assert part.content == whole[100:200]
-    assert httpx.get(url, headers={"Range": f"bytes={len(whole) - 10}-"}).content == whole[-10:]
+    assert http.get(url, headers={"Range": f"bytes={len(whole) - 10}-"}).content == whole[-10:]
 
 
-def test_task_expires_when_it_stays_queued_past_its_limit(simulator, client, tasks_url):
-    config = simulator.simulator.config
-    original = config.queue_seconds
-    config.queue_seconds = 10**6
-    try:
-        body = {"model": MODEL, "content": [{"type": "text", "text": "x"}], "execution_expires_after": 3600}
-        task_id = client.post(tasks_url, json=body).json()["id"]
-        task = poll_until(lambda: client.get(f"{tasks_url}/{task_id}").json(), lambda t: t["status"] == "expired")
-        assert task["status"] == "expired"
-    finally:
-        config.queue_seconds = original
+@pytest.fixture
+def fast_clock(tmp_path) -> Iterator[RunningSimulator]:
+    """A simulator of its own whose clock runs ten times as fast as the shared one's, with tasks that never
+    leave the queue: Ark's shortest execution limit (an hour) passes in 0.36 s."""
+    config = SimulatorConfig(time_scale=TIME_SCALE / 10, queue_seconds=10**6, cache_dir=tmp_path)
+    with start_simulator(config) as running:
+        yield running
 
 
-def test_unknown_files_and_reset(simulator, client, tasks_url):
-    assert httpx.get(f"{simulator.base_url}/_files/nope/video.mp4").status_code == 404
+def test_task_expires_when_it_stays_queued_past_its_limit(client, fast_clock):
+    tasks_url = fast_clock.gateway_url("ark") + "/contents/generations/tasks"
+    body = {"model": MODEL, "content": [{"type": "text", "text": "x"}], "execution_expires_after": 3600}
+    task_id = client.post(tasks_url, json=body).json()["id"]
+    task = poll_until(lambda: client.get(f"{tasks_url}/{task_id}").json(), lambda t: t["status"] == "expired")
+    assert task["status"] == "expired"
+
+
+def test_unknown_files_and_reset(http, simulator, client, tasks_url):
+    assert http.get(f"{simulator.base_url}/_files/nope/video.mp4").status_code == 404
     _submit(client, tasks_url)
-    assert _stats(simulator)["gateways"]["ark"]["submissions"] == 1
-    assert httpx.post(f"{simulator.base_url}/_simulator/reset").json() == {"reset": True, "tasks_cleared": False}
-    assert _stats(simulator) == {"gateways": {}, "tasks": {}}
+    assert _stats(http, simulator)["gateways"]["ark"]["submissions"] == 1
+    assert http.post(f"{simulator.base_url}/_simulator/reset").json() == {"reset": True, "tasks_cleared": False}
+    assert _stats(http, simulator) == {"gateways": {}, "tasks": {}}
 
 
-def test_faults_admin_api(simulator, client, tasks_url):
+def test_faults_admin_api(http, simulator, client, tasks_url):
     plan = {"seed": 3, "script": [{"kind": "server_error", "status": 502, "op": "status"}]}
-    stored = httpx.put(f"{simulator.base_url}/_simulator/faults", json=plan).json()
+    stored = http.put(f"{simulator.base_url}/_simulator/faults", json=plan).json()
     assert stored["script"][0]["status"] == 502
-    assert httpx.get(f"{simulator.base_url}/_simulator/faults").json() == stored
+    assert http.get(f"{simulator.base_url}/_simulator/faults").json() == stored
     assert client.get(f"{tasks_url}/whatever").status_code == 502
-    bad = httpx.put(f"{simulator.base_url}/_simulator/faults", json={"rates": {"meteor": 1}})
+    bad = http.put(f"{simulator.base_url}/_simulator/faults", json={"rates": {"meteor": 1}})
     assert bad.status_code == 400
     assert "meteor" in bad.text
 
@@ -170,9 +181,9 @@ def test_faults_admin_api(simulator, client, tasks_url):
     ("kind", "op", "applies"),
     [("moderation", "status", "submit"), ("expire_url", "download", "submit"), ("truncate", "submit", "download")],
 )
-def test_a_fault_that_can_never_fire_is_refused(simulator, kind, op, applies):
+def test_a_fault_that_can_never_fire_is_refused(http, simulator, kind, op, applies):
     plan = {"script": [{"kind": kind, "op": op}]}
-    bad = httpx.put(f"{simulator.base_url}/_simulator/faults", json=plan)
+    bad = http.put(f"{simulator.base_url}/_simulator/faults", json=plan)
     assert bad.status_code == 400
     assert f"fault '{kind}' never happens on '{op}' requests; it applies to: {applies}" in bad.text
 
@@ -184,8 +195,8 @@ def test_a_fault_that_can_never_fire_is_refused(simulator, kind, op, applies):
         ({"script": [{"kind": "drop", "gateway": "arc"}]}, "gateway 'arc' is not simulated; use one of: ark, imini"),
     ],
 )
-def test_a_fault_plan_that_cannot_mean_anything_is_refused(simulator, plan, message):
-    bad = httpx.put(f"{simulator.base_url}/_simulator/faults", json=plan)
+def test_a_fault_plan_that_cannot_mean_anything_is_refused(http, simulator, plan, message):
+    bad = http.put(f"{simulator.base_url}/_simulator/faults", json=plan)
     assert bad.status_code == 400
     assert message in bad.text
 
@@ -208,12 +219,12 @@ def test_command_line_values_out_of_range_name_their_flag(arguments, message, ca
     assert message in capsys.readouterr().err
 
 
-def test_health_lists_every_gateway(simulator):
-    health = httpx.get(f"{simulator.base_url}/_simulator/health").json()
+def test_health_lists_every_gateway(http, simulator):
+    health = http.get(f"{simulator.base_url}/_simulator/health").json()
     assert health["gateways"] == sorted(["ark", "imini", "apimart", "aiproxy", "infinityblue", "jimmyai"])
 
 
-def test_command_line_serves_and_prints_base_urls(tmp_path):
+def test_command_line_serves_and_prints_base_urls(http, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_seedance.simulator", "--port", "0", "--time-scale", "0.01"],
         stdout=subprocess.PIPE,
@@ -227,13 +238,13 @@ def test_command_line_serves_and_prints_base_urls(tmp_path):
         urls = dict(line.split() for line in lines[1:8])
         assert urls["ark"] == f"{base_url}/ark/api/v3"
         assert urls["apimart"] == f"{base_url}/apimart"
-        created = httpx.post(
+        created = http.post(
             f"{urls['ark']}/contents/generations/tasks",
             json={"model": MODEL, "content": [{"type": "text", "text": "x"}]},
             headers={"Authorization": f"Bearer {API_KEY}"},
         )
         assert created.status_code == 200, created.text
-        assert json.loads(httpx.get(urls["stats"]).text)["gateways"]["ark"]["submissions"] == 1
+        assert json.loads(http.get(urls["stats"]).text)["gateways"]["ark"]["submissions"] == 1
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0

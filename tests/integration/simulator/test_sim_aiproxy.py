@@ -52,11 +52,11 @@ def _finish(client: httpx.Client, url: str, task_id: str) -> dict:
     return poll_until(lambda: client.get(f"{url}/{task_id}").json(), lambda task: task["status"] in TERMINAL)
 
 
-def _stats(simulator) -> dict:
-    return httpx.get(f"{simulator.base_url}/_simulator/stats").json()
+def _stats(http: httpx.Client, simulator) -> dict:
+    return http.get(f"{simulator.base_url}/_simulator/stats").json()
 
 
-def test_text_to_video_lifecycle_and_download(simulator, client, generations, slow_clock):
+def test_text_to_video_lifecycle_and_download(http, simulator, client, generations, slow_clock):
     created = _create(client, generations, model=LITE_T2V, ratio="9:16", duration=10, seed=42)
     assert created.status_code == 200
     assert set(created.json()) == {"task_id"}
@@ -96,14 +96,14 @@ def test_text_to_video_lifecycle_and_download(simulator, client, generations, sl
     assert task["data"]["outputs"] == [task["data"]["output"]]
     assert "last_frame_url" not in task["data"]
 
-    video = httpx.get(task["data"]["output"])  # a CDN URL: no key needed
+    video = http.get(task["data"]["output"])  # a CDN URL: no key needed
     assert video.status_code == 200
     assert video.headers["content-type"] == "video/mp4"
     decoded = decode_mp4(video.content)
     # Default resolution is the documented 480p.
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (480, 864, 10.0, False)
 
-    stats = _stats(simulator)
+    stats = _stats(http, simulator)
     assert stats["gateways"]["aiproxy"]["submissions"] == 1
     task_stats = stats["tasks"][f"aiproxy/{task_id}"]
     assert task_stats["submissions"] == 1
@@ -111,7 +111,7 @@ def test_text_to_video_lifecycle_and_download(simulator, client, generations, sl
     assert task_stats["status_polls"] == len(seen)
 
 
-def test_options_and_last_frame(client, generations):
+def test_options_and_last_frame(http, client, generations):
     created = _create(
         client,
         generations,
@@ -126,9 +126,9 @@ def test_options_and_last_frame(client, generations):
     assert created.status_code == 200, created.text
     task = _finish(client, generations, created.json()["task_id"])
     assert task["status"] == "SUCCESS"
-    decoded = decode_mp4(httpx.get(task["data"]["output"]).content)
+    decoded = decode_mp4(http.get(task["data"]["output"]).content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (1470, 630, 5.0, False)
-    assert png_size(httpx.get(task["data"]["last_frame_url"]).content) == (1470, 630)
+    assert png_size(http.get(task["data"]["last_frame_url"]).content) == (1470, 630)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_options_and_last_frame(client, generations):
         pytest.param(PRO, [PNG_B64], "1:1", id="pro-bare-base64"),
     ],
 )
-def test_image_to_video_accepted(client, generations, media, model, images, ratio):
+def test_image_to_video_accepted(http, client, generations, media, model, images, ratio):
     images = [media.get(image, image) for image in images]  # names of served files become their URLs
     fields = {"model": model, "images": images, **({"ratio": ratio} if ratio else {})}
     created = _create(client, generations, **fields)
@@ -190,7 +190,7 @@ def test_printed_example_is_accepted_verbatim(client, generations, quick_fetch, 
     assert polled.json()["task_id"] == task_id
 
 
-def test_dialect_first_and_last_frame_on_pro_round_trips(simulator, client, generations, media):
+def test_dialect_first_and_last_frame_on_pro_round_trips(http, simulator, client, generations, media):
     # The dialect's pro first+last-frame request (seeds/002_8f7c2fc1a55ca2ed.txt) is one the simulator takes.
     gateway = get_gateway("aiproxy")
     call = gateway.build_submit(
@@ -199,25 +199,25 @@ def test_dialect_first_and_last_frame_on_pro_round_trips(simulator, client, gene
     created = client.post(generations, json=dict(call.json))
     task_id = gateway.parse_submit(HttpResponse(created.status_code, created.content)).task_id
     assert _finish(client, generations, task_id)["status"] == "SUCCESS"
-    inputs = httpx.get(f"{simulator.base_url}/_simulator/tasks/aiproxy/{task_id}").json()["inputs"]
+    inputs = http.get(f"{simulator.base_url}/_simulator/tasks/aiproxy/{task_id}").json()["inputs"]
     assert [item["role"] for item in inputs] == ["first_frame", "last_frame"]
 
 
-def test_keep_ratio_renders_as_16_9(client, generations, media):
+def test_keep_ratio_renders_as_16_9(http, client, generations, media):
     created = _create(client, generations, model=LITE_I2V, images=[media["png"]], ratio="keep_ratio")
     task = _finish(client, generations, created.json()["task_id"])
-    decoded = decode_mp4(httpx.get(task["data"]["output"]).content)
+    decoded = decode_mp4(http.get(task["data"]["output"]).content)
     assert (decoded.width, decoded.height) == (864, 480)
 
 
-def test_long_prompt_is_truncated_visibly(simulator, client, generations):
+def test_long_prompt_is_truncated_visibly(http, simulator, client, generations):
     prompt = "猫" * 500 + "x" * 500  # 1000 characters: Chinese characters and letters count one each
     created = client.post(generations, json={"prompt": prompt, "model": PRO})
     assert created.status_code == 200
     assert created.headers["X-Simulator-Warning"] == "prompt of 1000 characters truncated to 800"
     task_id = created.json()["task_id"]
     assert simulator.simulator.tasks.get("aiproxy", task_id).prompt == prompt[:800]
-    assert _stats(simulator)["tasks"][f"aiproxy/{task_id}"]["prompts_truncated"] == 1
+    assert _stats(http, simulator)["tasks"][f"aiproxy/{task_id}"]["prompts_truncated"] == 1
 
     exact = client.post(generations, json={"prompt": "y" * 800, "model": PRO})
     assert exact.status_code == 200
@@ -266,13 +266,13 @@ TEXT = {"prompt": "x", "model": PRO}
         pytest.param({**TEXT, "images": [7]}, "images[0]", id="image-number"),
     ],
 )
-def test_documented_rejections(simulator, client, generations, body, param):
+def test_documented_rejections(http, simulator, client, generations, body, param):
     response = client.post(generations, json=body)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert (error["type"], error["code"], error["param"]) == ("invalid_request_error", "invalid_parameter", param)
     assert param in error["message"]
-    stats = _stats(simulator)["gateways"]["aiproxy"]
+    stats = _stats(http, simulator)["gateways"]["aiproxy"]
     assert stats["submit_rejected"] == 1
     assert "submissions" not in stats
 
@@ -283,7 +283,7 @@ def test_body_that_is_not_json(client, generations):
     assert response.json()["error"]["type"] == "invalid_request_error"
 
 
-def test_scripted_rate_limit_on_submit(simulator, client, generations):
+def test_scripted_rate_limit_on_submit(http, simulator, client, generations):
     plan = FaultPlan(retry_after_seconds=3, script=[ScriptedFault(kind="rate_limit", gateway="aiproxy", op="submit")])
     simulator.simulator.faults.replace(plan)
     limited = _create(client, generations)
@@ -291,11 +291,11 @@ def test_scripted_rate_limit_on_submit(simulator, client, generations):
     assert limited.headers["Retry-After"] == "3"
     assert limited.json()["error"]["type"] == "rate_limit_error"
     assert limited.json()["error"]["code"] == "rate_limit_exceeded"
-    assert "submissions" not in _stats(simulator)["gateways"]["aiproxy"]
+    assert "submissions" not in _stats(http, simulator)["gateways"]["aiproxy"]
 
     retried = _create(client, generations)
     assert retried.status_code == 200
-    assert _stats(simulator)["gateways"]["aiproxy"]["submissions"] == 1
+    assert _stats(http, simulator)["gateways"]["aiproxy"]["submissions"] == 1
 
 
 def test_scripted_server_error_on_status(simulator, client, generations):
@@ -320,11 +320,11 @@ def test_moderation_failure(simulator, client, generations):
     assert task["finish_time"] >= task["start_time"] > 0
 
 
-def test_missing_key_is_401(generations):
-    created = httpx.post(generations, json=TEXT)
+def test_missing_key_is_401(http, generations):
+    created = http.post(generations, json=TEXT)
     assert created.status_code == 401
     assert created.json()["error"]["type"] == "authentication_error"
-    polled = httpx.get(f"{generations}/{uuid.uuid4()}", headers={"Authorization": "Basic c2stc2ltdWxhdG9y"})
+    polled = http.get(f"{generations}/{uuid.uuid4()}", headers={"Authorization": "Basic c2stc2ltdWxhdG9y"})
     assert polled.status_code == 401
 
 

@@ -50,14 +50,14 @@ def _finish(client: httpx.Client, base: str, task_id: str, seen: list | None = N
     return poll_until(fetch, lambda data: data["status"] in TERMINAL)
 
 
-def _stats(simulator) -> dict:
-    return httpx.get(f"{simulator.base_url}/_simulator/stats").json()
+def _stats(http: httpx.Client, simulator) -> dict:
+    return http.get(f"{simulator.base_url}/_simulator/stats").json()
 
 
 # ---- the happy paths ----------------------------------------------------------------------------------------
 
 
-def test_text_to_video_with_audio_and_last_frame(simulator, client, apimart):
+def test_text_to_video_with_audio_and_last_frame(http, simulator, client, apimart):
     created = _create(
         client, apimart, size="9:16", resolution="720p", duration=4, generate_audio=True, return_last_frame=True
     )
@@ -84,7 +84,7 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, apimart):
     video = data["result"]["videos"][0]
     assert isinstance(video["url"], list)
     assert video["expires_at"] - data["completed"] == 86400
-    download = httpx.get(video["url"][0])  # a CDN URL: no key
+    download = http.get(video["url"][0])  # a CDN URL: no key
     assert download.status_code == 200
     assert download.headers["content-type"] == "video/mp4"
     decoded = decode_mp4(download.content)
@@ -92,10 +92,10 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, apimart):
 
     # Where the "additionally returned" last frame sits is a guess (see the simulator): result.last_frame_url.
     assert "images" not in data["result"]
-    last_frame = httpx.get(data["result"]["last_frame_url"])
+    last_frame = http.get(data["result"]["last_frame_url"])
     assert png_size(last_frame.content) == (720, 1280)
 
-    stats = _stats(simulator)
+    stats = _stats(http, simulator)
     assert stats["gateways"]["apimart"]["submissions"] == 1
     task_stats = stats["tasks"][f"apimart/{task_id}"]
     assert task_stats["submissions"] == 1
@@ -103,11 +103,11 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, apimart):
     assert task_stats["downloads"] == 2
 
 
-def test_defaults_are_480p_16_9_five_seconds_silent(client, apimart):
+def test_defaults_are_480p_16_9_five_seconds_silent(http, client, apimart):
     data = _finish(client, apimart, _task_id(_create(client, apimart, model=FAST)))
     assert data["status"] == "completed"
     assert "last_frame_url" not in data["result"]
-    decoded = decode_mp4(httpx.get(data["result"]["videos"][0]["url"][0]).content)
+    decoded = decode_mp4(http.get(data["result"]["videos"][0]["url"][0]).content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (864, 480, 5.0, False)
 
 
@@ -135,16 +135,16 @@ def test_pending_then_processing_on_a_slow_clock(simulator, client, apimart):
         config.queue_seconds, config.run_seconds = original
 
 
-def test_first_and_last_frames_with_adaptive_size(client, apimart, media):
+def test_first_and_last_frames_with_adaptive_size(http, client, apimart, media):
     frames = [{"url": media["jpg"], "role": "first_frame"}, {"url": media["png"], "role": "last_frame"}]
     created = _create(client, apimart, prompt="day turns to night", image_with_roles=frames, size="adaptive")
     data = _finish(client, apimart, _task_id(created))
     assert data["status"] == "completed"
-    decoded = decode_mp4(httpx.get(data["result"]["videos"][0]["url"][0]).content)
+    decoded = decode_mp4(http.get(data["result"]["videos"][0]["url"][0]).content)
     assert (decoded.width, decoded.height) == (864, 480)  # adaptive renders as 16:9
 
 
-def test_reference_images_video_and_audio(client, apimart, media):
+def test_reference_images_video_and_audio(http, client, apimart, media):
     created = client.post(
         f"{apimart}/v1/videos/generations",
         json={
@@ -160,7 +160,7 @@ def test_reference_images_video_and_audio(client, apimart, media):
         },
     )
     data = _finish(client, apimart, _task_id(created))  # no prompt: optional with references
-    decoded = decode_mp4(httpx.get(data["result"]["videos"][0]["url"][0]).content)
+    decoded = decode_mp4(http.get(data["result"]["videos"][0]["url"][0]).content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (640, 640, 6.0, True)
 
 
@@ -352,9 +352,9 @@ def test_printed_examples_are_accepted(client, apimart, media, text):
     assert _finish(client, apimart, _task_id(served))["status"] == "completed"
 
 
-def _roles(simulator, task_id: str) -> list[str]:
+def _roles(http: httpx.Client, simulator, task_id: str) -> list[str]:
     """The role the simulator took each media input for, in the order of the request's fields."""
-    task = httpx.get(f"{simulator.base_url}/_simulator/tasks/apimart/{task_id}").json()
+    task = http.get(f"{simulator.base_url}/_simulator/tasks/apimart/{task_id}").json()
     return [item["role"] for item in task["inputs"]]
 
 
@@ -378,8 +378,8 @@ def _roles(simulator, task_id: str) -> list[str]:
         ),
     ],
 )
-def test_what_each_image_is_for(simulator, client, apimart, media, fields, roles):
-    assert _roles(simulator, _task_id(_create(client, apimart, **reachable(fields, media)))) == roles
+def test_what_each_image_is_for(http, simulator, client, apimart, media, fields, roles):
+    assert _roles(http, simulator, _task_id(_create(client, apimart, **reachable(fields, media)))) == roles
 
 
 def _send(client: httpx.Client, base: str, call: HttpCall) -> HttpResponse:
@@ -400,7 +400,7 @@ def _send(client: httpx.Client, base: str, call: HttpCall) -> HttpResponse:
         ),
     ],
 )
-def test_the_dialect_is_understood_and_reads_the_last_frame(simulator, client, apimart, media, fields, roles):
+def test_the_dialect_is_understood_and_reads_the_last_frame(http, simulator, client, apimart, media, fields, roles):
     """The dialect's request means to the simulator what the user asked for (a lone reference image is no first
     frame), and the last frame the simulator returns is the one the dialect reads."""
     gateway = get_gateway("apimart")
@@ -410,17 +410,17 @@ def test_the_dialect_is_understood_and_reads_the_last_frame(simulator, client, a
     }
     request = VideoRequest(model=MODEL, prompt="a lighthouse", return_last_frame=True, **inputs)
     task_id = gateway.parse_submit(_send(client, apimart, gateway.build_submit(request))).task_id
-    assert _roles(simulator, task_id) == roles
+    assert _roles(http, simulator, task_id) == roles
     status = poll_until(
         lambda: gateway.parse_status(_send(client, apimart, gateway.build_status(task_id))),
         lambda status: status.state.is_terminal,
     )
     assert status.state is TaskState.SUCCEEDED
     download = gateway.build_download(status, "last_frame")
-    assert png_size(httpx.get(download.path).content) == (864, 480)
+    assert png_size(http.get(download.path).content) == (864, 480)
 
 
-def test_upload_image_and_fetch_it_back(simulator, client, apimart):
+def test_upload_image_and_fetch_it_back(http, simulator, client, apimart):
     reply = client.post(f"{apimart}/v1/uploads/images", files={"file": ("my photo.png", PNG, "image/png")})
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -429,7 +429,7 @@ def test_upload_image_and_fetch_it_back(simulator, client, apimart):
     assert body["filename"] == "my_photo.png"
     assert isinstance(body["created_at"], int)
 
-    fetched = httpx.get(body["url"])  # public, like the upload CDN
+    fetched = http.get(body["url"])  # public, like the upload CDN
     assert fetched.status_code == 200
     assert fetched.content == PNG
     assert fetched.headers["content-type"] == "image/png"
@@ -437,7 +437,7 @@ def test_upload_image_and_fetch_it_back(simulator, client, apimart):
     # The returned URL is what generation requests take instead of base64.
     created = _create(client, apimart, image_urls=[body["url"]])
     assert _finish(client, apimart, _task_id(created))["status"] == "completed"
-    assert _stats(simulator)["gateways"]["apimart"]["upload_requests"] == 1
+    assert _stats(http, simulator)["gateways"]["apimart"]["upload_requests"] == 1
 
 
 @pytest.mark.parametrize(
@@ -542,7 +542,7 @@ URLS = [f"https://x.test/{index}.jpg" for index in range(10)]
         pytest.param({"callback_url": "https://x.test/hook"}, "callback_url", id="undocumented-callback"),
     ],
 )
-def test_documented_rejections(simulator, client, apimart, fields, param):
+def test_documented_rejections(http, simulator, client, apimart, fields, param):
     body = {key: value for key, value in {"model": MODEL, "prompt": "x", **fields}.items() if value is not None}
     response = client.post(f"{apimart}/v1/videos/generations", json=body)
     assert response.status_code == 400, response.text
@@ -551,7 +551,7 @@ def test_documented_rejections(simulator, client, apimart, fields, param):
     assert (error["code"], error["type"]) == (400, "invalid_request_error")
     assert error["message"].startswith("请求参数无效")
     assert param in error["message"]
-    assert not _stats(simulator)["tasks"]  # a rejected request creates no task
+    assert not _stats(http, simulator)["tasks"]  # a rejected request creates no task
 
 
 def test_body_that_is_not_json(client, apimart):
@@ -574,8 +574,8 @@ def test_unknown_language_is_rejected(client, apimart):
 @pytest.mark.parametrize(
     "headers", [{}, {"Authorization": "Basic c2stMQ=="}, {"Authorization": "Token sk-simulator-test"}]
 )
-def test_missing_key_is_401_in_apimart_shape(apimart, headers):
-    response = httpx.post(f"{apimart}/v1/videos/generations", json={"model": MODEL, "prompt": "x"}, headers=headers)
+def test_missing_key_is_401_in_apimart_shape(http, apimart, headers):
+    response = http.post(f"{apimart}/v1/videos/generations", json={"model": MODEL, "prompt": "x"}, headers=headers)
     assert response.status_code == 401
     error = response.json()["error"]
     assert (error["code"], error["type"]) == (401, "authentication_error")
@@ -590,7 +590,7 @@ def test_unknown_task_is_404(client, apimart):
     assert error["message"].startswith("任务不存在或已过期")  # "task not found or expired"
 
 
-def test_scripted_rate_limit_then_success(simulator, client, apimart):
+def test_scripted_rate_limit_then_success(http, simulator, client, apimart):
     simulator.simulator.faults.replace(
         FaultPlan(retry_after_seconds=3, script=[ScriptedFault(kind="rate_limit", gateway="apimart", op="submit")])
     )
@@ -600,10 +600,10 @@ def test_scripted_rate_limit_then_success(simulator, client, apimart):
     error = limited.json()["error"]
     assert (error["code"], error["type"]) == (429, "rate_limit_error")
     assert error["message"].startswith("请求过于频繁")
-    assert not _stats(simulator)["tasks"]  # nothing was submitted
+    assert not _stats(http, simulator)["tasks"]  # nothing was submitted
 
     task_id = _task_id(_create(client, apimart))
-    assert _stats(simulator)["tasks"][f"apimart/{task_id}"]["submissions"] == 1
+    assert _stats(http, simulator)["tasks"][f"apimart/{task_id}"]["submissions"] == 1
 
 
 @pytest.mark.parametrize(("status", "kind"), [(502, "bad_gateway"), (500, "server_error"), (503, "server_error")])

@@ -27,7 +27,7 @@ def _finish(client: httpx.Client, url: str, task_id: str) -> dict:
     return poll_until(lambda: client.get(f"{url}/{task_id}").json(), lambda task: task["status"] in TERMINAL)
 
 
-def test_text_to_video_with_audio_and_last_frame(simulator, client, ark):
+def test_text_to_video_with_audio_and_last_frame(http, simulator, client, ark):
     created = _create(client, ark, resolution="480p", ratio="9:16", duration=4, return_last_frame=True)
     assert created.status_code == 200
     task_id = created.json()["id"]
@@ -38,28 +38,28 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, ark):
     assert (task["resolution"], task["ratio"], task["duration"], task["generate_audio"]) == ("480p", "9:16", 4, True)
     assert task["usage"]["completion_tokens"] == 480 * 864 * 24 * 4 // 1024
 
-    video = httpx.get(task["content"]["video_url"])  # a CDN URL: no key needed
+    video = http.get(task["content"]["video_url"])  # a CDN URL: no key needed
     assert video.headers["content-type"] == "video/mp4"
     assert int(video.headers["content-length"]) == len(video.content)
     decoded = decode_mp4(video.content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (480, 864, 4.0, True)
     assert decoded.frames == 4 * 24
-    assert png_size(httpx.get(task["content"]["last_frame_url"]).content) == (480, 864)
+    assert png_size(http.get(task["content"]["last_frame_url"]).content) == (480, 864)
 
-    stats = httpx.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"ark/{task_id}"]
+    stats = http.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"ark/{task_id}"]
     assert stats["submissions"] == 1
     assert stats["downloads"] == 2
     assert stats["status_polls"] >= 1
 
 
-def test_image_to_video_without_audio(client, ark, media):
+def test_image_to_video_without_audio(http, client, ark, media):
     content = [
         {"type": "text", "text": "the cat wakes up"},
         {"type": "image_url", "image_url": {"url": media["png"]}, "role": "first_frame"},
     ]
     created = client.post(ark, json={"model": MODEL, "content": content, "generate_audio": False, "ratio": "1:1"})
     task = _finish(client, ark, created.json()["id"])
-    decoded = decode_mp4(httpx.get(task["content"]["video_url"]).content)
+    decoded = decode_mp4(http.get(task["content"]["video_url"]).content)
     assert (decoded.width, decoded.height, decoded.has_audio) == (960, 960, False)
     assert "last_frame_url" not in task["content"]
 
@@ -170,8 +170,8 @@ def test_documented_rejections(client, ark, body, status, code, param):
     assert "Request id:" in error["message"]
 
 
-def test_missing_key_is_401_in_ark_shape(ark):
-    response = httpx.post(ark, json={"model": MODEL, "content": [{"type": "text", "text": "x"}]})
+def test_missing_key_is_401_in_ark_shape(http, ark):
+    response = http.post(ark, json={"model": MODEL, "content": [{"type": "text", "text": "x"}]})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "AuthenticationError"
 

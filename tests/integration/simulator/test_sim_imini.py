@@ -43,11 +43,11 @@ def _finish(client: httpx.Client, base: str, task_id: str) -> dict:
     return poll_until(lambda: _query(client, base, task_id).json(), lambda task: task["status"] in TERMINAL)
 
 
-def _stats(simulator, task_id: str) -> dict:
-    return httpx.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"imini/{task_id}"]
+def _stats(http: httpx.Client, simulator, task_id: str) -> dict:
+    return http.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"imini/{task_id}"]
 
 
-def test_text_to_video_with_audio_and_last_frame(simulator, client, imini):
+def test_text_to_video_with_audio_and_last_frame(http, simulator, client, imini):
     created = _create(
         client, imini, resolution="480P", aspect_ratio="9:16", duration=4, extra_params={"return_last_frame": True}
     )
@@ -83,16 +83,16 @@ def test_text_to_video_with_audio_and_last_frame(simulator, client, imini):
 
     [item] = task["videos"]
     assert (item["width"], item["height"], item["duration"]) == (480, 864, 4)
-    video = httpx.get(item["url"])  # a CDN URL: no key needed
+    video = http.get(item["url"])  # a CDN URL: no key needed
     assert video.headers["content-type"] == "video/mp4"
     assert int(video.headers["content-length"]) == len(video.content)
     decoded = decode_mp4(video.content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (480, 864, 4.0, True)
     assert decoded.frames == 4 * 24
-    assert png_size(httpx.get(item["last_frame_url"]).content) == (480, 864)
-    assert png_size(httpx.get(item["cover_url"]).content) == (480, 864)
+    assert png_size(http.get(item["last_frame_url"]).content) == (480, 864)
+    assert png_size(http.get(item["cover_url"]).content) == (480, 864)
 
-    stats = _stats(simulator, task_id)
+    stats = _stats(http, simulator, task_id)
     assert stats["submissions"] == 1
     assert stats["downloads"] == 3
     assert stats["status_polls"] >= 1
@@ -124,7 +124,7 @@ def test_printed_examples_are_accepted(client, imini, text):
     assert _finish(client, imini, created.json()["task_id"])["status"] == "succeeded"
 
 
-def test_defaults(client, imini):
+def test_defaults(http, client, imini):
     # A prompt-only request takes every default.
     fast = client.post(f"{imini}/v1/videos/generate", json={"model": "doubao/seedance-2.0-fast", "prompt": "rain"})
     assert fast.status_code == 200
@@ -134,11 +134,11 @@ def test_defaults(client, imini):
     # 720P, adaptive (rendered as 16:9), 5 s, with audio.
     assert (item["width"], item["height"], item["duration"]) == (1280, 720, 5)
     assert "last_frame_url" not in item
-    decoded = decode_mp4(httpx.get(item["url"]).content)
+    decoded = decode_mp4(http.get(item["url"]).content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (1280, 720, 5.0, True)
 
 
-def test_image_to_video_first_frame_without_audio(client, imini, media):
+def test_image_to_video_first_frame_without_audio(http, client, imini, media):
     created = _create(
         client,
         imini,
@@ -150,7 +150,7 @@ def test_image_to_video_first_frame_without_audio(client, imini, media):
     assert created.status_code == 200
     task = _finish(client, imini, created.json()["task_id"])
     [item] = task["videos"]
-    decoded = decode_mp4(httpx.get(item["url"]).content)
+    decoded = decode_mp4(http.get(item["url"]).content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (960, 960, 4.0, False)
 
 
@@ -216,14 +216,14 @@ def _send(client: httpx.Client, base: str, call: HttpCall) -> HttpResponse:
         ),
     ],
 )
-def test_the_dialect_is_understood_and_reads_the_last_frame(simulator, client, imini, media, inputs, received):
+def test_the_dialect_is_understood_and_reads_the_last_frame(http, simulator, client, imini, media, inputs, received):
     """The simulator takes what the dialect sends, and returns the last frame where the dialect reads it."""
     sources = {**media, "data-mp3": data_uri(b"ID3\x04\x00\x00" + bytes(64), "audio/mpeg")}
     gateway = get_gateway("imini")
     fields = {key: tuple(sources[name] for name in names) for key, names in inputs.items()}
     request = VideoRequest(model=MODEL, prompt="a lighthouse", return_last_frame=True, **fields)
     task_id = gateway.parse_submit(_send(client, imini, gateway.build_submit(request))).task_id
-    task = httpx.get(f"{simulator.base_url}/_simulator/tasks/imini/{task_id}").json()
+    task = http.get(f"{simulator.base_url}/_simulator/tasks/imini/{task_id}").json()
     assert [(item["role"], item["via"]) for item in task["inputs"]] == received
     status = poll_until(
         lambda: gateway.parse_status(_send(client, imini, gateway.build_status(task_id))),
@@ -231,7 +231,7 @@ def test_the_dialect_is_understood_and_reads_the_last_frame(simulator, client, i
     )
     assert status.state is TaskState.SUCCEEDED
     download = gateway.build_download(status, "last_frame")
-    assert png_size(httpx.get(download.path).content) == (1280, 720)
+    assert png_size(http.get(download.path).content) == (1280, 720)
 
 
 def test_queued_task_reads_as_queued_with_nulls(simulator, client, imini):
@@ -364,7 +364,7 @@ def _body(**fields) -> dict:
         ),
     ],
 )
-def test_documented_rejections(simulator, client, imini, body, field):
+def test_documented_rejections(http, simulator, client, imini, body, field):
     response = client.post(f"{imini}/v1/videos/generate", json=body)
     assert response.status_code == 400
     error = response.json()["error"]
@@ -372,7 +372,7 @@ def test_documented_rejections(simulator, client, imini, body, field):
     assert (error["code"], error["status"]) == ("INVALID_PARAMETER", 400)
     assert field in error["message"]
     assert error["request_id"]
-    gateway = httpx.get(f"{simulator.base_url}/_simulator/stats").json()["gateways"]["imini"]
+    gateway = http.get(f"{simulator.base_url}/_simulator/stats").json()["gateways"]["imini"]
     assert gateway["submit_rejected"] == 1
     assert "submissions" not in gateway
 
@@ -383,8 +383,8 @@ def test_body_that_is_not_json_is_invalid_parameter(client, imini):
     assert response.json()["error"]["code"] == "INVALID_PARAMETER"
 
 
-def test_missing_key_is_401_in_imini_shape(imini):
-    response = httpx.post(f"{imini}/v1/videos/generate", json=_body())
+def test_missing_key_is_401_in_imini_shape(http, imini):
+    response = http.post(f"{imini}/v1/videos/generate", json=_body())
     assert response.status_code == 401
     error = response.json()["error"]
     assert (error["code"], error["status"]) == ("UNAUTHORIZED", 401)
@@ -404,7 +404,7 @@ def test_no_cancel_endpoint(client, imini):
     assert client.delete(f"{imini}/v1/videos/tasks/{task_id}").status_code == 405
 
 
-def test_scripted_rate_limit_on_submit(simulator, client, imini):
+def test_scripted_rate_limit_on_submit(http, simulator, client, imini):
     plan = FaultPlan(retry_after_seconds=3, script=[ScriptedFault(kind="rate_limit", gateway="imini", op="submit")])
     simulator.simulator.faults.replace(plan)
     limited = _create(client, imini)
@@ -417,8 +417,8 @@ def test_scripted_rate_limit_on_submit(simulator, client, imini):
     retried = _create(client, imini)  # the script is used up: the retry goes through
     assert retried.status_code == 200
     task_id = retried.json()["task_id"]
-    assert _stats(simulator, task_id)["submissions"] == 1
-    gateway = httpx.get(f"{simulator.base_url}/_simulator/stats").json()["gateways"]["imini"]
+    assert _stats(http, simulator, task_id)["submissions"] == 1
+    gateway = http.get(f"{simulator.base_url}/_simulator/stats").json()["gateways"]["imini"]
     assert (gateway["submit_requests"], gateway["submissions"], gateway["fault_rate_limit"]) == (2, 1, 1)
 
 

@@ -47,7 +47,7 @@ def _clock(simulator, *, queue: float, run: float):
         config.queue_seconds, config.run_seconds = original
 
 
-def test_text_to_video_round_trip(simulator, client, videos):
+def test_text_to_video_round_trip(http, simulator, client, videos):
     fields = {"seconds": "4", "resolution": "480p", "ratio": "9:16", "generate_audio": True, "return_last_frame": True}
     with _clock(simulator, queue=10_000, run=10_000) as config:
         created = _create(client, videos, **fields)
@@ -76,7 +76,7 @@ def test_text_to_video_round_trip(simulator, client, videos):
     assert video["expires_at"] - video["completed_at"] == 86_400_000
     assert "error" not in video
 
-    cdn = httpx.get(video["metadata"]["url"])  # a CDN link: no key
+    cdn = http.get(video["metadata"]["url"])  # a CDN link: no key
     assert cdn.headers["content-type"] == "video/mp4"
     assert int(cdn.headers["content-length"]) == len(cdn.content)
     proxied = client.get(f"{videos}/{video_id}/content")
@@ -85,13 +85,13 @@ def test_text_to_video_round_trip(simulator, client, videos):
     assert proxied.content == cdn.content
     decoded = decode_mp4(proxied.content)
     assert (decoded.width, decoded.height, decoded.duration, decoded.has_audio) == (480, 864, 4.0, True)
-    assert png_size(httpx.get(video["metadata"]["last_frame_url"]).content) == (480, 864)
+    assert png_size(http.get(video["metadata"]["last_frame_url"]).content) == (480, 864)
 
-    anonymous = httpx.get(f"{videos}/{video_id}/content")
+    anonymous = http.get(f"{videos}/{video_id}/content")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["type"] == "authentication_error"
 
-    stats = httpx.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"infinityblue/{video_id}"]
+    stats = http.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"][f"infinityblue/{video_id}"]
     assert stats["submissions"] == 1
     assert stats["downloads"] == 3
     assert stats["status_polls"] >= 3
@@ -186,7 +186,7 @@ def test_accepted_requests(client, videos, media, fields, seconds, size):
     assert video["model"] == fields.get("model", MODEL)
 
 
-def test_content_items_on_loopback_are_fetched_and_recorded(simulator, client, videos, media):
+def test_content_items_on_loopback_are_fetched_and_recorded(http, simulator, client, videos, media):
     # Loopback stands for the public internet here (the file server); private networks stay refused.
     content = [
         _item("image_url", "reference_image", media["png"]),
@@ -197,7 +197,7 @@ def test_content_items_on_loopback_are_fetched_and_recorded(simulator, client, v
     created = _create(client, videos, ratio="1:1", metadata={"content": content})
     assert created.status_code == 200, created.text
     assert _finish(client, videos, created.json()["id"])["status"] == "completed"
-    inputs = httpx.get(f"{simulator.base_url}/_simulator/tasks/infinityblue/{created.json()['id']}").json()["inputs"]
+    inputs = http.get(f"{simulator.base_url}/_simulator/tasks/infinityblue/{created.json()['id']}").json()["inputs"]
     assert [(each["field"], each["role"], each["via"], each["error"]) for each in inputs] == [
         ("metadata.content[0].image_url.url", "reference_image", "url", None),
         ("metadata.content[1].video_url.url", "reference_video", "url", None),
@@ -464,13 +464,13 @@ def test_every_printed_request_example_is_accepted(client, videos, media, name):
         *UPSTREAM_REJECTIONS,
     ],
 )
-def test_documented_rejections(simulator, client, videos, fields, code, param):
+def test_documented_rejections(http, simulator, client, videos, fields, code, param):
     response = _create(client, videos, **fields)
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["type"], error["code"], error["param"]) == ("invalid_request_error", code, param)
     assert error["message"]
-    stats = httpx.get(f"{simulator.base_url}/_simulator/stats").json()
+    stats = http.get(f"{simulator.base_url}/_simulator/stats").json()
     assert stats["tasks"] == {}  # nothing was created, nothing billed
 
 
@@ -481,12 +481,12 @@ def test_malformed_json_body(client, videos):
     assert (error["type"], error["code"], error["param"]) == ("invalid_request_error", "invalid_request_body", None)
 
 
-def test_missing_key_is_401(videos):
-    response = httpx.post(videos, json={"model": MODEL, "prompt": PROMPT})
+def test_missing_key_is_401(http, videos):
+    response = http.post(videos, json={"model": MODEL, "prompt": PROMPT})
     assert response.status_code == 401
     error = response.json()["error"]
     assert (error["type"], error["code"]) == ("authentication_error", "invalid_api_key")
-    assert httpx.get(f"{videos}/video_abc123", headers={"Authorization": "Basic c2stdGVzdA=="}).status_code == 401
+    assert http.get(f"{videos}/video_abc123", headers={"Authorization": "Basic c2stdGVzdA=="}).status_code == 401
 
 
 @pytest.mark.parametrize("suffix", ["", "/content"])
@@ -497,7 +497,7 @@ def test_unknown_video_is_404(client, videos, suffix):
     assert (error["type"], error["code"]) == ("not_found_error", "resource_not_found")
 
 
-def test_rate_limit_has_retry_after_and_rate_limit_headers(simulator, client, videos):
+def test_rate_limit_has_retry_after_and_rate_limit_headers(http, simulator, client, videos):
     _script(simulator, ScriptedFault(kind="rate_limit", gateway="infinityblue", op="submit"))
     before = time.time()
     limited = _create(client, videos)
@@ -508,7 +508,7 @@ def test_rate_limit_has_retry_after_and_rate_limit_headers(simulator, client, vi
     assert before < int(limited.headers["X-RateLimit-Reset-Requests"]) <= time.time() + 2  # a Unix timestamp
     error = limited.json()["error"]
     assert (error["type"], error["code"], error["param"]) == ("rate_limit_error", "rate_limit_exceeded", None)
-    assert httpx.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"] == {}
+    assert http.get(f"{simulator.base_url}/_simulator/stats").json()["tasks"] == {}
 
     retried = _create(client, videos)
     assert retried.status_code == 200
@@ -537,7 +537,7 @@ def test_moderation_failure(simulator, client, videos):
     assert content.json()["error"]["type"] == "not_found_error"
 
 
-def test_expired_content_is_404(simulator, client, videos):
+def test_expired_content_is_404(http, simulator, client, videos):
     _script(simulator, ScriptedFault(kind="expire_url", gateway="infinityblue"))
     video = _finish(client, videos, _create(client, videos).json()["id"])
     assert video["status"] == "completed"
@@ -545,7 +545,7 @@ def test_expired_content_is_404(simulator, client, videos):
     content = client.get(f"{videos}/{video['id']}/content")
     assert content.status_code == 404  # "Task not found, not completed yet, or content already expired"
     assert content.json()["error"]["code"] == "resource_not_found"
-    assert httpx.get(video["metadata"]["url"]).status_code == 403  # the signed CDN link has lapsed too
+    assert http.get(video["metadata"]["url"]).status_code == 403  # the signed CDN link has lapsed too
 
 
 def _download(client: httpx.Client, url: str) -> tuple[int, int]:

@@ -61,14 +61,14 @@ def _asset_status(client: httpx.Client, base: str, *asset_ids: str) -> list[dict
 
 @pytest.fixture
 def slow_assets(monkeypatch):
-    """Assets stay Processing for 1000 simulated seconds (1 s real), long enough to be seen."""
-    monkeypatch.setattr(jimmyai_sim, "ASSET_PROCESSING_SECONDS", 1000.0)
+    """Assets stay Processing for 500 simulated seconds (0.5 s real), long enough to be seen."""
+    monkeypatch.setattr(jimmyai_sim, "ASSET_PROCESSING_SECONDS", 500.0)
 
 
-def test_mini_route_from_submit_to_download(simulator, client, jimmy):
+def test_mini_route_from_submit_to_download(http, simulator, client, jimmy):
     config = simulator.simulator.config
     original = (config.queue_seconds, config.run_seconds)
-    config.queue_seconds, config.run_seconds = 500.0, 1500.0  # 0.5 s queued, 1.5 s running
+    config.queue_seconds, config.run_seconds = 200.0, 600.0  # 0.2 s queued, 0.6 s running: polls see both
     try:
         created = _create(client, jimmy, resolution="480p", ratio="9:16")
         task_id = _task_id(created)
@@ -97,15 +97,15 @@ def test_mini_route_from_submit_to_download(simulator, client, jimmy):
     assert all(1 <= progress <= 99 for progress in running)
     assert running == sorted(running)
 
-    video = httpx.get(task["result"]["video_url"])  # a CDN link: no key
+    video = http.get(task["result"]["video_url"])  # a CDN link: no key
     assert video.status_code == 200
     assert video.headers["content-type"] == "video/mp4"
     decoded = decode_mp4(video.content)
     assert (decoded.width, decoded.height, decoded.duration) == (480, 864, 4.0)
     assert decoded.has_audio
-    assert png_size(httpx.get(task["result"]["image_url"]).content) == (480, 864)
+    assert png_size(http.get(task["result"]["image_url"]).content) == (480, 864)
 
-    stats = httpx.get(f"{simulator.base_url}/_simulator/stats").json()
+    stats = http.get(f"{simulator.base_url}/_simulator/stats").json()
     assert stats["gateways"]["jimmyai"]["submissions"] == 1
     counters = stats["tasks"][f"jimmyai/{task_id}"]
     assert counters["submissions"] == 1
@@ -113,7 +113,7 @@ def test_mini_route_from_submit_to_download(simulator, client, jimmy):
     assert counters["downloads"] == 2
 
 
-def test_sp_asset_flow_end_to_end(client, jimmy, media, slow_assets):
+def test_sp_asset_flow_end_to_end(http, client, jimmy, media, slow_assets):
     asset_id = _upload(client, jimmy, media["jpg"])
     assert asset_id.startswith("asset_")
     assert _asset_status(client, jimmy, asset_id) == [
@@ -140,7 +140,7 @@ def test_sp_asset_flow_end_to_end(client, jimmy, media, slow_assets):
     task = _finish(client, jimmy, task_id)
     assert task["status"] == "completed"
     assert task["model"] == "seedance2.0-sp"
-    assert png_size(httpx.get(task["result"]["image_url"]).content) == (960, 960)
+    assert png_size(http.get(task["result"]["image_url"]).content) == (960, 960)
 
     # An image asset cannot stand in for a reference audio, and an unknown id is not in the library.
     wrong_type = client.post(
@@ -180,7 +180,7 @@ def test_unknown_asset_is_404(client, jimmy):
         assert response.json() == {"code": "40400", "msg": "asset_id asset_nope does not exist", "data": None}
 
 
-def test_full_route_takes_asset_ids_only(client, jimmy):
+def test_full_route_takes_asset_ids_only(http, client, jimmy):
     body = {"model": "sd2_mx_1080p", "prompt": "a dancer in the rain", "duration": 4, "orientation": "portrait"}
     raw = client.post(jimmy + VIDEOS, json={**body, "images": ["https://example.com/dancer.png"]})
     assert raw.status_code == 400
@@ -196,10 +196,10 @@ def test_full_route_takes_asset_ids_only(client, jimmy):
     assert task["status"] == "completed"
     assert task["model"] == "sd2_mx_1080p"
     # resolution comes from the model name, orientation picks the ratio
-    assert png_size(httpx.get(task["result"]["image_url"]).content) == (1080, 1920)
+    assert png_size(http.get(task["result"]["image_url"]).content) == (1080, 1920)
 
 
-def test_fixed_routes_ignore_resolution(client, jimmy, media):
+def test_fixed_routes_ignore_resolution(http, client, jimmy, media):
     # Fast I2V rather than MD: MD takes https URLs only, and the local file server speaks plain http.
     created = client.post(
         jimmy + VIDEOS,
@@ -213,7 +213,7 @@ def test_fixed_routes_ignore_resolution(client, jimmy, media):
         },
     )
     task = _finish(client, jimmy, _task_id(created))
-    assert png_size(httpx.get(task["result"]["image_url"]).content) == (1280, 720)
+    assert png_size(http.get(task["result"]["image_url"]).content) == (1280, 720)
 
 
 def test_fast_i2v_accepts_one_second(client, jimmy, media):
@@ -352,11 +352,11 @@ def test_dialect_adaptive_on_full_route_round_trips(client, jimmy):
     assert _finish(client, jimmy, task_id)["status"] == "completed"
 
 
-def test_missing_key_is_401(jimmy):
-    response = httpx.post(jimmy + VIDEOS, json=MINI)
+def test_missing_key_is_401(http, jimmy):
+    response = http.post(jimmy + VIDEOS, json=MINI)
     assert response.status_code == 401
     assert response.json()["code"] == "40100"
-    assert httpx.post(f"{jimmy}{ASSETS}/upload", json={"type": "image", "url": IMG}).status_code == 401
+    assert http.post(f"{jimmy}{ASSETS}/upload", json={"type": "image", "url": IMG}).status_code == 401
 
 
 def test_unknown_task_is_404(client, jimmy):
@@ -367,7 +367,7 @@ def test_unknown_task_is_404(client, jimmy):
     assert "vid_does_not_exist" in reply["msg"]
 
 
-def test_scripted_rate_limit(simulator, client, jimmy):
+def test_scripted_rate_limit(http, simulator, client, jimmy):
     simulator.simulator.faults.replace(
         FaultPlan(script=[ScriptedFault(kind="rate_limit", gateway="jimmyai", op="submit")], retry_after_seconds=2)
     )
@@ -377,7 +377,7 @@ def test_scripted_rate_limit(simulator, client, jimmy):
     assert limited.json()["code"] == "42900"
     assert limited.json()["data"] is None
     _task_id(_create(client, jimmy))  # only the next request was limited
-    stats = httpx.get(f"{simulator.base_url}/_simulator/stats").json()["gateways"]["jimmyai"]
+    stats = http.get(f"{simulator.base_url}/_simulator/stats").json()["gateways"]["jimmyai"]
     assert (stats["fault_rate_limit"], stats["submissions"], stats["submit_requests"]) == (1, 1, 2)
 
 
