@@ -9,6 +9,7 @@ from airflow.utils.state import TaskInstanceState
 
 from tests.conftest import BUCKET, SIM_KEY
 from tests.support.dag_runs import _object, _single, _submissions, _task_output
+from tests.support.dag_runs_b import dag_of, task_instances
 
 V20 = "dreamina-seedance-2-0-260128"
 
@@ -71,24 +72,19 @@ def test_a_reseller_is_priced_from_the_connection_and_refused_without_a_price(
         "AIRFLOW_CONN_PRICED", json.dumps({**connection, "extra": {**connection["extra"], "prices": prices}})
     )
     arguments = "model='doubao-seedance-2.0', prompt='x', duration=5, resolution='720p', max_cost=1.0"
-    run = run_dag(
-        "cost_priced",
-        _single("cost_priced", f"seedance_conn_id='priced', {arguments}, output_path='s3://{BUCKET}/cost/p.mp4'"),
-    )
-    assert {ti.state for ti in run.get_task_instances()} == {TaskInstanceState.SUCCESS}
+    # One run, both cases: the priced connection's task, and the same generation on the unpriced one.
+    tasks = {
+        "priced": f"seedance_conn_id='priced', {arguments}, output_path='s3://{BUCKET}/cost/p.mp4'",
+        "unpriced": f"seedance_conn_id='sim_apimart', {arguments}, output_path='s3://{BUCKET}/cost/u.mp4'",
+    }
+    tis = task_instances(run_dag("cost_reseller", dag_of("cost_reseller", tasks)))
+    assert tis["priced"].state == TaskInstanceState.SUCCESS
     cost = json.loads(_object(moto_server, "cost/p.mp4.json"))["cost"]
     assert cost["estimate"] == {"amount": 0.5, "currency": "USD", "basis": "5 s x 0.1 per second (720p)"}
     assert cost["actual"] is None  # apimart reports no usage
 
-    run = run_dag(
-        "cost_unpriced",
-        _single(
-            "cost_unpriced", f"seedance_conn_id='sim_apimart', {arguments}, output_path='s3://{BUCKET}/cost/u.mp4'"
-        ),
-    )
-    (ti,) = run.get_task_instances()
-    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
-    assert _submissions(env, "apimart") == 1  # only the priced run's
+    assert (tis["unpriced"].state, tis["unpriced"].try_number) == (TaskInstanceState.FAILED, 1)
+    assert _submissions(env, "apimart") == 1  # only the priced task's
     assert "max_cost=1 is set but no price is known for doubao-seedance-2.0 on apimart" in _task_output(capfd, caplog)
 
 

@@ -11,10 +11,16 @@ from airflow.utils.state import TaskInstanceState
 
 from tests.conftest import BUCKET, dag_test, s3_client
 from tests.support.dag_runs import _object
-from tests.support.examples import EXAMPLES, _dag_bag, _load
+from tests.support.examples import EXAMPLES, _dag_bag, _load, uninstall_examples
 
 # One worker runs them all, in order: the follow-up example checks the videos the others stored.
 pytestmark = pytest.mark.xdist_group("example_dags")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _examples_leave_the_dags_folder(examples):
+    yield
+    uninstall_examples()  # else every later dag.test() of this worker parses them too
 
 
 def _succeeded(run) -> None:

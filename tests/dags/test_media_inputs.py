@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from PIL import Image
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.conftest import BUCKET, s3_client
 from tests.support.dag_runs import _dies_after_submit, _object, _single, _submissions, _task_output
+from tests.support.dag_runs_b import SharedRuns, dag_of, task_instances
 from tests.support.media import png, put
 
 # One model per gateway that starts from a first frame.
@@ -55,20 +57,64 @@ def _requests(env, gateway: str) -> int:
     return sum(value for key, value in counts.items() if key.endswith("_requests"))
 
 
+# One DAG run per behaviour family, one task per case (tests/support/dag_runs_b.py); the tests of a family
+# read its run, on one worker.
+RUNS = SharedRuns()
+DELIVERY_ORDERS = [("apimart", "upload", "upload"), ("ark", "inline", "data"), ("imini", "inline", "data")]
+
+
+@pytest.fixture
+def delivered(env, moto_server, run_dag, tmp_path_factory) -> SimpleNamespace:
+    """An input reaching a gateway as its bytes: one task per case, each task's input image by its task id.
+
+    ``to_<gateway>``: an S3 first frame, delivered as the gateway takes it by default; ``order_<gateway>``:
+    in the delivery order the task chose; ``local_file``: a file:// image to apimart; ``path_object``: an
+    ObjectStoragePath, read through its own connection."""
+
+    def run() -> SimpleNamespace:
+        images, tasks = {}, {}
+        for gateway, model in I2V_MODELS.items():
+            images[f"to_{gateway}"] = png(colour=(30 + 30 * len(gateway), 120, 60))
+            source = put(moto_server, f"etl/{gateway}/p01.png", images[f"to_{gateway}"])
+            tasks[f"to_{gateway}"] = (
+                f"seedance_conn_id='sim_{gateway}', model={model!r}, prompt='the product turns slowly', "
+                f"first_frame={source!r}, duration=5, output_path='s3://{BUCKET}/media/{gateway}.mp4'"
+            )
+        for gateway, delivery, _ in DELIVERY_ORDERS:
+            images[f"order_{gateway}"] = png(colour=(10, 200, 10))
+            source = put(moto_server, f"etl/order/{gateway}.png", images[f"order_{gateway}"])
+            tasks[f"order_{gateway}"] = (
+                f"seedance_conn_id='sim_{gateway}', model={I2V_MODELS[gateway]!r}, prompt='a lamp', "
+                f"first_frame={source!r}, "
+                f"media_delivery=[{delivery!r}], output_path='s3://{BUCKET}/media/order/{gateway}.mp4'"
+            )
+        # No presigned URL exists for file://; apimart takes no base64, so its upload endpoint is the way.
+        images["local_file"] = png(colour=(90, 90, 200))
+        local = tmp_path_factory.mktemp("media-local") / "local.png"
+        local.write_bytes(images["local_file"])
+        tasks["local_file"] = (
+            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='a cup', "
+            f"first_frame='file://{local}', output_path='s3://{BUCKET}/media/local.mp4'"
+        )
+        images["path_object"] = png(colour=(140, 30, 220))
+        put(moto_server, "etl/paths/p08.png", images["path_object"])
+        tasks["path_object"] = (
+            f"seedance_conn_id='sim_imini', model={I2V_MODELS['imini']!r}, prompt='a scarf', "
+            f"first_frame=ObjectStoragePath('s3://{BUCKET}/etl/paths/p08.png', conn_id=AWS_CONN_ID), "
+            f"media_conn_id='nope', output_path='s3://{BUCKET}/media/paths/p08.mp4'"
+        )
+        body = dag_of("media_delivered", tasks, preamble="from airflow.sdk import ObjectStoragePath\n")
+        return SimpleNamespace(tis=task_instances(run_dag("media_delivered", body)), images=images)
+
+    return RUNS.get("delivered", run)
+
+
+@pytest.mark.xdist_group("media_delivered")
 @pytest.mark.parametrize("gateway", list(I2V_MODELS))
-def test_an_s3_first_frame_reaches_every_gateway_as_the_same_bytes(env, moto_server, run_dag, gateway):
-    image = png(colour=(30 + 30 * len(gateway), 120, 60))
-    source = put(moto_server, f"etl/{gateway}/p01.png", image)
-    run = run_dag(
-        f"media_{gateway}",
-        _single(
-            f"media_{gateway}",
-            f"seedance_conn_id='sim_{gateway}', model={I2V_MODELS[gateway]!r}, prompt='the product turns slowly', "
-            f"first_frame={source!r}, duration=5, output_path='s3://{BUCKET}/media/{gateway}.mp4'",
-        ),
-    )
-    (ti,) = run.get_task_instances()
-    assert ti.state == TaskInstanceState.SUCCESS
+def test_an_s3_first_frame_reaches_every_gateway_as_the_same_bytes(env, moto_server, delivered, gateway):
+    image = delivered.images[f"to_{gateway}"]
+    source = f"s3://{BUCKET}/etl/{gateway}/p01.png"
+    assert delivered.tis[f"to_{gateway}"].state == TaskInstanceState.SUCCESS
     manifest = json.loads(_object(moto_server, f"media/{gateway}.mp4.json"))
     digest = hashlib.sha256(image).hexdigest()
     assert manifest["inputs"] == [
@@ -87,43 +133,23 @@ def test_an_s3_first_frame_reaches_every_gateway_as_the_same_bytes(env, moto_ser
     assert not LEAKS.search(json.dumps(manifest))
 
 
-@pytest.mark.parametrize(
-    ("gateway", "delivery", "via"),
-    [("apimart", "upload", "upload"), ("ark", "inline", "data"), ("imini", "inline", "data")],
-)
-def test_the_delivery_order_can_be_chosen(env, moto_server, run_dag, gateway, delivery, via):
-    image = png(colour=(10, 200, 10))
-    source = put(moto_server, f"etl/order/{gateway}.png", image)
-    run_dag(
-        f"media_order_{gateway}",
-        _single(
-            f"media_order_{gateway}",
-            f"seedance_conn_id='sim_{gateway}', model={I2V_MODELS[gateway]!r}, prompt='a lamp', "
-            f"first_frame={source!r}, "
-            f"media_delivery=[{delivery!r}], output_path='s3://{BUCKET}/media/order/{gateway}.mp4'",
-        ),
-    )
+@pytest.mark.xdist_group("media_delivered")
+@pytest.mark.parametrize(("gateway", "delivery", "via"), DELIVERY_ORDERS)
+def test_the_delivery_order_can_be_chosen(env, moto_server, delivered, gateway, delivery, via):
+    assert delivered.tis[f"order_{gateway}"].state == TaskInstanceState.SUCCESS
     manifest = json.loads(_object(moto_server, f"media/order/{gateway}.mp4.json"))
     assert manifest["inputs"][0]["delivered_as"] == delivery
     (record,) = received(env, gateway, manifest["remote_task_id"])
-    assert (record["via"], record["sha256"]) == (via, hashlib.sha256(image).hexdigest())
+    assert (record["via"], record["sha256"]) == (via, hashlib.sha256(delivered.images[f"order_{gateway}"]).hexdigest())
 
 
-def test_a_local_file_goes_to_apimart_through_its_upload_endpoint(env, moto_server, run_dag, tmp_path):
-    # No presigned URL exists for file://; apimart takes no base64, so its upload endpoint is the way.
-    image = png(colour=(90, 90, 200))
-    (tmp_path / "local.png").write_bytes(image)
-    run_dag(
-        "media_local",
-        _single(
-            "media_local",
-            f"seedance_conn_id='sim_apimart', model={I2V_MODELS['apimart']!r}, prompt='a cup', "
-            f"first_frame='file://{tmp_path}/local.png', output_path='s3://{BUCKET}/media/local.mp4'",
-        ),
-    )
+@pytest.mark.xdist_group("media_delivered")
+def test_a_local_file_goes_to_apimart_through_its_upload_endpoint(env, moto_server, delivered):
+    assert delivered.tis["local_file"].state == TaskInstanceState.SUCCESS
     manifest = json.loads(_object(moto_server, "media/local.mp4.json"))
     assert manifest["inputs"][0]["delivered_as"] == "upload"
-    assert received(env, "apimart", manifest["remote_task_id"])[0]["sha256"] == hashlib.sha256(image).hexdigest()
+    digest = hashlib.sha256(delivered.images["local_file"]).hexdigest()
+    assert received(env, "apimart", manifest["remote_task_id"])[0]["sha256"] == digest
 
 
 def test_the_same_bytes_are_audited_once(env, moto_server, run_dag):
@@ -323,40 +349,59 @@ def _bmp(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(
-    ("fields", "field", "allowed"),
-    [
-        ({"first_frame": "small.png"}, "first_frame", "300-6000 px"),
-        ({"first_frame": "wide.png"}, "first_frame", "aspect"),
-        ({"first_frame": "heavy.bmp"}, "first_frame", "MB"),
-        ({"reference_videos": ["long.mp4"]}, "reference_videos[0]", "2-15 s per clip"),
-        ({"reference_videos": ["slow.mp4"]}, "reference_videos[0]", "fps"),
-        ({"reference_videos": ["tiny.mp4"]}, "reference_videos[0]", "pixels"),
-        ({"reference_videos": ["eight.mp4", "eight.mp4"]}, "reference_videos", "15 s"),
-        ({"reference_images": ["good.png"], "reference_audios": ["short.wav"]}, "reference_audios[0]", "2-15 s"),
-    ],
-    ids=["image-side", "image-aspect", "image-bytes", "clip-duration", "clip-fps", "clip-pixels", "total", "audio"],
-)
-def test_an_input_beyond_a_documented_limit_fails_before_any_request(
-    env, run_dag, bad_media, capfd, caplog, fields, field, allowed
-):
-    arguments = ", ".join(
-        f"{name}={[bad_media[each] for each in value] if isinstance(value, list) else bad_media[value]!r}"
-        for name, value in fields.items()
-    )
-    run = run_dag(
-        "media_limits",
-        _single(
-            "media_limits",
-            f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='x', retries=2, {arguments}, "
-            f"output_path='s3://{BUCKET}/media/limits.mp4'",
-        ),
-    )
-    (ti,) = run.get_task_instances()
+# Each case: the fields given (names of bad_media files), the field the message names, what it says is allowed.
+LIMIT_CASES = {
+    "image-side": ({"first_frame": "small.png"}, "first_frame", "300-6000 px"),
+    "image-aspect": ({"first_frame": "wide.png"}, "first_frame", "aspect"),
+    "image-bytes": ({"first_frame": "heavy.bmp"}, "first_frame", "MB"),
+    "clip-duration": ({"reference_videos": ["long.mp4"]}, "reference_videos[0]", "2-15 s per clip"),
+    "clip-fps": ({"reference_videos": ["slow.mp4"]}, "reference_videos[0]", "fps"),
+    "clip-pixels": ({"reference_videos": ["tiny.mp4"]}, "reference_videos[0]", "pixels"),
+    "total": ({"reference_videos": ["eight.mp4", "eight.mp4"]}, "reference_videos", "15 s"),
+    "audio": ({"reference_images": ["good.png"], "reference_audios": ["short.wav"]}, "reference_audios[0]", "2-15 s"),
+}
+
+
+@pytest.fixture
+def beyond_limits(env, run_dag, bad_media, capfd, caplog) -> SimpleNamespace:
+    """One task per LIMIT_CASES entry (task id: the case), each with inputs that break that limit."""
+
+    def run() -> SimpleNamespace:
+        tasks = {}
+        for case, (fields, _, _) in LIMIT_CASES.items():
+            arguments = ", ".join(
+                f"{name}={[bad_media[each] for each in value] if isinstance(value, list) else bad_media[value]!r}"
+                for name, value in fields.items()
+            )
+            tasks[case] = (
+                f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='x', retries=2, {arguments}, "
+                f"output_path='s3://{BUCKET}/media/limits/{case}.mp4'"
+            )
+        run = run_dag("media_limits", dag_of("media_limits", tasks))
+        return SimpleNamespace(
+            tis=task_instances(run), requests=_requests(env, "ark"), output=_task_output(capfd, caplog)
+        )
+
+    return RUNS.get("limits", run)
+
+
+def _given(fields: dict, field: str, bad_media: dict[str, str]) -> str:
+    """How the message names the value of ``field``: the input's URI and what was measured, or (for the total
+    over a field's clips) each clip's duration, summed."""
+    name, _, index = field.partition("[")
+    given = fields[name][int(index.rstrip("]"))] if index else fields[name]
+    return re.escape(bad_media[given]) + ": [^']*" if isinstance(given, str) else r"[^']* \+ [^']*"
+
+
+@pytest.mark.xdist_group("media_limits")
+@pytest.mark.parametrize("case", list(LIMIT_CASES))
+def test_an_input_beyond_a_documented_limit_fails_before_any_request(beyond_limits, bad_media, case):
+    fields, field, allowed = LIMIT_CASES[case]
+    ti = beyond_limits.tis[case]
     assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
-    assert _requests(env, "ark") == 0
-    output = _task_output(capfd, caplog)
-    problem = re.search(rf"- {re.escape(field)}='[^']+': .{{0,120}}", output)
+    assert beyond_limits.requests == 0  # no task of the run sent any
+    output = beyond_limits.output  # every case's task: the problem is found by its field and value
+    problem = re.search(rf"- {re.escape(field)}='{_given(fields, field, bad_media)}': .{{0,120}}", output)
     assert problem, output[-3000:]
     assert allowed in problem.group(0), problem.group(0)
 
@@ -391,21 +436,14 @@ def test_a_paid_generation_is_resumed_even_when_its_input_is_gone(env, moto_serv
     assert manifest["inputs"][0]["source"] == source  # identified by the claim, not by re-reading
 
 
-def test_an_object_storage_path_is_an_input_too(env, moto_server, run_dag):
-    image = png(colour=(140, 30, 220))
-    put(moto_server, "etl/paths/p08.png", image)
-    body = _single(
-        "media_path_object",
-        f"seedance_conn_id='sim_imini', model={I2V_MODELS['imini']!r}, prompt='a scarf', "
-        f"first_frame=ObjectStoragePath('s3://{BUCKET}/etl/paths/p08.png', conn_id=AWS_CONN_ID), media_conn_id='nope', "
-        f"output_path='s3://{BUCKET}/media/paths/p08.mp4'",
-    )
-    run = run_dag("media_path_object", "from airflow.sdk import ObjectStoragePath\n" + body)
-    (ti,) = run.get_task_instances()
-    assert ti.state == TaskInstanceState.SUCCESS  # read through the path's own connection, not media_conn_id
+@pytest.mark.xdist_group("media_delivered")
+def test_an_object_storage_path_is_an_input_too(env, moto_server, delivered):
+    # read through the path's own connection, not media_conn_id ('nope')
+    assert delivered.tis["path_object"].state == TaskInstanceState.SUCCESS
     manifest = json.loads(_object(moto_server, "media/paths/p08.mp4.json"))
     assert manifest["inputs"][0]["source"] == f"s3://{BUCKET}/etl/paths/p08.png"
-    assert received(env, "imini", manifest["remote_task_id"])[0]["sha256"] == hashlib.sha256(image).hexdigest()
+    digest = hashlib.sha256(delivered.images["path_object"]).hexdigest()
+    assert received(env, "imini", manifest["remote_task_id"])[0]["sha256"] == digest
 
 
 def test_a_data_uri_reaches_apimart_through_its_upload_endpoint_and_is_never_stored(

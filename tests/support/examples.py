@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from airflow_provider_seedance.testing.connections import simulated_gateway_connections
@@ -32,14 +30,26 @@ def install_examples(simulator) -> Path:
     os.environ.update(connections)
     os.environ["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = connections["AIRFLOW_CONN_SEEDANCE_ARK"]
     shutil.copytree(EXAMPLES, DAGS_FOLDER, dirs_exist_ok=True)
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run(
-        [airflow, "pools", "set", "seedance_api", "4", "Concurrent Seedance generations", "--include-deferred"],
-        check=True,
-        capture_output=True,
-        timeout=120,
+    # The pool the fan-out example's docstring creates with `airflow pools set seedance_api 4 "Concurrent
+    # Seedance generations" --include-deferred`, written as that command's local client writes it, without
+    # starting an `airflow` process (about 7 s of CPU on this machine).
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(
+        name="seedance_api", slots=4, description="Concurrent Seedance generations", include_deferred=True
     )
     return DAGS_FOLDER
+
+
+def uninstall_examples() -> None:
+    """Take the example DAGs out of the dags folder again: ``dag.test()`` parses the whole folder on every
+    call, so examples left there would be parsed (and written to the database) by every later run."""
+    for path in EXAMPLES.iterdir():
+        copy = DAGS_FOLDER / path.name
+        if copy.is_dir():
+            shutil.rmtree(copy)
+        else:
+            copy.unlink(missing_ok=True)
 
 
 def _load(name: str):
