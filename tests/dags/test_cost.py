@@ -8,8 +8,7 @@ import pytest
 from airflow.utils.state import TaskInstanceState
 
 from tests.conftest import BUCKET, SIM_KEY
-from tests.support.dag_runs import _object, _single, _submissions, _task_output
-from tests.support.dag_runs_b import dag_of, task_instances
+from tests.support.dag_runs import _object, _single, _submissions, _task_output, dag_of, task_instances
 
 V20 = "dreamina-seedance-2-0-260128"
 

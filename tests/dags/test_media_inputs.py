@@ -21,8 +21,16 @@ from PIL import Image
 
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.conftest import BUCKET, s3_client
-from tests.support.dag_runs import _dies_after_submit, _object, _single, _submissions, _task_output
-from tests.support.dag_runs_b import SharedRuns, dag_of, task_instances
+from tests.support.dag_runs import (
+    SharedRuns,
+    _dies_after_submit,
+    _object,
+    _single,
+    _submissions,
+    _task_output,
+    dag_of,
+    task_instances,
+)
 from tests.support.media import png, put
 
 # One model per gateway that starts from a first frame.
@@ -57,7 +65,7 @@ def _requests(env, gateway: str) -> int:
     return sum(value for key, value in counts.items() if key.endswith("_requests"))
 
 
-# One DAG run per behaviour family, one task per case (tests/support/dag_runs_b.py); the tests of a family
+# One DAG run per behaviour family, one task per case (tests/support/dag_runs.py); the tests of a family
 # read its run, on one worker.
 RUNS = SharedRuns()
 DELIVERY_ORDERS = [("apimart", "upload", "upload"), ("ark", "inline", "data"), ("imini", "inline", "data")]
