@@ -38,7 +38,7 @@ def gateway(monkeypatch):
     """The simulator on a fast clock; seedance_default points at its Ark API."""
     from airflow_provider_seedance.simulator import SimulatorConfig, start_simulator
 
-    with start_simulator(SimulatorConfig(time_scale=0.01)) as simulator:
+    with start_simulator(SimulatorConfig(time_scale=0.001)) as simulator:
         connection = {
             "conn_type": "seedance",
             "host": simulator.gateway_url("ark"),
