@@ -19,7 +19,8 @@ async connection lookup          3.3.2    common-compat (>= 1.23) reads the conn
 ``BaseTrigger.on_kill``          3.3      not called: clearing a deferred task leaves the
                                           remote generation running (docs: limitations)
 declarative ``conn-fields``      3.2      the hook's ``get_connection_form_widgets`` /
-                                          ``get_ui_field_behaviour``, built by the helpers below
+                                          ``get_ui_field_behaviour``, built in
+                                          ``hooks/connection_form.py``
 ``ObjectStoragePath.conn_id``    3.2      read from ``storage_options`` (``storage_conn_id``)
 ``task_state_store``             3.3      not used on any release: claims (``outputs/claims.py``)
                                           resume a submitted generation everywhere
@@ -28,15 +29,10 @@ declarative ``conn-fields``      3.2      the hook's ``get_connection_form_widge
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseHook, Stats, conf
 from airflow.sdk import ObjectStoragePath
 from airflow.triggers.base import BaseTrigger
-
-from airflow_provider_seedance.gateways import GATEWAY_NAMES
-from airflow_provider_seedance.hooks import connection_form
 
 __all__ = [
     "TRIGGER_ON_KILL_SUPPORTED",
@@ -47,8 +43,6 @@ __all__ = [
     "conf",
     "get_async_connection",
     "get_async_extra_dejson",
-    "legacy_connection_form_widgets",
-    "legacy_ui_field_behaviour",
     "storage_conn_id",
 ]
 
@@ -60,31 +54,3 @@ def storage_conn_id(path: ObjectStoragePath) -> str | None:
     """The connection an ``ObjectStoragePath`` reads and writes through (a property from 3.2 on)."""
     conn_id = getattr(path, "conn_id", None)  # 3.0/3.1: universal-pathlib raises AttributeError -> None
     return conn_id if conn_id is not None else path.storage_options.get("conn_id")
-
-
-def legacy_connection_form_widgets() -> dict[str, Any]:
-    """The form's extra fields as WTForms fields, which Airflow 3.0 and 3.1 read from the hook.
-
-    Only ``wtforms`` is used (no Flask-AppBuilder widget): the Airflow 3 UI renders the field from
-    its type, label, default and allowed values. 3.2+ ignores this in favour of ``conn-fields``.
-    """
-    from wtforms import StringField
-    from wtforms.validators import any_of
-
-    return {
-        connection_form.GATEWAY_FIELD: StringField(
-            connection_form.GATEWAY_LABEL,
-            validators=[any_of(list(GATEWAY_NAMES))],
-            description=connection_form.GATEWAY_DESCRIPTION,
-            default=connection_form.GATEWAY_DEFAULT,
-        )
-    }
-
-
-def legacy_ui_field_behaviour() -> dict[str, Any]:
-    """Hidden, relabelled and explained standard fields, as Airflow 3.0 and 3.1 read them from the hook."""
-    return {
-        "hidden_fields": list(connection_form.HIDDEN_FIELDS),
-        "relabeling": dict(connection_form.RELABELING),
-        "placeholders": dict(connection_form.PLACEHOLDERS),
-    }

@@ -19,13 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from airflow_provider_seedance.compat import (
-    BaseHook,
-    get_async_connection,
-    get_async_extra_dejson,
-    legacy_connection_form_widgets,
-    legacy_ui_field_behaviour,
-)
+from airflow_provider_seedance.compat import BaseHook, get_async_connection, get_async_extra_dejson
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
     GatewayError,
@@ -40,6 +34,7 @@ from airflow_provider_seedance.gateways.base import Artifact, Gateway, HttpCall,
 from airflow_provider_seedance.gateways.delivery import AssetState
 from airflow_provider_seedance.hooks.clients import DEFAULT_TIMEOUT, new_sync_client, shared_async_client
 from airflow_provider_seedance.hooks.connection import GatewayConnection, gateway_connection
+from airflow_provider_seedance.hooks.connection_form import legacy_connection_form_widgets, legacy_ui_field_behaviour
 from airflow_provider_seedance.hooks.downloads import ArtifactStream, range_start, range_total, total_size
 from airflow_provider_seedance.hooks.retry import RetryPolicy, outcome_unknown
 from airflow_provider_seedance.hooks.waiting import wait_on_worker
