@@ -50,19 +50,23 @@ def wait_on_worker(
     """
     watch = PollWatch(gateway, task_id, poll_interval)
     while True:
+        # The clock is read once per poll (``passed``): a 404 answered just before the deadline and a second
+        # reading just after it would end the wait as a timeout instead of as the missing task it is.
         try:
             status = get_status(task_id)
         except (TransportError, GatewayError) as exc:
-            ended = watch.failed(exc, deadline_passed=now() >= deadline)
-            if ended is exc or (ended is None and watch.last is None and now() >= deadline):
+            passed = now() >= deadline
+            ended = watch.failed(exc, deadline_passed=passed)
+            if ended is exc or (ended is None and watch.last is None and passed):
                 raise
             if ended is not None:
                 raise ended from exc
         else:
+            passed = now() >= deadline
             watch.seen(status)
             if status.state.is_terminal:
                 return status
-        if watch.last is not None and now() >= deadline:
+        if watch.last is not None and passed:
             return watch.last
         remaining = max(0.0, (deadline - now()).total_seconds())
         sleep(min(watch.delay, remaining))

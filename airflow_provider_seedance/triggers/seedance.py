@@ -93,18 +93,22 @@ class SeedanceTaskTrigger(BaseTrigger):
             # Never at once: the operator checked the task just before deferring, and a trigger that fires
             # within a second of the deferral races the scheduler still processing it.
             delay = max(0.0, min(watch.delay, self.deadline - time.time()))
+            # One reading of the clock per poll, as in ``wait_on_worker``: a 404 just before the deadline is
+            # not turned into a timeout by a second reading just after it.
             try:
                 status = await fleet_poller(hook, connection).status(self.remote_task_id, delay, first=first)
             except (TransportError, GatewayError) as exc:
-                ended = watch.failed(exc, deadline_passed=time.time() >= self.deadline)
+                passed = time.time() >= self.deadline
+                ended = watch.failed(exc, deadline_passed=passed)
                 if ended is not None:
                     return self._event("error", type(ended).__name__, str(ended), gateway)
             else:
+                passed = time.time() >= self.deadline
                 first = False
                 watch.seen(status)
                 if status.state.is_terminal:
                     return SeedanceEvent.from_status(gateway, status)
-            if time.time() >= self.deadline:
+            if passed:
                 return SeedanceEvent.deadline_passed(
                     gateway,
                     self.remote_task_id,

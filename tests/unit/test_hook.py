@@ -84,3 +84,34 @@ def test_other_gateways_take_the_first_404_as_gone(gateway):
 
     error = _not_found(gateway)
     assert MissingTaskWatch(get_gateway(gateway), "t").gone(error) is error
+
+
+def test_a_404_read_just_before_the_deadline_ends_the_wait_as_not_found():
+    # Each reading of the clock moves it on 0.6 s: the first poll's 404 comes before the deadline, any later
+    # reading is past it. The wait reads the clock once per poll, so it polls again and ends on "not found"
+    # rather than re-reading the clock and raising the first 404 as if the grace had run out.
+    from datetime import UTC, datetime, timedelta
+
+    from airflow_provider_seedance.gateways import get_gateway
+    from airflow_provider_seedance.hooks.waiting import wait_on_worker
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    readings = iter(start + timedelta(seconds=0.6 * n) for n in range(1, 100))
+    polls = []
+
+    def get_status(task_id: str):
+        polls.append(task_id)
+        raise _not_found("infinityblue")
+
+    with pytest.raises(TaskNotFoundError) as caught:
+        wait_on_worker(
+            get_status,
+            get_gateway("infinityblue"),
+            "video_1",
+            poll_interval=0.5,
+            deadline=start + timedelta(seconds=1),
+            sleep=lambda seconds: None,
+            now=lambda: next(readings),
+        )
+    assert "was still not found when the deadline passed (2 consecutive 404 replies" in caught.value.message
+    assert len(polls) == 2
