@@ -33,11 +33,17 @@ class RetryPolicy:
     max_retry_after: float = 120.0
 
     def __post_init__(self) -> None:
+        # Checked here, not where the values come from: a connection's extra.retry is JSON, so any type can come.
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise ValueError(f"RetryPolicy max_attempts={self.max_attempts!r}; allowed: a whole number of attempts")
         if self.max_attempts < 1:
             raise ValueError(f"RetryPolicy max_attempts={self.max_attempts}; allowed: 1 or more (1 = no retry)")
         for name in ("base_delay", "max_delay", "max_retry_after"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"RetryPolicy {name}={getattr(self, name)}; allowed: 0 seconds or more")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"RetryPolicy {name}={value!r}; allowed: a number of seconds")
+            if value < 0:
+                raise ValueError(f"RetryPolicy {name}={value}; allowed: 0 seconds or more")
         if self.base_delay > self.max_delay:
             raise ValueError(
                 f"RetryPolicy base_delay={self.base_delay} is above max_delay={self.max_delay}; raise max_delay"
@@ -85,18 +91,13 @@ def retry_policy_from(value: object, where: str) -> RetryPolicy:
     """
     if value in (None, "", {}):
         return DEFAULT_RETRY_POLICY
-    allowed = [item.name for item in fields(RetryPolicy)]
-    example = '{"max_attempts": 6, "base_delay": 1, "max_delay": 30}'
     if not isinstance(value, Mapping):
+        example = '{"max_attempts": 6, "base_delay": 1, "max_delay": 30}'
         raise ValueError(f"{where} {value!r} is not an object; write the fields to change, such as {example}")
-    for name, number in value.items():
-        if name not in allowed:
-            raise ValueError(f"{where} has no field {name!r}; allowed: {', '.join(allowed)}")
-        whole = name == "max_attempts"
-        number_ok = isinstance(number, int) or (not whole and isinstance(number, float) and math.isfinite(number))
-        if isinstance(number, bool) or not number_ok:
-            what = "a whole number of attempts" if whole else "a number of seconds"
-            raise ValueError(f"{where}: {name}={number!r}; allowed: {what}")
+    allowed = [item.name for item in fields(RetryPolicy)]
+    unknown = [name for name in value if name not in allowed]
+    if unknown:
+        raise ValueError(f"{where} has no field {unknown[0]!r}; allowed: {', '.join(allowed)}")
     try:
         return RetryPolicy(**value)
     except ValueError as exc:

@@ -325,7 +325,7 @@ class SeedanceHook(BaseHook):
         self, connection: GatewayConnection, attempt: int, error: SeedanceError, call: HttpCall, *, submit: bool
     ) -> float:
         """Seconds to wait before the next attempt; raises when the error is final."""
-        policy = self.retry_policy or connection.retry_policy
+        policy = self.retry_policy if self.retry_policy is not None else connection.retry_policy
         if not policy.should_retry(attempt, error, submit=submit):
             if submit and outcome_unknown(error):
                 raise SubmitOutcomeUnknownError(
