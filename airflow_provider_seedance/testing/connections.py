@@ -18,14 +18,22 @@ DEMO_RESELLER_PRICES = {
 
 
 def simulated_gateway_connections(
-    gateway_urls: Mapping[str, str], api_key: str, *, prefix: str = "SEEDANCE", demo_prices: bool = False
+    gateway_urls: Mapping[str, str],
+    api_key: str,
+    *,
+    prefix: str = "SEEDANCE",
+    demo_prices: bool = False,
+    retry: Mapping[str, float] | None = None,
 ) -> dict[str, str]:
-    """One connection per gateway, ``<prefix>_<GATEWAY>``; with ``demo_prices``, resellers get made-up prices."""
+    """One connection per gateway, ``<prefix>_<GATEWAY>``; with ``demo_prices``, resellers get made-up prices;
+    ``retry`` is each connection's ``extra.retry`` (docs/connections.md), such as millisecond backoffs in tests."""
     connections = {}
     for name, url in gateway_urls.items():
         extra: dict[str, object] = {"gateway": name}
         if demo_prices and name != "ark":
             extra["prices"] = DEMO_RESELLER_PRICES
+        if retry is not None:
+            extra["retry"] = dict(retry)
         connections[f"AIRFLOW_CONN_{prefix}_{name.upper()}"] = json.dumps(
             {"conn_type": "seedance", "host": url, "password": api_key, "extra": extra}
         )

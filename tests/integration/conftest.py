@@ -7,13 +7,13 @@ users, so the triggers, which build their own hooks, back off through the real p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from airflow_provider_seedance.hooks.clients import shared_ssl_context
+from airflow_provider_seedance.testing.connections import simulated_gateway_connections
 
 # The product's backoff (capped exponential, full jitter), in hundredths of a second instead of seconds.
 # Four attempts per call: a script of more faults than that outlasts one call's retries, so the waiting
@@ -34,9 +34,9 @@ def seedance_conn(simulator, monkeypatch) -> Callable[..., str]:
     """``make(conn_id, gateway, key)``: a ``seedance`` connection to the simulated ``gateway``; its id."""
 
     def make(conn_id: str, gateway: str, key: str, *, retry: dict | None = None) -> str:
-        extra = {"gateway": gateway, "retry": FAST_RETRY if retry is None else retry}
-        conn = {"conn_type": "seedance", "host": simulator.gateway_url(gateway), "password": key, "extra": extra}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        urls = {gateway: simulator.gateway_url(gateway)}
+        (conn,) = simulated_gateway_connections(urls, key, retry=FAST_RETRY if retry is None else retry).values()
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", conn)
         return conn_id
 
     return make
