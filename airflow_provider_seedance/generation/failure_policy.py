@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
@@ -31,6 +32,8 @@ from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How many other seeds a generation that failed output moderation may try (reseed_on_output_moderation).
 MAX_RESEEDS = 2
+# The cause a submit of unknown outcome is recorded and counted under (no task id is known for it).
+OUTCOME_UNKNOWN = "outcome_unknown"
 # Why a generation ended without a video, and what happens next.
 AFTER_NO_VIDEO = {
     "failed": "Next: a retry submits it again; if it fails the same way, change what the message names.",
@@ -123,7 +126,6 @@ def derived_seed(identity: str, reseed: int, seed_range: tuple[int, int]) -> int
 def _record_failure(
     output: ObjectStoragePath, event: SeedanceEvent, request: VideoRequest, cause: FailureCause, log: Log
 ) -> None:
-    """Best effort: ``<output>.failure.json`` tells a night's summary why this output is missing."""
     record = failure_record(
         gateway=event.gateway,
         model=request.model,
@@ -133,6 +135,11 @@ def _record_failure(
         message=event.message,
         at=datetime.now(UTC),
     )
+    write_failure_record(output, record, log)
+
+
+def write_failure_record(output: ObjectStoragePath, record: dict[str, Any], log: Log) -> None:
+    """Best effort: ``<output>.failure.json`` tells a night's summary why this output is missing."""
     try:
         write_json(failure_path(output), record)
     except Exception as exc:  # any store's error: the task fails with the same text either way

@@ -6,8 +6,9 @@ a batch get exactly the same treatment:
 - ``prepare``: check the rendered paths and the request against the gateway (no network), read the media
   inputs kept in storage, and fingerprint the request by them;
 - ``existing_result``: the stored video and manifest, when ``skip_existing`` finds them for this request;
-- ``resume_or_submit``: the remote task a claim beside the output names (no new payment), or a priced,
-  delivered and submitted one, claimed at once (``<output>.claim.json``, see ``outputs/claims.py``);
+- ``resume_or_submit``: the remote task a claim beside the output names (no new payment), or a priced and
+  delivered one, reserved before it is submitted and claimed the moment it answers (``<output>.claim.json``,
+  see ``outputs/claims.py``; an unanswered reservation is ``reservations.py``'s);
 - ``conclude``: from how waiting ended, store the video and its manifest, or fail
   by cause (a reseed after output moderation, a cancel after a timeout, a lost task), leaving the claim
   where a retry should resume and removing it where a retry should submit anew.
@@ -19,7 +20,7 @@ may), with what to do next; the single operator lets Airflow act on them, the ba
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -28,6 +29,7 @@ from airflow.sdk import Context, ObjectStoragePath
 
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import (
+    GatewayError,
     MediaSourceError,
     RateLimitError,
     RequestValidationError,
@@ -38,15 +40,18 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.generation.failure_policy import (
     AFTER_NO_VIDEO,
     MAX_RESEEDS,
+    OUTCOME_UNKNOWN,
     after_failure,
     cancel_after_timeout,
     derived_seed,
+    write_failure_record,
 )
 from airflow_provider_seedance.generation.log import Log
 from airflow_provider_seedance.generation.request_fields import request_fields, scheme_problem
+from airflow_provider_seedance.generation.reservations import settle
 from airflow_provider_seedance.generation.settings import GenerationSettings
 from airflow_provider_seedance.generation.storing import Provenance, store_result
-from airflow_provider_seedance.generation.submission import FIX_INPUT, Submission
+from airflow_provider_seedance.generation.submission import ANSWER_WINDOW, FIX_INPUT, OutcomeUnknown, Submission
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import default_registry_root
 from airflow_provider_seedance.media.sources import (
@@ -57,9 +62,10 @@ from airflow_provider_seedance.media.sources import (
 )
 from airflow_provider_seedance.models import MEDIA_FIELDS, MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
 from airflow_provider_seedance.observability import metrics
-from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, reserve_claim, write_claim
 from airflow_provider_seedance.outputs.layout import claim_path, failure_path, manifest_path
 from airflow_provider_seedance.outputs.manifest import (
+    failure_record,
     request_fingerprint,
     request_record,
     result_from_manifest,
@@ -80,8 +86,9 @@ CAPACITY_MAX_WAIT_SECONDS = 600.0
 
 
 class ClaimNotWritten(SeedanceError, AirflowFailException):
-    """A task was submitted (and is billed) but its claim could not be written: submitting more would pay
-    for generations no later attempt could find."""
+    """The claim beside the output could not be written: before the submit (nothing was paid), or after it
+    (the task is billed but its id is not recorded). Either way the output location is not writable, and
+    submitting more would pay for generations no later attempt could find."""
 
 
 @dataclass(frozen=True)
@@ -207,14 +214,21 @@ class Generation:
     # ---- paying once ------------------------------------------------------------------------------
 
     def resume_or_submit(self, context: Context, prepared: Prepared) -> tuple[TaskStatus, datetime]:
-        """Resume the generation an earlier attempt claimed for this output and request, or submit and claim.
+        """Resume the generation a claim beside the output names for this request, or reserve, submit and claim.
 
         Returns the task's status and the deadline of the wait. A gateway that takes no new task now
-        raises ``RateLimitError`` (nothing was submitted).
+        raises ``RateLimitError`` (nothing was submitted, and the reservation is released).
         """
-        request, sources, fingerprint = prepared.request, prepared.sources, prepared.fingerprint
+        request, fingerprint = prepared.request, prepared.fingerprint
         gateway = self.hook.gateway.name
+        me = airflow_identity(context)
         claim = read_claim(self.output)
+        if claim is not None and claim.is_for(gateway, fingerprint) and claim.is_reservation:
+            try:
+                claim = settle(claim, me, output=self.output, submission=self.submission, log=self.log)
+            except OutcomeUnknown as exc:
+                self._record_unknown(request, str(exc))
+                raise
         seed, reseeds = None, 0
         if claim is not None and claim.is_for(gateway, fingerprint) and claim.next_seed is not None:
             seed, reseeds = claim.next_seed, claim.reseeds + 1
@@ -225,7 +239,7 @@ class Generation:
                 reseeds,
                 MAX_RESEEDS,
             )
-        elif claim is not None and claim.is_for(gateway, fingerprint):
+        elif claim is not None and claim.is_for(gateway, fingerprint) and claim.remote_task_id is not None:
             status = self._still_usable(claim.remote_task_id)
             if status is not None:
                 self.log.info(
@@ -238,52 +252,114 @@ class Generation:
                 metrics.resumed(gateway, request.model)
                 # A retry after a timeout gets a fresh allowance instead of timing out at once.
                 return status, max(claim.deadline_at, datetime.now(UTC) + self.settings.generation_timeout)
-        elif claim is not None:
+        elif claim is not None and not claim.is_for(gateway, fingerprint):
             self.log.warning(
                 "%s claims %s task %s for another request; that task is left alone and this request is submitted.",
                 storage_uri(claim_path(self.output)),
                 claim.gateway,
-                claim.remote_task_id,
+                claim.remote_task_id or "(not answered yet)",
             )
         seed_range = self.hook.gateway.spec_for(request.model).seed_range
         if seed is None and request.seed is None and self.hook.gateway.lists_tasks and seed_range:
-            # So the task list can recognise this submit (see Submission.submit): the seed is this output's,
-            # this request's and this try's, so no other generation (or earlier try) in the list carries it.
+            # So the task list can recognise this submit (see Submission.resolve_unknown): the seed is this
+            # output's, this request's and this try's, so no other generation (or earlier try) in the list carries it.
             identity = f"{fingerprint}:{storage_uri(self.output)}:{context['ti'].try_number}"
             seed = derived_seed(identity, 0, seed_range)
         if seed is not None:
             request = request.model_copy(update={"seed": seed})
+        return self._submit(context, replace(prepared, request=request), claim, seed, reseeds)
+
+    def _submit(
+        self, context: Context, prepared: Prepared, replacing: Claim | None, seed: int | None, reseeds: int
+    ) -> tuple[TaskStatus, datetime]:
+        """Price and deliver, reserve the claim, submit, and fill in the task id (see ``reservations.py``).
+
+        ``replacing`` is the claim this submit takes the place of (None: reserve only where there is none).
+        """
+        request, sources, fingerprint = prepared.request, prepared.sources, prepared.fingerprint
+        gateway = self.hook.gateway.name
         estimate = self.submission.check_cost(request, sources)
         delivered = self.submission.deliver(request, sources, self._asset_registry_root())
-        status = self.submission.submit(delivered)
-        metrics.submitted(gateway, request.model, estimate)
-        submitted_at = datetime.now(UTC)
-        deadline = submitted_at + self.settings.generation_timeout
-        claim = Claim(
+        sent = datetime.now(UTC)
+        resubmits = replacing.unknown_resubmits if replacing is not None and replacing.is_reservation else 0
+        reservation = Claim(
             gateway=gateway,
             seedance_conn_id=self.settings.seedance_conn_id,
-            remote_task_id=status.task_id,
+            remote_task_id=None,
             request_sha256=fingerprint,
-            submitted_at=submitted_at.isoformat(),
-            deadline=deadline.isoformat(),
+            submitted_at=sent.isoformat(),
+            deadline=(sent + self.settings.generation_timeout).isoformat(),
             airflow=airflow_identity(context),
             inputs=[source.record(delivered.forms.get(source.input.field)) for source in sources],
             estimated_cost=estimate.as_dict() if estimate else None,
             seed=seed,
             reseeds=reseeds,
             request=request_record(request),
+            answer_by=(sent + ANSWER_WINDOW).isoformat(),
+            unknown_resubmits=resubmits,
+        )
+        if not self._reserve(reservation, replacing):
+            self.log.info("Another run reserved %s a moment ago; going on from its claim.", storage_uri(self.output))
+            return self.resume_or_submit(context, prepared)
+        claim_uri = storage_uri(claim_path(self.output))
+        try:
+            status, resent = self.submission.submit(delivered, fingerprint, claim_uri)
+        except OutcomeUnknown as exc:
+            self._record_unknown(request, str(exc))  # the reservation stays: a person or Ark's list resolves it
+            raise
+        except Exception as exc:
+            if isinstance(exc, GatewayError) or isinstance(exc.__cause__, GatewayError):
+                self.forget()  # the gateway refused it: nothing was created, so nothing is reserved
+            raise
+        metrics.submitted(gateway, request.model, estimate)
+        claim = replace(
+            reservation,
+            remote_task_id=status.task_id,
+            deadline=(datetime.now(UTC) + self.settings.generation_timeout).isoformat(),
+            answer_by=None,
+            unknown_resubmits=resubmits + resent,
         )
         try:
             write_claim(self.output, claim)
         except Exception as exc:
-            # Without the claim a retry would submit (and pay) again: stop here and say which task it is.
+            # Without the task id a retry finds only the reservation: say which task it is.
             raise ClaimNotWritten(
-                f"{gateway} task {status.task_id} was submitted but its claim could not be written to "
-                f"{storage_uri(claim_path(self.output))} ({type(exc).__name__}: {exc}). Not retrying, so it is not "
-                f"paid twice. Fix write access to the output location, then write the claim by hand or wait for "
-                f"task {status.task_id} in the {gateway} console before clearing this task."
+                f"{gateway} task {status.task_id} was submitted but its id could not be written to {claim_uri} "
+                f"({type(exc).__name__}: {exc}). Not retrying, so it is not paid twice. Fix write access to the "
+                f'output location, then write "remote_task_id": "{status.task_id}" into that claim and clear '
+                "this task: it resumes the task."
             ) from exc
-        return status, deadline
+        return status, claim.deadline_at
+
+    def _reserve(self, reservation: Claim, replacing: Claim | None) -> bool:
+        """Write the reservation before paying: over ``replacing``, else only where no claim exists (False when
+        another producer's appeared first). A store that cannot be written fails here, before anything is paid."""
+        try:
+            if replacing is not None:
+                write_claim(self.output, reservation)
+                return True
+            return reserve_claim(self.output, reservation)
+        except Exception as exc:
+            raise ClaimNotWritten(
+                f"could not write the claim {storage_uri(claim_path(self.output))} before submitting "
+                f"({type(exc).__name__}: {exc}); nothing was submitted. Next: check that the output location "
+                f"exists and that {self.settings.output_conn_id or 'the default connection'} can write there, then "
+                "clear the task."
+            ) from exc
+
+    def _record_unknown(self, request: VideoRequest, message: str) -> None:
+        """``<output>.failure.json`` for a submit of unknown outcome: the run report lists it."""
+        metrics.failed(self.hook.gateway.name, request.model, OUTCOME_UNKNOWN)
+        record = failure_record(
+            gateway=self.hook.gateway.name,
+            model=request.model,
+            remote_task_id=None,
+            cause=OUTCOME_UNKNOWN,
+            code=None,
+            message=message,
+            at=datetime.now(UTC),
+        )
+        write_failure_record(self.output, record, self.log)
 
     def _still_usable(self, task_id: str) -> TaskStatus | None:
         """The claimed task's status; None when it failed (not billed, so it may be submitted anew)."""
@@ -418,7 +494,14 @@ class Generation:
         if claim is not None and claim.remote_task_id == task_id:
             if claim.seed is not None:  # re-seeded after output moderation: record the seed that was sent
                 request = request.model_copy(update={"seed": claim.seed})
-            return Provenance(request, claim.request_sha256, claim.inputs, claim.estimated_cost, claim.submitted_at)
+            return Provenance(
+                request,
+                claim.request_sha256,
+                claim.inputs,
+                claim.estimated_cost,
+                claim.submitted_at,
+                claim.unknown_resubmits,
+            )
         try:
             sources = read_sources(request, self.settings.media_conn_id_or_output, self._media_paths())
         except (MediaSourceError, OSError) as exc:

@@ -32,6 +32,7 @@ class Provenance:
     inputs: list[dict[str, Any]]
     estimated_cost: dict[str, Any] | None
     submitted_at: str | None
+    unknown_resubmits: int = 0  # sent again after an unknown outcome (on_unknown_submit="resubmit")
 
 
 def store_result(
@@ -67,6 +68,7 @@ def store_result(
         stored_at=datetime.now(UTC),
         airflow=airflow,
         cost={"estimate": provenance.estimated_cost, "actual": spent.as_dict() if spent else None},
+        unknown_resubmits=provenance.unknown_resubmits,
     )
     if spent is not None:
         log.info("Actual cost: %.4f %s (%s).", spent.amount, spent.currency, spent.basis)

@@ -1,15 +1,18 @@
 """The paid step of one generation: price it, bring its media to the gateway, submit it exactly once.
 
-A submit whose answer was lost (a dropped connection, a 500) may or may not have created a task. Where
-the gateway lists its tasks (Ark), the task is looked up by model and seed before anything is sent again;
-elsewhere ``on_unknown_submit`` decides. Errors no retry can fix come out as ``AirflowFailException``
-with what to do next; transient ones propagate for Airflow's retries.
+A submit whose answer was lost (a dropped connection, a 500, or a worker that died mid-submit and left a
+reservation without a task id) may or may not have created a task. Where the gateway lists its tasks
+(Ark), the task is looked up by model and seed before anything is sent again; elsewhere nothing can find
+it, so it fails with what to look for, unless ``on_unknown_submit="resubmit"`` allows paying twice.
+Errors no retry can fix come out as ``AirflowFailException`` with what to do next; transient ones
+propagate for Airflow's retries.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,7 @@ from airflow_provider_seedance.media.assets import AssetRegistry
 from airflow_provider_seedance.media.delivery import DeliveredRequest, MediaDelivery
 from airflow_provider_seedance.media.sources import SourceMedia
 from airflow_provider_seedance.models import MediaKind, TaskStatus, VideoRequest
+from airflow_provider_seedance.observability import metrics
 from airflow_provider_seedance.pricing import Cost
 
 if TYPE_CHECKING:
@@ -43,6 +47,30 @@ PRESIGNED_URL_MARGIN = timedelta(hours=1)
 # far before our clock its creation time may lie.
 UNKNOWN_SUBMIT_SETTLE_SECONDS = 3.0
 UNKNOWN_SUBMIT_CLOCK_SKEW = timedelta(minutes=2)
+# A submit (sent at most twice, each bounded by the HTTP client's connect, write and read timeouts, with a
+# lookup between) has answered, or never will, this long after it was sent.
+ANSWER_WINDOW = timedelta(minutes=5)
+
+
+class OutcomeUnknown(SeedanceError, AirflowFailException):
+    """A submit may have created (and be billed for) a task that nothing can find: it is not sent again, and
+    its reservation is left for a person."""
+
+
+@dataclass(frozen=True)
+class UnknownSubmit:
+    """A submit whose outcome is unknown: what finds its task, and what a person is told to look for."""
+
+    model: str
+    seed: int | None
+    sent: datetime
+    fingerprint: str
+    claim_uri: str  # the reservation a person resolves
+    why: str
+
+    @property
+    def said(self) -> str:
+        return self.why[0].upper() + self.why[1:]
 
 
 class Submission:
@@ -112,19 +140,29 @@ class Submission:
                 ) from exc
             raise
 
-    def submit(self, delivered: DeliveredRequest) -> TaskStatus:
-        """Submit; when the answer is lost, find out whether the task was created before sending it again."""
-        sent = datetime.now(UTC)
+    def submit(self, delivered: DeliveredRequest, fingerprint: str, claim_uri: str) -> tuple[TaskStatus, int]:
+        """Submit; when the answer is lost, find out whether the task was created before sending it again.
+
+        Returns the task and how many times it was sent again after an unknown outcome (``on_unknown_submit``).
+        ``fingerprint`` and ``claim_uri`` (the reservation) name the generation to a person should it be lost.
+        """
+        request, sent = delivered.request, datetime.now(UTC)
         try:
-            return self._submit_once(delivered)
+            return self._submit_once(delivered), 0
         except SubmitOutcomeUnknownError as exc:
-            found = self._resolve_unknown_submit(delivered, sent, exc)
+            why = f"the submit's answer was lost ({exc})"
+            unknown = UnknownSubmit(request.model, request.seed, sent, fingerprint, claim_uri, why)
+            found = self.resolve_unknown(unknown)
             if found is not None:
-                return found
+                return found, 0
+        resent = 0 if self.can_look_up(request.seed) else 1
         try:
-            return self._submit_once(delivered)
+            return self._submit_once(delivered), resent
         except SubmitOutcomeUnknownError as exc:
-            raise self._unknown_outcome(delivered, sent, exc) from None
+            why = f"the submit's answer was lost twice ({exc})"
+            self.counted_unknown(request.model, "left_for_a_person")
+            unknown = UnknownSubmit(request.model, request.seed, sent, fingerprint, claim_uri, why)
+            raise self.outcome_unknown(unknown) from None
 
     def _submit_once(self, delivered: DeliveredRequest) -> TaskStatus:
         try:
@@ -139,55 +177,77 @@ class Submission:
                 ) from exc
             raise
 
-    def _resolve_unknown_submit(
-        self, delivered: DeliveredRequest, sent: datetime, exc: SubmitOutcomeUnknownError
-    ) -> TaskStatus | None:
-        """The task a lost-answer submit created; None when it provably was not created (or the user allows
-        sending again regardless); else fail, since a second submit could pay twice."""
-        request, gateway = delivered.request, self.hook.gateway
-        if gateway.lists_tasks and request.seed is not None:
+    def can_look_up(self, seed: int | None) -> bool:
+        """Whether the gateway's task list can tell if a submit with ``seed`` created a task (Ark's can)."""
+        return self.hook.gateway.lists_tasks and seed is not None
+
+    def resolve_unknown(self, unknown: UnknownSubmit) -> TaskStatus | None:
+        """The task a submit of unknown outcome created.
+
+        None when it provably was not created (the task list shows none), or when the user allows sending it
+        again regardless (``on_unknown_submit="resubmit"``); otherwise raises ``OutcomeUnknown``, since a second
+        submit could pay twice.
+        """
+        gateway, model, seed = self.hook.gateway.name, unknown.model, unknown.seed
+        if seed is not None and self.can_look_up(seed):
             time.sleep(UNKNOWN_SUBMIT_SETTLE_SECONDS)  # a task created a moment ago may not be listed yet
             try:
-                found = self.hook.find_task(request.model, request.seed, sent - UNKNOWN_SUBMIT_CLOCK_SKEW)
+                found = self.hook.find_task(model, seed, unknown.sent - UNKNOWN_SUBMIT_CLOCK_SKEW)
             except SeedanceError as lookup:
-                self.log.warning("Looking for the task in %s's task list failed too: %s", gateway.name, lookup)
-                raise self._unknown_outcome(delivered, sent, exc) from None
+                self.log.warning("Looking for the task in %s's task list failed: %s", gateway, lookup)
+                self.counted_unknown(model, "left_for_a_person")
+                raise self.outcome_unknown(
+                    replace(unknown, why=f"{unknown.why}, and {gateway}'s task list could not be read")
+                ) from None
             if found is not None:
                 self.log.warning(
-                    "The submit's answer was lost (%s), but %s's task list shows the task it created: %s (model "
-                    "%s, seed %d). Resuming it; nothing is submitted again.",
-                    exc,
-                    gateway.name,
+                    "%s; %s's task list shows the task it created: %s (model %s, seed %d). Resuming it; nothing is "
+                    "submitted again.",
+                    unknown.said,
+                    gateway,
                     found.task_id,
-                    request.model,
-                    request.seed,
+                    model,
+                    seed,
                 )
+                self.counted_unknown(model, "found")
                 return found
             self.log.warning(
-                "The submit's answer was lost (%s) and %s's task list shows no %s task with seed %d since %s: it "
-                "was not created. Submitting once more.",
-                exc,
-                gateway.name,
-                request.model,
-                request.seed,
-                sent.isoformat(),
+                "%s; %s's task list shows no %s task with seed %d since %s: it was not created. Submitting it.",
+                unknown.said,
+                gateway,
+                model,
+                seed,
+                unknown.sent.isoformat(),
             )
+            self.counted_unknown(model, "not_created")
             return None
         if self.settings.on_unknown_submit == "resubmit":
-            self.log.warning("The submit's answer was lost (%s); submitting once more (on_unknown_submit).", exc)
+            self.log.warning(
+                "%s; submitting it again (on_unknown_submit='resubmit'): if the first one was created, this "
+                "generation is paid twice, and its manifest says so.",
+                unknown.said,
+            )
+            self.counted_unknown(model, "resubmitted")
             return None
-        raise self._unknown_outcome(delivered, sent, exc)
+        self.counted_unknown(model, "left_for_a_person")
+        raise self.outcome_unknown(unknown)
 
-    def _unknown_outcome(
-        self, delivered: DeliveredRequest, sent: datetime, exc: SubmitOutcomeUnknownError
-    ) -> AirflowFailException:
-        # A retry would submit (and pay) again without knowing whether this one went through. The message is
-        # the whole story, so the chain of transport errors behind it is not repeated.
-        gateway = self.hook.gateway.name
-        return AirflowFailException(
-            f"{exc} Next: in {gateway}'s console, look for a {delivered.request.model} task created around "
-            f"{sent.strftime('%Y-%m-%d %H:%M UTC')}. If there is none, clear this task to submit again. If there is "
-            "one, it is being generated and billed: take its video from the console, or clear this task only if a "
-            "second generation is acceptable. (on_unknown_submit='resubmit' submits again on its own, at the risk "
-            "of paying twice.)"
+    def counted_unknown(self, model: str, outcome: str) -> None:
+        metrics.unknown_submit(self.hook.gateway.name, model, outcome)
+
+    def outcome_unknown(self, unknown: UnknownSubmit) -> OutcomeUnknown:
+        """The failure that leaves a submit of unknown outcome to a person: what to look for, and where."""
+        gateway, model = self.hook.gateway, unknown.model
+        console = gateway.console_url(self.hook.connection.base_url)
+        where = f"{gateway.name}'s console ({console})" if console else f"{gateway.name}'s console or task list"
+        until = unknown.sent + ANSWER_WINDOW
+        window = f"{unknown.sent.strftime('%Y-%m-%d %H:%M:%S')} to {until.strftime('%H:%M:%S UTC')}"
+        return OutcomeUnknown(
+            f"outcome unknown: {unknown.why}. {gateway.name} may have created, and may bill, a {model} task sent "
+            f"between {window} (request fingerprint {unknown.fingerprint}); nothing here can ask {gateway.name} "
+            f"which task that submit created, so it is not sent again (that could pay twice). Next: look in {where} "
+            f'for a {model} task created in that window. If there is one, write its id as "remote_task_id" into '
+            f"{unknown.claim_uri} and clear this task: it resumes that task. If there is none, delete that claim and "
+            "clear this task to submit again. (on_unknown_submit='resubmit' sends it again on its own, at the risk of "
+            "paying twice.)"
         )

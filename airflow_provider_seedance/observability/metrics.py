@@ -59,6 +59,14 @@ RESUMES = Metric(
     ("gateway", "model"),
     "generations an attempt took over from the claim beside the output instead of submitting again",
 )
+UNKNOWN_SUBMITS = Metric(
+    "seedance.submissions.unknown",
+    "counter",
+    "count",
+    ("gateway", "model", "outcome"),
+    "submits whose answer never came (lost, or the worker died mid-submit), by what became of them: found in "
+    "the task list, not_created, resubmitted (on_unknown_submit), left_for_a_person",
+)
 FAILURES = Metric(
     "seedance.failures",
     "counter",
@@ -94,6 +102,7 @@ ACTUAL_COST = Metric(
 METRICS = (
     SUBMISSIONS,
     RESUMES,
+    UNKNOWN_SUBMITS,
     FAILURES,
     STORED,
     STORED_BYTES,
@@ -136,6 +145,12 @@ def submitted(gateway: str, model: str, estimate: Cost | None) -> None:
 def resumed(gateway: str, model: str) -> None:
     """A claimed generation taken over instead of submitting again."""
     Stats.incr(RESUMES.name, 1, tags=_tags(gateway=gateway, model=model))
+
+
+@_never_raises
+def unknown_submit(gateway: str, model: str, outcome: str) -> None:
+    """A submit whose answer never came, and what became of it (see ``UNKNOWN_SUBMITS``)."""
+    Stats.incr(UNKNOWN_SUBMITS.name, 1, tags=_tags(gateway=gateway, model=model, outcome=outcome))
 
 
 @_never_raises

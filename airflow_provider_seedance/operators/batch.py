@@ -37,9 +37,11 @@ from airflow_provider_seedance.generation.batch_items import (
     parse_time_problems,
 )
 from airflow_provider_seedance.generation.deferral import deferral_timeout, note_clearing_keeps_running, read_event
+from airflow_provider_seedance.generation.failure_policy import OUTCOME_UNKNOWN
 from airflow_provider_seedance.generation.lifecycle import ClaimNotWritten, Generation
 from airflow_provider_seedance.generation.request_fields import is_template
 from airflow_provider_seedance.generation.settings import TEMPLATED_SETTINGS
+from airflow_provider_seedance.generation.submission import OutcomeUnknown
 from airflow_provider_seedance.links.seedance import task_record
 from airflow_provider_seedance.operators.base import BaseSeedanceGenerationOperator
 from airflow_provider_seedance.triggers.batch import BatchEvent, SeedanceBatchTrigger, WatchedTask
@@ -195,12 +197,15 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
             except ClaimNotWritten as exc:  # every further submit would be paid for and then lost
                 progress.reports[key] = self._failure(key, exc, cause="claim_not_written")
                 stopped = AirflowFailException(
-                    f"not submitted: the claim of {key} could not be written, so a further submit would pay for a "
-                    "video no later attempt could find. Next: fix write access to the output location, then clear "
+                    f"not submitted: the claim of {key} could not be written, so a generation submitted now could be "
+                    "paid for and never found again. Next: fix write access to the output location, then clear "
                     "the task."
                 )
                 self._fail_unstarted(generations, in_flight, progress, stopped, cause="not_submitted")
                 return None
+            except OutcomeUnknown as exc:  # its reservation stays for a person; the others go on
+                progress.reports[key] = self._failure(key, exc, cause=OUTCOME_UNKNOWN)
+                continue
             except Exception as exc:  # this item's failure is reported; the others go on
                 progress.reports[key] = self._failure(key, exc, cause="before_submit")
                 continue

@@ -1,11 +1,14 @@
 """Claims: the record that lets any later attempt resume a generation that was paid for but not stored.
 
-Right after a submit the operator writes ``<output>.claim.json`` beside the output: the gateway,
-the connection id, the remote task id, the request's fingerprint, when it was submitted and until
-when it may run, and the identity of each media input (so the manifest can name them later). A
+Right before a submit the operator reserves ``<output>.claim.json`` beside the output: the gateway, the
+connection id, the request's fingerprint and the seed it is sent with, when it was sent and until when
+its answer may still come, and the identity of each media input. The write succeeds only where no claim
+exists (see ``outputs.store.create_json``), so of two runs producing the same output at once one submits
+and the other waits for its task. The remote task id is filled in the moment the submit answers. A
 retry, a cleared task or a re-triggered run that produces the same output from the same request finds
-the claim and resumes that remote task instead of paying again; the manifest replaces the claim once
-the video is stored.
+the claim and resumes that remote task instead of paying again; the manifest replaces the claim once the
+video is stored. A reservation whose task id never came (the worker died mid-submit) means "outcome
+unknown", never "submit again": ``generation.reservations`` decides what happens to it.
 
 Why a file beside the output rather than Airflow's ``task_state_store``: it needs nothing from
 Airflow (the state store exists only from 3.3), it outlives the task instance (a cleared task or a
@@ -28,20 +31,25 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.outputs.layout import claim_path
-from airflow_provider_seedance.outputs.store import read_json, remove_quietly, storage_uri, write_json
+from airflow_provider_seedance.outputs.store import create_json, read_json, remove_quietly, storage_uri, write_json
 
 log = logging.getLogger(__name__)
 
-CLAIM_VERSION = 1
+CLAIM_VERSION = 2
+# Version 1 claims (before reservations) always carry a task id and read the same way.
+READABLE_VERSIONS = (1, CLAIM_VERSION)
+# The Airflow task instance's identity in ``Claim.airflow``, without the try.
+TASK_INSTANCE_KEYS = ("dag_id", "run_id", "task_id", "map_index")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One submitted generation, as written beside its output."""
+    """One generation being submitted (a reservation: no task id yet) or submitted, as written beside its output."""
 
     gateway: str
     seedance_conn_id: str
-    remote_task_id: str
+    # None while the submit has not answered: from a worker that died mid-submit, "outcome unknown".
+    remote_task_id: str | None
     request_sha256: str
     submitted_at: str
     deadline: str
@@ -58,15 +66,43 @@ class Claim:
     # The request as sent (``manifest.request_record``: the seed included, inline payloads shortened); None in
     # claims written before it was recorded.
     request: dict[str, Any] | None = None
+    # A reservation's submit may still answer until then (another run waits that long for its task id).
+    answer_by: str | None = None
+    # How many submits of this generation were sent again after one's outcome was unknown
+    # (``on_unknown_submit="resubmit"``): each may have been paid for.
+    unknown_resubmits: int = 0
 
     def __post_init__(self) -> None:
-        if not self.remote_task_id:
-            raise ValueError("a claim needs the remote task id")
+        if self.remote_task_id == "":
+            raise ValueError("a claim's remote task id is None (a reservation) or not empty")
         datetime.fromisoformat(self.deadline)  # a deadline that does not parse is a broken claim
+        if self.remote_task_id is None:
+            datetime.fromisoformat(self.answer_by or "")  # a reservation says until when it may answer
 
     def is_for(self, gateway: str, request_sha256: str) -> bool:
         """Whether this claim's task generates ``request_sha256`` on ``gateway`` (so resuming it is right)."""
         return self.gateway == gateway and self.request_sha256 == request_sha256
+
+    @property
+    def is_reservation(self) -> bool:
+        """Reserved before the submit, whose answer (the task id) has not been recorded."""
+        return self.remote_task_id is None
+
+    @property
+    def task_id(self) -> str:
+        """The remote task id of a claim whose submit answered (a reservation has none: ``ValueError``)."""
+        if self.remote_task_id is None:
+            raise ValueError("a reservation has no remote task id yet")
+        return self.remote_task_id
+
+    @property
+    def answer_by_at(self) -> datetime:
+        """Until when a reservation's submit may still answer (a claim with a task id has answered)."""
+        return datetime.fromisoformat(self.answer_by or self.submitted_at)
+
+    def reserved_by(self, airflow: dict[str, Any]) -> bool:
+        """Whether the task instance ``airflow`` names (any try) wrote this claim."""
+        return all(self.airflow.get(key) == airflow.get(key) for key in TASK_INSTANCE_KEYS)
 
     @property
     def deadline_at(self) -> datetime:
@@ -83,7 +119,7 @@ class Claim:
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Claim | None:
         """The claim in ``document``; None when it is not one this version can use."""
-        if document.get("claim_version") != CLAIM_VERSION:
+        if document.get("claim_version") not in READABLE_VERSIONS:
             return None
         try:
             return cls(**{name: document[name] for name in cls.__dataclass_fields__ if name in document})
@@ -106,6 +142,11 @@ def read_claim(output: ObjectStoragePath) -> Claim | None:
 def write_claim(output: ObjectStoragePath, claim: Claim) -> None:
     """Write the claim so that it appears whole or not at all; errors propagate (the caller must stop)."""
     write_json(claim_path(output), claim.document())
+
+
+def reserve_claim(output: ObjectStoragePath, claim: Claim) -> bool:
+    """Write the claim only where none exists; False when another was there first. Errors propagate."""
+    return create_json(claim_path(output), claim.document())
 
 
 def remove_claim(output: ObjectStoragePath) -> None:

@@ -57,10 +57,12 @@ def build_manifest(
     stored_at: datetime,
     airflow: dict[str, Any],
     cost: dict[str, Any] | None = None,
+    unknown_resubmits: int = 0,
 ) -> dict[str, Any]:
     """Everything needed to trust and trace a stored video; never any credential.
 
     ``inputs`` describe the media read from storage or inline (source, size, sha256, how delivered).
+    ``unknown_resubmits`` counts submits sent again after one's outcome was unknown (each may be paid for).
     """
     raw = status.raw if isinstance(status.raw, dict) else {}
     seed = request.seed if request.seed is not None else raw.get("seed")
@@ -78,12 +80,13 @@ def build_manifest(
         "usage": status.usage,
         "cost": cost or {"estimate": None, "actual": None},
         "timings": {"submitted_at": submitted_at, "stored_at": stored_at.isoformat()},
+        "unknown_resubmits": unknown_resubmits,
         "airflow": airflow,
     }
 
 
 def failure_record(
-    *, gateway: str, model: str, remote_task_id: str, cause: str, code: str | None, message: str, at: datetime
+    *, gateway: str, model: str, remote_task_id: str | None, cause: str, code: str | None, message: str, at: datetime
 ) -> dict[str, Any]:
     """Why a generation made no video, written beside its output so a night's summary can say (no secrets:
     the message is the gateway's text with URLs scrubbed)."""

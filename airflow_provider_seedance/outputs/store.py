@@ -114,6 +114,32 @@ def write_text(destination: ObjectStoragePath, text: str) -> None:
     _upload(io.BytesIO(text.encode()), destination)
 
 
+def create_json(destination: ObjectStoragePath, document: dict[str, Any]) -> bool:
+    """Write a small JSON document only where none exists yet; False when one was there first.
+
+    The check and the write are one step where the store offers it, so of two writers racing for the
+    same name exactly one wins: S3's conditional write (``If-None-Match: *``) and a hard link on a local
+    disk (``link`` fails when the name exists). Other schemes check, then write: two writers within that
+    gap can both succeed, which is logged (and said in docs/guides/spend-control.md).
+    """
+    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    if destination.protocol in S3_SCHEMES:
+        return _s3_create(data, destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.protocol in LOCAL_SCHEMES:
+        return _local_create(data, destination)
+    if destination.exists():
+        return False
+    log.warning(
+        "%s:// offers no write-if-absent, so %s is written after a check: two runs writing it at the same "
+        "moment could both go on.",
+        destination.protocol,
+        storage_uri(destination),
+    )
+    _upload(io.BytesIO(data), destination)
+    return True
+
+
 def read_json(source: ObjectStoragePath) -> dict[str, Any] | None:
     """The JSON document at ``source``; None when there is none or it cannot be read as JSON."""
     if not source.exists():
@@ -186,6 +212,37 @@ def _write_local(source: io.BufferedIOBase, destination: ObjectStoragePath) -> N
             os.unlink(temporary)
         raise
     get_hook_lineage_collector().add_output_asset(context=destination, uri=storage_uri(destination))
+
+
+def _s3_create(data: bytes, destination: ObjectStoragePath) -> bool:
+    """One conditional PUT, with the output connection's upload settings (SSE headers a bucket policy demands)."""
+    from botocore.exceptions import ClientError
+
+    bucket, _, key = destination.path.partition("/")
+    hook = _s3_hook(storage_conn_id(destination), _content_type(destination))
+    try:
+        hook.get_conn().put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*", **hook.extra_args)
+    except ClientError as exc:
+        # 412: the object exists; 409: another conditional write to the same key is in progress.
+        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return False
+        raise
+    return True
+
+
+def _local_create(data: bytes, destination: ObjectStoragePath) -> bool:
+    """Written whole to a hidden sibling, then hard-linked to the final name, which fails if the name exists."""
+    temporary = partial_name(destination.path)
+    try:
+        with open(temporary, "wb") as file:
+            file.write(data)
+        os.link(temporary, destination.path)
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    return True
 
 
 @lru_cache(maxsize=16)

@@ -27,6 +27,7 @@ from airflow_provider_seedance.generation.deferral import conclude_or_defer, def
 from airflow_provider_seedance.generation.lifecycle import Generation
 from airflow_provider_seedance.generation.reporting import ReportsGenerations
 from airflow_provider_seedance.generation.request_fields import parse_time_scheme_problem
+from airflow_provider_seedance.generation.reservations import producer, wait_for_answer
 from airflow_provider_seedance.generation.settings import DEFAULTS, GenerationSettings, poll_interval_problem
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.links.seedance import SeedanceTaskLink, SeedanceVideoLink, push_task_record
@@ -96,11 +97,11 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
             return claimed
         claim, generation = claimed
         try:
-            status = generation.hook.get_status(claim.remote_task_id)
+            status = generation.hook.get_status(claim.task_id)
             self.log.info(
                 "%s task %s (claimed in %s) is %s; its deadline is %s.",
                 claim.gateway,
-                claim.remote_task_id,
+                claim.task_id,
                 storage_uri(claim_path(generation.output)),
                 status.state.value,
                 claim.deadline,
@@ -129,15 +130,15 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
         claim, generation = claimed
         gateway = claim.gateway
         try:
-            status = generation.hook.get_status(claim.remote_task_id)
+            status = generation.hook.get_status(claim.task_id)
             if status.state.is_terminal:
                 event = SeedanceEvent.from_status(gateway, status)
             elif datetime.now(UTC) < claim.deadline_at:
-                self.log.info("%s task %s is %s.", gateway, claim.remote_task_id, status.state.value)
+                self.log.info("%s task %s is %s.", gateway, claim.task_id, status.state.value)
                 return False
             else:
-                message = f"task {claim.remote_task_id} did not finish by its claim's deadline {claim.deadline}"
-                event = SeedanceEvent.deadline_passed(gateway, claim.remote_task_id, message)
+                message = f"task {claim.task_id} did not finish by its claim's deadline {claim.deadline}"
+                event = SeedanceEvent.deadline_passed(gateway, claim.task_id, message)
             result = self._stored(context, claim, generation, lambda: generation.conclude(context, event))
             return PokeReturnValue(is_done=True, xcom_value=result)
         finally:
@@ -162,8 +163,17 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
         pushed); or the stored result when the video is already there. Fails when there is neither."""
         output = storage_path(self.output_path, self.output_conn_id)
         claim = read_claim(output)
+        if claim is not None and claim.is_reservation:
+            claim = wait_for_answer(claim, output, self.log)
         if claim is None:
             return self._already_stored(output)
+        if claim.remote_task_id is None:
+            raise AirflowFailException(
+                f"the submit reserved in {storage_uri(claim_path(output))} by {producer(claim)} never recorded its "
+                f"answer, so whether {claim.gateway} created (and bills) a task is unknown. This sensor does not "
+                "submit. Next: clear that submitting task: it finds the task where the gateway's task list can say "
+                "(Ark), and otherwise fails saying what to look for in the console."
+            )
         if claim.request is None:
             raise AirflowFailException(
                 f"the claim {storage_uri(claim_path(output))} was written by an older provider version, without the "
@@ -179,11 +189,11 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
         if connection.gateway.name != claim.gateway:
             raise AirflowFailException(
                 f"seedance_conn_id={conn_id!r} connects to {connection.gateway.name}, but the task claimed for "
-                f"{storage_uri(output)} is {claim.gateway} task {claim.remote_task_id}. Next: set seedance_conn_id "
+                f"{storage_uri(output)} is {claim.gateway} task {claim.task_id}. Next: set seedance_conn_id "
                 f"to a {claim.gateway} connection (or leave it unset to use the submitter's, "
                 f"{claim.seedance_conn_id!r}), then clear this sensor."
             )
-        push_task_record(context, connection, claim.remote_task_id, storage_uri(output))
+        push_task_record(context, connection, claim.task_id, storage_uri(output))
         settings = GenerationSettings(
             seedance_conn_id=conn_id,
             output_conn_id=self.output_conn_id,

@@ -179,12 +179,15 @@ with DAG(dag_id="batch_broken_list", schedule=None, start_date=datetime(2026, 1,
     assert _submissions(env, "ark") == 0
 
 
-def test_a_claim_that_cannot_be_written_stops_further_submits(env, moto_server, run_dag, capfd, caplog):
-    # The bucket does not exist: the first submit is paid for, its claim cannot be written; no other is sent.
+def test_a_claim_that_cannot_be_reserved_stops_the_batch_before_paying(env, moto_server, run_dag, capfd, caplog):
+    # The bucket does not exist: the first item's reservation cannot be written, so nothing is paid for and
+    # no other item is tried.
     requests = [{"prompt": f"x{i}", "output_path": f"s3://no-such-bucket-for-claims/batch/{i}.mp4"} for i in range(3)]
     run = run_dag("batch_unclaimable", _batch("batch_unclaimable", requests, "retries=2,"))
     (ti,) = run.get_task_instances()
     assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
-    assert _submissions(env, "ark") == 1
+    assert _submissions(env, "ark") == 0
     assert [entry["cause"] for entry in _report(run)] == ["claim_not_written", "not_submitted", "not_submitted"]
-    assert "was submitted but its claim could not be written" in _task_output(capfd, caplog)
+    assert "could not write the claim s3://no-such-bucket-for-claims/batch/0.mp4.claim.json before submitting" in (
+        _task_output(capfd, caplog)
+    )

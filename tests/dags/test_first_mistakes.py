@@ -127,9 +127,12 @@ def test_a_submit_with_unknown_outcome_says_what_to_do_next(env, run_dag, capfd,
     (ti,) = run.get_task_instances()
     assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
     output = _task_output(capfd, caplog)
-    assert f"Next: in apimart's console, look for a {MODELS['apimart']} task created around" in output
-    assert "If there is none, clear this task to submit again." in output
-    assert "The above exception was the direct cause" not in output.split("Next: in apimart's console")[-1]
+    next_step = f"Next: look in apimart's console or task list for a {MODELS['apimart']} task created in that window."
+    assert next_step in output
+    claim = f"s3://{BUCKET}/mistakes/unknown.mp4.claim.json"
+    assert f'If there is one, write its id as "remote_task_id" into {claim} and clear this task' in output
+    assert "If there is none, delete that claim and clear this task to submit again." in output
+    assert "The above exception was the direct cause" not in output.split(next_step)[-1]
 
 
 def test_an_unusable_s3_upload_setting_fails_before_paying(

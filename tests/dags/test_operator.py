@@ -496,8 +496,8 @@ def test_a_claim_for_another_request_is_not_resumed(env, moto_server, run_dag, c
     assert "claims ark task cgt-from-another-prompt for another request" in _task_output(capfd, caplog)
 
 
-def test_a_claim_that_cannot_be_written_fails_at_once_naming_the_task(env, moto_server, run_dag, capfd, caplog):
-    # The bucket does not exist: the submit succeeds, the claim cannot be written. A retry would pay again.
+def test_an_output_location_that_cannot_be_written_fails_before_paying(env, moto_server, run_dag, capfd, caplog):
+    # The bucket does not exist: the reservation cannot be written, so nothing is submitted (and no retry).
     run = run_dag(
         "seedance_unclaimable",
         _single(
@@ -508,7 +508,7 @@ def test_a_claim_that_cannot_be_written_fails_at_once_naming_the_task(env, moto_
     )
     (ti,) = run.get_task_instances()
     assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
-    assert _submissions(env, "ark") == 1
-    (task,) = env.simulator.stats.snapshot()["tasks"]
-    task_id = task.split("/", 1)[1]
-    assert f"ark task {task_id} was submitted but its claim could not be written" in _task_output(capfd, caplog)
+    assert _submissions(env, "ark") == 0
+    output = _task_output(capfd, caplog)
+    assert "could not write the claim s3://no-such-bucket-for-claims/x.mp4.claim.json before submitting" in output
+    assert "nothing was submitted" in output

@@ -1,4 +1,5 @@
-"""Claims beside the output: written whole, read back, ignored when foreign or broken, removed when done.
+"""Claims beside the output: written whole, read back, ignored when foreign or broken, removed when done;
+reserved only where none exists, so that of many producers racing for one output exactly one wins.
 
 Against moto's S3 server and the local file system, the two kinds of store users point outputs at.
 """
@@ -6,14 +7,18 @@ Against moto's S3 server and the local file system, the two kinds of store users
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import replace
 
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, write_claim
+from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, reserve_claim, write_claim
 from airflow_provider_seedance.outputs.layout import claim_path
 from tests.conftest import AWS_CONN_ID, BUCKET, s3_client
 from tests.support.claims import CLAIM
+
+RESERVATION = replace(CLAIM, remote_task_id=None, answer_by="2026-12-01T20:05:00+00:00")
 
 
 @pytest.fixture(params=["s3", "file"])
@@ -30,7 +35,7 @@ def test_a_written_claim_reads_back_and_sits_beside_the_output(output):
     assert claim_path(output).name == "clip.mp4.claim.json"
     assert read_claim(output) == CLAIM
     document = json.loads(claim_path(output).read_text())
-    assert document["claim_version"] == 1
+    assert document["claim_version"] == 2
     assert set(document) == {"claim_version", *Claim.__dataclass_fields__}
 
 
@@ -44,12 +49,13 @@ def test_remove_claim_deletes_it_and_tolerates_absence(output):
 @pytest.mark.parametrize(
     "document",
     [
+        {"claim_version": 3, "remote_task_id": "x"},
         {"claim_version": 2, "remote_task_id": "x"},
-        {"claim_version": 1, "remote_task_id": "x"},
         {**CLAIM.document(), "deadline": "tomorrow"},
         {**CLAIM.document(), "remote_task_id": ""},
+        {**RESERVATION.document(), "answer_by": None},
     ],
-    ids=["newer-version", "fields-missing", "bad-deadline", "empty-task-id"],
+    ids=["newer-version", "fields-missing", "bad-deadline", "empty-task-id", "reservation-without-answer-by"],
 )
 def test_a_claim_this_version_cannot_use_is_ignored(output, document, caplog):
     claim_path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -63,3 +69,51 @@ def test_s3_claim_is_one_plain_object(moto_server):
     write_claim(output, CLAIM)
     body = s3_client(moto_server).get_object(Bucket=BUCKET, Key="claims/plain/clip.mp4.claim.json")["Body"].read()
     assert json.loads(body)["remote_task_id"] == CLAIM.remote_task_id
+
+
+def test_a_claim_written_before_reservations_still_reads(output):
+    # Claims of version 1 (provider releases before reservations) always hold a task id: still resumed.
+    claim_path(output).parent.mkdir(parents=True, exist_ok=True)
+    old = {key: value for key, value in CLAIM.document().items() if key not in ("answer_by", "unknown_resubmits")}
+    claim_path(output).write_text(json.dumps({**old, "claim_version": 1}))
+    assert read_claim(output) == CLAIM
+
+
+def test_a_reservation_is_written_only_where_no_claim_is(output):
+    assert reserve_claim(output, RESERVATION)
+    stored = read_claim(output)
+    assert stored == RESERVATION
+    assert stored.is_reservation
+    assert json.loads(claim_path(output).read_text())["remote_task_id"] is None
+    # A second producer finds it taken, and the first one's reservation is untouched.
+    assert not reserve_claim(output, replace(RESERVATION, request_sha256="0" * 64))
+    assert read_claim(output) == RESERVATION
+    # The answer fills in the task id over it.
+    write_claim(output, CLAIM)
+    assert not read_claim(output).is_reservation
+
+
+def test_of_many_producers_racing_for_one_output_exactly_one_reserves_it(output):
+    producers = 8
+    start = threading.Barrier(producers)
+    won: list[int] = []
+
+    def produce(index: int) -> None:
+        start.wait()
+        if reserve_claim(output, replace(RESERVATION, request_sha256=f"{index:064d}")):
+            won.append(index)
+
+    threads = [threading.Thread(target=produce, args=(index,)) for index in range(producers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1
+    assert read_claim(output).request_sha256 == f"{won[0]:064d}"  # the winner's, whole
+    assert [path.name for path in claim_path(output).parent.iterdir()] == ["clip.mp4.claim.json"]  # no leftovers
+
+
+def test_reserving_where_the_bucket_does_not_exist_raises(moto_server):
+    output = ObjectStoragePath("s3://no-such-bucket-for-reservations/x.mp4", conn_id=AWS_CONN_ID)
+    with pytest.raises(Exception, match="NoSuchBucket"):
+        reserve_claim(output, RESERVATION)
