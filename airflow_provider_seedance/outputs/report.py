@@ -197,11 +197,16 @@ def _failures(failures: Sequence[Mapping[str, Any]]) -> str:
         prompt = f'<p class="prompt">{escape(str(failure["prompt"]))}</p>' if failure.get("prompt") else ""
         items.append(
             f"<li><h3>{escape(_name(output))}</h3>"
-            f"<p><strong>{escape(str(failure.get('cause', 'unknown')))}{escape(code)}</strong>"
+            f"<p><strong>{escape(_cause(failure))}{escape(code)}</strong>"
             f"{escape(' · ' + where) if where else ''}</p>"
             f"<p>{escape(str(failure.get('message', '')))}</p>{prompt}</li>"
         )
     return f'<section class="failures"><h2>No video for {len(failures)}</h2><ul>{"".join(items)}</ul></section>'
+
+
+def _cause(failure: Mapping[str, Any]) -> str:
+    """The record's cause as a person reads it: ``outcome_unknown`` is "outcome unknown"."""
+    return str(failure.get("cause") or "unknown cause").replace("_", " ")
 
 
 def _href(uri: str, report_uri: str | None) -> str | None:

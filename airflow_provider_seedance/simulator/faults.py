@@ -23,6 +23,7 @@ class FaultKind(enum.StrEnum):
     SLOW = "slow"  # answer after ``slow_seconds`` (real seconds)
     DROP = "drop"  # close the connection before doing anything
     DROP_AFTER = "drop_after"  # do the work (a submit creates its task), then close without answering
+    HOLD_AFTER = "hold_after"  # do the work, then answer only after ``slow_seconds`` (a worker may die meanwhile)
     MODERATION = "moderation"  # the generation is accepted, then fails content moderation
     TRUNCATE = "truncate"  # a download sends half its bytes, then the connection closes
     EXPIRE_URL = "expire_url"  # result URLs are already expired when the task finishes
@@ -38,6 +39,7 @@ APPLIES_TO: dict[FaultKind, tuple[str, ...]] = {
     FaultKind.SLOW: _API_OPERATIONS,
     FaultKind.DROP: _API_OPERATIONS,
     FaultKind.DROP_AFTER: ("submit", "status", "cancel", "upload"),
+    FaultKind.HOLD_AFTER: ("submit", "status", "cancel", "upload"),
     FaultKind.MODERATION: ("submit",),
     FaultKind.TRUNCATE: ("download",),
     FaultKind.EXPIRE_URL: ("submit",),

@@ -36,6 +36,7 @@ API_FAULTS = (
     FaultKind.RATE_LIMIT,
     FaultKind.SERVER_ERROR,
     FaultKind.DROP_AFTER,
+    FaultKind.HOLD_AFTER,
     FaultKind.NOT_FOUND,
     FaultKind.UNAUTHORIZED,
 )
@@ -216,6 +217,8 @@ class Simulator:
                 )
             if fault is not None and fault.kind is FaultKind.DROP_AFTER:
                 return _drop(request)
+            if fault is not None and fault.kind is FaultKind.HOLD_AFTER:
+                await asyncio.sleep(self.faults.plan.slow_seconds)
             return response
 
         return handle

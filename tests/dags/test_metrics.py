@@ -18,7 +18,7 @@ from airflow_provider_seedance.compat import Stats
 from airflow_provider_seedance.observability import metrics
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
 from tests.conftest import BUCKET, SIM_KEY, s3_client
-from tests.support.dag_runs import MODELS, _single, _task_output
+from tests.support.dag_runs import MODELS, _single, _task_output, dag_of
 
 PROMPT = "a paper boat drifting down a gutter in the rain"
 ARK_TAGS = {"gateway": "ark", "model": MODELS["ark"]}
@@ -200,6 +200,30 @@ def test_a_retry_that_takes_over_the_claimed_task_counts_a_resume_not_a_submit(
     received = statsd_server.seedance()
     assert _only(received, "seedance.submissions") == (ARK_TAGS, 1, "c")
     assert _only(received, "seedance.resumes") == (ARK_TAGS, 1, "c")
+
+
+def test_submits_of_unknown_outcome_are_counted_by_what_became_of_them(env, moto_server, run_dag, statsd_server):
+    # Both submits create their task and lose the answer: Ark's list finds it; apimart's cannot be found.
+    lost = [ScriptedFault(kind="drop_after", gateway=gateway, op="submit") for gateway in ("ark", "apimart")]
+    env.simulator.faults.replace(FaultPlan(script=lost, retry_after_seconds=0))
+    tasks = {
+        gateway: f"seedance_conn_id='sim_{gateway}', model={MODELS[gateway]!r}, prompt={PROMPT!r}, "
+        f"output_path='s3://{BUCKET}/metrics/unknown-{gateway}.mp4'"
+        for gateway in ("ark", "apimart")
+    }
+    run = run_dag("seedance_metrics_unknown", dag_of("seedance_metrics_unknown", tasks))
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states == {"ark": TaskInstanceState.SUCCESS, "apimart": TaskInstanceState.FAILED}
+    statsd_server.wait_for("seedance.failures")
+    received = statsd_server.seedance()
+    unknown = sorted(
+        (tags["gateway"], tags["outcome"], value)
+        for name, tags, value, _ in received
+        if name == "seedance.submissions.unknown"
+    )
+    assert unknown == [("apimart", "left_for_a_person", 1), ("ark", "found", 1)]
+    apimart = {"gateway": "apimart", "model": MODELS["apimart"]}
+    assert _only(received, "seedance.failures") == ({**apimart, "cause": "outcome_unknown"}, 1, "c")
 
 
 def test_a_broken_metrics_backend_never_fails_the_generation(

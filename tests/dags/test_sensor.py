@@ -119,3 +119,27 @@ def test_a_sensor_on_another_gateways_connection_fails_before_polling(env, moto_
     assert "leave it unset to use the submitter's, 'sim_ark'" in output
     assert env.simulator.stats.snapshot()["gateways"].get("apimart", {}).get("status_requests", 0) == 0
     assert _submissions(env, "ark") == 1
+
+
+def test_a_sensor_on_a_submit_that_never_answered_fails_and_names_the_submitter(
+    env, moto_server, run_dag, capfd, caplog
+):
+    # The submitter died mid-submit: its reservation has no task id, and its answer can no longer come.
+    from dataclasses import replace
+
+    from airflow.sdk import ObjectStoragePath
+
+    from airflow_provider_seedance.outputs.claims import write_claim
+    from tests.support.claims import CLAIM
+
+    output = ObjectStoragePath(f"s3://{BUCKET}/sensed/never-answered.mp4", conn_id="aws_moto")
+    write_claim(output, replace(CLAIM, remote_task_id=None, answer_by=CLAIM.submitted_at))
+    dag_id = "seedance_sensor_never_answered"
+    run = run_dag(dag_id, _submit_then_wait(dag_id, "sensed/never-answered.mp4", tasks="wait"))
+    assert set(_states(run).values()) == {TaskInstanceState.FAILED}
+    output_text = _task_output(capfd, caplog)
+    assert f"the submit reserved in s3://{BUCKET}/sensed/never-answered.mp4.claim.json by d.t (run r, try 1)" in (
+        output_text
+    )
+    assert "This sensor does not submit. Next: clear that submitting task" in output_text
+    assert env.simulator.stats.snapshot()["gateways"] == {}  # nothing asked of any gateway

@@ -9,6 +9,10 @@ one included: its second try resumed the claimed task), and that the API key and
 the S3 first frame every generation starts from are nowhere in task logs, the trigger table, XComs or
 manifests. The follow-up example, scheduled on the asset the generations declare, must verify every
 video from its events. The version matrix runs this on every supported Airflow line.
+
+In the same deployment, at the same time: one generation per gateway whose first try is SIGKILLed while
+its submit is in flight (the gateway has created the task and holds the answer), on a simulator of its own,
+and two DAGs racing for one output, on a third. Exactly one remote task per video either way.
 """
 
 from __future__ import annotations
@@ -17,12 +21,23 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 
+from airflow_provider_seedance.simulator import (
+    FaultPlan,
+    RunningSimulator,
+    ScriptedFault,
+    SimulatorConfig,
+    start_simulator,
+)
 from airflow_provider_seedance.testing import LocalAirflow
-from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client, simulator_connections
+from airflow_provider_seedance.testing.connections import simulated_gateway_connections
+from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, TIME_SCALE, s3_client, simulator_connections
+from tests.support.dag_runs import MODELS
 from tests.support.examples import EXAMPLES
 
 DAG_ID = "seedance_real_airflow"
@@ -120,13 +135,88 @@ with DAG(dag_id="{NEXT_PRODUCER}", schedule=None, start_date=datetime(2026, 1, 1
 '''
 
 
-@pytest.fixture
-def deployment(tmp_path, simulator, moto_server, monkeypatch):
-    # Every task stays queued/running for a few real seconds, so the trigger table can be inspected.
-    monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 2000)
-    monkeypatch.setattr(simulator.simulator.config, "run_seconds", 4000)
+KILLED_DAG = "seedance_killed_mid_submit"
+KILLED_SOURCE = """
+import os
+import signal
+import threading
+import time
+from datetime import datetime, timedelta
+
+import httpx
+from airflow.sdk import DAG
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+
+class KilledMidSubmit(SeedanceGenerateVideoOperator):
+    # Try 1's worker is killed (SIGKILL) while its submit is in flight: the gateway has created (and would
+    # bill) the task and holds the answer, as when an OOM kill or a node eviction lands mid-request.
+
+    def _resume_or_submit(self, context, *args):
+        if context["ti"].try_number == 1:
+            threading.Thread(target=self._kill_once_created, daemon=True).start()
+        return super()._resume_or_submit(context, *args)
+
+    def _kill_once_created(self):
+        gateway = self.hook.gateway.name
+        while httpx.get(STATS).json()["gateways"].get(gateway, {}).get("submissions", 0) < 1:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+with DAG(dag_id=DAG_ID, schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    for gateway, model in MODELS.items():
+        KilledMidSubmit(
+            task_id=gateway,
+            seedance_conn_id=f"hold_{gateway}",
+            model=model,
+            prompt=f"killed mid-submit on {gateway}",
+            output_path=f"s3://{BUCKET}/killed-mid-submit/{gateway}.mp4",
+            output_conn_id=AWS_CONN_ID,
+            poll_interval=POLL_SECONDS,
+            deferrable=True,
+            retries=1,
+            retry_delay=timedelta(seconds=1),
+        )
+"""
+# Two DAGs producing one output, triggered together (a manual run beside the scheduled one).
+RACING_DAGS = ("seedance_raced_a", "seedance_raced_b")
+RACED_OUTPUT = f"s3://{BUCKET}/raced/one.mp4"
+RACING_SOURCE = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+
+with DAG(dag_id=DAG_ID, schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    SeedanceGenerateVideoOperator(
+        task_id="generate",
+        seedance_conn_id="race_ark",
+        model="dreamina-seedance-2-0-260128",
+        prompt="one video, two producers",
+        output_path=OUTPUT,
+        output_conn_id=AWS_CONN_ID,
+        poll_interval=POLL_SECONDS,
+        deferrable=True,
+    )
+"""
+
+
+def _constants(**values: object) -> str:
+    return "".join(f"{name} = {value!r}\n" for name, value in values.items())
+
+
+@dataclass
+class Deployment:
+    airflow: LocalAirflow
+    hold: RunningSimulator  # the killed-mid-submit DAG's gateways: every first submit is held
+    race: RunningSimulator  # the racing DAGs' gateway: the first submit is slow, so the other run finds it reserved
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]:
     from tests.support.media import png
 
+    tmp_path = tmp_path_factory.mktemp("real-airflow")
     s3_client(moto_server).put_object(Bucket=BUCKET, Key=FIRST_FRAME.split("/", 3)[3], Body=png())
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -136,8 +226,36 @@ def deployment(tmp_path, simulator, moto_server, monkeypatch):
     ark = json.loads(connections["AIRFLOW_CONN_SIM_ARK"])
     connections["AIRFLOW_CONN_SIM_ARK"] = json.dumps({**ark, "extra": {**ark["extra"], "console_url": CONSOLE}})
     settings = {"SEEDANCE_OUTPUT_BASE": VIDEOS_URI, "SEEDANCE_OUTPUT_CONN": AWS_CONN_ID}
-    with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}) as airflow:
-        yield airflow
+    with (
+        start_simulator(SimulatorConfig(time_scale=TIME_SCALE)) as hold,
+        start_simulator(SimulatorConfig(time_scale=TIME_SCALE)) as race,
+    ):
+        held = [ScriptedFault(kind="hold_after", gateway=gateway, op="submit") for gateway in MODELS]
+        hold.simulator.faults.replace(FaultPlan(script=held, slow_seconds=20))  # outlasts the kill
+        race.simulator.faults.replace(
+            FaultPlan(script=[ScriptedFault(kind="slow", gateway="ark", op="submit")], slow_seconds=8)
+        )
+        common = {"BUCKET": BUCKET, "AWS_CONN_ID": AWS_CONN_ID, "POLL_SECONDS": POLL_SECONDS}
+        stats = f"{hold.base_url}/_simulator/stats"
+        (dags / f"{KILLED_DAG}.py").write_text(
+            _constants(DAG_ID=KILLED_DAG, MODELS=MODELS, STATS=stats, **common) + KILLED_SOURCE
+        )
+        for dag_id in RACING_DAGS:
+            (dags / f"{dag_id}.py").write_text(_constants(DAG_ID=dag_id, OUTPUT=RACED_OUTPUT, **common) + RACING_SOURCE)
+        connections.update(simulated_gateway_connections(hold.gateway_urls, SIM_KEY, prefix="HOLD"))
+        connections.update(simulated_gateway_connections(race.gateway_urls, SIM_KEY, prefix="RACE"))
+        with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}, parallelism=8) as airflow:
+            yield Deployment(airflow, hold, race)
+
+
+@pytest.fixture(scope="module")
+def side_runs(deployment) -> Deployment:
+    """The killed-mid-submit and racing DAGs, started once, while the main DAG's test runs beside them."""
+    for dag_id in (KILLED_DAG, *RACING_DAGS):
+        deployment.airflow.wait_for_dag(dag_id)
+    for dag_id in (KILLED_DAG, *RACING_DAGS):
+        deployment.airflow.trigger(dag_id)
+    return deployment
 
 
 def _state_of(deployment: LocalAirflow, task_id: str) -> tuple[str, int] | None:
@@ -197,7 +315,11 @@ def _events_by_consumer(deployment: LocalAirflow, timeout: float = 180) -> dict[
 
 
 @pytest.mark.early
-def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulator, moto_server):
+def test_mapped_deferrable_generations_in_a_real_deployment(side_runs, simulator, moto_server, monkeypatch):
+    # Every task stays queued/running for a few real seconds, so the trigger table can be inspected.
+    monkeypatch.setattr(simulator.simulator.config, "queue_seconds", 2000)
+    monkeypatch.setattr(simulator.simulator.config, "run_seconds", 4000)
+    deployment = side_runs.airflow
     started = time.monotonic()
     deployment.wait_for_dag(DAG_ID)
     deployment.wait_for_dag(FOLLOW_UP)
@@ -213,7 +335,8 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
         rows = db.execute(
             "SELECT x.task_id, x.map_index, x.key, x.value FROM xcom x JOIN task_instance ti ON x.dag_id = ti.dag_id "
             "AND x.run_id = ti.run_id AND x.task_id = ti.task_id AND x.map_index = ti.map_index "
-            "WHERE ti.state = 'deferred' AND x.key IN ('seedance_task', '_link_SeedanceTaskLink')"
+            "WHERE ti.state = 'deferred' AND x.key IN ('seedance_task', '_link_SeedanceTaskLink') AND x.dag_id = ?",
+            (DAG_ID,),
         )
         for task_id, map_index, key, value in rows:
             while_deferred.setdefault((task_id, map_index), {})[key] = json.loads(value)
@@ -230,7 +353,10 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
         ).fetchall()
         xcoms = [str(row[0]) for row in db.execute("SELECT value FROM xcom WHERE dag_id = ?", (DAG_ID,))]
         links = [
-            json.loads(row[0]) for row in db.execute("SELECT value FROM xcom WHERE key = '_link_SeedanceVideoLink'")
+            json.loads(row[0])
+            for row in db.execute(
+                "SELECT value FROM xcom WHERE key = '_link_SeedanceVideoLink' AND dag_id = ?", (DAG_ID,)
+            )
         ]
     print(f"real Airflow run took {time.monotonic() - started:.1f} s from waiting for the DAG to the end")
     assert state == "success", (task_states, deployment.component_log("scheduler")[-3000:])
@@ -292,3 +418,61 @@ def test_mapped_deferrable_generations_in_a_real_deployment(deployment, simulato
         text = path.read_text(errors="replace")
         assert SIM_KEY not in text, path
         assert SIGNATURE not in text, path
+
+
+def _task_states(airflow: LocalAirflow, dag_id: str) -> dict[str, tuple[str, int]]:
+    rows = airflow.query("SELECT task_id, state, try_number FROM task_instance WHERE dag_id = :dag_id", dag_id=dag_id)
+    return {task_id: (state, try_number) for task_id, state, try_number in rows}
+
+
+def _task_logs(airflow: LocalAirflow, dag_id: str) -> str:
+    return "\n".join(
+        path.read_text(errors="replace") for path in (airflow.home / "logs").rglob("*.log*") if dag_id in str(path)
+    )
+
+
+def test_a_first_try_killed_mid_submit_never_pays_twice_on_any_gateway(side_runs, moto_server):
+    airflow = side_runs.airflow
+    state = airflow.wait_for_run(KILLED_DAG)
+    if not RETRIES_KILLED_TASKS:
+        # Airflow 3.0 fails a killed task process without retrying it: an operator clears the killed tasks.
+        airflow.clear(KILLED_DAG, [name for name, (state, _) in _task_states(airflow, KILLED_DAG).items()])
+        state = airflow.wait_for_run(KILLED_DAG)
+    states = _task_states(airflow, KILLED_DAG)
+    assert state == "failed", states
+    # Ark's task list finds the task the killed try created: resumed and stored. Nothing else can find
+    # one, so each of the others fails on its second try saying what to look for, without submitting.
+    assert states == {gateway: ("success" if gateway == "ark" else "failed", 2) for gateway in MODELS}
+    gateways = side_runs.hold.simulator.stats.snapshot()["gateways"]
+    assert {gateway: gateways[gateway].get("submissions") for gateway in MODELS} == dict.fromkeys(MODELS, 1)
+    client = s3_client(moto_server)
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix="killed-mid-submit/")["Contents"]
+    keys = {item["Key"].split("/", 1)[1] for item in listed}
+    assert {"ark.mp4", "ark.mp4.json"} <= keys
+    assert "ark.mp4.claim.json" not in keys
+    for gateway in MODELS.keys() - {"ark"}:
+        claim = json.loads(
+            client.get_object(Bucket=BUCKET, Key=f"killed-mid-submit/{gateway}.mp4.claim.json")["Body"].read()
+        )
+        assert claim["remote_task_id"] is None  # the reservation, left for a person
+        assert claim["airflow"]["try_number"] == 1
+        failure = json.loads(
+            client.get_object(Bucket=BUCKET, Key=f"killed-mid-submit/{gateway}.mp4.failure.json")["Body"].read()
+        )
+        assert failure["cause"] == "outcome_unknown"
+        assert claim["request_sha256"] in failure["message"]
+    logs = _task_logs(airflow, KILLED_DAG)
+    assert "shows the task it created" in logs
+    assert "outcome unknown" in logs
+    assert SIM_KEY not in logs
+
+
+def test_two_runs_racing_for_one_output_create_one_remote_task(side_runs, moto_server):
+    airflow = side_runs.airflow
+    assert [airflow.wait_for_run(dag_id) for dag_id in RACING_DAGS] == ["success", "success"]
+    assert side_runs.race.simulator.stats.snapshot()["gateways"]["ark"]["submissions"] == 1
+    manifest = json.loads(s3_client(moto_server).get_object(Bucket=BUCKET, Key="raced/one.mp4.json")["Body"].read())
+    assert manifest["gateway"] == "ark"
+    # The run that lost the race found the winner's reservation and waited for its task id.
+    logs = "\n".join(_task_logs(airflow, dag_id) for dag_id in RACING_DAGS)
+    assert "instead of submitting the same generation again" in logs

@@ -205,5 +205,12 @@ def test_the_summary_adds_up_the_run():
 def test_a_failure_is_listed_with_its_cause():
     text = page([], [refused("c.mp4", prompt="a red fox")]).text
     assert "No video for 1" in text
-    assert "c.mp4 input_moderation (sensitive) · apimart · m-2 the first frame <img> was refused a red fox" in text
+    assert "c.mp4 input moderation (sensitive) · apimart · m-2 the first frame <img> was refused a red fox" in text
     assert "Videos stored 0 of 1 asked for" in text
+
+
+def test_a_submit_of_unknown_outcome_is_listed_as_such():
+    unknown = {**refused("d.mp4"), "cause": "outcome_unknown", "code": None, "remote_task_id": None}
+    unknown["message"] = "outcome unknown: the submit's answer was lost. Next: look in apimart's console"
+    text = page([], [unknown]).text
+    assert "d.mp4 outcome unknown · apimart · m-2 outcome unknown: the submit's answer was lost." in text

@@ -71,6 +71,16 @@ def test_slow_response_waits_then_answers(simulator, client, tasks_url):
     assert time.monotonic() - started >= 0.1
 
 
+def test_hold_after_creates_the_task_before_the_held_answer(simulator, client, tasks_url):
+    # What a worker killed mid-submit sees: the task exists (and would be billed) while no answer has come.
+    _script(simulator, ScriptedFault(kind="hold_after", op="submit"), slow_seconds=2)
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(tasks_url, json={"model": MODEL, "content": [{"type": "text", "text": "x"}]}, timeout=0.5)
+    stats = simulator.simulator.stats.snapshot()
+    assert stats["gateways"]["ark"]["submissions"] == 1
+    assert stats["gateways"]["ark"]["fault_hold_after"] == 1
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_carry_the_scripted_status(simulator, client, tasks_url, status):
     _script(simulator, ScriptedFault(kind="server_error", op="status", status=status))
