@@ -70,9 +70,10 @@ class GenerationSettings:
         happen at random on identical input, let the task's next retry submit it with another seed (at most
         ``MAX_RESEEDS`` times; needs ``retries``). The seed used is in the manifest. Off: such a failure is
         final (no retry submits it again).
-    :param on_unknown_submit: what to do when a submit's answer is lost (a dropped connection, a 500), on
-        gateways whose task list cannot tell whether the task was created: ``"fail"`` (default: say what to
-        check) or ``"resubmit"`` (send it once more, at the risk of paying twice). Ark needs neither: the
+    :param on_unknown_submit: what to do when a submit's answer is lost (a dropped connection, a 500, a
+        worker killed mid-submit), on gateways whose task list cannot tell whether the task was created:
+        ``"fail"`` (default: leave the reservation and say what to check) or ``"resubmit"`` (send it once more,
+        at the risk of paying twice; the manifest's ``unknown_resubmits`` counts it). Ark needs neither: the
         operator looks the task up by model and seed, resumes it if it was created and submits once more if
         it provably was not.
     """

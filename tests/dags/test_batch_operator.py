@@ -13,6 +13,7 @@ from tests.conftest import BUCKET, SIM_KEY
 from tests.support.dag_runs import (
     MODELS,
     _asset_events,
+    _claim,
     _dies_after_submit,
     _object,
     _requests,
@@ -191,3 +192,21 @@ def test_a_claim_that_cannot_be_reserved_stops_the_batch_before_paying(env, moto
     assert "could not write the claim s3://no-such-bucket-for-claims/batch/0.mp4.claim.json before submitting" in (
         _task_output(capfd, caplog)
     )
+
+
+def test_an_item_whose_submit_outcome_is_unknown_fails_alone_and_keeps_its_reservation(env, moto_server, run_dag):
+    # apimart cannot be asked whether the lost submit created its task: that item fails for a person, the
+    # others go on, and nothing is submitted twice.
+    env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="drop_after", gateway="apimart", op="submit")]))
+    requests = _requests("batch-unknown", 3)
+    source = _batch("batch_unknown", requests).replace("sim_ark", "sim_apimart").replace(ARK, MODELS["apimart"])
+    run = run_dag("batch_unknown", source)
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.FAILED
+    report = {entry["output_path"]: entry for entry in _report(run)}
+    first, *others = (report[request["output_path"]] for request in requests)
+    assert first["cause"] == "outcome_unknown"
+    assert [entry["status"] for entry in others] == ["stored", "stored"]
+    assert _submissions(env, "apimart") == 3
+    reservation = _claim(moto_server, "batch-unknown/00.mp4")
+    assert reservation["remote_task_id"] is None
