@@ -165,8 +165,12 @@ def simulator_connections(simulator: RunningSimulator) -> dict[str, str]:
 @pytest.fixture
 def env(simulator, moto_server, airflow_db, monkeypatch):
     """The simulator with one ``sim_<gateway>`` connection per gateway, moto's S3 and a migrated database."""
+    from airflow_provider_seedance.generation import submission
+
     for name, value in simulator_connections(simulator).items():
         monkeypatch.setenv(name, value)
+    # The simulator lists a task the moment it is created: a lost submit's lookup need not wait for the list.
+    monkeypatch.setattr(submission, "UNKNOWN_SUBMIT_SETTLE_SECONDS", 0)
     simulator.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
     return simulator
 

@@ -23,7 +23,6 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 from airflow.utils.state import TaskInstanceState
 
-from airflow_provider_seedance.generation import submission
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.outputs.claims import read_claim, write_claim
@@ -118,10 +117,7 @@ def _running(dag_id: str, task_id: str) -> bool:
 
 
 @pytest.fixture
-def runs(env, moto_server, run_dag, capfd, caplog, monkeypatch) -> dict:
-    # The simulator lists a task the moment it is created: no need to give its list time to catch up.
-    monkeypatch.setattr(submission, "UNKNOWN_SUBMIT_SETTLE_SECONDS", 0)
-
+def runs(env, moto_server, run_dag, capfd, caplog) -> dict:
     def make() -> dict:
         tasks = dag_of("exactly_once_first", {**DIED, **RESUBMITTED, **ORPHANS})
         first = run_dag("exactly_once_first", DYING + tasks.replace("SeedanceGenerateVideoOperator(", "DiesMidSubmit("))
