@@ -127,14 +127,32 @@ def file_server(tmp_path_factory) -> Iterator[tuple[str, object]]:
 
 
 @pytest.fixture(scope="session")
-def airflow_db() -> str:
-    """``airflow db migrate`` once into this run's private AIRFLOW_HOME (SQLite)."""
+def airflow_db(tmp_path_factory) -> str:
+    """A migrated SQLite database in this process's private AIRFLOW_HOME.
+
+    ``airflow db migrate`` (about 5 CPU seconds) runs once per test run: the first pytest-xdist worker to
+    get here migrates, under a lock, and the others copy its fresh file."""
+    import fcntl
+    import shutil
     import subprocess
     import sys
 
-    airflow = Path(sys.executable).with_name("airflow")
-    result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
+    database = Path(_AIRFLOW_HOME) / "airflow.db"
+    # Every worker of one run shares the parent of its base temp folder; a run without workers has no peer.
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    template = shared / "airflow-migrated.db" if shared else None
+    with open(shared / "airflow-migrated.lock" if shared else os.devnull, "w") as lock:
+        if shared:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if template is not None and template.exists():
+            shutil.copyfile(template, database)
+        else:
+            airflow = Path(sys.executable).with_name("airflow")
+            migrate = [str(airflow), "db", "migrate"]
+            result = subprocess.run(migrate, capture_output=True, text=True, timeout=300, check=False)
+            assert result.returncode == 0, result.stderr[-3000:]
+            if template is not None:
+                shutil.copyfile(database, template)
     _one_in_process_execution_api()
     return _AIRFLOW_HOME
 
