@@ -229,6 +229,10 @@ class Generation:
             except OutcomeUnknown as exc:
                 self._record_unknown(request, str(exc))
                 raise
+            stored = stored_manifest(self.output) if claim is None else None
+            if stored is not None and stored.get("request_sha256") == fingerprint and stored.get("gateway") == gateway:
+                # The other producer stored the video while this one waited: take its task, paying nothing.
+                claim = Claim.of_stored(stored, self.settings.seedance_conn_id)
         seed, reseeds = None, 0
         if claim is not None and claim.is_for(gateway, fingerprint) and claim.next_seed is not None:
             seed, reseeds = claim.next_seed, claim.reseeds + 1

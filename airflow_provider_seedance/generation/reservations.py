@@ -40,8 +40,9 @@ def settle(
 
     Returns a claim with a task id (resume it), or a reservation to replace by submitting (its submit
     provably created nothing, or resubmitting is allowed and counted in ``unknown_resubmits``), or None
-    when the reservation went away (its submit was refused: nothing was created). Raises ``OutcomeUnknown``
-    when nothing can tell whether its submit created a task.
+    when the reservation went away (its submit was refused, or the other producer already stored the video:
+    the caller looks at the manifest). Raises ``OutcomeUnknown`` when nothing can tell whether its submit
+    created a task.
     """
     claim: Claim | None = reservation
     if not reservation.reserved_by(me) and datetime.now(UTC) < reservation.answer_by_at:
@@ -69,7 +70,7 @@ def settle(
 
 def wait_for_answer(reservation: Claim, output: ObjectStoragePath, log: Log) -> Claim | None:
     """Wait while another producer's submit may still answer (until ``answer_by``); the claim as it then stands
-    (None: gone, since its submit was refused)."""
+    (None: gone, since its submit was refused or its video is stored already)."""
     log.info(
         "%s is reserved by %s, whose submit was sent at %s; waiting until %s for its task id instead of "
         "submitting the same generation again.",
@@ -83,7 +84,7 @@ def wait_for_answer(reservation: Claim, output: ObjectStoragePath, log: Log) -> 
         time.sleep(RESERVATION_POLL_SECONDS)
         claim = read_claim(output)
     if claim is None:
-        log.info("The reservation went away: that submit was refused, so nothing was created.")
+        log.info("The reservation went away: its submit was refused, or its video is already stored.")
     elif not claim.is_reservation:
         log.info("%s answered: task %s.", producer(reservation), claim.remote_task_id)
     return claim

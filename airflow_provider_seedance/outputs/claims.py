@@ -117,6 +117,23 @@ class Claim:
         return {"claim_version": CLAIM_VERSION, **asdict(self)}
 
     @classmethod
+    def of_stored(cls, manifest: dict[str, Any], seedance_conn_id: str) -> Claim:
+        """The claim a stored video's manifest stands for: its task and request, to resume without paying."""
+        timings = manifest["timings"]
+        return cls(
+            gateway=manifest["gateway"],
+            seedance_conn_id=seedance_conn_id,
+            remote_task_id=manifest["remote_task_id"],
+            request_sha256=manifest["request_sha256"],
+            submitted_at=timings.get("submitted_at") or timings["stored_at"],
+            deadline=timings["stored_at"],
+            airflow=manifest.get("airflow") or {},
+            inputs=manifest.get("inputs") or [],
+            estimated_cost=(manifest.get("cost") or {}).get("estimate"),
+            request=manifest.get("request"),
+        )
+
+    @classmethod
     def from_document(cls, document: dict[str, Any]) -> Claim | None:
         """The claim in ``document``; None when it is not one this version can use."""
         if document.get("claim_version") not in READABLE_VERSIONS:

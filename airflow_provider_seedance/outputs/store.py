@@ -141,11 +141,18 @@ def create_json(destination: ObjectStoragePath, document: dict[str, Any]) -> boo
 
 
 def read_json(source: ObjectStoragePath) -> dict[str, Any] | None:
-    """The JSON document at ``source``; None when there is none or it cannot be read as JSON."""
-    if not source.exists():
+    """The JSON document at ``source``; None when there is none or it cannot be read as JSON.
+
+    One whole-object read (``cat_file``), not a file opened after a listing: another writer may replace the
+    document meanwhile (a claim getting its task id), and s3fs would then refuse an opened file's read of an
+    object that changed since it looked (``FileExpired``). A single GET returns one version whole.
+    """
+    try:
+        data = source.fs.cat_file(source.path)
+    except FileNotFoundError:
         return None
     try:
-        document = json.loads(source.read_text())
+        document = json.loads(data)
     except ValueError as exc:
         log.warning("Ignoring %s: not valid JSON (%s).", storage_uri(source), exc)
         return None

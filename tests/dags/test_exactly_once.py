@@ -14,10 +14,12 @@ run, a different DAG over the same outputs, is the other producer.
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from airflow.sdk import ObjectStoragePath
@@ -26,8 +28,10 @@ from airflow.utils.state import TaskInstanceState
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.outputs.claims import read_claim, write_claim
+from airflow_provider_seedance.outputs.layout import claim_path, manifest_path
 from tests.conftest import AWS_CONN_ID, BUCKET
 from tests.support.dag_runs import MODELS, SharedRuns, _claim, _object, _submissions, _task_output, dag_of
+from tests.support.media import write_clip
 
 pytestmark = pytest.mark.xdist_group("exactly_once")
 RUNS = SharedRuns()
@@ -40,7 +44,7 @@ DYING = """
 class DiesMidSubmit(SeedanceGenerateVideoOperator):
     # Try 1's worker is lost while its submit is in flight: the gateway created (and bills) the task, and its
     # answer never arrives. ``UNSENT`` tasks die just before the request leaves instead (nothing created).
-    UNSENT = ("orphan_unsent_ark", "raced")
+    UNSENT = ("orphan_unsent_ark", "raced", "stored_meanwhile")
 
     def _resume_or_submit(self, context, *args):
         if context["ti"].try_number == 1:
@@ -74,6 +78,7 @@ ORPHANS = {
     "orphan_unsent_ark": _args("ark", "orphan_unsent_ark"),
     "orphan_apimart": _args("apimart", "orphan_apimart"),
     "raced": _args("ark", "raced"),
+    "stored_meanwhile": _args("ark", "stored_meanwhile"),
 }
 
 
@@ -89,9 +94,10 @@ def _age(name: str, answer_by: datetime) -> None:
     write_claim(_output(name), replace(claim, answer_by=answer_by.isoformat()))
 
 
-def _answer_as_another_run(name: str, dag_id: str) -> threading.Thread:
+def _answer_as_another_run(name: str, dag_id: str, *, stored: bool = False) -> threading.Thread:
     """Another run's submit that answers a few seconds after ``dag_id``'s task ``name`` started (and found the
-    reservation): a real Ark task, its id filled in."""
+    reservation): a real Ark task, its id filled in; with ``stored``, that run also stores the video at once
+    (its manifest replaces the claim) before the waiting task looks again."""
 
     def answer() -> None:
         deadline = time.monotonic() + 120
@@ -101,7 +107,21 @@ def _answer_as_another_run(name: str, dag_id: str) -> threading.Thread:
         reservation = read_claim(_output(name))
         request = VideoRequest.model_validate(reservation.request)
         status = SeedanceHook("sim_ark").submit(request)
-        write_claim(_output(name), replace(reservation, remote_task_id=status.task_id))
+        if not stored:
+            write_claim(_output(name), replace(reservation, remote_task_id=status.task_id))
+            return
+        manifest = {
+            "gateway": "ark",
+            "model": request.model,
+            "remote_task_id": status.task_id,
+            "request_sha256": reservation.request_sha256,
+            "request": reservation.request,
+            "timings": {"submitted_at": reservation.submitted_at, "stored_at": datetime.now(UTC).isoformat()},
+        }
+        clip = write_clip(Path(tempfile.mkdtemp()) / "clip.mp4", 320, 240, 24, 1.0)
+        _output(name).write_bytes(clip.read_bytes())  # as the other run stores it: video, manifest, no claim
+        manifest_path(_output(name)).write_text(json.dumps(manifest))
+        claim_path(_output(name)).unlink()
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
@@ -129,10 +149,15 @@ def runs(env, moto_server, run_dag, capfd, caplog) -> dict:
         past = datetime.now(UTC) - timedelta(seconds=1)
         for name in ("orphan_created_ark", "orphan_unsent_ark", "orphan_apimart"):
             _age(name, past)
-        _age("raced", datetime.now(UTC) + timedelta(seconds=120))
-        answering = _answer_as_another_run("raced", "exactly_once_second")
+        for name in ("raced", "stored_meanwhile"):
+            _age(name, datetime.now(UTC) + timedelta(seconds=120))
+        answering = [
+            _answer_as_another_run("raced", "exactly_once_second"),
+            _answer_as_another_run("stored_meanwhile", "exactly_once_second", stored=True),
+        ]
         second = run_dag("exactly_once_second", dag_of("exactly_once_second", ORPHANS))
-        answering.join()
+        for thread in answering:
+            thread.join()
         return {
             "first": {ti.task_id: ti for ti in first.get_task_instances()},
             "first_output": first_output,
@@ -183,8 +208,9 @@ def test_one_submission_per_video_and_two_for_the_opt_in_resubmit(runs):
     # First run: one each for the died_* tasks, two for the opt-in resubmit (apimart), one per orphan that
     # reached its gateway (orphan_created_ark, orphan_apimart). No other gateway was asked.
     assert runs["counts_first"] == {"ark": 2, "apimart": 4}
-    # Second run: only orphan_unsent_ark (provably never created) is submitted; "another run" answered raced.
-    assert runs["counts"] == {**runs["counts_first"], "ark": runs["counts_first"]["ark"] + 2}
+    # Second run: only orphan_unsent_ark (provably never created) is submitted; "another run" submitted for
+    # raced and stored_meanwhile.
+    assert runs["counts"] == {**runs["counts_first"], "ark": runs["counts_first"]["ark"] + 3}
     assert runs["gateways_asked"] == {"ark", "apimart"}
 
 
@@ -225,3 +251,12 @@ def test_a_live_reservation_of_another_run_is_waited_for_and_its_task_resumed(ru
     assert manifest["remote_task_id"].startswith("cgt-")
     assert manifest["airflow"]["dag_id"] == "exactly_once_second"
     assert "instead of submitting the same generation again" in runs["second_output"]
+
+
+def test_a_video_the_other_run_stored_while_this_one_waited_is_taken_without_paying(runs, moto_server):
+    # The other run answered, generated and stored between two looks: its claim is gone, its manifest is there.
+    assert runs["second"]["stored_meanwhile"].state == TaskInstanceState.SUCCESS
+    manifest = _manifest(moto_server, "stored_meanwhile")
+    assert manifest["airflow"]["dag_id"] == "exactly_once_second"  # stored again, from the other run's task
+    assert manifest["video"]["size"] > 0
+    assert "its video is already stored" in runs["second_output"]

@@ -117,3 +117,25 @@ def test_reserving_where_the_bucket_does_not_exist_raises(moto_server):
     output = ObjectStoragePath("s3://no-such-bucket-for-reservations/x.mp4", conn_id=AWS_CONN_ID)
     with pytest.raises(Exception, match="NoSuchBucket"):
         reserve_claim(output, RESERVATION)
+
+
+def test_a_claim_replaced_while_it_is_read_reads_whole(output):
+    # Another producer fills in its task id while this one polls the reservation: every read is one whole
+    # claim (s3fs reports an object replaced between its HEAD and its GET; the read is tried again).
+    write_claim(output, RESERVATION)
+    done = threading.Event()
+
+    def keep_replacing() -> None:
+        index = 0
+        while not done.is_set():
+            index += 1
+            write_claim(output, replace(CLAIM, remote_task_id=f"cgt-{index}"))
+
+    writer = threading.Thread(target=keep_replacing)
+    writer.start()
+    try:
+        reads = [read_claim(output) for _ in range(60)]
+    finally:
+        done.set()
+        writer.join()
+    assert all(claim is not None for claim in reads)
