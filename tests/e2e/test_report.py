@@ -15,14 +15,19 @@ from tests.conftest import BUCKET, dag_test, s3_client
 from tests.e2e.browser import Browser, chromium
 from tests.support.examples import _load
 
-# Plays every video for a moment; per video: what Chromium made of it.
+# Plays every video until it has shown a frame and moved on (at most 5 s: a busy machine decodes slowly);
+# per video: what Chromium made of it.
 PLAY_EVERY_VIDEO = """Promise.all([...document.querySelectorAll('video')].map(video => new Promise(done => {
+  const frames = () => video.getVideoPlaybackQuality().totalVideoFrames;
   const report = () => { video.pause(); done({src: video.getAttribute('src'), ready: video.readyState,
     error: video.error && video.error.code, width: video.videoWidth, played: video.currentTime,
-    frames: video.getVideoPlaybackQuality().totalVideoFrames}); };
+    frames: frames()}); };
   if (video.error) return report();
   video.addEventListener('error', report, {once: true});
-  video.play().then(() => setTimeout(report, 600), report);
+  const started = Date.now();
+  const playing = () => (video.currentTime > 0 && frames() > 0) || Date.now() - started > 5000
+    ? report() : setTimeout(playing, 100);
+  video.play().then(playing, report);
 })))"""
 
 
