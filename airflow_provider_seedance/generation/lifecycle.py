@@ -36,6 +36,7 @@ from airflow_provider_seedance.exceptions import (
     ResultUnavailableError,
     SeedanceError,
     TaskNotFoundError,
+    TransportError,
 )
 from airflow_provider_seedance.generation.failure_policy import (
     AFTER_NO_VIDEO,
@@ -51,7 +52,13 @@ from airflow_provider_seedance.generation.request_fields import request_fields, 
 from airflow_provider_seedance.generation.reservations import settle
 from airflow_provider_seedance.generation.settings import GenerationSettings
 from airflow_provider_seedance.generation.storing import Provenance, store_result
-from airflow_provider_seedance.generation.submission import ANSWER_WINDOW, FIX_INPUT, OutcomeUnknown, Submission
+from airflow_provider_seedance.generation.submission import (
+    ANSWER_WINDOW,
+    FIX_INPUT,
+    OutcomeUnknown,
+    Reserved,
+    Submission,
+)
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import default_registry_root
 from airflow_provider_seedance.media.sources import (
@@ -81,6 +88,10 @@ from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How failure messages about the request end: what a person does next.
 FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
+# S3 error codes that no retry of a write can change.
+UNWRITABLE_S3_CODES = frozenset(
+    {"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+)
 # A gateway refusing new tasks (queue cap, rate limit) is asked again after at most this long.
 CAPACITY_MAX_WAIT_SECONDS = 600.0
 
@@ -224,15 +235,14 @@ class Generation:
         me = airflow_identity(context)
         claim = read_claim(self.output)
         if claim is not None and claim.is_for(gateway, fingerprint) and claim.is_reservation:
+            reservation = claim
             try:
                 claim = settle(claim, me, output=self.output, submission=self.submission, log=self.log)
             except OutcomeUnknown as exc:
                 self._record_unknown(request, str(exc))
                 raise
-            stored = stored_manifest(self.output) if claim is None else None
-            if stored is not None and stored.get("request_sha256") == fingerprint and stored.get("gateway") == gateway:
-                # The other producer stored the video while this one waited: take its task, paying nothing.
-                claim = Claim.of_stored(stored, self.settings.seedance_conn_id)
+            if claim is None:
+                claim = self._stored_meanwhile(reservation, fingerprint)
         seed, reseeds = None, 0
         if claim is not None and claim.is_for(gateway, fingerprint) and claim.next_seed is not None:
             seed, reseeds = claim.next_seed, claim.reseeds + 1
@@ -302,18 +312,24 @@ class Generation:
             answer_by=(sent + ANSWER_WINDOW).isoformat(),
             unknown_resubmits=resubmits,
         )
+        claim_uri = storage_uri(claim_path(self.output))
         if not self._reserve(reservation, replacing):
+            if read_claim(self.output) is None:  # there, but unreadable: going on from it would loop
+                raise AirflowFailException(
+                    f"{claim_uri} exists but is not a claim this provider can read, so this output cannot be "
+                    "reserved. Next: if it names a task you found in the console, fix its JSON (claim_version 2, "
+                    "remote_task_id); otherwise delete it. Then clear the task."
+                )
             self.log.info("Another run reserved %s a moment ago; going on from its claim.", storage_uri(self.output))
             return self.resume_or_submit(context, prepared)
-        claim_uri = storage_uri(claim_path(self.output))
         try:
-            status, resent = self.submission.submit(delivered, fingerprint, claim_uri)
+            status, resent = self.submission.submit(delivered, Reserved(sent, fingerprint, claim_uri, seed))
         except OutcomeUnknown as exc:
             self._record_unknown(request, str(exc))  # the reservation stays: a person or Ark's list resolves it
             raise
         except Exception as exc:
-            if isinstance(exc, GatewayError) or isinstance(exc.__cause__, GatewayError):
-                self.forget()  # the gateway refused it: nothing was created, so nothing is reserved
+            if _nothing_sent(exc):
+                self.forget()  # refused, or never sent: nothing was created, so nothing is reserved
             raise
         metrics.submitted(gateway, request.model, estimate)
         claim = replace(
@@ -335,6 +351,19 @@ class Generation:
             ) from exc
         return status, claim.deadline_at
 
+    def _stored_meanwhile(self, reservation: Claim, fingerprint: str) -> Claim | None:
+        """The task of a video another producer stored for this request after reserving (its claim is gone)."""
+        stored = stored_manifest(self.output)
+        if stored is None or (stored.get("request_sha256"), stored.get("gateway")) != (
+            fingerprint,
+            reservation.gateway,
+        ):
+            return None
+        if str((stored.get("timings") or {}).get("stored_at", "")) < reservation.submitted_at:
+            return None  # stored before that reservation: an older video, not the one it paid for
+        self.log.info("The other run stored %s meanwhile; taking its task, paying nothing.", storage_uri(self.output))
+        return Claim.of_stored(stored, self.settings.seedance_conn_id)
+
     def _reserve(self, reservation: Claim, replacing: Claim | None) -> bool:
         """Write the reservation before paying: over ``replacing``, else only where no claim exists (False when
         another producer's appeared first). A store that cannot be written fails here, before anything is paid."""
@@ -344,9 +373,11 @@ class Generation:
                 return True
             return reserve_claim(self.output, reservation)
         except Exception as exc:
+            what = f"could not write the claim {storage_uri(claim_path(self.output))} before submitting"
+            if not _unwritable(exc):  # a store's passing trouble (a 500, a throttle): a retry reserves again
+                raise AirflowException(f"{what} ({type(exc).__name__}: {exc}); nothing was submitted.") from exc
             raise ClaimNotWritten(
-                f"could not write the claim {storage_uri(claim_path(self.output))} before submitting "
-                f"({type(exc).__name__}: {exc}); nothing was submitted. Next: check that the output location "
+                f"{what} ({type(exc).__name__}: {exc}); nothing was submitted. Next: check that the output location "
                 f"exists and that {self.settings.output_conn_id or 'the default connection'} can write there, then "
                 "clear the task."
             ) from exc
@@ -533,6 +564,26 @@ class Generation:
     def _asset_registry_root(self) -> ObjectStoragePath:
         path = self.settings.asset_registry_path
         return storage_path(path, self.settings.output_conn_id) if path else default_registry_root(self.output)
+
+
+def _nothing_sent(exc: BaseException) -> bool:
+    """Whether a failed submit provably created nothing: the gateway refused it in its own words, or the
+    request never left (a refused connection)."""
+    for error in (exc, exc.__cause__):
+        if isinstance(error, GatewayError):
+            return True
+        if isinstance(error, TransportError) and not error.request_sent:
+            return True
+    return False
+
+
+def _unwritable(exc: BaseException) -> bool:
+    """Whether writing to the output location failed for a reason a retry cannot change (no such bucket or
+    folder, no permission), rather than a store's passing trouble."""
+    if isinstance(exc, FileNotFoundError | PermissionError | NotADirectoryError):
+        return True
+    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))  # botocore's ClientError
+    return code in UNWRITABLE_S3_CODES
 
 
 def airflow_identity(context: Context) -> dict[str, Any]:

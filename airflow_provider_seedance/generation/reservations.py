@@ -52,7 +52,7 @@ def settle(
     request = claim.request or {}
     unknown = UnknownSubmit(
         model=str(request.get("model", "")),
-        seed=request.get("seed"),
+        seed=claim.seed,  # derived by this provider (a seed the DAG set could be another output's too)
         sent=datetime.fromisoformat(claim.submitted_at),
         fingerprint=claim.request_sha256,
         claim_uri=storage_uri(claim_path(output)),

@@ -13,8 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+import httpx
 
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import (
@@ -47,14 +49,30 @@ PRESIGNED_URL_MARGIN = timedelta(hours=1)
 # far before our clock its creation time may lie.
 UNKNOWN_SUBMIT_SETTLE_SECONDS = 3.0
 UNKNOWN_SUBMIT_CLOCK_SKEW = timedelta(minutes=2)
-# A submit (sent at most twice, each bounded by the HTTP client's connect, write and read timeouts, with a
-# lookup between) has answered, or never will, this long after it was sent.
+# A reservation's submit has answered, or never will, this long after it was sent: no attempt of it starts
+# later than one attempt's longest time (the HTTP client's connect, write and read timeouts) before the end.
 ANSWER_WINDOW = timedelta(minutes=5)
 
 
 class OutcomeUnknown(SeedanceError, AirflowFailException):
     """A submit may have created (and be billed for) a task that nothing can find: it is not sent again, and
     its reservation is left for a person."""
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """The reservation a submit is sent under: when, what names it to a person, and the seed (derived by
+    this provider, None otherwise) that the gateway's task list can find it by."""
+
+    sent: datetime
+    fingerprint: str
+    uri: str
+    lookup_seed: int | None
+
+
+def attempt_time(timeout: httpx.Timeout) -> timedelta:
+    """The longest one HTTP attempt can take under ``timeout``: connecting, writing the request, reading."""
+    return timedelta(seconds=sum(part or 0.0 for part in (timeout.connect, timeout.write, timeout.read)))
 
 
 @dataclass(frozen=True)
@@ -140,33 +158,33 @@ class Submission:
                 ) from exc
             raise
 
-    def submit(self, delivered: DeliveredRequest, fingerprint: str, claim_uri: str) -> tuple[TaskStatus, int]:
+    def submit(self, delivered: DeliveredRequest, reservation: Reserved) -> tuple[TaskStatus, int]:
         """Submit; when the answer is lost, find out whether the task was created before sending it again.
 
         Returns the task and how many times it was sent again after an unknown outcome (``on_unknown_submit``).
-        ``fingerprint`` and ``claim_uri`` (the reservation) name the generation to a person should it be lost.
         """
-        request, sent = delivered.request, datetime.now(UTC)
+        request, sent, model = delivered.request, reservation.sent, delivered.request.model
+        send_by = sent + ANSWER_WINDOW - attempt_time(self.hook.timeout)
         try:
-            return self._submit_once(delivered), 0
+            return self._submit_once(delivered, send_by), 0
         except SubmitOutcomeUnknownError as exc:
             why = f"the submit's answer was lost ({exc})"
-            unknown = UnknownSubmit(request.model, request.seed, sent, fingerprint, claim_uri, why)
+            unknown = UnknownSubmit(model, reservation.lookup_seed, sent, reservation.fingerprint, reservation.uri, why)
             found = self.resolve_unknown(unknown)
             if found is not None:
                 return found, 0
-        resent = 0 if self.can_look_up(request.seed) else 1
+        resent = 0 if self.can_look_up(reservation.lookup_seed) else 1
         try:
-            return self._submit_once(delivered), resent
+            return self._submit_once(delivered, send_by), resent
         except SubmitOutcomeUnknownError as exc:
             why = f"the submit's answer was lost twice ({exc})"
             self.counted_unknown(request.model, "left_for_a_person")
-            unknown = UnknownSubmit(request.model, request.seed, sent, fingerprint, claim_uri, why)
+            unknown = UnknownSubmit(model, reservation.lookup_seed, sent, reservation.fingerprint, reservation.uri, why)
             raise self.outcome_unknown(unknown) from None
 
-    def _submit_once(self, delivered: DeliveredRequest) -> TaskStatus:
+    def _submit_once(self, delivered: DeliveredRequest, send_by: datetime) -> TaskStatus:
         try:
-            return self.hook.submit(delivered.request, secrets=delivered.secrets)
+            return self.hook.submit(delivered.request, secrets=delivered.secrets, send_by=send_by)
         except SubmitOutcomeUnknownError:
             raise
         except GatewayError as exc:
@@ -178,7 +196,10 @@ class Submission:
             raise
 
     def can_look_up(self, seed: int | None) -> bool:
-        """Whether the gateway's task list can tell if a submit with ``seed`` created a task (Ark's can)."""
+        """Whether the gateway's task list can tell if a submit with ``seed`` created a task (Ark's can).
+
+        ``seed`` is one this provider derived for the output (None for a seed the DAG set: other generations
+        may carry the same one, so a task found by it could be another output's)."""
         return self.hook.gateway.lists_tasks and seed is not None
 
     def resolve_unknown(self, unknown: UnknownSubmit) -> TaskStatus | None:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -123,14 +123,18 @@ class SeedanceHook(BaseHook):
 
     # ---- sync API (workers) -------------------------------------------------------------------
 
-    def submit(self, request: VideoRequest, *, secrets: Sequence[str] = ()) -> TaskStatus:
+    def submit(
+        self, request: VideoRequest, *, secrets: Sequence[str] = (), send_by: datetime | None = None
+    ) -> TaskStatus:
         """Validate (no network), then create the paid task; never resent once it may have arrived.
 
         ``secrets`` are values inside the request (presigned URLs, inline data) that must not appear in
-        an error message should the gateway echo them.
+        an error message should the gateway echo them. No attempt starts after ``send_by`` (the reservation
+        tells other runs until when its answer may come): past it, the last refusal is raised, or a
+        ``TransportError`` that says nothing was sent.
         """
         call = self.gateway.build_submit(request)
-        status = self._run(call, self.gateway.parse_submit, submit=True, secrets=secrets)
+        status = self._run(call, self.gateway.parse_submit, submit=True, secrets=secrets, send_by=send_by)
         log.info("Submitted %s generation on %s: task %s", request.model, self.gateway.name, status.task_id)
         return status
 
@@ -292,11 +296,18 @@ class SeedanceHook(BaseHook):
         *,
         submit: bool = False,
         secrets: Sequence[str] = (),
+        send_by: datetime | None = None,
     ) -> T:
         connection = self.connection
         attempt = 0
         while True:
             attempt += 1
+            if send_by is not None and datetime.now(UTC) > send_by:
+                raise TransportError(
+                    f"not sent: its send-by time {send_by.isoformat()} has passed",
+                    gateway=connection.gateway.name,
+                    request_sent=False,
+                )
             try:
                 with _transport_errors(connection.gateway.name, request_sent=True):
                     response = self._client.send(_build_request(self._client, connection, call))
@@ -304,6 +315,8 @@ class SeedanceHook(BaseHook):
             except (TransportError, GatewayError) as error:
                 redacted = _redacted(error, [connection.api_key, *secrets])
                 delay = self._retry_delay(connection, attempt, redacted, call, submit=submit)
+                if send_by is not None and datetime.now(UTC) + timedelta(seconds=delay) > send_by:
+                    raise redacted from None  # a refusal (only those are retried): nothing was created
             time.sleep(delay)
 
     async def _arun(self, connection: GatewayConnection, call: HttpCall, parse: Callable[[HttpResponse], T]) -> T:

@@ -72,6 +72,8 @@ def _args(gateway: str, name: str, extra: str = "") -> str:
 # the opt-in resubmit.
 DIED = {f"died_{gateway}": _args(gateway, f"died_{gateway}", "retries=1") for gateway in ("ark", "apimart")}
 RESUBMITTED = {"resubmitted": _args("apimart", "resubmitted", "retries=1, on_unknown_submit='resubmit'")}
+# A seed the DAG sets may be any other generation's too: Ark's list cannot tell this one's task by it.
+OWN_SEED = {"died_ark_own_seed": _args("ark", "died_ark_own_seed", "retries=1, seed=42")}
 # Left for the second run: a reservation whose producer never came back (no retries).
 ORPHANS = {
     "orphan_created_ark": _args("ark", "orphan_created_ark"),
@@ -79,6 +81,13 @@ ORPHANS = {
     "orphan_apimart": _args("apimart", "orphan_apimart"),
     "raced": _args("ark", "raced"),
     "stored_meanwhile": _args("ark", "stored_meanwhile"),
+}
+
+
+# In the second run only: an unreadable claim, and a gateway that refuses the connection (nothing sent).
+SECOND_ONLY = {
+    "unreadable": _args("ark", "unreadable"),
+    "refused": _args("ark", "refused").replace("'sim_ark'", "'dead_ark'"),
 }
 
 
@@ -139,9 +148,14 @@ def _running(dag_id: str, task_id: str) -> bool:
 
 
 @pytest.fixture
-def runs(env, moto_server, run_dag, capfd, caplog) -> dict:
+def runs(env, moto_server, run_dag, capfd, caplog, monkeypatch) -> dict:
+    # Nothing listens on port 9 of this machine: every connection is refused, one attempt only.
+    dead = {"conn_type": "seedance", "host": "http://127.0.0.1:9/api/v3", "password": "sk-dead-gateway-key"}
+    dead["extra"] = {"gateway": "ark", "retry": {"max_attempts": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_DEAD_ARK", json.dumps(dead))
+
     def make() -> dict:
-        tasks = dag_of("exactly_once_first", {**DIED, **RESUBMITTED, **ORPHANS})
+        tasks = dag_of("exactly_once_first", {**DIED, **RESUBMITTED, **OWN_SEED, **ORPHANS})
         first = run_dag("exactly_once_first", DYING + tasks.replace("SeedanceGenerateVideoOperator(", "DiesMidSubmit("))
         first_output = _task_output(capfd, caplog)
         counts_first = {gateway: _submissions(env, gateway) for gateway in ("ark", "apimart")}
@@ -155,7 +169,9 @@ def runs(env, moto_server, run_dag, capfd, caplog) -> dict:
             _answer_as_another_run("raced", "exactly_once_second"),
             _answer_as_another_run("stored_meanwhile", "exactly_once_second", stored=True),
         ]
-        second = run_dag("exactly_once_second", dag_of("exactly_once_second", ORPHANS))
+        # Not readable as a claim (as after a careless hand edit): reserving must stop, not loop.
+        _output("unreadable").with_name("unreadable.mp4.claim.json").write_text("{not json")
+        second = run_dag("exactly_once_second", dag_of("exactly_once_second", {**ORPHANS, **SECOND_ONLY}))
         for thread in answering:
             thread.join()
         return {
@@ -205,9 +221,10 @@ def test_a_retry_after_a_death_mid_submit_fails_without_paying_where_nothing_can
 
 
 def test_one_submission_per_video_and_two_for_the_opt_in_resubmit(runs):
-    # First run: one each for the died_* tasks, two for the opt-in resubmit (apimart), one per orphan that
-    # reached its gateway (orphan_created_ark, orphan_apimart). No other gateway was asked.
-    assert runs["counts_first"] == {"ark": 2, "apimart": 4}
+    # First run: one each for the died_* tasks (died_ark_own_seed included), two for the opt-in resubmit
+    # (apimart), one per orphan that reached its gateway (orphan_created_ark, orphan_apimart). No other
+    # gateway was asked.
+    assert runs["counts_first"] == {"ark": 3, "apimart": 4}
     # Second run: only orphan_unsent_ark (provably never created) is submitted; "another run" submitted for
     # raced and stored_meanwhile.
     assert runs["counts"] == {**runs["counts_first"], "ark": runs["counts_first"]["ark"] + 3}
@@ -260,3 +277,22 @@ def test_a_video_the_other_run_stored_while_this_one_waited_is_taken_without_pay
     assert manifest["airflow"]["dag_id"] == "exactly_once_second"  # stored again, from the other run's task
     assert manifest["video"]["size"] > 0
     assert "its video is already stored" in runs["second_output"]
+
+
+def test_a_seed_the_dag_set_is_not_looked_up_in_arks_list(runs, moto_server):
+    # Another generation may carry seed 42 too: a task found by it could be another output's video.
+    ti = runs["first"]["died_ark_own_seed"]
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 2)
+    assert _failure(moto_server, "died_ark_own_seed")["cause"] == "outcome_unknown"
+    assert _claim(moto_server, f"{PREFIX}/died_ark_own_seed.mp4")["remote_task_id"] is None
+
+
+def test_an_unreadable_claim_stops_the_task_before_paying(runs):
+    assert runs["second"]["unreadable"].state == TaskInstanceState.FAILED
+    assert "unreadable.mp4.claim.json exists but is not a claim this provider can read" in runs["second_output"]
+
+
+def test_a_refused_connection_releases_the_reservation(runs, moto_server):
+    # Nothing was sent, so nothing is reserved: a retry (or another run) submits without a person.
+    assert runs["second"]["refused"].state == TaskInstanceState.FAILED
+    assert _claim(moto_server, f"{PREFIX}/refused.mp4") is None

@@ -94,6 +94,25 @@ def test_submit_retries_only_when_the_gateway_provably_did_not_take_it(simulator
     assert _submissions(simulator) == 1
 
 
+def test_no_submit_attempt_starts_after_its_send_by_time(simulator, hook):
+    # The reservation promises other runs an answer by then: past it, nothing is sent.
+    with pytest.raises(TransportError, match="not sent: its send-by time") as raised:
+        hook.submit(REQUEST, send_by=datetime.now(UTC) - timedelta(seconds=1))
+    assert raised.value.request_sent is False
+    assert simulator.simulator.stats.snapshot()["gateways"] == {}
+
+
+def test_a_refusal_whose_retry_would_start_after_the_send_by_time_is_raised_at_once(simulator, hook):
+    # A 429 asking for 5 s when 2 s are left: the refusal is final (nothing was created), not waited out.
+    simulator.simulator.faults.replace(
+        FaultPlan(script=[ScriptedFault(kind="rate_limit", op="submit")], retry_after_seconds=5)
+    )
+    with pytest.raises(RateLimitError):
+        hook.submit(REQUEST, send_by=datetime.now(UTC) + timedelta(seconds=2))
+    stats = simulator.simulator.stats.snapshot()["gateways"]["ark"]
+    assert (stats["submit_requests"], stats.get("submissions", 0)) == (1, 0)
+
+
 @pytest.mark.parametrize(
     "fault",
     [
