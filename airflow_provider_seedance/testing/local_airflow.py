@@ -90,7 +90,9 @@ class LocalAirflow:
         self.dags_folder = Path(dags_folder)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.database_url = database_url or f"sqlite:///{self.home / 'airflow.db'}"
+        # SQLite takes one writer at a time; a writer waits up to 30 s for the lock (sqlite3's default: 5 s, which
+        # a scheduler among a dozen task processes on a busy machine outwaited: "database is locked").
+        self.database_url = database_url or f"sqlite:///{self.home / 'airflow.db'}?timeout=30"
         self.celery = celery
         self.triggerers = triggerers
         settings = {

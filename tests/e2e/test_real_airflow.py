@@ -244,7 +244,7 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
             (dags / f"{dag_id}.py").write_text(_constants(DAG_ID=dag_id, OUTPUT=RACED_OUTPUT, **common) + RACING_SOURCE)
         connections.update(simulated_gateway_connections(hold.gateway_urls, SIM_KEY, prefix="HOLD"))
         connections.update(simulated_gateway_connections(race.gateway_urls, SIM_KEY, prefix="RACE"))
-        with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}, parallelism=8) as airflow:
+        with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}) as airflow:
             yield Deployment(airflow, hold, race)
 
 
