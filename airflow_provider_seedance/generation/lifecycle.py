@@ -59,6 +59,7 @@ from airflow_provider_seedance.generation.submission import (
     Reserved,
     Submission,
 )
+from airflow_provider_seedance.hooks.retry import outcome_unknown
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import default_registry_root
 from airflow_provider_seedance.media.sources import (
@@ -83,15 +84,12 @@ from airflow_provider_seedance.outputs.store import (
     remove_quietly,
     storage_path,
     storage_uri,
+    unwritable,
 )
 from airflow_provider_seedance.triggers.events import SeedanceEvent
 
 # How failure messages about the request end: what a person does next.
 FIX_REQUEST = "Next: fix the fields above in the DAG (or the values they are templated from), then clear the task."
-# S3 error codes that no retry of a write can change.
-UNWRITABLE_S3_CODES = frozenset(
-    {"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
-)
 # A gateway refusing new tasks (queue cap, rate limit) is asked again after at most this long.
 CAPACITY_MAX_WAIT_SECONDS = 600.0
 
@@ -242,9 +240,10 @@ class Generation:
                 self._record_unknown(request, str(exc))
                 raise
             if claim is None:
-                claim = self._stored_meanwhile(reservation, fingerprint)
+                claim = self._stored_meanwhile(reservation)
         seed, reseeds = None, 0
-        if claim is not None and claim.is_for(gateway, fingerprint) and claim.next_seed is not None:
+        ours = claim is not None and claim.is_for(gateway, fingerprint)
+        if claim is not None and ours and claim.next_seed is not None:
             seed, reseeds = claim.next_seed, claim.reseeds + 1
             self.log.info(
                 "Task %s failed output moderation; submitting again with seed %d (reseed %d of %d).",
@@ -253,7 +252,7 @@ class Generation:
                 reseeds,
                 MAX_RESEEDS,
             )
-        elif claim is not None and claim.is_for(gateway, fingerprint) and claim.remote_task_id is not None:
+        elif claim is not None and ours and claim.remote_task_id is not None:
             status = self._still_usable(claim.remote_task_id)
             if status is not None:
                 self.log.info(
@@ -266,7 +265,7 @@ class Generation:
                 metrics.resumed(gateway, request.model)
                 # A retry after a timeout gets a fresh allowance instead of timing out at once.
                 return status, max(claim.deadline_at, datetime.now(UTC) + self.settings.generation_timeout)
-        elif claim is not None and not claim.is_for(gateway, fingerprint):
+        elif claim is not None and not ours:
             self.log.warning(
                 "%s claims %s task %s for another request; that task is left alone and this request is submitted.",
                 storage_uri(claim_path(self.output)),
@@ -323,7 +322,7 @@ class Generation:
             self.log.info("Another run reserved %s a moment ago; going on from its claim.", storage_uri(self.output))
             return self.resume_or_submit(context, prepared)
         try:
-            status, resent = self.submission.submit(delivered, Reserved(sent, fingerprint, claim_uri, seed))
+            status, resent = self.submission.submit(delivered, Reserved.of(reservation, claim_uri))
         except OutcomeUnknown as exc:
             self._record_unknown(request, str(exc))  # the reservation stays: a person or Ark's list resolves it
             raise
@@ -351,15 +350,12 @@ class Generation:
             ) from exc
         return status, claim.deadline_at
 
-    def _stored_meanwhile(self, reservation: Claim, fingerprint: str) -> Claim | None:
+    def _stored_meanwhile(self, reservation: Claim) -> Claim | None:
         """The task of a video another producer stored for this request after reserving (its claim is gone)."""
         stored = stored_manifest(self.output)
-        if stored is None or (stored.get("request_sha256"), stored.get("gateway")) != (
-            fingerprint,
-            reservation.gateway,
-        ):
+        if stored is None or not reservation.is_for(str(stored.get("gateway")), str(stored.get("request_sha256"))):
             return None
-        if str((stored.get("timings") or {}).get("stored_at", "")) < reservation.submitted_at:
+        if datetime.fromisoformat(stored["timings"]["stored_at"]) < datetime.fromisoformat(reservation.submitted_at):
             return None  # stored before that reservation: an older video, not the one it paid for
         self.log.info("The other run stored %s meanwhile; taking its task, paying nothing.", storage_uri(self.output))
         return Claim.of_stored(stored, self.settings.seedance_conn_id)
@@ -374,7 +370,7 @@ class Generation:
             return reserve_claim(self.output, reservation)
         except Exception as exc:
             what = f"could not write the claim {storage_uri(claim_path(self.output))} before submitting"
-            if not _unwritable(exc):  # a store's passing trouble (a 500, a throttle): a retry reserves again
+            if not unwritable(exc):  # a store's passing trouble (a 500, a throttle): a retry reserves again
                 raise AirflowException(f"{what} ({type(exc).__name__}: {exc}); nothing was submitted.") from exc
             raise ClaimNotWritten(
                 f"{what} ({type(exc).__name__}: {exc}); nothing was submitted. Next: check that the output location "
@@ -567,23 +563,12 @@ class Generation:
 
 
 def _nothing_sent(exc: BaseException) -> bool:
-    """Whether a failed submit provably created nothing: the gateway refused it in its own words, or the
-    request never left (a refused connection)."""
-    for error in (exc, exc.__cause__):
-        if isinstance(error, GatewayError):
-            return True
-        if isinstance(error, TransportError) and not error.request_sent:
-            return True
-    return False
-
-
-def _unwritable(exc: BaseException) -> bool:
-    """Whether writing to the output location failed for a reason a retry cannot change (no such bucket or
-    folder, no permission), rather than a store's passing trouble."""
-    if isinstance(exc, FileNotFoundError | PermissionError | NotADirectoryError):
-        return True
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))  # botocore's ClientError
-    return code in UNWRITABLE_S3_CODES
+    """Whether a failed submit provably created nothing: the hook's own reading of the error (a refusal in
+    the gateway's words, a request that never left), as it decides what may be retried."""
+    return any(
+        isinstance(error, GatewayError | TransportError) and not outcome_unknown(error)
+        for error in (exc, exc.__cause__)
+    )
 
 
 def airflow_identity(context: Context) -> dict[str, Any]:

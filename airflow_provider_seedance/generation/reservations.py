@@ -24,7 +24,7 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.generation.log import Log
-from airflow_provider_seedance.generation.submission import Submission, UnknownSubmit
+from airflow_provider_seedance.generation.submission import Reserved, Submission
 from airflow_provider_seedance.outputs.claims import Claim, read_claim, write_claim
 from airflow_provider_seedance.outputs.layout import claim_path
 from airflow_provider_seedance.outputs.store import storage_uri
@@ -49,23 +49,17 @@ def settle(
         claim = wait_for_answer(reservation, output, log)
     if claim is None or not claim.is_reservation or not claim.is_for(reservation.gateway, reservation.request_sha256):
         return claim
-    request = claim.request or {}
-    unknown = UnknownSubmit(
-        model=str(request.get("model", "")),
-        seed=claim.seed,  # derived by this provider (a seed the DAG set could be another output's too)
-        sent=datetime.fromisoformat(claim.submitted_at),
-        fingerprint=claim.request_sha256,
-        claim_uri=storage_uri(claim_path(output)),
-        why=f"the submit sent at {claim.submitted_at} by {producer(claim)} never recorded its answer (its worker "
-        "stopped mid-submit, or the answer was lost)",
+    reserved = Reserved.of(claim, storage_uri(claim_path(output)))
+    why = (
+        f"the submit sent at {claim.submitted_at} by {producer(claim)} never recorded its answer (its worker "
+        "stopped mid-submit, or the answer was lost)"
     )
-    found = submission.resolve_unknown(unknown)
+    found = submission.resolve_unknown(reserved, why)
     if found is not None:
         resumed = replace(claim, remote_task_id=found.task_id)
         write_claim(output, resumed)
         return resumed
-    resent = 0 if submission.can_look_up(unknown.seed) else 1  # allowed by on_unknown_submit="resubmit"
-    return replace(claim, unknown_resubmits=claim.unknown_resubmits + resent)
+    return replace(claim, unknown_resubmits=claim.unknown_resubmits + submission.resends(reserved))
 
 
 def wait_for_answer(reservation: Claim, output: ObjectStoragePath, log: Log) -> Claim | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_seedance.generation.log import Log
     from airflow_provider_seedance.generation.settings import GenerationSettings
+    from airflow_provider_seedance.outputs.claims import Claim
 
 # How failure messages about an input end: what a person does next.
 FIX_INPUT = "Next: fix the input, then clear the task."
@@ -61,34 +62,23 @@ class OutcomeUnknown(SeedanceError, AirflowFailException):
 
 @dataclass(frozen=True)
 class Reserved:
-    """The reservation a submit is sent under: when, what names it to a person, and the seed (derived by
-    this provider, None otherwise) that the gateway's task list can find it by."""
+    """The reservation a submit is sent under: what finds its task, and what a person is told to look for."""
 
+    model: str
     sent: datetime
     fingerprint: str
-    uri: str
-    lookup_seed: int | None
+    uri: str  # the claim a person resolves
+    lookup_seed: int | None  # derived by this provider; None for a seed the DAG set (any output's, maybe)
+
+    @classmethod
+    def of(cls, claim: Claim, uri: str) -> Reserved:
+        model = str((claim.request or {}).get("model", ""))
+        return cls(model, datetime.fromisoformat(claim.submitted_at), claim.request_sha256, uri, claim.seed)
 
 
 def attempt_time(timeout: httpx.Timeout) -> timedelta:
     """The longest one HTTP attempt can take under ``timeout``: connecting, writing the request, reading."""
     return timedelta(seconds=sum(part or 0.0 for part in (timeout.connect, timeout.write, timeout.read)))
-
-
-@dataclass(frozen=True)
-class UnknownSubmit:
-    """A submit whose outcome is unknown: what finds its task, and what a person is told to look for."""
-
-    model: str
-    seed: int | None
-    sent: datetime
-    fingerprint: str
-    claim_uri: str  # the reservation a person resolves
-    why: str
-
-    @property
-    def said(self) -> str:
-        return self.why[0].upper() + self.why[1:]
 
 
 class Submission:
@@ -158,29 +148,22 @@ class Submission:
                 ) from exc
             raise
 
-    def submit(self, delivered: DeliveredRequest, reservation: Reserved) -> tuple[TaskStatus, int]:
+    def submit(self, delivered: DeliveredRequest, reserved: Reserved) -> tuple[TaskStatus, int]:
         """Submit; when the answer is lost, find out whether the task was created before sending it again.
 
         Returns the task and how many times it was sent again after an unknown outcome (``on_unknown_submit``).
         """
-        request, sent, model = delivered.request, reservation.sent, delivered.request.model
-        send_by = sent + ANSWER_WINDOW - attempt_time(self.hook.timeout)
+        send_by = reserved.sent + ANSWER_WINDOW - attempt_time(self.hook.timeout)
         try:
             return self._submit_once(delivered, send_by), 0
         except SubmitOutcomeUnknownError as exc:
-            why = f"the submit's answer was lost ({exc})"
-            unknown = UnknownSubmit(model, reservation.lookup_seed, sent, reservation.fingerprint, reservation.uri, why)
-            found = self.resolve_unknown(unknown)
+            found = self.resolve_unknown(reserved, f"the submit's answer was lost ({exc})")
             if found is not None:
                 return found, 0
-        resent = 0 if self.can_look_up(reservation.lookup_seed) else 1
         try:
-            return self._submit_once(delivered, send_by), resent
+            return self._submit_once(delivered, send_by), self.resends(reserved)
         except SubmitOutcomeUnknownError as exc:
-            why = f"the submit's answer was lost twice ({exc})"
-            self.counted_unknown(request.model, "left_for_a_person")
-            unknown = UnknownSubmit(model, reservation.lookup_seed, sent, reservation.fingerprint, reservation.uri, why)
-            raise self.outcome_unknown(unknown) from None
+            raise self.outcome_unknown(reserved, f"the submit's answer was lost twice ({exc})") from None
 
     def _submit_once(self, delivered: DeliveredRequest, send_by: datetime) -> TaskStatus:
         try:
@@ -195,80 +178,82 @@ class Submission:
                 ) from exc
             raise
 
-    def can_look_up(self, seed: int | None) -> bool:
-        """Whether the gateway's task list can tell if a submit with ``seed`` created a task (Ark's can).
+    def resends(self, reserved: Reserved) -> int:
+        """1 when ``resolve_unknown`` answering None means sending again at the risk of paying twice (nothing
+        could look the task up; ``on_unknown_submit="resubmit"``), 0 when it means the task was not created."""
+        return 0 if self._looks_up(reserved) else 1
 
-        ``seed`` is one this provider derived for the output (None for a seed the DAG set: other generations
-        may carry the same one, so a task found by it could be another output's)."""
-        return self.hook.gateway.lists_tasks and seed is not None
+    def _looks_up(self, reserved: Reserved) -> bool:
+        """Whether the gateway's task list can tell if this submit created a task (Ark's can, by a seed this
+        provider derived: a seed the DAG set may be another output's too)."""
+        return self.hook.gateway.lists_tasks and reserved.lookup_seed is not None
 
-    def resolve_unknown(self, unknown: UnknownSubmit) -> TaskStatus | None:
-        """The task a submit of unknown outcome created.
+    def resolve_unknown(self, reserved: Reserved, why: str) -> TaskStatus | None:
+        """The task a submit of unknown outcome (``why``) created.
 
         None when it provably was not created (the task list shows none), or when the user allows sending it
         again regardless (``on_unknown_submit="resubmit"``); otherwise raises ``OutcomeUnknown``, since a second
         submit could pay twice.
         """
-        gateway, model, seed = self.hook.gateway.name, unknown.model, unknown.seed
-        if seed is not None and self.can_look_up(seed):
+        gateway, model, seed, said = (
+            self.hook.gateway.name,
+            reserved.model,
+            reserved.lookup_seed,
+            why[:1].upper() + why[1:],
+        )
+        if seed is not None and self._looks_up(reserved):
             time.sleep(UNKNOWN_SUBMIT_SETTLE_SECONDS)  # a task created a moment ago may not be listed yet
             try:
-                found = self.hook.find_task(model, seed, unknown.sent - UNKNOWN_SUBMIT_CLOCK_SKEW)
+                found = self.hook.find_task(model, seed, reserved.sent - UNKNOWN_SUBMIT_CLOCK_SKEW)
             except SeedanceError as lookup:
                 self.log.warning("Looking for the task in %s's task list failed: %s", gateway, lookup)
-                self.counted_unknown(model, "left_for_a_person")
-                raise self.outcome_unknown(
-                    replace(unknown, why=f"{unknown.why}, and {gateway}'s task list could not be read")
-                ) from None
+                raise self.outcome_unknown(reserved, f"{why}, and {gateway}'s task list could not be read") from None
             if found is not None:
                 self.log.warning(
                     "%s; %s's task list shows the task it created: %s (model %s, seed %d). Resuming it; nothing is "
                     "submitted again.",
-                    unknown.said,
+                    said,
                     gateway,
                     found.task_id,
                     model,
                     seed,
                 )
-                self.counted_unknown(model, "found")
+                metrics.unknown_submit(gateway, model, "found")
                 return found
             self.log.warning(
                 "%s; %s's task list shows no %s task with seed %d since %s: it was not created. Submitting it.",
-                unknown.said,
+                said,
                 gateway,
                 model,
                 seed,
-                unknown.sent.isoformat(),
+                reserved.sent.isoformat(),
             )
-            self.counted_unknown(model, "not_created")
+            metrics.unknown_submit(gateway, model, "not_created")
             return None
         if self.settings.on_unknown_submit == "resubmit":
             self.log.warning(
                 "%s; submitting it again (on_unknown_submit='resubmit'): if the first one was created, this "
                 "generation is paid twice, and its manifest says so.",
-                unknown.said,
+                said,
             )
-            self.counted_unknown(model, "resubmitted")
+            metrics.unknown_submit(gateway, model, "resubmitted")
             return None
-        self.counted_unknown(model, "left_for_a_person")
-        raise self.outcome_unknown(unknown)
+        raise self.outcome_unknown(reserved, why)
 
-    def counted_unknown(self, model: str, outcome: str) -> None:
-        metrics.unknown_submit(self.hook.gateway.name, model, outcome)
-
-    def outcome_unknown(self, unknown: UnknownSubmit) -> OutcomeUnknown:
-        """The failure that leaves a submit of unknown outcome to a person: what to look for, and where."""
-        gateway, model = self.hook.gateway, unknown.model
+    def outcome_unknown(self, reserved: Reserved, why: str) -> OutcomeUnknown:
+        """The failure (counted) that leaves a submit of unknown outcome to a person: what to look for, where."""
+        gateway, model = self.hook.gateway, reserved.model
+        metrics.unknown_submit(gateway.name, model, "left_for_a_person")
         console = gateway.console_url(self.hook.connection.base_url)
         where = f"{gateway.name}'s console ({console})" if console else f"{gateway.name}'s console or task list"
-        until = unknown.sent + ANSWER_WINDOW
-        window = f"{unknown.sent.strftime('%Y-%m-%d %H:%M:%S')} to {until.strftime('%H:%M:%S UTC')}"
+        until = reserved.sent + ANSWER_WINDOW
+        window = f"{reserved.sent.strftime('%Y-%m-%d %H:%M:%S')} to {until.strftime('%H:%M:%S UTC')}"
         return OutcomeUnknown(
-            f"outcome unknown: {unknown.why}. {gateway.name} may have created, and may bill, a {model} task sent "
-            f"between {window} (request fingerprint {unknown.fingerprint}); nothing here can ask {gateway.name} "
+            f"outcome unknown: {why}. {gateway.name} may have created, and may bill, a {model} task sent "
+            f"between {window} (request fingerprint {reserved.fingerprint}); nothing here can ask {gateway.name} "
             f"which task that submit created, so it is not sent again (that could pay twice). Next: look in {where} "
             f'for a {model} task created in that window. If there is one, write its id as "remote_task_id" into '
-            f"{unknown.claim_uri} and clear this task: it resumes that task. If there is none, delete that claim and "
+            f"{reserved.uri} and clear this task: it resumes that task. If there is none, delete that claim and "
             "clear this task to submit again. (on_unknown_submit='resubmit' sends it again on its own, at the risk of "
             "paying twice.)"
         )

@@ -26,7 +26,7 @@ import logging
 import mimetypes
 import os
 import shutil
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,10 @@ MIB = 1024 * 1024
 S3_TRANSFER_CONFIG = {"multipart_threshold": 8 * MIB, "multipart_chunksize": 8 * MIB, "max_concurrency": 5}
 S3_PARTS_IN_MEMORY = 5
 COPY_BUFFER = 1 * MIB  # what other schemes are written in
+# S3 error codes that no retry of a write can change.
+UNWRITABLE_S3_CODES = frozenset(
+    {"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ def store_stream(
 
 def write_json(destination: ObjectStoragePath, document: dict[str, Any]) -> None:
     """Write a small JSON document (the manifest) so that it appears whole or not at all."""
-    write_text(destination, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    write_text(destination, _json_text(document))
 
 
 def write_text(destination: ObjectStoragePath, text: str) -> None:
@@ -122,7 +126,7 @@ def create_json(destination: ObjectStoragePath, document: dict[str, Any]) -> boo
     disk (``link`` fails when the name exists). Other schemes check, then write: two writers within that
     gap can both succeed, which is logged (and said in docs/guides/spend-control.md).
     """
-    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    data = _json_text(document).encode()
     if destination.protocol in S3_SCHEMES:
         return _s3_create(data, destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +142,18 @@ def create_json(destination: ObjectStoragePath, document: dict[str, Any]) -> boo
     )
     _upload(io.BytesIO(data), destination)
     return True
+
+
+def unwritable(exc: BaseException) -> bool:
+    """Whether a write to storage failed for a reason no retry changes (no such bucket or folder, no
+    permission), rather than a store's passing trouble (a 500, a throttle)."""
+    if isinstance(exc, FileNotFoundError | PermissionError | NotADirectoryError):
+        return True
+    return _s3_error_code(exc) in UNWRITABLE_S3_CODES
+
+
+def _json_text(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def read_json(source: ObjectStoragePath) -> dict[str, Any] | None:
@@ -208,16 +224,10 @@ def _write_local(source: io.BufferedIOBase, destination: ObjectStoragePath) -> N
     meanwhile would leave part of a video at the final path, and a small /tmp would not hold it at all.
     The sibling is written through the filesystem directly, so lineage names only the final path.
     """
-    final = destination.path
-    temporary = partial_name(final)
-    try:
+    with _hidden_sibling(destination.path) as temporary:
         with destination.fs.open(temporary, "wb") as file:
             shutil.copyfileobj(source, file, COPY_BUFFER)
-        os.replace(temporary, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+        os.replace(temporary, destination.path)
     get_hook_lineage_collector().add_output_asset(context=destination, uri=storage_uri(destination))
 
 
@@ -231,25 +241,38 @@ def _s3_create(data: bytes, destination: ObjectStoragePath) -> bool:
         hook.get_conn().put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*", **hook.extra_args)
     except ClientError as exc:
         # 412: the object exists; 409: another conditional write to the same key is in progress.
-        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+        if _s3_error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict"):
             return False
         raise
     return True
 
 
+def _s3_error_code(exc: BaseException) -> str:
+    """The S3 error code of a botocore ``ClientError`` (empty for any other error)."""
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
 def _local_create(data: bytes, destination: ObjectStoragePath) -> bool:
     """Written whole to a hidden sibling, then hard-linked to the final name, which fails if the name exists."""
-    temporary = partial_name(destination.path)
-    try:
+    with _hidden_sibling(destination.path) as temporary:
         with open(temporary, "wb") as file:
             file.write(data)
-        os.link(temporary, destination.path)
-    except FileExistsError:
-        return False
+        try:
+            os.link(temporary, destination.path)
+        except FileExistsError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _hidden_sibling(final: str) -> Iterator[str]:
+    """A hidden file beside ``final`` to write before it is put in place; gone afterwards, whatever happened."""
+    temporary = partial_name(final)
+    try:
+        yield temporary
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-    return True
 
 
 @lru_cache(maxsize=16)
