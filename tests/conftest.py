@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,13 @@ from airflow_provider_seedance.testing.s3 import s3_client, s3_connection  # noq
 
 # 1 simulated second = 1 real millisecond: a 10 s generation finishes in about 10 ms.
 TIME_SCALE = 0.001
+
+
+def simulator_config(**settings: Any) -> SimulatorConfig:
+    """A simulator on the tests' clock whose result URLs last an hour of real time (the gateways' 24 h would be
+    86 real seconds: a task cleared and rerun on a busy machine found its video's URL expired)."""
+    return SimulatorConfig(time_scale=TIME_SCALE, url_ttl_seconds=3600 / TIME_SCALE, **settings)
+
 
 TESTS = Path(__file__).resolve().parent
 # A parallel run (make test: pytest -n 2 --dist loadgroup) hands tests out one at a time in collection order,
@@ -57,7 +65,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def simulator(tmp_path_factory) -> Iterator[RunningSimulator]:
-    config = SimulatorConfig(time_scale=TIME_SCALE, cache_dir=tmp_path_factory.mktemp("simulator-media"))
+    config = simulator_config(cache_dir=tmp_path_factory.mktemp("simulator-media"))
     with start_simulator(config) as running:
         yield running
 

@@ -11,8 +11,8 @@ import pytest
 from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault, SimulatorConfig, start_simulator
-from tests.conftest import BUCKET, SIM_KEY, TIME_SCALE, s3_client, simulator_connections
+from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault, start_simulator
+from tests.conftest import BUCKET, SIM_KEY, s3_client, simulator_config, simulator_connections
 from tests.support.dag_runs import (
     MODELS,
     _asset_events,
@@ -393,7 +393,7 @@ def test_a_full_queue_is_waited_out_without_a_worker_slot(moto_server, run_dag, 
     # refused past the hook's own retries (1 + 6 submit requests) and asked again after a wait: then it moves.
     # A simulator of its own: on the shared one, earlier tests' tasks would hold (and, past Ark's execution
     # limit of 172.8 real seconds at this clock, free) places in the queue while this test runs.
-    config = SimulatorConfig(time_scale=TIME_SCALE, queue_seconds=10**6, max_queued_tasks=1)
+    config = simulator_config(queue_seconds=10**6, max_queued_tasks=1)
     with start_simulator(config) as own:
         own.simulator.faults.replace(FaultPlan(retry_after_seconds=0))
         for name, value in simulator_connections(own).items():

@@ -31,12 +31,11 @@ from airflow_provider_seedance.simulator import (
     FaultPlan,
     RunningSimulator,
     ScriptedFault,
-    SimulatorConfig,
     start_simulator,
 )
 from airflow_provider_seedance.testing import LocalAirflow
 from airflow_provider_seedance.testing.connections import simulated_gateway_connections
-from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, TIME_SCALE, s3_client, simulator_connections
+from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client, simulator_config, simulator_connections
 from tests.support.dag_runs import MODELS
 from tests.support.examples import EXAMPLES
 
@@ -227,8 +226,8 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
     connections["AIRFLOW_CONN_SIM_ARK"] = json.dumps({**ark, "extra": {**ark["extra"], "console_url": CONSOLE}})
     settings = {"SEEDANCE_OUTPUT_BASE": VIDEOS_URI, "SEEDANCE_OUTPUT_CONN": AWS_CONN_ID}
     with (
-        start_simulator(SimulatorConfig(time_scale=TIME_SCALE)) as hold,
-        start_simulator(SimulatorConfig(time_scale=TIME_SCALE)) as race,
+        start_simulator(simulator_config()) as hold,
+        start_simulator(simulator_config()) as race,
     ):
         held = [ScriptedFault(kind="hold_after", gateway=gateway, op="submit") for gateway in MODELS]
         hold.simulator.faults.replace(FaultPlan(script=held, slow_seconds=20))  # outlasts the kill
@@ -359,7 +358,7 @@ def test_mapped_deferrable_generations_in_a_real_deployment(side_runs, simulator
             )
         ]
     print(f"real Airflow run took {time.monotonic() - started:.1f} s from waiting for the DAG to the end")
-    assert state == "success", (task_states, deployment.component_log("scheduler")[-3000:])
+    assert state == "success", (task_states, _failed_task_logs(deployment, DAG_ID)[-6000:])
     assert len(task_states) == GENERATIONS + 1
     assert ("killed_after_submit", -1, "success", 2) in task_states  # try 1 was killed, try 2 resumed
     assert trigger_kwargs, "no trigger row was ever seen: the tasks did not defer"
@@ -429,6 +428,20 @@ def _task_logs(airflow: LocalAirflow, dag_id: str) -> str:
     return "\n".join(
         path.read_text(errors="replace") for path in (airflow.home / "logs").rglob("*.log*") if dag_id in str(path)
     )
+
+
+def _failed_task_logs(airflow: LocalAirflow, dag_id: str) -> str:
+    """The logs of the task instances that failed, to say why in an assertion; the scheduler's when none."""
+    failed = airflow.query(
+        "SELECT task_id, map_index FROM task_instance WHERE dag_id = :dag_id AND state = 'failed'", dag_id=dag_id
+    )
+    folders = [f"task_id={task_id}/" + (f"map_index={index}/" if index >= 0 else "") for task_id, index in failed]
+    logs = [
+        f"--- {path}\n{path.read_text(errors='replace')}"
+        for path in sorted((airflow.home / "logs").rglob("*.log*"))
+        if dag_id in str(path) and any(folder in str(path) for folder in folders)
+    ]
+    return "\n".join(logs) or airflow.component_log("scheduler")
 
 
 def test_a_first_try_killed_mid_submit_never_pays_twice_on_any_gateway(side_runs, moto_server):
