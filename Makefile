@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 MATRIX ?= 3.0 3.1 3.2 3.3.0
 MATRIX_VENVS := .venv-matrix
 
-.PHONY: install test test-fast coverage lint demo lock lock-matrix test-matrix clean
+.PHONY: install test test-fast coverage lint demo lock lock-matrix test-matrix test-install clean
 
 install: $(STAMP)
 
@@ -59,6 +59,11 @@ test-fast: $(STAMP)
 # Line coverage of the package over every tier (pytest-cov combines the workers' data).
 coverage: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) --cov=airflow_provider_seedance --cov-report=term $(PYTEST_ARGS)
+
+# Every README install line resolved fresh from the registry (not our locks), in a new virtualenv, running a
+# deferred generation on a real deployment with a Fernet key (tests/install; the matrix runs each line's).
+test-install: $(STAMP)
+	$(VENV)/bin/pytest $(subst -n $(PYTEST_WORKERS),-n 2,$(PYTEST_PARALLEL)) --readme-install=all tests/install
 
 # Runs the version-dependent part of the suite on every Airflow line in MATRIX (see .ci/matrix).
 test-matrix:

@@ -30,7 +30,14 @@ declarative ``conn-fields``      3.2      the hook's ``get_connection_form_widge
 from __future__ import annotations
 
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, BaseHook, Stats, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowNotFoundException,
+    BaseHook,
+    Stats,
+    conf,
+)
 from airflow.sdk import ObjectStoragePath
 from airflow.triggers.base import BaseTrigger
 
@@ -38,6 +45,7 @@ __all__ = [
     "TRIGGER_ON_KILL_SUPPORTED",
     "AirflowException",
     "AirflowFailException",
+    "AirflowNotFoundException",
     "BaseHook",
     "Stats",
     "conf",

@@ -51,6 +51,22 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_provider_seedance.links.seedance.SeedanceTaskLink",
             "airflow_provider_seedance.links.seedance.SeedanceVideoLink",
         ],
+        "config": {
+            "seedance": {
+                "description": "Settings of the Seedance provider.",
+                "options": {
+                    "default_deferrable": {
+                        "description": "Whether Seedance operators and the sensor wait for a generation in the "
+                        "triggerer (holding no worker slot) when a task does not set ``deferrable``. Read instead "
+                        "of ``[operators] default_deferrable``, which every generated airflow.cfg sets to false.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "False",
+                        "default": "True",
+                    }
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": "seedance",

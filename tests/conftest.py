@@ -42,6 +42,22 @@ TESTS = Path(__file__).resolve().parent
 TIERS = ("e2e", "dags", "integration", "unit")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--readme-install",
+        metavar="LINE",
+        default=None,
+        help="also run tests/install for the README's install line of this Airflow line (3.0, 3.1...) or of "
+        "'all': each resolved fresh from the registry into a new virtualenv (a few minutes a line)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path == TESTS / "install" and not config.getoption("--readme-install"):
+        return True
+    return None
+
+
 def _uses_a_module_fixture(item: pytest.Item) -> bool:
     definitions = getattr(item, "_fixtureinfo", None)
     definitions = definitions.name2fixturedefs if definitions else {}

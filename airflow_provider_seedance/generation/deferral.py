@@ -8,8 +8,6 @@ sent before anything in it is trusted, and says what to do when it cannot be rea
 
 from __future__ import annotations
 
-import configparser
-import os
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,16 +27,36 @@ DEFERRAL_MARGIN = timedelta(minutes=15)
 Event = TypeVar("Event", bound=TriggerPayload)
 
 
-def default_deferrable() -> bool:
-    """``[operators] default_deferrable`` when the deployment sets it, else True.
+# Where the provider reads its default. Not ``[operators] default_deferrable``: Airflow writes that option,
+# set to false, into every airflow.cfg it generates (3.0.6, 3.1.8 and 3.3.2 measured), so a stock deployment
+# could not tell its choice from a fresh file, and every generation would hold a worker slot for minutes.
+DEFERRABLE_SETTING = "[seedance] default_deferrable"
 
-    Airflow ships that option as False, which would park a worker slot for every generation; a
-    provider that waits minutes per task defers unless told otherwise.
-    """
-    configured = "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE" in os.environ or configparser.ConfigParser.has_option(
-        conf, "operators", "default_deferrable"
-    )
-    return conf.getboolean("operators", "default_deferrable") if configured else True
+
+def resolve_deferrable(deferrable: bool | None) -> tuple[bool, str]:
+    """Whether a task waits in the triggerer, and what decided it: the task's own ``deferrable``, else the
+    provider's setting (default True; ``AIRFLOW__SEEDANCE__DEFAULT_DEFERRABLE``)."""
+    if deferrable is not None:
+        return deferrable, f"deferrable={deferrable} on the task"
+    configured = conf.getboolean("seedance", "default_deferrable", fallback=True)
+    return configured, f"{DEFERRABLE_SETTING} = {configured}"
+
+
+def say_where_it_waits(task: BaseOperator, what: str, deferrable: bool, decided_by: str) -> None:
+    """Log, as the wait starts, whether ``what`` is waited for in the triggerer or on this worker, and why."""
+    if deferrable:
+        task.log.info("%s waits in the triggerer, holding no worker slot (%s).", what, decided_by)
+    elif decided_by.startswith(DEFERRABLE_SETTING):
+        task.log.warning(
+            "%s is waited for on this worker, which holds its slot until the generation ends (%s in this "
+            "deployment's configuration). Next: to wait in the triggerer instead, set %s to True "
+            "(AIRFLOW__SEEDANCE__DEFAULT_DEFERRABLE) or deferrable=True on the task.",
+            what,
+            decided_by,
+            DEFERRABLE_SETTING,
+        )
+    else:
+        task.log.info("%s is waited for on this worker, holding its slot (%s).", what, decided_by)
 
 
 def deferral_timeout(deadline: datetime) -> timedelta:
@@ -54,15 +72,18 @@ def conclude_or_defer(
     deadline: datetime,
     *,
     deferrable: bool,
+    decided_by: str,
     timeout: timedelta | None = None,
 ) -> dict[str, Any]:
     """The generation's result, when its remote task has ended or (``deferrable`` off) once waited for here;
     otherwise ``task`` defers to the trigger until ``deadline``, resuming in ``execute_complete``.
+    ``decided_by`` says what chose ``deferrable`` (``resolve_deferrable``), for the log.
 
     ``timeout`` caps Airflow's deferral timeout (a sensor's own ``timeout``); by default it is the deadline's.
     """
     if status.state.is_terminal:
         return generation.conclude(context, SeedanceEvent.from_status(generation.hook.gateway.name, status))
+    say_where_it_waits(task, f"{generation.hook.gateway.name} task {status.task_id}", deferrable, decided_by)
     if not deferrable:
         return generation.conclude(context, generation.wait_here(status.task_id, deadline))
     settings = generation.settings

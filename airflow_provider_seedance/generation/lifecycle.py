@@ -27,7 +27,12 @@ from typing import Any
 
 from airflow.sdk import Context, ObjectStoragePath
 
-from airflow_provider_seedance.compat import AirflowException, AirflowFailException
+from airflow_provider_seedance.compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowNotFoundException,
+    BaseHook,
+)
 from airflow_provider_seedance.exceptions import (
     GatewayError,
     MediaSourceError,
@@ -70,7 +75,14 @@ from airflow_provider_seedance.media.sources import (
 )
 from airflow_provider_seedance.models import MEDIA_FIELDS, MediaKind, TaskState, TaskStatus, VideoRequest, media_kind
 from airflow_provider_seedance.observability import metrics
-from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, reserve_claim, write_claim
+from airflow_provider_seedance.outputs.claims import (
+    Claim,
+    read_claim,
+    remove_claim,
+    reserve_claim,
+    same_task_instance,
+    write_claim,
+)
 from airflow_provider_seedance.outputs.layout import claim_path, failure_path, manifest_path
 from airflow_provider_seedance.outputs.manifest import (
     failure_record,
@@ -140,11 +152,28 @@ class Generation:
     # ---- before paying ----------------------------------------------------------------------------
 
     def prepare(self) -> Prepared:
-        """Check the paths and the request (no network), then read and check the inputs kept in storage."""
+        """Check the connections, the paths and the request, then read and check the inputs kept in storage."""
+        self.check_connections()
         self.check_paths()
         request = self.request(validate=True)
         sources, fingerprint = self._read_sources(request)
         return Prepared(request, sources, fingerprint)
+
+    def check_connections(self) -> None:
+        """Every storage connection the task names exists: for a missing one the Amazon provider falls back to
+        the worker's default AWS credentials (real AWS, for a moto or MinIO bucket), and fails after paying."""
+        for field in ("output_conn_id", "media_conn_id"):
+            conn_id = getattr(self.settings, field)
+            if conn_id is None:
+                continue
+            try:
+                BaseHook.get_connection(conn_id)
+            except AirflowNotFoundException:
+                raise AirflowFailException(
+                    f"{field}={conn_id!r}: no such connection in this deployment (Airflow would fall back to the "
+                    f"worker's default credentials); nothing was submitted. Next: create it (Admin > Connections, "
+                    f"AIRFLOW_CONN_{conn_id.upper()} or your secrets backend) or fix the name, then clear the task."
+                ) from None
 
     def check_paths(self) -> None:
         """Rendered paths need a scheme, or they would land on the worker's local disk; the output's upload
@@ -232,6 +261,7 @@ class Generation:
         gateway = self.hook.gateway.name
         me = airflow_identity(context)
         claim = read_claim(self.output)
+        self._refuse_a_siblings_output(me, fingerprint, claim)
         if claim is not None and claim.is_for(gateway, fingerprint) and claim.is_reservation:
             reservation = claim
             try:
@@ -349,6 +379,28 @@ class Generation:
                 "this task: it resumes the task."
             ) from exc
         return status, claim.deadline_at
+
+    def _refuse_a_siblings_output(self, me: dict[str, Any], fingerprint: str, claim: Claim | None) -> None:
+        """Another task instance of this DAG run made, or is making, this output from another request: two
+        items render one ``output_path``, and going on would overwrite a paid video. Nothing is submitted."""
+        found: list[tuple[str, dict[str, Any], str | None]] = []
+        if claim is not None:
+            found.append(("claims", claim.airflow, claim.request_sha256))
+        manifest = stored_manifest(self.output)
+        if manifest is not None:
+            found.append(("stored its video in", manifest.get("airflow") or {}, manifest.get("request_sha256")))
+        for did, airflow, made_from in found:
+            same_run = all(airflow.get(key) == me[key] for key in ("dag_id", "run_id"))
+            if not same_run or made_from == fingerprint or same_task_instance(airflow, me):
+                continue
+            index = airflow.get("map_index", -1)
+            other = f"{airflow.get('task_id')}" + (f" (map index {index})" if index is not None and index >= 0 else "")
+            raise AirflowFailException(
+                f"output_path={storage_uri(self.output)!r} is another item's: {other} of this run {did} it, for "
+                "another request. Two items render the same output_path, and this one would overwrite a paid video; "
+                "nothing was submitted. Next: make output_path unique per item (an id from the item, or "
+                "{{ ti.map_index }}), then clear the task."
+            )
 
     def _stored_meanwhile(self, reservation: Claim) -> Claim | None:
         """The task of a video another producer stored for this request after reserving (its claim is gone)."""

@@ -19,9 +19,15 @@ from typing import Any, TypeVar
 
 import httpx
 
-from airflow_provider_seedance.compat import BaseHook, get_async_connection, get_async_extra_dejson
+from airflow_provider_seedance.compat import (
+    AirflowNotFoundException,
+    BaseHook,
+    get_async_connection,
+    get_async_extra_dejson,
+)
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
+    ConnectionConfigError,
     GatewayError,
     ResultUnavailableError,
     SeedanceError,
@@ -95,7 +101,14 @@ class SeedanceHook(BaseHook):
     @cached_property
     def connection(self) -> GatewayConnection:
         """The resolved connection (sync lookup: workers only, never inside the triggerer's loop)."""
-        conn = self.get_connection(self.seedance_conn_id)
+        try:
+            conn = self.get_connection(self.seedance_conn_id)
+        except AirflowNotFoundException:
+            raise ConnectionConfigError(
+                f"connection {self.seedance_conn_id!r} is not defined in this deployment (seedance_conn_id); create "
+                f"it (Admin > Connections, AIRFLOW_CONN_{self.seedance_conn_id.upper()} or your secrets backend) "
+                "or fix the name"
+            ) from None
         return gateway_connection(conn, conn.extra_dejson)
 
     async def aconnection(self) -> GatewayConnection:

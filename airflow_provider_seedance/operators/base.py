@@ -11,17 +11,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import AssetAlias, ObjectStoragePath
+from airflow.sdk import AssetAlias, ObjectStoragePath, XComArg
 
 from airflow_provider_seedance.compat import AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.generation.lifecycle import Generation
 from airflow_provider_seedance.generation.reporting import ReportsGenerations
-from airflow_provider_seedance.generation.request_fields import parse_time_scheme_problem
+from airflow_provider_seedance.generation.request_fields import is_template, parse_time_scheme_problem
 from airflow_provider_seedance.generation.settings import DEFAULTS, GenerationSettings
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.mappedoperator import OperatorPartial
+
+
+def _known_while_parsed(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments the DAG file gives as values: not templates, nor XComArgs resolved when the task runs."""
+    return {
+        name: value for name, value in arguments.items() if not is_template(value) and not isinstance(value, XComArg)
+    }
 
 
 class BaseSeedanceGenerationOperator(ReportsGenerations):
@@ -62,12 +72,33 @@ class BaseSeedanceGenerationOperator(ReportsGenerations):
             setattr(self, name, given[name])
         self.asset_alias = asset_alias
         try:
-            self.settings()
+            self.check_settings(_known_while_parsed({name: given[name] for name in GenerationSettings.names()}))
         except ValueError as exc:
             raise ValueError(f"{self.task_id}: {exc}") from None
-        problem = parse_time_scheme_problem("asset_registry_path", asset_registry_path)
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """Airflow builds a mapped task's operator only when each of its task instances runs, so the arguments
+        given here are checked now, as ``__init__`` checks an unmapped task's (templated ones wait)."""
+        try:
+            cls.check_arguments(_known_while_parsed(kwargs))
+        except ValueError as exc:
+            raise ValueError(f"{kwargs.get('task_id')}: {exc}") from None
+        return super().partial(**kwargs)
+
+    @classmethod
+    def check_arguments(cls, arguments: Mapping[str, Any]) -> None:
+        """Raise ValueError for an argument no run can use; ``arguments`` holds the values known while the DAG
+        is parsed. Operators add their own checks to the settings'."""
+        cls.check_settings(arguments)
+
+    @staticmethod
+    def check_settings(arguments: Mapping[str, Any]) -> None:
+        """The shared settings among ``arguments`` (``GenerationSettings`` checks each) and the registry path."""
+        GenerationSettings(**{name: arguments[name] for name in GenerationSettings.names() if name in arguments})
+        problem = parse_time_scheme_problem("asset_registry_path", arguments.get("asset_registry_path"))
         if problem:
-            raise ValueError(f"{self.task_id}: {problem}")
+            raise ValueError(problem)
 
     @cached_property
     def hook(self) -> SeedanceHook:

@@ -11,7 +11,7 @@ is ``generation.lifecycle.Generation``'s, which the batch operator runs for each
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, ClassVar, NoReturn
@@ -19,7 +19,7 @@ from typing import Any, ClassVar, NoReturn
 from airflow.sdk import Context, ObjectStoragePath
 
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
-from airflow_provider_seedance.generation.deferral import conclude_or_defer, default_deferrable, read_event
+from airflow_provider_seedance.generation.deferral import conclude_or_defer, read_event, resolve_deferrable
 from airflow_provider_seedance.generation.lifecycle import Generation, Prepared
 from airflow_provider_seedance.generation.request_fields import (
     REQUEST_FIELDS,
@@ -57,8 +57,9 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     :param reference_images: reference images (multimodal mode); ``reference_videos`` and
         ``reference_audios`` likewise, in the same forms. Templated.
     :param extra: gateway fields this provider does not model, sent verbatim. Templated.
-    :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to
-        ``[operators] default_deferrable`` when set, else True.
+    :param deferrable: wait in the triggerer, freeing the worker slot. Defaults to the provider's
+        ``[seedance] default_deferrable`` (True), not Airflow's ``[operators] default_deferrable``, which every
+        generated airflow.cfg sets to false. The log says where the task waits and why.
     :param wait_for_completion: False: submit (or resume the claimed task), push ``seedance_task`` and
         return it at once (``status: submitted``, ``gateway``, ``remote_task_id``, ``console_url``,
         ``output_path``, ``deadline``), leaving the wait and the storing to a ``SeedanceGenerationSensor`` on
@@ -131,14 +132,28 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         self.reference_videos = list(reference_videos or ())
         self.reference_audios = list(reference_audios or ())
         self.extra = dict(extra or {})
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        problem = parse_time_scheme_problem("output_path", output_path)
-        if problem:
-            raise ValueError(f"{self.task_id}: {problem}")
+        self.deferrable, self.deferrable_decided_by = resolve_deferrable(deferrable)
         try:
-            check_request_shape(self._fields())
-        except RequestValidationError as exc:
+            self.check_request({"output_path": output_path, **self._fields()})
+        except ValueError as exc:
             raise ValueError(f"{self.task_id}: {exc}") from None
+
+    @classmethod
+    def check_arguments(cls, arguments: Mapping[str, Any]) -> None:
+        super().check_arguments(arguments)
+        cls.check_request(arguments)
+
+    @staticmethod
+    def check_request(arguments: Mapping[str, Any]) -> None:
+        """The output path's scheme and the request fields' types, ranges and media forms (no model rules:
+        the gateway is named by the connection, which a DAG file should not look up while parsed)."""
+        problem = parse_time_scheme_problem("output_path", arguments.get("output_path"))
+        if problem:
+            raise ValueError(problem)
+        try:
+            check_request_shape({name: arguments.get(name) for name in REQUEST_FIELDS})
+        except RequestValidationError as exc:
+            raise ValueError(str(exc)) from None
 
     def _fields(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in REQUEST_FIELDS}
@@ -185,7 +200,15 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
                     record["output_path"],
                 )
                 return {**record, "status": "submitted", "deadline": deadline.isoformat()}
-            return conclude_or_defer(self, context, generation, status, deadline, deferrable=self.deferrable)
+            return conclude_or_defer(
+                self,
+                context,
+                generation,
+                status,
+                deadline,
+                deferrable=self.deferrable,
+                decided_by=self.deferrable_decided_by,
+            )
         finally:
             self.hook.close()
 

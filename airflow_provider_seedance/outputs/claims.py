@@ -42,6 +42,11 @@ READABLE_VERSIONS = (1, CLAIM_VERSION)
 TASK_INSTANCE_KEYS = ("dag_id", "run_id", "task_id", "map_index")
 
 
+def same_task_instance(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two ``airflow`` identities (of claims, manifests or a running task) name one task instance."""
+    return all(one.get(key) == other.get(key) for key in TASK_INSTANCE_KEYS)
+
+
 @dataclass(frozen=True)
 class Claim:
     """One generation being submitted (a reservation: no task id yet) or submitted, as written beside its output."""
@@ -102,7 +107,7 @@ class Claim:
 
     def reserved_by(self, airflow: dict[str, Any]) -> bool:
         """Whether the task instance ``airflow`` names (any try) wrote this claim."""
-        return all(self.airflow.get(key) == airflow.get(key) for key in TASK_INSTANCE_KEYS)
+        return same_task_instance(self.airflow, airflow)
 
     @property
     def deadline_at(self) -> datetime:

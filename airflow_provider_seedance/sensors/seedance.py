@@ -23,7 +23,12 @@ from airflow.sdk import BaseSensorOperator, Context, ObjectStoragePath, PokeRetu
 
 from airflow_provider_seedance.compat import AirflowException, AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
-from airflow_provider_seedance.generation.deferral import conclude_or_defer, default_deferrable, read_event
+from airflow_provider_seedance.generation.deferral import (
+    conclude_or_defer,
+    read_event,
+    resolve_deferrable,
+    say_where_it_waits,
+)
 from airflow_provider_seedance.generation.lifecycle import Generation
 from airflow_provider_seedance.generation.reporting import ReportsGenerations
 from airflow_provider_seedance.generation.request_fields import parse_time_scheme_problem
@@ -48,8 +53,8 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
     :param poll_interval: seconds between status polls, more than 0 and at most 3600; also the sensor's
         ``poke_interval`` when it waits on the worker. Default 15.
     :param deferrable: wait in the triggerer (reusing ``SeedanceTaskTrigger``), freeing the worker slot.
-        Defaults to ``[operators] default_deferrable`` when set, else True. Otherwise the sensor pokes on
-        the worker (``mode="reschedule"`` frees the slot between pokes).
+        Defaults to the provider's ``[seedance] default_deferrable`` (True), as the operators. Otherwise the
+        sensor pokes on the worker (``mode="reschedule"`` frees the slot between pokes).
     :param cancel_on_kill: cancel the remote task when this sensor is cleared or killed while it waits.
         Default False: the submitting task paid for it, and a rerun of the sensor picks it up again.
     :param kwargs: ``BaseSensorOperator``'s own (``timeout``, ``mode``, ``soft_fail``, ``outlets``...).
@@ -81,7 +86,7 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
         self.output_conn_id = output_conn_id
         self.seedance_conn_id = seedance_conn_id
         self.poll_interval = poll_interval
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.deferrable, self.deferrable_decided_by = resolve_deferrable(deferrable)
         self.cancel_on_kill = cancel_on_kill
         problem = parse_time_scheme_problem("output_path", output_path) or poll_interval_problem(poll_interval)
         if problem:
@@ -91,6 +96,8 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
+            claimed_for = f"The generation claimed for {self.output_path}"
+            say_where_it_waits(self, claimed_for, False, self.deferrable_decided_by)
             return super().execute(context)  # BaseSensorOperator's poke loop (timeout, mode, soft_fail)
         claimed = self._claimed(context)
         if isinstance(claimed, dict):
@@ -117,6 +124,7 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
                     status,
                     claim.deadline_at,
                     deferrable=True,
+                    decided_by=self.deferrable_decided_by,
                     timeout=timedelta(seconds=self.timeout),  # the sensor's own, where it comes first
                 ),
             )

@@ -69,6 +69,9 @@ class LocalAirflow:
     :param celery: run the CeleryExecutor with these workers (needs ``database_url``); None for the
         LocalExecutor, whose worker processes each cost ~100 MB.
     :param triggerers: how many triggerers to run (``triggerer-1``, ``triggerer-2``... when more than one).
+    :param healthy_within: seconds ``start`` waits for every component to report healthy.
+    :param airflow: the ``airflow`` executable every component runs; by default this interpreter's. Another
+        virtualenv's runs that environment's Airflow (and its installed provider).
     """
 
     def __init__(
@@ -81,12 +84,16 @@ class LocalAirflow:
         database_url: str | None = None,
         celery: CeleryWorkers | None = None,
         triggerers: int = 1,
+        healthy_within: float = 180,
+        airflow: str | Path = AIRFLOW,
     ):
         if celery is not None and database_url is None:
             raise ValueError("celery needs database_url: SQLite cannot serve Celery workers; pass a PostgreSQL URL")
         if triggerers < 1:
             raise ValueError(f"triggerers={triggerers}; allowed: 1 or more (deferred tasks wait for one)")
         self.home = Path(home)
+        self.airflow = str(airflow)
+        self.healthy_within = healthy_within
         self.dags_folder = Path(dags_folder)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -152,13 +159,13 @@ class LocalAirflow:
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    def start(self, timeout: float = 180) -> LocalAirflow:
+    def start(self) -> LocalAirflow:
         self.home.mkdir(parents=True, exist_ok=True)
         self.cli("db", "migrate", timeout=300)
         for name, arguments in self.components.items():
-            self.processes.start(name, [AIRFLOW, *arguments], {**self.env, COMPONENT_VARIABLE: name})
-        failure = f"Airflow was not healthy after {timeout:.0f} s; logs in {self.home}"
-        self.processes.wait_for(self._healthy, failure, timeout, interval=1)
+            self.processes.start(name, [self.airflow, *arguments], {**self.env, COMPONENT_VARIABLE: name})
+        failure = f"Airflow was not healthy after {self.healthy_within:.0f} s; logs in {self.home}"
+        self.processes.wait_for(self._healthy, failure, self.healthy_within, interval=1)
         return self
 
     def stop(self, grace_seconds: float = 2) -> None:
@@ -184,7 +191,7 @@ class LocalAirflow:
     def cli(self, *arguments: str, timeout: float = 120) -> str:
         """Run an ``airflow`` command against this deployment; raise with its output if it fails."""
         result = subprocess.run(
-            [AIRFLOW, *arguments], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            [self.airflow, *arguments], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
         )
         if result.returncode != 0:
             raise RuntimeError(f"airflow {' '.join(arguments)} failed:\n{result.stderr[-3000:]}")

@@ -8,7 +8,7 @@ import pytest
 from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.outputs import store as storage
-from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY
+from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client
 from tests.support.dag_runs import MODELS, _claim, _single, _submissions, _task_output
 
 
@@ -156,3 +156,67 @@ def test_an_unusable_s3_upload_setting_fails_before_paying(
     assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
     assert _submissions(env, "ark") == 0
     assert f"extra_args of connection {AWS_CONN_ID!r} has ServerSideEncription" in _task_output(capfd, caplog)
+
+
+@pytest.mark.parametrize("field", ["media_conn_id", "output_conn_id"])
+def test_a_storage_connection_that_does_not_exist_fails_before_paying(env, moto_server, run_dag, capfd, caplog, field):
+    # The Amazon provider would fall back to the worker's default AWS credentials and try real AWS S3.
+    run = run_dag(
+        f"mistake_missing_{field}",
+        _single(
+            f"mistake_missing_{field}",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='x', retries=2, {field}='aws_media', "
+            f"first_frame='s3://{BUCKET}/mistakes/missing-connection.png', "
+            f"output_path='s3://{BUCKET}/mistakes/missing-{field}.mp4'",
+        ).replace("output_conn_id=AWS_CONN_ID, ", "output_conn_id=AWS_CONN_ID, " if field == "media_conn_id" else ""),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    assert _submissions(env, "ark") == 0
+    output = _task_output(capfd, caplog)
+    assert f"{field}='aws_media': no such connection in this deployment" in output
+    assert "Next: create it (Admin > Connections, AIRFLOW_CONN_AWS_MEDIA or your secrets backend)" in output
+
+
+def test_a_seedance_connection_that_does_not_exist_fails_at_once(env, run_dag, capfd, caplog):
+    run = run_dag(
+        "mistake_missing_seedance_conn",
+        _single(
+            "mistake_missing_seedance_conn",
+            f"seedance_conn_id='sim_nowhere', model={MODELS['ark']!r}, prompt='x', retries=2, "
+            f"output_path='s3://{BUCKET}/mistakes/missing-seedance.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)
+    output = _task_output(capfd, caplog)
+    assert "connection 'sim_nowhere' is not defined in this deployment (seedance_conn_id)" in output
+    assert "Fix the connection, then clear the task." in output
+
+
+def test_two_mapped_items_rendering_one_output_path_never_overwrite_a_paid_video(
+    env, moto_server, run_dag, capfd, caplog
+):
+    output = f"s3://{BUCKET}/mistakes/same-for-both.mp4"
+    items = [{"prompt": "the first item"}, {"prompt": "the second item"}]
+    run = run_dag(
+        "mistake_one_output_two_items",
+        f"""
+with DAG(dag_id="mistake_one_output_two_items", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    SeedanceGenerateVideoOperator.partial(
+        task_id="generate", seedance_conn_id="sim_ark", model={MODELS["ark"]!r}, output_path={output!r},
+        output_conn_id=AWS_CONN_ID, poll_interval=0.01, retries=2,
+    ).expand_kwargs({items!r})
+""",
+    )
+    states = {ti.map_index: (ti.state, ti.try_number) for ti in run.get_task_instances()}
+    assert sorted(states.values()) == [(TaskInstanceState.FAILED, 1), (TaskInstanceState.SUCCESS, 1)]
+    assert _submissions(env, "ark") == 1
+    (first,) = [index for index, (state, _) in states.items() if state == TaskInstanceState.SUCCESS]
+    manifest = json.loads(
+        s3_client(moto_server).get_object(Bucket=BUCKET, Key="mistakes/same-for-both.mp4.json")["Body"].read()
+    )
+    assert manifest["airflow"]["map_index"] == first  # the paid video is the first item's, not overwritten
+    output_text = _task_output(capfd, caplog)
+    assert f"output_path={output!r} is another item's: generate (map index {first}) of this run" in output_text
+    assert "Next: make output_path unique per item" in output_text

@@ -8,6 +8,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from tests.support.readme import extra_requirements, install_lines
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
@@ -127,9 +129,5 @@ def test_the_readme_installs_what_ci_tests_on_each_airflow_line():
         if _line(release) not in tested or Version(release) > Version(tested[_line(release)][0]):
             tested[_line(release)] = (release, bounds)
 
-    command = re.compile(r'^uv pip install "apache-airflow==(\S+)" airflow-provider-seedance(.*)$', re.MULTILINE)
-    installed = {
-        _line(release): (release, set(re.findall(r'"([^"]+)"', rest)))
-        for release, rest in command.findall(README.read_text())
-    }
+    installed = {_line(release): (release, extra_requirements(line)) for release, line in install_lines().items()}
     assert installed == tested

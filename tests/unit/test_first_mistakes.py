@@ -56,3 +56,34 @@ def test_a_request_field_no_model_accepts_fails_when_the_dag_is_parsed(fields, p
 def test_templated_and_mapped_request_fields_wait_for_execute():
     _operator(duration="{{ params.seconds }}", seed="{{ params.seed }}", first_frame="{{ ti.xcom_pull('img') }}")
     _operator(model="{{ params.model }}", reference_images=["s3://b/a.png", "{{ params.image }}"])
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ({"duration": 99}, "duration=99: whole seconds from 1 to 60"),
+        ({"poll_interval": 0}, "poll_interval=0; allowed: more than 0 and at most 3600 seconds"),
+        ({"output_path": "acme-videos/x.mp4"}, "output_path='acme-videos/x.mp4' has no scheme"),
+    ],
+)
+def test_partial_arguments_of_a_mapped_task_are_checked_when_the_dag_is_parsed(given, problem):
+    from airflow.sdk import DAG
+
+    with pytest.raises(ValueError, match=r"^clips: ") as caught, DAG(dag_id="mapped_mistake", schedule=None):
+        SeedanceGenerateVideoOperator.partial(task_id="clips", model=MODELS["ark"], **given).expand(prompt=["a"])
+    assert problem in str(caught.value)
+
+
+def test_templated_and_mapped_arguments_of_a_mapped_task_wait_for_execute():
+    from airflow.sdk import DAG, task
+
+    with DAG(dag_id="mapped_fine", schedule=None) as dag:
+
+        @task
+        def seconds() -> int:
+            return 5
+
+        SeedanceGenerateVideoOperator.partial(
+            task_id="clips", model=MODELS["ark"], duration=seconds(), output_path="s3://b/{{ ti.map_index }}.mp4"
+        ).expand(prompt=["a", "b"])
+    assert "clips" in dag.task_dict
