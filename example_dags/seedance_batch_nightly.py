@@ -7,7 +7,8 @@ most ``max_in_flight`` clips queued or running at the gateway, waits for them in
 worker slot only while it submits or stores), stores each clip with its manifest, and returns one report
 per clip. A clip that fails never stops the others; the task fails once every other clip is stored,
 naming what failed, and a retry submits only the clips still without a video. ``summarize`` reads
-that report (``all_done``: it runs when some clips failed, too).
+that report (``all_done``: it runs when some clips failed, too), then fails when any clip has no video:
+as the last task it decides the run's state, so the run ends failed and alerts on run state fire.
 
 Use mapped tasks (see seedance_fanout_from_etl) when each video deserves its own retries, log and row
 in the grid; use a batch like this when there are hundreds of short clips and Airflow's per-task
@@ -21,6 +22,7 @@ import os
 from datetime import datetime
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideoOperator
@@ -65,12 +67,20 @@ def summarize(report: list[dict[str, Any]] | None) -> dict[str, Any]:
     for entry in failed:
         log.warning("No video for %s: %s", entry["output_path"], entry["cause"])
     costs = [entry.get("actual_cost") or entry.get("estimated_cost") or 0.0 for entry in report]
-    return {
+    summary = {
         "stored": sum(entry["status"] == "stored" for entry in report),
         "skipped": sum(entry["status"] == "skipped" for entry in report),
         "failed": len(failed),
         "cost": round(sum(costs), 4),
     }
+    log.info("Summary: %s", summary)
+    if failed or not report:  # no report: the budget check or the batch itself failed before any clip
+        # The last task decides the run's state: failing here makes the run end failed, as alerts expect.
+        raise AirflowFailException(
+            f"{len(failed)} of {len(report)} clips made no video (causes above). Next: fix what each cause names, "
+            "then clear the generate task; stored clips are returned, not paid again."
+        )
+    return summary
 
 
 with DAG(

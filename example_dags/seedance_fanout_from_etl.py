@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG, Asset, ObjectStoragePath, task
 from PIL import Image, ImageDraw
 
@@ -109,7 +110,8 @@ def build_prompts(run_folder: str) -> list[dict[str, Any]]:
 
 
 # all_done: one failed generation (a moderation refusal, say) must not cost the night's catalog of the
-# others; the run still ends failed, so the failure is seen.
+# others. As the last task it decides the run's state, so it fails when any video is missing: the run ends
+# failed, and whatever alerts on run state sees it.
 @task(trigger_rule="all_done")
 def build_catalog(
     results: list[dict[str, Any] | None], requested: list[dict[str, Any]], run_folder: str, run_id: str | None = None
@@ -157,11 +159,10 @@ def build_catalog(
             "No video for %s: %s (%s) %s", failure["output"], failure["cause"], failure["code"], failure["message"]
         )
     if failed:
-        log.warning(
-            "%d of %d generations made no video; the catalog lists the other %d.",
-            len(failed),
-            len(requested),
-            len(made),
+        raise AirflowFailException(
+            f"{len(failed)} of {len(requested)} generations made no video; the catalog lists the other {len(made)}. "
+            f"Next: read each cause in {run_folder}/failures.json (or report.html), fix it, then clear the failed "
+            "generate tasks (or check_budget, when it refused the night)."
         )
     return {"videos": len(entries), "missing": len(failed), "catalog": f"{run_folder}/catalog.json"}
 

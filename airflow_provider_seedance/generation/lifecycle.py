@@ -196,6 +196,14 @@ class Generation:
                 self.hook.gateway.validate(request, self.settings.deliveries)
         except RequestValidationError as exc:
             raise AirflowFailException(f"{exc}\n{FIX_REQUEST}") from None  # no retry can fix the request
+        prompt = self.fields.get("prompt")
+        if validate and isinstance(prompt, str) and not prompt.strip():
+            # Text given but empty: most often a template that rendered nothing (a missing param or XCom).
+            self.log.warning(
+                "prompt=%r is empty, so the video is made from the inputs alone. If prompt is a template, it "
+                "rendered empty: check the param, Variable or XCom it reads, or pass prompt=None on purpose.",
+                prompt,
+            )
         return request
 
     def _read_sources(self, request: VideoRequest) -> tuple[list[SourceMedia], str]:

@@ -251,15 +251,24 @@ class SeedanceHook(BaseHook):
             response.close()
 
     def test_connection(self) -> tuple[bool, str]:
-        """Ask for a task id that cannot exist: the gateway's own "not found" proves the URL and key.
+        """Positive evidence where the gateway has a cheap authenticated read (Ark's task list: a page of it,
+        in Ark's format, proves the URL and the key). Elsewhere, ask for a task id that cannot exist: the
+        gateway's own "not found" proves the URL and key.
 
         A 404 counts only when its body is the gateway's error shape: a wrong path on the right host,
         another gateway's server or an S3 endpoint also answer 404, but not in this gateway's words.
         """
         try:
+            if self.gateway.lists_tasks:
+                model = next(iter(self.gateway.models))  # any: the filter need not match a task
+                self._run(self.gateway.build_list(model, 1, 1), self.gateway.parse_list)
+                return True, (
+                    f"Connected to {self.gateway.name} at {self.connection.base_url}; the API key was accepted "
+                    "(it read the account's task list)."
+                )
             self.get_status(PROBE_TASK_ID)
         except TaskNotFoundError as exc:
-            if not exc.structured:
+            if not exc.structured or self.gateway.lists_tasks:  # the list itself is not there: a wrong path
                 return False, self._not_this_gateway(exc)
             return True, f"Connected to {self.gateway.name} at {self.connection.base_url}; the API key was accepted."
         except AuthenticationError as exc:
@@ -397,7 +406,14 @@ def _parsed(
         raise
     except Exception as exc:
         if not submit:
-            raise
+            # Most often another API at that address (another gateway's reply read with this one's dialect).
+            raise UnexpectedResponseError(
+                f"the reply (HTTP {response.status_code}) could not be read ({type(exc).__name__}: {exc}): "
+                f"{response.text[:200]!r}",
+                gateway=connection.gateway.name,
+                status_code=response.status_code,
+                structured=False,
+            ) from exc
         raise SubmitOutcomeUnknownError(
             f"the submit to {connection.conn_id} was answered (HTTP {response.status_code}) but the reply could "
             f"not be read ({type(exc).__name__}); it is not resent, so the video is not paid twice"
@@ -444,7 +460,12 @@ def _transport_errors(gateway: str, *, request_sent: bool) -> Iterator[None]:
     try:
         yield
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise TransportError(f"could not connect: {exc}", gateway=gateway, request_sent=False) from exc
+        raise TransportError(
+            f"could not connect: {exc}; nothing was sent. Next: check that this worker can reach the gateway (the "
+            "connection's Base URL, a proxy or a firewall in between); a retry of the task tries again.",
+            gateway=gateway,
+            request_sent=False,
+        ) from exc
     except httpx.TransportError as exc:
         raise TransportError(
             f"{type(exc).__name__}: {exc or 'connection lost'}", gateway=gateway, request_sent=request_sent

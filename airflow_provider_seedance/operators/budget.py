@@ -16,7 +16,8 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_seedance.compat import AirflowFailException
-from airflow_provider_seedance.exceptions import ConnectionConfigError, RequestValidationError
+from airflow_provider_seedance.exceptions import ConnectionConfigError
+from airflow_provider_seedance.gateways.delivery import parse_delivery_order
 from airflow_provider_seedance.generation.request_fields import request_fields
 from airflow_provider_seedance.hooks.connection import GatewayConnection
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
@@ -73,7 +74,10 @@ class SeedanceBudgetOperator(BaseOperator):
             connection = self._connection(connections, str(arguments.get("seedance_conn_id", self.seedance_conn_id)))
             try:
                 request = VideoRequest.from_fields(request_fields(arguments))
-            except RequestValidationError as exc:
+                # The model's own rules too, as the generation will check them: an invalid item is said to be
+                # invalid, not priced (a 99 s video would read as "over budget").
+                connection.gateway.validate(request, parse_delivery_order(arguments.get("media_delivery")))
+            except ValueError as exc:  # RequestValidationError is one
                 raise AirflowFailException(f"item {index}: {exc}\nNext: fix the item, then clear the task.") from None
             gateway = connection.gateway.name
             cost = connection.estimate(request)

@@ -113,6 +113,9 @@ class LocalAirflow:
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.base_url,
+            # One process: the default four each load Airflow (seconds of CPU and ~150 MB apiece), and beside
+            # a parallel test run Airflow 3.0.6's uvicorn workers kept dying before they answered.
+            "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API_AUTH__JWT_SECRET": "local-airflow-" + os.urandom(8).hex(),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",

@@ -80,8 +80,9 @@ def test_fanout_still_catalogs_the_videos_made_when_one_generation_fails(example
     )
     run = dag_test(_load("seedance_fanout_from_etl").dag)
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
-    assert list(states.values()).count(TaskInstanceState.FAILED) == 1  # the refused generation
-    assert states[("build_catalog", -1)] == TaskInstanceState.SUCCESS
+    assert list(states.values()).count(TaskInstanceState.FAILED) == 2  # the refused generation, the summary
+    assert states[("build_catalog", -1)] == TaskInstanceState.FAILED  # after writing the catalog and report
+    assert run.state == "failed"  # alerts on run state see it
     catalog = next(key for key in _keys(moto_server, "examples-one-fails/") if key.endswith("catalog.json"))
     assert len(json.loads(_object(moto_server, catalog))) == 5
     [failure] = json.loads(_object(moto_server, catalog.replace("catalog.json", "failures.json")))
@@ -100,6 +101,7 @@ def test_fanout_over_budget_submits_nothing(examples, moto_server, simulator, mo
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["check_budget"] == TaskInstanceState.FAILED
     assert states["generate"] == TaskInstanceState.UPSTREAM_FAILED
+    assert run.state == "failed"
     assert simulator.simulator.stats.snapshot()["gateways"] == {}
     output = " ".join((capfd.readouterr().out + caplog.text).split())
     assert "6 generations estimated at 2.6804 USD against a budget of 2: over budget, so none is submitted." in output
@@ -117,6 +119,21 @@ def test_batch_nightly_stores_every_clip_in_one_task(examples, moto_server, simu
     assert (summary["stored"], summary["failed"]) == (12, 0)
     stats = simulator.simulator.stats.snapshot()["tasks"]
     assert sum(task.get("submissions", 0) for task in stats.values()) == 12
+
+
+def test_batch_nightly_run_ends_failed_when_one_clip_fails(examples, moto_server, simulator, monkeypatch):
+    from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+
+    monkeypatch.setenv("SEEDANCE_OUTPUT_BASE", f"s3://{BUCKET}/examples-nightly-one-fails")
+    simulator.simulator.faults.replace(
+        FaultPlan(script=[ScriptedFault(kind="moderation", gateway="ark", op="submit")], retry_after_seconds=0)
+    )
+    run = dag_test(_load("seedance_batch_nightly").dag)
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert (states["generate"], states["summarize"]) == (TaskInstanceState.FAILED, TaskInstanceState.FAILED)
+    assert run.state == "failed"
+    videos = [key for key in _keys(moto_server, "examples-nightly-one-fails/") if key.endswith(".mp4")]
+    assert len(videos) == 11  # every other clip stored
 
 
 def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):

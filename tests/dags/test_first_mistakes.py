@@ -220,3 +220,22 @@ with DAG(dag_id="mistake_one_output_two_items", schedule=None, start_date=dateti
     output_text = _task_output(capfd, caplog)
     assert f"output_path={output!r} is another item's: generate (map index {first}) of this run" in output_text
     assert "Next: make output_path unique per item" in output_text
+
+
+def test_a_templated_prompt_that_renders_empty_is_warned_about(env, moto_server, run_dag, capfd, caplog):
+    from tests.support.media import png
+
+    s3_client(moto_server).put_object(Bucket=BUCKET, Key="mistakes/empty-prompt.png", Body=png())
+    run = run_dag(
+        "mistake_empty_prompt",
+        _single(
+            "mistake_empty_prompt",
+            f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt=\"{{{{ params.get('prompt', '') }}}}\", "
+            f"first_frame='s3://{BUCKET}/mistakes/empty-prompt.png', "
+            f"output_path='s3://{BUCKET}/mistakes/empty-prompt.mp4'",
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert ti.state == TaskInstanceState.SUCCESS  # image-to-video needs no prompt: a warning, not a refusal
+    output = _task_output(capfd, caplog)
+    assert "prompt='' is empty, so the video is made from the inputs alone. If prompt is a template" in output

@@ -79,6 +79,14 @@ def test_a_bad_item_is_named():
         _check([{"model": V20, "prompt": "a", "duration": 0}])
 
 
+def test_an_item_the_model_rejects_is_reported_invalid_not_priced():
+    # 30 s passes the shape check (1-60 s) but no Seedance 2.0 model takes it: invalid, not "over budget".
+    with pytest.raises(AirflowFailException, match=r"^item 0: invalid video request for gateway 'ark'") as caught:
+        _check([{"model": V20, "prompt": "a"}], budget=0.01, defaults={"duration": 30})
+    assert "duration=30: seconds in -1, 4-15" in str(caught.value)
+    assert "over budget" not in str(caught.value)
+
+
 def test_the_budget_must_be_positive():
     with pytest.raises(ValueError, match=r"budget=0; allowed: more than 0 \(in USD\)"):
         SeedanceBudgetOperator(task_id="check_budget", requests=[], budget=0)

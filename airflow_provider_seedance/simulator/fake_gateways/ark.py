@@ -101,7 +101,14 @@ class ArkSim(SimGateway):
             Route("GET", tasks, "status", self.list, batch=True),
             Route("GET", tasks + "/{task_id}", "status", self.get),
             Route("DELETE", tasks + "/{task_id}", "cancel", self.delete),
+            # Last, so it takes only what nothing above does: Ark answers its resource paths without the
+            # /api/v3 of its Base URL with its own NotFound, before looking at the key.
+            Route("GET", "/contents/{unknown_path:.*}", "status", self.unknown_path, public=True),
         ]
+
+    async def unknown_path(self, request: web.Request, sim: GatewayHost) -> web.Response:
+        body = {"error": {"code": "NotFound", "message": "The requested resource was not found.", "type": "NotFound"}}
+        return web.json_response(body, status=404)
 
     def error(self, status: int, kind: ErrorKind, message: str, *, param: str | None = None) -> web.Response:
         code, kind_word = ERRORS[kind]
