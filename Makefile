@@ -95,6 +95,10 @@ scale-test: $(STAMP)
 	$(PY) benchmarks/scale_test.py $(SCALE_ARGS)
 
 # The user documentation (docs/, Sphinx with MyST) into docs/_build/html; any warning fails the build.
-.PHONY: docs
+.PHONY: docs docs-tables
 docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
+
+# Rewrites the tables the pages take from the code and the lock files (docs/tables.py); a test fails when stale.
+docs-tables: $(STAMP)
+	$(PY) docs/tables.py

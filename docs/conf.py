@@ -9,14 +9,14 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 # The package (for the tables read from the dialects) and the local extension.
-sys.path[:0] = [str(ROOT), str(DOCS / "_ext")]
+sys.path[:0] = [str(ROOT)]
 
 project = "airflow-provider-seedance"
 author = "the airflow-provider-seedance authors"
 copyright = f"2026, {author}"
 release = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
-extensions = ["sphinx.ext.autodoc", "myst_parser", "seedance_tables"]
+extensions = ["sphinx.ext.autodoc", "myst_parser"]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
 # Links such as troubleshooting.md#a-connection-no-retry-can-fix resolve to headings, as on GitHub.

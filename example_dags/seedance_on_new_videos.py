@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, ObjectStoragePath, task
@@ -35,7 +35,9 @@ VIDEOS = Asset(OUTPUT_BASE)
 log = logging.getLogger(__name__)
 
 
-@task
+# A read-only check, so retried: a try that never started (a lost worker, a busy metadata database) does
+# not fail the run.
+@task(retries=2, retry_delay=timedelta(seconds=5))
 def verify_new_videos(triggering_asset_events: Any = None) -> list[dict[str, Any]]:
     """Recompute each new video's sha256 and compare it with the asset event and the video's manifest."""
     checked = []

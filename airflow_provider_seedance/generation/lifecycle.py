@@ -160,12 +160,18 @@ class Generation:
         return Prepared(request, sources, fingerprint)
 
     def check_connections(self) -> None:
-        """Every storage connection the task names exists: for a missing one the Amazon provider falls back to
-        the worker's default AWS credentials (real AWS, for a moto or MinIO bucket), and fails after paying."""
-        for field in ("output_conn_id", "media_conn_id"):
-            conn_id = getattr(self.settings, field)
-            if conn_id is None:
-                continue
+        """Every storage connection the task will use exists: for a missing one the Amazon provider falls back
+        to the worker's default AWS credentials (real AWS, for a moto or MinIO bucket), and fails after paying.
+        Paths given as ``ObjectStoragePath`` objects bring their own connection."""
+        used = {}
+        if isinstance(self.output_path, str) and self.settings.output_conn_id is not None:
+            used["output_conn_id"] = self.settings.output_conn_id
+        media_conn_id = self.settings.media_conn_id_or_output
+        if media_conn_id is not None and any(
+            isinstance(item, str) and media_kind(item) is MediaKind.STORAGE for item in self._media_items()
+        ):
+            used["media_conn_id" if self.settings.media_conn_id is not None else "output_conn_id"] = media_conn_id
+        for field, conn_id in used.items():
             try:
                 BaseHook.get_connection(conn_id)
             except AirflowNotFoundException:
@@ -613,9 +619,12 @@ class Generation:
 
     def _media_paths(self) -> dict[str, ObjectStoragePath]:
         """Inputs given as ``ObjectStoragePath`` objects, by their URI: they keep their own connection."""
+        return {storage_uri(item): item for item in self._media_items() if isinstance(item, ObjectStoragePath)}
+
+    def _media_items(self) -> list[Any]:
+        """Every media input as given (a URI or an ``ObjectStoragePath``), lists flattened."""
         given = [self.fields.get(name) for name in MEDIA_FIELDS]
-        flat = [item for value in given for item in (value if isinstance(value, list) else [value])]
-        return {storage_uri(item): item for item in flat if isinstance(item, ObjectStoragePath)}
+        return [item for value in given if value for item in (value if isinstance(value, list) else [value])]
 
     def _asset_registry_root(self) -> ObjectStoragePath:
         path = self.settings.asset_registry_path

@@ -131,3 +131,19 @@ def test_the_readme_installs_what_ci_tests_on_each_airflow_line():
 
     installed = {_line(release): (release, extra_requirements(line)) for release, line in install_lines().items()}
     assert installed == tested
+
+
+def test_the_generated_tables_in_the_pages_match_the_code_and_locks():
+    """docs/tables.py writes them as Markdown (readable on a code host); a change to a dialect, a metric, a lock
+    file or .ci/matrix must come with ``make docs-tables``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_tables", DOCS / "tables.py")
+    assert spec is not None
+    assert spec.loader is not None
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    for name in tables.PAGES:
+        page = (ROOT / name).read_text()
+        assert tables.BLOCK.search(page), f"{name} asks for no generated table"
+        assert tables.regenerated(page) == page, f"{name}: a generated table is out of date; run make docs-tables"

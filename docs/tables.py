@@ -1,28 +1,30 @@
-"""Tables the documentation reads from the code and the lock files, so they cannot drift from them.
+"""Tables the documentation takes from the code and the lock files, written into the pages as Markdown.
 
-``seedance-gateways``
+A page asks for one between ``<!-- table: KIND [ARGUMENT] -->`` and ``<!-- /table -->``; ``make docs-tables``
+(``python docs/tables.py``) rewrites what stands between them, and a test fails when a page's table differs
+from what the code says now. Markdown tables, not Sphinx directives, so the pages read the same on a code host
+as in the built manual. The kinds:
+
+``gateways``
     one row per gateway: its public Base URL and the calls its dialect declares (cancel, batch status,
     task list, upload endpoint, asset library, 404 grace).
-``seedance-models`` *gateway*
+``models`` *gateway*
     per model the dialect knows: its settings, then its media inputs, as the validation before the submit
     checks them.
-``seedance-airflow-lines``
+``airflow-lines``
     one row per lock file CI installs (``requirements/dev.lock`` and ``requirements/matrix/*.lock``),
     then the test files ``.ci/matrix`` runs on every line.
-``seedance-metrics``
+``metrics``
     one row per metric the operators send, as ``metrics.METRICS`` declares it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-from docutils import nodes
-from sphinx.application import Sphinx
-from sphinx.util.docutils import SphinxDirective
 
 from airflow_provider_seedance.gateways import all_gateways
 from airflow_provider_seedance.gateways.base import Gateway
@@ -31,7 +33,7 @@ from airflow_provider_seedance.gateways.spec import ModelSpec, describe_duration
 from airflow_provider_seedance.models import InputMode, MediaInput
 from airflow_provider_seedance.observability.metrics import METRICS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # Packages whose pinned versions the Airflow table shows, in its column order, with their column titles.
 LOCKED = {
     "apache-airflow": "Airflow",
@@ -42,44 +44,22 @@ LOCKED = {
     "pydantic": "pydantic",
 }
 NOT_CHECKED = "not checked"
-Cell = str | nodes.Node
+# A generated table in a page: its kind and argument, then the text the generator wrote.
+BLOCK = re.compile(
+    r"(<!-- table: (?P<kind>[\w-]+)(?: (?P<argument>\S+))? -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL
+)
+PAGES = ("docs/connections.md", "docs/metrics.md", "docs/support-matrix.md")
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> nodes.table:
-    """A docutils table; a cell is plain text or a ready node (``code()`` for literals)."""
-    rows = list(rows)
-    group = nodes.tgroup(cols=len(header))
-    # Relative widths from the longest text in each column (the plain-text builder needs them).
-    for column in zip(header, *rows, strict=True):
-        longest = max(len(cell if isinstance(cell, str) else cell.astext()) for cell in column)
-        group += nodes.colspec(colwidth=min(max(longest, 4), 40))
-    head, body = nodes.thead(), nodes.tbody()
-    head += _row(header)
-    body.extend(_row(row) for row in rows)
-    group += head
-    group += body
-    return nodes.table("", group, classes=["seedance-table"])
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table; a ``|`` inside a cell is escaped."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |\n" for line in lines)
 
 
-def _row(cells: Sequence[Cell]) -> nodes.row:
-    row = nodes.row()
-    for cell in cells:
-        paragraph = nodes.paragraph()
-        paragraph += nodes.Text(cell) if isinstance(cell, str) else cell
-        row += nodes.entry("", paragraph)
-    return row
-
-
-def code(*values: object) -> nodes.Node:
-    """Values as inline literals, comma-separated; an empty list reads 'none'."""
-    if not values:
-        return nodes.Text("none")
-    paragraph = nodes.inline()
-    for index, value in enumerate(values):
-        if index:
-            paragraph += nodes.Text(", ")
-        paragraph += nodes.literal(text=str(value))
-    return paragraph
+def code(*values: object) -> str:
+    """Values as inline code, comma-separated; an empty list reads 'none'."""
+    return ", ".join(f"`{value}`" for value in values) if values else "none"
 
 
 def yes_no(flag: bool) -> str:
@@ -89,7 +69,7 @@ def yes_no(flag: bool) -> str:
 # ---- gateways ------------------------------------------------------------------------------------
 
 
-def gateway_row(gateway: Gateway) -> list[Cell]:
+def gateway_row(gateway: Gateway) -> list[str]:
     cancel = ", ".join(sorted(state.value for state in gateway.cancellable_states)) if gateway.cancel_path else ""
     grace = gateway.not_found_grace
     return [
@@ -106,27 +86,25 @@ def gateway_row(gateway: Gateway) -> list[Cell]:
     ]
 
 
-class GatewaysDirective(SphinxDirective):
-    """``seedance-gateways``: what each dialect declares about its gateway's API."""
-
-    def run(self) -> list[nodes.Node]:
-        header = [
-            "gateway",
-            "default Base URL",
-            "cancel",
-            "batch status (fleet polling)",
-            "finds a lost submit in its task list",
-            "upload endpoint",
-            "asset library",
-            "404s that mean a task is gone",
-        ]
-        return [table(header, (gateway_row(gateway) for gateway in all_gateways().values()))]
+def gateways_table() -> str:
+    """What each dialect declares about its gateway's API."""
+    header = [
+        "gateway",
+        "default Base URL",
+        "cancel",
+        "batch status (fleet polling)",
+        "finds a lost submit in its task list",
+        "upload endpoint",
+        "asset library",
+        "404s that mean a task is gone",
+    ]
+    return table(header, (gateway_row(gateway) for gateway in all_gateways().values()))
 
 
 # ---- models ----------------------------------------------------------------------------------------
 
 
-def _limits(values: Sequence[Any] | None) -> Cell:
+def _limits(values: Sequence[Any] | None) -> str:
     return code(*values) if values is not None else NOT_CHECKED
 
 
@@ -157,7 +135,7 @@ def _from_s3(gateway: Gateway, model: str, spec: ModelSpec, media: str) -> str:
     return ", ".join(way.value for way in ordered(ways, DEFAULT_DELIVERY_ORDER)) or "no"
 
 
-def request_row(model: str, spec: ModelSpec) -> list[Cell]:
+def request_row(model: str, spec: ModelSpec) -> list[str]:
     durations = describe_durations(spec.durations) if spec.durations is not None else NOT_CHECKED
     if spec.default_duration is not None:
         durations += f" (default {spec.default_duration})"
@@ -174,33 +152,29 @@ def request_row(model: str, spec: ModelSpec) -> list[Cell]:
     ]
 
 
-def media_row(gateway: Gateway, model: str, spec: ModelSpec) -> list[Cell]:
-    cells: list[Cell] = [code(model), _references(spec)]
+def media_row(gateway: Gateway, model: str, spec: ModelSpec) -> list[str]:
+    cells: list[str] = [code(model), _references(spec)]
     for media in MEDIA:
         cells += [_forms(spec, media), _from_s3(gateway, model, spec, media)]
     return cells
 
 
-class ModelsDirective(SphinxDirective):
-    """``seedance-models <gateway>``: what each model the gateway's dialect knows accepts, in two tables
-    (the request's settings, then its media inputs)."""
-
-    required_arguments = 1
-
-    def run(self) -> list[nodes.Node]:
-        name = self.arguments[0]
-        if name not in all_gateways():
-            raise self.error(f"unknown gateway {name!r}; choose one of: {', '.join(all_gateways())}")
-        gateway = all_gateways()[name]
-        models = list(gateway.models.items())
-        settings = ["model", "duration (s)", "resolution", "ratio", "starts from", "audio", "last frame", "seed"]
-        media = ["model", "references (images / videos / audios)"]
-        for kind in MEDIA:
-            media += [f"{kind}s in the request", f"s3:// {kind}s go as"]
-        return [
-            table(settings, (request_row(model, spec) for model, spec in models)),
-            table(media, (media_row(gateway, model, spec) for model, spec in models)),
-        ]
+def models_tables(name: str) -> str:
+    """What each model the gateway's dialect knows accepts, in two tables (the request's settings, then its
+    media inputs)."""
+    if name not in all_gateways():
+        raise ValueError(f"unknown gateway {name!r}; choose one of: {', '.join(all_gateways())}")
+    gateway = all_gateways()[name]
+    models = sorted(gateway.models.items())  # a frozenset fills some dialects: no stable order of their own
+    settings = ["model", "duration (s)", "resolution", "ratio", "starts from", "audio", "last frame", "seed"]
+    media = ["model", "references (images / videos / audios)"]
+    for kind in MEDIA:
+        media += [f"{kind}s in the request", f"s3:// {kind}s go as"]
+    return (
+        table(settings, (request_row(model, spec) for model, spec in models))
+        + "\n"
+        + table(media, (media_row(gateway, model, spec) for model, spec in models))
+    )
 
 
 # ---- Airflow lines ------------------------------------------------------------------------------
@@ -227,43 +201,65 @@ def matrix_tests() -> list[str]:
     return block.group(1).split()
 
 
-class AirflowLinesDirective(SphinxDirective):
-    """``seedance-airflow-lines``: the pinned versions of every lock CI tests, and the matrix tests."""
-
-    def run(self) -> list[nodes.Node]:
-        locks = [ROOT / "requirements" / "dev.lock", *sorted((ROOT / "requirements" / "matrix").glob("*.lock"))]
-        rows = []
-        for lock in locks:
-            self.env.note_dependency(str(lock))
-            pins = locked_versions(lock)
-            scope = "the whole suite (make test)" if lock.name == "dev.lock" else "the matrix tests (make test-matrix)"
-            rows.append(
-                [code(lock.relative_to(ROOT)), python_version(lock), *(pins.get(name, "-") for name in LOCKED), scope]
-            )
-        header = ["lock file", "Python", *LOCKED.values(), "what runs on it"]
-        self.env.note_dependency(str(ROOT / ".ci" / "matrix"))
-        tests = nodes.paragraph()
-        tests += nodes.Text("The matrix tests, as .ci/matrix lists them: ")
-        tests += code(*matrix_tests())
-        tests += nodes.Text(".")
-        return [table(header, rows), tests]
+def airflow_lines_table() -> str:
+    """The pinned versions of every lock CI tests, and the matrix tests."""
+    locks = [ROOT / "requirements" / "dev.lock", *sorted((ROOT / "requirements" / "matrix").glob("*.lock"))]
+    rows = []
+    for lock in locks:
+        pins = locked_versions(lock)
+        scope = "the whole suite (make test)" if lock.name == "dev.lock" else "the matrix tests (make test-matrix)"
+        rows.append(
+            [code(lock.relative_to(ROOT)), python_version(lock), *(pins.get(name, "-") for name in LOCKED), scope]
+        )
+    header = ["lock file", "Python", *LOCKED.values(), "what runs on it"]
+    return table(header, rows) + f"\nThe matrix tests, as .ci/matrix lists them: {code(*matrix_tests())}.\n"
 
 
 # ---- metrics -------------------------------------------------------------------------------------
 
 
-class MetricsDirective(SphinxDirective):
-    """``seedance-metrics``: every metric as declared in code (name, kind, unit, tags, what it counts)."""
-
-    def run(self) -> list[nodes.Node]:
-        header = ["name", "type", "unit", "tags", "what it counts"]
-        rows = ([code(m.name), m.kind, m.unit, code(*m.tags), m.description] for m in METRICS)
-        return [table(header, rows)]
+def metrics_table() -> str:
+    """Every metric as declared in code (name, kind, unit, tags, what it counts)."""
+    header = ["name", "type", "unit", "tags", "what it counts"]
+    return table(header, ([code(m.name), m.kind, m.unit, code(*m.tags), m.description] for m in METRICS))
 
 
-def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_directive("seedance-gateways", GatewaysDirective)
-    app.add_directive("seedance-models", ModelsDirective)
-    app.add_directive("seedance-airflow-lines", AirflowLinesDirective)
-    app.add_directive("seedance-metrics", MetricsDirective)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+# ---- the pages -----------------------------------------------------------------------------------
+
+KINDS: dict[str, Callable[..., str]] = {
+    "gateways": gateways_table,
+    "models": models_tables,
+    "airflow-lines": airflow_lines_table,
+    "metrics": metrics_table,
+}
+
+
+def regenerated(page: str) -> str:
+    """The page with every generated table as the code and lock files say now."""
+
+    def fill(block: re.Match[str]) -> str:
+        argument = [block["argument"]] if block["argument"] else []
+        return block.group(1) + "\n" + KINDS[block["kind"]](*argument) + "\n" + block.group(5)
+
+    return BLOCK.sub(fill, page)
+
+
+def main(arguments: Sequence[str]) -> int:
+    """Rewrite the pages' tables; with ``--check``, only say which pages are out of date (exit 1)."""
+    stale = []
+    for name in PAGES:
+        page = ROOT / name
+        text = page.read_text()
+        new = regenerated(text)
+        if new != text:
+            stale.append(name)
+            if "--check" not in arguments:
+                page.write_text(new)
+    if stale and "--check" in arguments:
+        print(f"out of date: {', '.join(stale)}; run make docs-tables")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
