@@ -66,7 +66,8 @@ def summarize(report: list[dict[str, Any]] | None) -> dict[str, Any]:
     failed = [entry for entry in report if entry["status"] == "failed"]
     for entry in failed:
         log.warning("No video for %s: %s", entry["output_path"], entry["cause"])
-    costs = [entry.get("actual_cost") or entry.get("estimated_cost") or 0.0 for entry in report]
+    # What this run spent: a skipped clip's costs are those of the run that made it.
+    costs = [entry.get("actual_cost") or entry.get("estimated_cost") or 0.0 for entry in report if entry.get("paid")]
     summary = {
         "stored": sum(entry["status"] == "stored" for entry in report),
         "skipped": sum(entry["status"] == "skipped" for entry in report),

@@ -28,7 +28,7 @@ from airflow_provider_seedance.exceptions import (
 from airflow_provider_seedance.gateways.base import ErrorBody, Gateway, HttpCall, HttpResponse, state_from
 from airflow_provider_seedance.gateways.fields import code_text, json_array, json_object, percent, text, unix_time
 from airflow_provider_seedance.gateways.spec import URL_ONLY, URL_OR_ASSET, ModelSpec, gateway_wide, seconds
-from airflow_provider_seedance.media.limits import MB, UPSTREAM_MEDIA_LIMITS
+from airflow_provider_seedance.media.limits import MIB, UPSTREAM_MEDIA_LIMITS
 from airflow_provider_seedance.models import UPSTREAM_SEED_RANGE, TaskState, TaskStatus, VideoRequest
 
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
@@ -42,7 +42,7 @@ RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "adaptive")
 # stand. With no base64 there is no inline media for a request-body limit to bound.
 MEDIA_LIMITS = replace(
     UPSTREAM_MEDIA_LIMITS,
-    image=replace(UPSTREAM_MEDIA_LIMITS.image, formats=frozenset({"jpeg", "png", "webp", "gif"}), max_bytes=20 * MB),
+    image=replace(UPSTREAM_MEDIA_LIMITS.image, formats=frozenset({"jpeg", "png", "webp", "gif"}), max_bytes=20 * MIB),
     max_request_bytes=None,
 )
 

@@ -36,12 +36,33 @@ def task_record(connection: GatewayConnection, remote_task_id: str, output_path:
     }
 
 
+# The task runner works out the extra links at the end of each part of a try, in the process that ran it, so
+# the links read what that process knows before asking XCom: the task SDK logs each XCom it does not find as
+# an error, and a try that failed early pushed neither ``seedance_task`` nor a return value.
+# TRY_RECORD: the ``seedance_task`` this process pushed ({} when none yet; absent in a process resumed after a
+# deferral, whose try pushed it before deferring: read from XCom). IN_PROCESS: this process ran (part of) the try.
+TRY_RECORD = "seedance_task_record"
+IN_PROCESS = "seedance_try_in_process"
+
+
+def start_try(task: Any) -> None:
+    """Mark the start of a try (``execute``): no generation waited for yet."""
+    setattr(task, TRY_RECORD, {})
+    setattr(task, IN_PROCESS, True)
+
+
+def resume_try(task: Any) -> None:
+    """Mark a process that resumes a try after a deferral (its ``seedance_task`` was pushed before it)."""
+    setattr(task, IN_PROCESS, True)
+
+
 def push_task_record(
     context: Context, connection: GatewayConnection, remote_task_id: str, output_path: str
 ) -> dict[str, Any]:
     """Push the ``seedance_task`` XCom of a generation about to be waited for; returns it."""
     record = task_record(connection, remote_task_id, output_path)
     context["ti"].xcom_push(key=SEEDANCE_TASK_KEY, value=record)
+    setattr(context["task"], TRY_RECORD, record)
     return record
 
 
@@ -84,7 +105,9 @@ class SeedanceTaskLink(BaseOperatorLink):
     name = "Seedance task"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        task = XCom.get_value(ti_key=ti_key, key=SEEDANCE_TASK_KEY)
+        task = getattr(operator, TRY_RECORD, None)
+        if task is None:
+            task = XCom.get_value(ti_key=ti_key, key=SEEDANCE_TASK_KEY)
         return (task.get("console_url") or "") if isinstance(task, dict) else ""
 
 
@@ -94,7 +117,12 @@ class SeedanceVideoLink(BaseOperatorLink):
     name = "Seedance video"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
-        result = XCom.get_value(ti_key=ti_key, key="return_value")
+        if getattr(operator, IN_PROCESS, False):
+            # The video this process concluded, if any: a try that failed or deferred here stored none.
+            concluded = [result for _, result in getattr(operator, "_concluded", ())]
+            result = concluded[0] if len(concluded) == 1 else None
+        else:
+            result = XCom.get_value(ti_key=ti_key, key="return_value")
         if not (isinstance(result, dict) and result.get("video_path")):
             return ""
         return storage_console_url(result["video_path"], getattr(operator, "output_conn_id", None))

@@ -193,7 +193,7 @@ def _too_big_to_inline(source: SourceMedia, inline_size: int, spec: ModelSpec) -
     limit = spec.media_limits.max_request_bytes or 0
     return Problem(
         source.input.field,
-        f"{shorten(source.input.uri)}: {inline_size / 1024 / 1024:.1f} MB as base64",
-        f"the request body may hold at most {limit / 1024 / 1024:.0f} MB on this gateway; put the file in S3 "
+        f"{shorten(source.input.uri)}: {inline_size / 1024 / 1024:.1f} MiB as base64",
+        f"the request body may hold at most {limit / 1024 / 1024:.0f} MiB on this gateway; put the file in S3 "
         "(a presigned URL is sent instead) or use a smaller file",
     )

@@ -15,9 +15,9 @@ from airflow_provider_seedance.exceptions import Problem
 
 InputKind = Literal["image", "video", "audio"]
 
-# The docs write "30 MB" without saying which megabyte; the binary one is the larger reading, so no file
-# the gateway would take is refused here.
-MB = 1024 * 1024
+# The docs write "30 MB" without saying which megabyte; the binary one (MiB) is the larger reading, so no
+# file the gateway would take is refused here, and messages say MiB.
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ UPSTREAM_MEDIA_LIMITS = MediaLimits(
         # "jpeg, png, webp, bmp, tiff or gif" (heic/heif only on 1.5 pro, which no dialect offers).
         formats=frozenset({"jpeg", "png", "webp", "bmp", "tiff", "gif"}),
         # "< 30 MB": read as at most 30 MB; one byte is not worth a separate rule.
-        max_bytes=30 * MB,
+        max_bytes=30 * MIB,
         min_side=300,  # "300-6000 px"
         max_side=6000,
         min_aspect=0.4,  # "aspect ratio (0.4, 2.5)", an open interval
@@ -93,7 +93,7 @@ UPSTREAM_MEDIA_LIMITS = MediaLimits(
     ),
     video=VideoLimits(
         formats=frozenset({"mp4", "mov"}),  # "mp4 or mov"
-        max_bytes=50 * MB,  # "<= 50 MB each"
+        max_bytes=50 * MIB,  # "<= 50 MB each"
         min_seconds=2,  # "2-15 s each"
         max_seconds=15,
         max_total_seconds=15,  # "total <= 15 s"
@@ -105,12 +105,12 @@ UPSTREAM_MEDIA_LIMITS = MediaLimits(
     ),
     audio=AudioLimits(
         formats=frozenset({"wav", "mp3"}),  # "wav or mp3"
-        max_bytes=15 * MB,  # "<= 15 MB each"
+        max_bytes=15 * MIB,  # "<= 15 MB each"
         min_seconds=2,  # "2-15 s each"
         max_seconds=15,
         max_total_seconds=15,  # "total <= 15 s"
     ),
-    max_request_bytes=64 * MB,  # "request body <= 64 MB"
+    max_request_bytes=64 * MIB,  # "request body <= 64 MB"
 )
 
 
@@ -200,8 +200,8 @@ def input_problems(field: str, source: str, size: int, info: MediaInfo | None, l
         found.append((f"format {media_format}{how}", f"one of {', '.join(sorted(section.formats))}"))
     if section.max_bytes is not None and size > section.max_bytes:
         limit = section.max_bytes
-        shown = _figure(size / MB, 1, lambda megabytes: megabytes * MB <= limit)
-        found.append((f"{shown} MB", f"at most {limit / MB:.1f} MB {_PER_ITEM[kind]}"))
+        shown = _figure(size / MIB, 1, lambda mebibytes: mebibytes * MIB <= limit)
+        found.append((f"{shown} MiB", f"at most {limit / MIB:.1f} MiB {_PER_ITEM[kind]}"))
     if info is not None:
         if isinstance(section, ImageLimits):
             found.extend(_image_problems(info, section))

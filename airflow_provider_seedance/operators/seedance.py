@@ -27,7 +27,13 @@ from airflow_provider_seedance.generation.request_fields import (
     parse_time_scheme_problem,
 )
 from airflow_provider_seedance.generation.settings import TEMPLATED_SETTINGS
-from airflow_provider_seedance.links.seedance import SeedanceTaskLink, SeedanceVideoLink, push_task_record
+from airflow_provider_seedance.links.seedance import (
+    SeedanceTaskLink,
+    SeedanceVideoLink,
+    push_task_record,
+    resume_try,
+    start_try,
+)
 from airflow_provider_seedance.models import TaskStatus
 from airflow_provider_seedance.operators.base import BaseSeedanceGenerationOperator
 from airflow_provider_seedance.outputs.layout import claim_path
@@ -166,10 +172,12 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     # ---- the story --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
+        start_try(self)
         return self._concluded_with(context, self._generate(context, waiting_since=None))
 
     def execute_after_capacity_wait(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Back from waiting for the gateway to take new tasks: start over (nothing was submitted)."""
+        start_try(self)
         try:
             since = datetime.fromisoformat(str((event or {})["waiting_since"]))
         except (KeyError, ValueError):
@@ -218,6 +226,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: the event is checked before anything in it is trusted."""
+        resume_try(self)
         parsed = read_event(SeedanceEvent, event, next_step="a retry resumes the claimed remote task.")
         try:
             return self._concluded_with(context, self._generation.conclude(context, parsed))

@@ -121,6 +121,8 @@ def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped
         "actual_cost": (cost.get("actual") or {}).get("amount"),
         "currency": known.get("currency"),
         "skipped": skipped,
+        # The costs above are the video's; only the run that made it paid them (a sum over results adds paid ones).
+        "paid": not skipped,
     }
 
 

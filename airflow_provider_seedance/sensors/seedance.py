@@ -35,7 +35,13 @@ from airflow_provider_seedance.generation.request_fields import parse_time_schem
 from airflow_provider_seedance.generation.reservations import producer, wait_for_answer
 from airflow_provider_seedance.generation.settings import DEFAULTS, GenerationSettings, poll_interval_problem
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
-from airflow_provider_seedance.links.seedance import SeedanceTaskLink, SeedanceVideoLink, push_task_record
+from airflow_provider_seedance.links.seedance import (
+    SeedanceTaskLink,
+    SeedanceVideoLink,
+    push_task_record,
+    resume_try,
+    start_try,
+)
 from airflow_provider_seedance.outputs.claims import Claim, read_claim
 from airflow_provider_seedance.outputs.layout import claim_path
 from airflow_provider_seedance.outputs.manifest import stored_result
@@ -95,6 +101,7 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
     # ---- the story --------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        start_try(self)
         if not self.deferrable:
             claimed_for = f"The generation claimed for {self.output_path}"
             say_where_it_waits(self, claimed_for, False, self.deferrable_decided_by)
@@ -154,6 +161,7 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger: the event is checked before anything in it is trusted."""
+        resume_try(self)
         parsed = read_event(SeedanceEvent, event, next_step="a retry of this sensor waits for the claimed task again.")
         claimed = self._claimed(context)
         if isinstance(claimed, dict):

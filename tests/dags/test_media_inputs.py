@@ -192,12 +192,14 @@ def test_a_rerun_with_presigned_inputs_pays_nothing(env, moto_server, run_dag):
         f"seedance_conn_id='sim_ark', model={I2V_MODELS['ark']!r}, prompt='a bicycle', first_frame={source!r}, "
         f"output_path='s3://{BUCKET}/media/rerun/p02.mp4'",
     )
-    run_dag("media_rerun", body)
+    (first,) = run_dag("media_rerun", body).get_task_instances()
     assert _submissions(env, "ark") == 1
+    assert first.xcom_pull(task_ids="generate")["paid"] is True
     second = run_dag("media_rerun", body)
     assert _submissions(env, "ark") == 1  # the presigned URL differs, the fingerprint does not
     (ti,) = second.get_task_instances()
-    assert ti.xcom_pull(task_ids="generate")["skipped"] is True
+    result = ti.xcom_pull(task_ids="generate")
+    assert (result["skipped"], result["paid"]) == (True, False)  # the video's costs, paid by the first run
 
 
 def test_new_bytes_under_the_same_key_are_a_new_request(env, moto_server, run_dag):
@@ -361,7 +363,7 @@ def _bmp(width: int, height: int) -> bytes:
 LIMIT_CASES = {
     "image-side": ({"first_frame": "small.png"}, "first_frame", "300-6000 px"),
     "image-aspect": ({"first_frame": "wide.png"}, "first_frame", "aspect"),
-    "image-bytes": ({"first_frame": "heavy.bmp"}, "first_frame", "MB"),
+    "image-bytes": ({"first_frame": "heavy.bmp"}, "first_frame", "MiB"),
     "clip-duration": ({"reference_videos": ["long.mp4"]}, "reference_videos[0]", "2-15 s per clip"),
     "clip-fps": ({"reference_videos": ["slow.mp4"]}, "reference_videos[0]", "fps"),
     "clip-pixels": ({"reference_videos": ["tiny.mp4"]}, "reference_videos[0]", "pixels"),
@@ -496,4 +498,4 @@ def test_inline_images_that_would_overflow_the_request_body_fail_before_any_requ
     assert _requests(env, "ark") == 0
     output = _task_output(capfd, caplog)
     assert "reference_images[1]" in output
-    assert "the request body may hold at most 64 MB on this gateway" in output
+    assert "the request body may hold at most 64 MiB on this gateway" in output

@@ -9,7 +9,7 @@ import pytest
 from airflow_provider_seedance.exceptions import RequestValidationError
 from airflow_provider_seedance.gateways import all_gateways, apimart, ark, imini, jimmyai
 from airflow_provider_seedance.media.limits import (
-    MB,
+    MIB,
     UPSTREAM_MEDIA_LIMITS,
     AudioLimits,
     ImageLimits,
@@ -39,7 +39,7 @@ def audio(duration: float = 5.0, fmt: str = "wav") -> MediaInfo:
 def test_upstream_values_are_the_documented_ones():
     assert UPSTREAM.image == ImageLimits(
         formats=frozenset({"jpeg", "png", "webp", "bmp", "tiff", "gif"}),
-        max_bytes=30 * MB,
+        max_bytes=30 * MIB,
         min_side=300,
         max_side=6000,
         min_aspect=0.4,
@@ -48,7 +48,7 @@ def test_upstream_values_are_the_documented_ones():
     )
     assert UPSTREAM.video == VideoLimits(
         formats=frozenset({"mp4", "mov"}),
-        max_bytes=50 * MB,
+        max_bytes=50 * MIB,
         min_seconds=2,
         max_seconds=15,
         max_total_seconds=15,
@@ -58,9 +58,9 @@ def test_upstream_values_are_the_documented_ones():
         max_fps=60,
     )
     assert UPSTREAM.audio == AudioLimits(
-        formats=frozenset({"wav", "mp3"}), max_bytes=15 * MB, min_seconds=2, max_seconds=15, max_total_seconds=15
+        formats=frozenset({"wav", "mp3"}), max_bytes=15 * MIB, min_seconds=2, max_seconds=15, max_total_seconds=15
     )
-    assert UPSTREAM.max_request_bytes == 64 * MB
+    assert UPSTREAM.max_request_bytes == 64 * MIB
 
 
 def test_a_problem_reads_well_in_the_validation_error():
@@ -76,7 +76,7 @@ VIDEO_SIDES = replace(imini.MEDIA_LIMITS, video=replace(imini.MEDIA_LIMITS.video
 
 ONE_BROKEN_LIMIT = {
     "image format": ("first_frame", image(fmt="heif"), 1000, UPSTREAM, "format heif", "one of bmp, gif, jpeg"),
-    "image bytes": ("last_frame", image(), 31 * MB, UPSTREAM, "31.0 MB", "at most 30.0 MB per image"),
+    "image bytes": ("last_frame", image(), 31 * MIB, UPSTREAM, "31.0 MiB", "at most 30.0 MiB per image"),
     "image side too small": ("reference_images[0]", image(299, 299), 1000, UPSTREAM, "299x299 px", "300-6000 px"),
     "image side too large": ("reference_images[2]", image(6001, 6000), 1000, UPSTREAM, "6001x6000 px", "300-6000 px"),
     "image too wide": (
@@ -89,7 +89,7 @@ ONE_BROKEN_LIMIT = {
     ),
     "image too tall": ("first_frame", image(350, 1000), 1000, UPSTREAM, "aspect ratio 0.35", "0.40-2.50"),
     "video format": ("reference_videos[0]", video(fmt="matroska"), 1000, UPSTREAM, "format matroska", "mov, mp4"),
-    "video bytes": ("reference_videos[0]", video(), 51 * MB, UPSTREAM, "51.0 MB", "at most 50.0 MB per clip"),
+    "video bytes": ("reference_videos[0]", video(), 51 * MIB, UPSTREAM, "51.0 MiB", "at most 50.0 MiB per clip"),
     "video too long": ("reference_videos[1]", video(duration=17.5), 1000, UPSTREAM, "17.5 s", "2-15 s per clip"),
     "video too short": ("reference_videos[1]", video(duration=1.9), 1000, UPSTREAM, "1.9 s", "2-15 s per clip"),
     "video too many pixels": (
@@ -106,7 +106,7 @@ ONE_BROKEN_LIMIT = {
     "video side": ("reference_videos[0]", video(290, 290), 1000, VIDEO_SIDES, "290x290 px", "300-6000 px"),
     "video aspect": ("reference_videos[0]", video(1300, 500), 1000, VIDEO_SIDES, "aspect ratio 2.60", "0.40-2.50"),
     "audio format": ("reference_audios[0]", audio(fmt="ogg"), 1000, UPSTREAM, "format ogg", "one of mp3, wav"),
-    "audio bytes": ("reference_audios[0]", audio(), 16 * MB, UPSTREAM, "16.0 MB", "at most 15.0 MB per clip"),
+    "audio bytes": ("reference_audios[0]", audio(), 16 * MIB, UPSTREAM, "16.0 MiB", "at most 15.0 MiB per clip"),
     "audio too long": ("reference_audios[2]", audio(15.5), 1000, UPSTREAM, "15.5 s", "2-15 s per clip"),
     "audio too short": ("reference_audios[2]", audio(1.0), 1000, UPSTREAM, "1.0 s", "2-15 s per clip"),
 }
@@ -126,10 +126,10 @@ def test_each_limit_breaks_alone(field, info, size, limits, measured, allowed):
 
 def test_an_input_breaking_several_limits_gets_one_problem_each():
     info = MediaInfo("video", "avi", 1920, 1080, 20.0, 15.0)
-    problems = input_problems("reference_videos[0]", SOURCE, 60 * MB, info, UPSTREAM)
+    problems = input_problems("reference_videos[0]", SOURCE, 60 * MIB, info, UPSTREAM)
     assert [p.value.removeprefix(f"{SOURCE}: ") for p in problems] == [
         "format avi",
-        "60.0 MB",
+        "60.0 MiB",
         "20.0 s",
         "1920x1080 = 2,073,600 pixels",
         "15.0 fps",
@@ -139,13 +139,13 @@ def test_an_input_breaking_several_limits_gets_one_problem_each():
 @pytest.mark.parametrize(
     ("info", "size"),
     [
-        (image(300, 300), 30 * MB),
+        (image(300, 300), 30 * MIB),
         (image(6000, 6000), 1),
         (image(2499, 1000), 1),
         (image(1000, 2499), 1),
-        (video(640, 640, duration=2.0, fps=24), 50 * MB),
+        (video(640, 640, duration=2.0, fps=24), 50 * MIB),
         (video(834, 1112, duration=15.0, fps=60), 1),
-        (audio(2.0, "mp3"), 15 * MB),
+        (audio(2.0, "mp3"), 15 * MIB),
         (audio(15.0), 1),
     ],
     ids=str,
@@ -166,7 +166,7 @@ def test_rounding_never_makes_a_refused_value_look_allowed():
     cases = [
         (input_problems("reference_videos[0]", SOURCE, 1, video(duration=15.04), UPSTREAM), "15.04 s"),
         (input_problems("reference_videos[0]", SOURCE, 1, video(fps=23.976), UPSTREAM), "23.98 fps"),
-        (input_problems("first_frame", SOURCE, 30 * MB + 1, image(), UPSTREAM), "30.000001 MB"),
+        (input_problems("first_frame", SOURCE, 30 * MIB + 1, image(), UPSTREAM), "30.000001 MiB"),
         (input_problems("first_frame", SOURCE, 1, image(2500, 1000), UPSTREAM), "aspect ratio 2.50"),
         (input_problems("first_frame", SOURCE, 1, image(2501, 1000), imini.MEDIA_LIMITS), "aspect ratio 2.501"),
     ]
@@ -175,15 +175,15 @@ def test_rounding_never_makes_a_refused_value_look_allowed():
 
 
 def test_unread_header_checks_size_and_extension_only():
-    problems = input_problems("reference_videos[0]", "s3://b/clip.webm?versionId=3", 60 * MB, None, UPSTREAM)
+    problems = input_problems("reference_videos[0]", "s3://b/clip.webm?versionId=3", 60 * MIB, None, UPSTREAM)
     assert [(p.field, p.value) for p in problems] == [
         ("reference_videos[0]", "s3://b/clip.webm?versionId=3: format matroska (by its extension)"),
-        ("reference_videos[0]", "s3://b/clip.webm?versionId=3: 60.0 MB"),
+        ("reference_videos[0]", "s3://b/clip.webm?versionId=3: 60.0 MiB"),
     ]
-    assert input_problems("reference_audios[1]", "/data/voice.mp3", 15 * MB, None, UPSTREAM) == []
+    assert input_problems("reference_audios[1]", "/data/voice.mp3", 15 * MIB, None, UPSTREAM) == []
     # An extension that names no known format says nothing; only the size is checked.
-    [problem] = input_problems("first_frame", "s3://b/object.bin", 40 * MB, None, UPSTREAM)
-    assert problem.allowed == "at most 30.0 MB per image on this gateway"
+    [problem] = input_problems("first_frame", "s3://b/object.bin", 40 * MIB, None, UPSTREAM)
+    assert problem.allowed == "at most 30.0 MiB per image on this gateway"
 
 
 def test_the_measured_format_wins_over_the_extension():
@@ -258,14 +258,14 @@ def test_imini_limits():
     assert (video_limits.min_pixels, video_limits.max_pixels) == (409_600, 927_408)
     assert (video_limits.min_fps, video_limits.max_fps, video_limits.max_total_seconds) == (24, 60, 15)
     assert limits.audio == UPSTREAM.audio
-    assert limits.max_request_bytes == 64 * MB
+    assert limits.max_request_bytes == 64 * MIB
     assert all(spec.media_limits == limits for spec in _specs("imini").values())
 
 
 def test_apimart_limits():
     limits = apimart.MEDIA_LIMITS
     assert limits.image.formats == {"jpeg", "png", "webp", "gif"}
-    assert limits.image.max_bytes == 20 * MB
+    assert limits.image.max_bytes == 20 * MIB
     assert limits.max_request_bytes is None
     assert (limits.video, limits.audio) == (UPSTREAM.video, UPSTREAM.audio)
     assert all(spec.media_limits == limits for spec in _specs("apimart").values())

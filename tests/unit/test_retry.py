@@ -74,7 +74,8 @@ def test_an_unreadable_submit_reply_leaves_the_outcome_unknown():
     assert _parsed(get_gateway("ark").parse_submit, reply, connection, submit=True).task_id == "cgt-1"
     with pytest.raises(SubmitOutcomeUnknownError, match="not paid twice"):
         _parsed(_broken_parser, reply, connection, submit=True)
-    with pytest.raises(KeyError):  # a poll can simply be repeated; the bug surfaces as itself
+    # A poll's unreadable reply is a gateway error quoting it (most often another API at that Base URL).
+    with pytest.raises(UnexpectedResponseError, match=r"could not be read \(KeyError: .*'\{\"id\":\"cgt-1\"\}'"):
         _parsed(_broken_parser, reply, connection, submit=False)
 
 

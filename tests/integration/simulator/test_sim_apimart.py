@@ -83,7 +83,7 @@ def test_text_to_video_with_audio_and_last_frame(http, simulator, client, apimar
 
     video = data["result"]["videos"][0]
     assert isinstance(video["url"], list)
-    assert video["expires_at"] - data["completed"] == 86400
+    assert video["expires_at"] - data["completed"] == simulator.simulator.config.url_ttl_seconds
     download = http.get(video["url"][0])  # a CDN URL: no key
     assert download.status_code == 200
     assert download.headers["content-type"] == "video/mp4"
