@@ -186,6 +186,7 @@ def test_unreachable_gateway_is_a_transport_error(monkeypatch):
     with pytest.raises(TransportError, match="could not connect") as caught:
         SeedanceHook("seedance_down", retry_policy=FAST).get_status("cgt-1")
     assert caught.value.request_sent is False
+    assert "nothing was sent. Next: check that this worker can reach the gateway" in str(caught.value)
 
 
 def test_errors_are_typed(hook):
