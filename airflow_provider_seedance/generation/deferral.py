@@ -33,20 +33,20 @@ Event = TypeVar("Event", bound=TriggerPayload)
 DEFERRABLE_SETTING = "[seedance] default_deferrable"
 
 
-def resolve_deferrable(deferrable: bool | None) -> tuple[bool, str]:
-    """Whether a task waits in the triggerer, and what decided it: the task's own ``deferrable``, else the
-    provider's setting (default True; ``AIRFLOW__SEEDANCE__DEFAULT_DEFERRABLE``)."""
+def resolve_deferrable(deferrable: bool | None) -> tuple[bool, bool]:
+    """Whether a task waits in the triggerer, and whether the provider's setting decided it (default True;
+    ``AIRFLOW__SEEDANCE__DEFAULT_DEFERRABLE``) rather than the task's own ``deferrable``."""
     if deferrable is not None:
-        return deferrable, f"deferrable={deferrable} on the task"
-    configured = conf.getboolean("seedance", "default_deferrable", fallback=True)
-    return configured, f"{DEFERRABLE_SETTING} = {configured}"
+        return deferrable, False
+    return conf.getboolean("seedance", "default_deferrable", fallback=True), True
 
 
-def say_where_it_waits(task: BaseOperator, what: str, deferrable: bool, decided_by: str) -> None:
+def say_where_it_waits(task: BaseOperator, what: str, deferrable: bool, by_setting: bool) -> None:
     """Log, as the wait starts, whether ``what`` is waited for in the triggerer or on this worker, and why."""
+    decided_by = f"{DEFERRABLE_SETTING} = {deferrable}" if by_setting else f"deferrable={deferrable} on the task"
     if deferrable:
         task.log.info("%s waits in the triggerer, holding no worker slot (%s).", what, decided_by)
-    elif decided_by.startswith(DEFERRABLE_SETTING):
+    elif by_setting:
         task.log.warning(
             "%s is waited for on this worker, which holds its slot until the generation ends (%s in this "
             "deployment's configuration). Next: to wait in the triggerer instead, set %s to True "
@@ -72,18 +72,18 @@ def conclude_or_defer(
     deadline: datetime,
     *,
     deferrable: bool,
-    decided_by: str,
+    by_setting: bool,
     timeout: timedelta | None = None,
 ) -> dict[str, Any]:
     """The generation's result, when its remote task has ended or (``deferrable`` off) once waited for here;
     otherwise ``task`` defers to the trigger until ``deadline``, resuming in ``execute_complete``.
-    ``decided_by`` says what chose ``deferrable`` (``resolve_deferrable``), for the log.
+    ``by_setting``: the provider's setting chose ``deferrable``, not the task (``resolve_deferrable``).
 
     ``timeout`` caps Airflow's deferral timeout (a sensor's own ``timeout``); by default it is the deadline's.
     """
     if status.state.is_terminal:
         return generation.conclude(context, SeedanceEvent.from_status(generation.hook.gateway.name, status))
-    say_where_it_waits(task, f"{generation.hook.gateway.name} task {status.task_id}", deferrable, decided_by)
+    say_where_it_waits(task, f"{generation.hook.gateway.name} task {status.task_id}", deferrable, by_setting)
     if not deferrable:
         return generation.conclude(context, generation.wait_here(status.task_id, deadline))
     settings = generation.settings

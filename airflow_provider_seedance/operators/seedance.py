@@ -138,7 +138,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         self.reference_videos = list(reference_videos or ())
         self.reference_audios = list(reference_audios or ())
         self.extra = dict(extra or {})
-        self.deferrable, self.deferrable_decided_by = resolve_deferrable(deferrable)
+        self.deferrable, self.deferrable_by_setting = resolve_deferrable(deferrable)
         try:
             self.check_request({"output_path": output_path, **self._fields()})
         except ValueError as exc:
@@ -215,7 +215,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
                 status,
                 deadline,
                 deferrable=self.deferrable,
-                decided_by=self.deferrable_decided_by,
+                by_setting=self.deferrable_by_setting,
             )
         finally:
             self.hook.close()

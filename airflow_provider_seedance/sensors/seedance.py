@@ -92,7 +92,7 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
         self.output_conn_id = output_conn_id
         self.seedance_conn_id = seedance_conn_id
         self.poll_interval = poll_interval
-        self.deferrable, self.deferrable_decided_by = resolve_deferrable(deferrable)
+        self.deferrable, self.deferrable_by_setting = resolve_deferrable(deferrable)
         self.cancel_on_kill = cancel_on_kill
         problem = parse_time_scheme_problem("output_path", output_path) or poll_interval_problem(poll_interval)
         if problem:
@@ -104,7 +104,7 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
         start_try(self)
         if not self.deferrable:
             claimed_for = f"The generation claimed for {self.output_path}"
-            say_where_it_waits(self, claimed_for, False, self.deferrable_decided_by)
+            say_where_it_waits(self, claimed_for, False, self.deferrable_by_setting)
             return super().execute(context)  # BaseSensorOperator's poke loop (timeout, mode, soft_fail)
         claimed = self._claimed(context)
         if isinstance(claimed, dict):
@@ -131,7 +131,7 @@ class SeedanceGenerationSensor(ReportsGenerations, BaseSensorOperator):
                     status,
                     claim.deadline_at,
                     deferrable=True,
-                    decided_by=self.deferrable_decided_by,
+                    by_setting=self.deferrable_by_setting,
                     timeout=timedelta(seconds=self.timeout),  # the sensor's own, where it comes first
                 ),
             )
