@@ -11,6 +11,8 @@ difference                       native   what we do below it
 ``airflow.sdk.BaseHook``         3.1      common-compat maps it to ``airflow.hooks.base``
 ``airflow.sdk.conf``,            3.2      common-compat maps them to ``airflow.configuration``
 ``AirflowFailException`` in SDK           and ``airflow.exceptions``
+``determine_kwargs`` (TaskFlow   3.2      common-compat maps it to
+functions' arguments) in SDK              ``airflow.utils.operator_helpers``
 ``Stats`` in the SDK             3.2      common-compat maps it to ``airflow.stats`` (which
                                           3.3 deprecates)
 async connection lookup          3.3.2    common-compat (>= 1.23) reads the connection in a
@@ -34,9 +36,15 @@ from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowNotFoundException,
+    AirflowSkipException,
     BaseHook,
+    DecoratedOperator,
     Stats,
+    TaskDecorator,
     conf,
+    context_merge,
+    determine_kwargs,
+    task_decorator_factory,
 )
 from airflow.sdk import ObjectStoragePath
 from airflow.triggers.base import BaseTrigger
@@ -46,12 +54,18 @@ __all__ = [
     "AirflowException",
     "AirflowFailException",
     "AirflowNotFoundException",
+    "AirflowSkipException",
     "BaseHook",
+    "DecoratedOperator",
     "Stats",
+    "TaskDecorator",
     "conf",
+    "context_merge",
+    "determine_kwargs",
     "get_async_connection",
     "get_async_extra_dejson",
     "storage_conn_id",
+    "task_decorator_factory",
 ]
 
 # Airflow calls ``BaseTrigger.on_kill`` when a deferred task is cleared or marked, from 3.3 on.

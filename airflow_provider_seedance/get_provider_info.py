@@ -47,6 +47,9 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "task-decorators": [
+            {"name": "seedance", "class-name": "airflow_provider_seedance.decorators.seedance.seedance_task"}
+        ],
         "extra-links": [
             "airflow_provider_seedance.links.seedance.SeedanceTaskLink",
             "airflow_provider_seedance.links.seedance.SeedanceVideoLink",

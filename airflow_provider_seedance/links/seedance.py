@@ -92,10 +92,35 @@ def storage_console_url(uri: str, conn_id: str | None) -> str:
         return f"https://console.cloud.google.com/storage/browser/_details/{bucket}/{quote(key)}"
     if scheme not in ("s3", "s3a"):
         return ""  # file:// is a worker's disk; other stores have no console we know
+    endpoint, region = _s3_endpoint(conn_id)
+    return s3_console_url(bucket, key, endpoint_url=endpoint, region=region)
+
+
+def viewer_url(uri: str, conn_id: str | None, template: str | None = None) -> str:
+    """A link a reviewer's browser opens a stored video (or image) with; "" where none is known.
+
+    ``template`` (``https://cdn.example.com/{key}``; also ``{bucket}``, ``{uri}``) wins: teams that serve their
+    bucket through a CDN or a viewer say so. Otherwise an S3 store behind its own endpoint (MinIO, moto...)
+    gets the object's unsigned address there (it plays where that store lets the reviewer read), and AWS S3 and
+    GCS their console. Never a presigned URL: the link is kept in Airflow's database, readable by every user.
+    """
+    scheme, _, rest = uri.partition("://")
+    bucket, _, key = rest.partition("/")
+    if template:
+        return template.format(uri=uri, bucket=bucket, key=key)
+    console = storage_console_url(uri, conn_id)
+    if console or scheme not in ("s3", "s3a"):
+        return console
+    endpoint, _ = _s3_endpoint(conn_id)
+    return f"{endpoint.rstrip('/')}/{bucket}/{quote(key)}" if endpoint else ""
+
+
+def _s3_endpoint(conn_id: str | None) -> tuple[str | None, str | None]:
+    """The S3 endpoint URL (None for AWS's own) and region of an Amazon connection."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     config = S3Hook(aws_conn_id=conn_id).conn_config
-    return s3_console_url(bucket, key, endpoint_url=config.get_service_endpoint_url("s3"), region=config.region_name)
+    return config.get_service_endpoint_url("s3"), config.region_name
 
 
 class SeedanceTaskLink(BaseOperatorLink):

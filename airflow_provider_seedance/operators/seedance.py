@@ -18,6 +18,7 @@ from typing import Any, ClassVar, NoReturn
 
 from airflow.sdk import Context, ObjectStoragePath
 
+from airflow_provider_seedance.compat import AirflowFailException
 from airflow_provider_seedance.exceptions import RateLimitError, RequestValidationError, SeedanceError
 from airflow_provider_seedance.generation.deferral import conclude_or_defer, read_event, resolve_deferrable
 from airflow_provider_seedance.generation.lifecycle import Generation, Prepared
@@ -94,12 +95,15 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"extra": "json", "prompt": "md"}
     operator_extra_links = (SeedanceTaskLink(), SeedanceVideoLink())
+    # Subclasses whose request is known only once the task runs (``@task.seedance``, another take) say so:
+    # their ``model`` and ``output_path`` may be None until then.
+    request_set_during_execution: ClassVar[bool] = False
 
     def __init__(
         self,
         *,
-        model: str,
-        output_path: str | ObjectStoragePath,
+        model: str | None,
+        output_path: str | ObjectStoragePath | None,
         prompt: str | None = None,
         duration: int | None = None,
         resolution: str | None = None,
@@ -140,6 +144,8 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         self.extra = dict(extra or {})
         self.deferrable, self.deferrable_by_setting = resolve_deferrable(deferrable)
         try:
+            if not (self.request_set_during_execution or (model and output_path)):
+                raise ValueError(f"model={model!r}, output_path={output_path!r}: both are required")
             self.check_request({"output_path": output_path, **self._fields()})
         except ValueError as exc:
             raise ValueError(f"{self.task_id}: {exc}") from None
@@ -167,6 +173,8 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     @cached_property
     def _generation(self) -> Generation:
         """This task's one generation, from its fields as rendered (so built on first use in ``execute``)."""
+        if self.output_path is None:  # a subclass that sets it during execution has not yet
+            raise AirflowFailException(f"{self.task_id}: no output_path. Next: give one, then clear the task.")
         return self.generation(self._fields(), self.output_path)
 
     # ---- the story --------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ manifest           ``clips/boat.mp4.json``                   ``generation.storin
 claim              ``clips/boat.mp4.claim.json``             ``generation.lifecycle``, while in flight
 failure record     ``clips/boat.mp4.failure.json``           ``generation.failure_policy``
 last frame         ``clips/boat.last_frame.png``             ``generation.storing``, when asked for
+another take       ``clips/boat.take-2.mp4`` (and its own    ``operators.review``, when a reviewer asks
+                   manifest, claim, last frame)              for one
 partial file       ``clips/boat.mp4.<random>.partial``       ``outputs.store``, local stores only
 asset registry     ``bucket/.seedance-assets/``              ``media.assets`` (top of the bucket)
 =================  ========================================  ==========================================
@@ -30,6 +32,7 @@ CLAIM_SUFFIX = ".claim.json"
 FAILURE_SUFFIX = ".failure.json"
 LAST_FRAME_SUFFIX = ".last_frame.png"
 PARTIAL_SUFFIX = ".partial"
+TAKE_INFIX = ".take-"
 ASSET_REGISTRY_FOLDER = ".seedance-assets"
 
 
@@ -58,6 +61,12 @@ def failure_path(output: ObjectStoragePath) -> ObjectStoragePath:
 def last_frame_path(output: ObjectStoragePath) -> ObjectStoragePath:
     """The last frame replaces the video's extension (``boat.last_frame.png``): it is an image, not a sidecar."""
     return output.with_name(f"{output.stem}{LAST_FRAME_SUFFIX}")
+
+
+def take_path(first: ObjectStoragePath, take: int) -> ObjectStoragePath:
+    """Where take ``take`` of the video first stored at ``first`` goes: beside it, never over it (take 1 is
+    ``first`` itself)."""
+    return first if take == 1 else first.with_name(f"{first.stem}{TAKE_INFIX}{take}{first.suffix}")
 
 
 def partial_name(final: str) -> str:

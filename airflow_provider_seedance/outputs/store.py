@@ -35,6 +35,7 @@ from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collec
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
+from airflow_provider_seedance.hooks.downloads import ArtifactStream
 from airflow_provider_seedance.outputs.download import MAX_RESUMES, DownloadReader, OpenStream
 from airflow_provider_seedance.outputs.layout import partial_name
 
@@ -102,6 +103,21 @@ def store_stream(
     stored = StoredObject(uri, reader.size, reader.sha256, reader.content_type)
     log.info("Stored %s (%d bytes, sha256 %s).", stored.uri, stored.size, stored.sha256)
     return stored
+
+
+def copy_object(source: ObjectStoragePath, destination: ObjectStoragePath) -> StoredObject:
+    """Copy a stored object (a video being published) to ``destination`` the way a download is stored: in
+    bounded memory, hashed as it passes, resumed from the last byte when a read fails."""
+    size = source.stat().st_size
+
+    @contextlib.contextmanager
+    def open_stream(offset: int) -> Iterator[ArtifactStream]:
+        with source.open("rb") as file:
+            file.seek(offset)
+            chunks = iter(lambda: file.read(COPY_BUFFER), b"")
+            yield ArtifactStream(chunks, offset, size, mimetypes.guess_type(source.name)[0])
+
+    return store_stream(open_stream, destination)
 
 
 def write_json(destination: ObjectStoragePath, document: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""TaskFlow decorators of the Seedance provider (``@task.seedance``)."""
