@@ -237,6 +237,22 @@ def dag_test(dag):
     return dag.test()
 
 
+# Where the DAG sources of ``run_dag`` take ``SeedanceGenerateVideoOperator`` from: the operator, or the same
+# arguments through ``@task.seedance`` (tests/dags/test_operator.py runs its cases both ways).
+GENERATION_FORMS = {
+    "operator": "airflow_provider_seedance.operators.seedance",
+    "task.seedance": "tests.support.decorated",
+}
+GENERATION_FORM = "operator"
+
+
+def generation_forms() -> list[str]:
+    """The forms to run generation cases in: all, or those ``SEEDANCE_TEST_GENERATION_FORMS`` names (.ci/matrix
+    runs the decorator's on the oldest and newest Airflow lines only, to stay within CI's time)."""
+    chosen = os.environ.get("SEEDANCE_TEST_GENERATION_FORMS")
+    return [form for form in GENERATION_FORMS if not chosen or form in chosen.split(",")]
+
+
 @pytest.fixture
 def run_dag(airflow_db):
     """Write a DAG file into the dags folder (``dag.test()`` syncs DAGs from there), then test-run it.
@@ -249,14 +265,14 @@ def run_dag(airflow_db):
 
     dags_folder = Path(_AIRFLOW_HOME) / "dags"
     dags_folder.mkdir(exist_ok=True)
-    header = (
-        "from datetime import datetime, timedelta\n"
-        "from airflow.sdk import DAG, Asset, AssetAlias\n"
-        "from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator\n"
-        f"BUCKET = {BUCKET!r}\nAWS_CONN_ID = {AWS_CONN_ID!r}\n"
-    )
 
     def run(dag_id: str, body: str):
+        header = (
+            "from datetime import datetime, timedelta\n"
+            "from airflow.sdk import DAG, Asset, AssetAlias\n"
+            f"from {GENERATION_FORMS[GENERATION_FORM]} import SeedanceGenerateVideoOperator\n"
+            f"BUCKET = {BUCKET!r}\nAWS_CONN_ID = {AWS_CONN_ID!r}\n"
+        )
         path = dags_folder / f"{dag_id}.py"
         path.write_text(header + textwrap.dedent(body))
         try:

@@ -43,6 +43,8 @@ def test_every_example_parses_without_import_errors(examples):
         "seedance_on_new_videos",
         "seedance_batch_nightly",
         "seedance_submit_then_join",
+        "seedance_review_and_publish",
+        "seedance_published_videos",
     }
 
 

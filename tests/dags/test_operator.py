@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault, start_simulator
+from tests import conftest
 from tests.conftest import BUCKET, SIM_KEY, s3_client, simulator_config, simulator_connections
 from tests.support.dag_runs import (
     MODELS,
@@ -26,6 +28,37 @@ from tests.support.dag_runs import (
 )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every case runs with the operator and through ``@task.seedance`` (the same arguments, the request returned
+    by the function), except those that map with ``.partial()`` or subclass the operator (``operator_only``)."""
+    only = metafunc.definition.get_closest_marker("operator_only")
+    metafunc.parametrize("generation_form", ["operator"] if only else conftest.generation_forms(), indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def generation_form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each case leaves the bucket as it found it: its other form writes the same paths, and would otherwise
+    find this one's video, claim or failure record there."""
+    monkeypatch.setattr(conftest, "GENERATION_FORM", request.param)
+    if "moto_server" not in request.fixturenames:
+        yield request.param
+        return
+    s3 = s3_client(request.getfixturevalue("moto_server"))
+    before = set(_keys(s3))
+    yield request.param
+    for key in set(_keys(s3)) - before:
+        s3.delete_object(Bucket=BUCKET, Key=key)
+
+
+def _keys(s3) -> list[str]:
+    return [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        for item in page.get("Contents", [])
+    ]
+
+
+@pytest.mark.operator_only
 def test_mapped_generations_across_three_gateways_land_byte_for_byte(env, moto_server, run_dag):
     items = [
         {"seedance_conn_id": f"sim_{name}", "model": MODELS[name], "output_path": f"s3://{BUCKET}/mapped/{name}.mp4"}
@@ -436,6 +469,7 @@ def test_a_full_queue_is_waited_out_without_a_worker_slot(moto_server, run_dag, 
 # ---- claims: resuming a paid generation across tries, clears and runs, on every Airflow release --------
 
 
+@pytest.mark.operator_only
 def test_a_retry_after_the_first_try_died_right_after_submitting_resumes_it(env, moto_server, run_dag):
     run = run_dag(
         "seedance_died",
@@ -453,6 +487,7 @@ def test_a_retry_after_the_first_try_died_right_after_submitting_resumes_it(env,
     assert _claim(moto_server, "died/kite.mp4") is None  # the manifest replaced it
 
 
+@pytest.mark.operator_only
 def test_a_new_run_resumes_the_generation_an_earlier_run_claimed(env, moto_server, run_dag):
     args = (
         f"seedance_conn_id='sim_ark', model={MODELS['ark']!r}, prompt='a heron at dawn', "
