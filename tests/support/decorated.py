@@ -10,7 +10,7 @@ from airflow.sdk import task
 from airflow_provider_seedance.decorators.seedance import RETURNABLE
 
 
-def SeedanceGenerateVideoOperator(**arguments: Any) -> Any:  # noqa: N802 - stands in for the class in DAG sources
+def SeedanceGenerateVideoOperator(**arguments: Any) -> Any:
     request = {name: arguments.pop(name) for name in RETURNABLE if name in arguments}
 
     @task.seedance(**arguments)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 
 from tests.support.examples import EXAMPLES, _dag_bag

@@ -175,13 +175,15 @@ def test_a_templated_publish_path_needs_its_asset_named():
 
     from airflow_provider_seedance.operators.review import review_and_publish
 
-    with DAG("review_parse", schedule=None), pytest.raises(ValueError, match=r"pass publish_outlets=\[Asset"):
+    with DAG("review_parse", schedule=None):
 
         @task
         def video() -> dict:
             return {}
 
-        review_and_publish(video(), publish_path="s3://b/{{ ds }}")
+        made = video()
+        with pytest.raises(ValueError, match=r"pass publish_outlets=\[Asset"):
+            review_and_publish(made, publish_path="s3://b/{{ ds }}")
 
 
 def test_a_seedance_task_without_a_model_fails_before_any_request():
