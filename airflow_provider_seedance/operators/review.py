@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowOptionalProviderFeatureException
-from airflow.sdk import Asset, BaseOperator, Context, ObjectStoragePath, Param, TaskGroup, XComArg
+from airflow.sdk import Asset, BaseOperator, Context, ObjectStoragePath, Param, XComArg, task_group
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 
 from airflow_provider_seedance.compat import AirflowFailException, AirflowSkipException
@@ -108,8 +108,8 @@ class SeedanceReviewOperator(HITLOperator):
             response_timeout=response_timeout,
             params={
                 NOTE: Param(
-                    "",
-                    type="string",
+                    None,  # optional: approving needs no note
+                    type=["null", "string"],
                     description="Reject: why. Another take: what to change (added to the prompt).",
                 )
             },
@@ -360,31 +360,36 @@ def review_and_publish(
                 "are announced on; pass publish_outlets=[Asset(...)] (or [] for none)"
             )
         publish_outlets = [Asset(publish_path)]
-    mapped = isinstance(getattr(videos, "operator", None), MappedOperator)
-    shared = {"output_conn_id": output_conn_id}
-
-    def step(operator: type[BaseOperator], task_id: str, upstream: XComArg, name: str, **kwargs: Any) -> XComArg:
-        arguments: dict[str, Any] = {"task_id": task_id, **shared, **kwargs}
-        if mapped:
-            return operator.partial(**arguments).expand(**{name: upstream}).output
-        arguments[name] = upstream
-        return operator(**arguments).output
-
     asking = {
         "publish_path": publish_path,
         "max_takes": max_takes,
         "default_answer": default_answer,
         "response_timeout": response_timeout,
         "video_url_template": video_url_template,
+        "output_conn_id": output_conn_id,
     }
-    with TaskGroup(group_id=group_id):
-        answer = step(SeedanceReviewOperator, "ask_1", videos, "video", take=1, **asking)
+
+    # A mapped task group, so that each item moves on as soon as its own review is answered: mapped tasks
+    # chained outside a group would wait for every item's previous step before expanding the next.
+    @task_group(group_id=group_id)
+    def review(video: Any) -> XComArg:
+        answer = SeedanceReviewOperator(task_id="ask_1", video=video, take=1, **asking).output
         for take in range(2, max_takes + 1):
-            made = step(SeedanceTakeOperator, f"take_{take}", answer, "review", take=take, **take_settings)
-            answer = step(SeedanceReviewOperator, f"ask_{take}", made, "video", take=take, **asking)
-        return step(
-            SeedancePublishOperator, "publish", answer, "review", publish_path=publish_path, outlets=publish_outlets
-        )
+            made = SeedanceTakeOperator(
+                task_id=f"take_{take}", review=answer, take=take, output_conn_id=output_conn_id, **take_settings
+            ).output
+            answer = SeedanceReviewOperator(task_id=f"ask_{take}", video=made, take=take, **asking).output
+        return SeedancePublishOperator(
+            task_id="publish",
+            review=answer,
+            publish_path=publish_path,
+            output_conn_id=output_conn_id,
+            outlets=publish_outlets,
+        ).output
+
+    if isinstance(getattr(videos, "operator", None), MappedOperator):
+        return review.expand(video=videos)
+    return review(videos)
 
 
 def _check_takes(take: int, max_takes: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,4 +65,4 @@ def _cost(result: Mapping[str, Any]) -> str:
 
 def _cell(text: str) -> str:
     """Text that stays in one Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " / ")
+    return re.sub(r"\s*\n\s*", " / ", text.strip()).replace("|", "\\|")

@@ -17,15 +17,19 @@ and two DAGs racing for one output, on a third. Exactly one remote task per vide
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_3_PLUS
 
 from airflow_provider_seedance.simulator import (
     FaultPlan,
@@ -36,6 +40,7 @@ from airflow_provider_seedance.simulator import (
 from airflow_provider_seedance.testing import LocalAirflow
 from airflow_provider_seedance.testing.connections import simulated_gateway_connections
 from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client, simulator_config, simulator_connections
+from tests.e2e.browser import Browser, chromium
 from tests.support.dag_runs import MODELS
 from tests.support.examples import EXAMPLES
 
@@ -57,6 +62,9 @@ POLL_SECONDS = 15
 FIRST_FRAME = f"s3://{BUCKET}/real-inputs/product.png"
 VIDEOS_URI = f"s3://{BUCKET}/real"
 FOLLOW_UP = "seedance_on_new_videos"
+REVIEW_DAG = "seedance_review_and_publish"
+PUBLISHED_DAG = "seedance_published_videos"
+REVIEW_PREFIXES = ("real/review/", "real/published/")  # where the review example writes, under VIDEOS_URI
 # A later producer of the videos asset, with nothing new: see _follow_up_verified.
 NEXT_PRODUCER = "seedance_real_airflow_next_producer"
 # sim_ark's connection names a console page per task (extra.console_url); the "Seedance task" link fills it.
@@ -210,6 +218,7 @@ class Deployment:
     airflow: LocalAirflow
     hold: RunningSimulator  # the killed-mid-submit DAG's gateways: every first submit is held
     race: RunningSimulator  # the racing DAGs' gateway: the first submit is slow, so the other run finds it reserved
+    review: RunningSimulator  # the review example's gateway (seedance_default): its submissions are its own
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +231,7 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
     dags.mkdir()
     (dags / f"{DAG_ID}.py").write_text(DAG_SOURCE)
     shutil.copy(EXAMPLES / f"{FOLLOW_UP}.py", dags)
+    shutil.copy(EXAMPLES / f"{REVIEW_DAG}.py", dags)  # on Airflow 3.0: an import error that says what to do
     connections = simulator_connections(simulator)
     ark = json.loads(connections["AIRFLOW_CONN_SIM_ARK"])
     connections["AIRFLOW_CONN_SIM_ARK"] = json.dumps({**ark, "extra": {**ark["extra"], "console_url": CONSOLE}})
@@ -229,6 +239,7 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
     with (
         start_simulator(simulator_config()) as hold,
         start_simulator(simulator_config()) as race,
+        start_simulator(simulator_config()) as review,
     ):
         held = [ScriptedFault(kind="hold_after", gateway=gateway, op="submit") for gateway in MODELS]
         hold.simulator.faults.replace(FaultPlan(script=held, slow_seconds=20))  # outlasts the kill
@@ -244,8 +255,10 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
             (dags / f"{dag_id}.py").write_text(_constants(DAG_ID=dag_id, OUTPUT=RACED_OUTPUT, **common) + RACING_SOURCE)
         connections.update(simulated_gateway_connections(hold.gateway_urls, SIM_KEY, prefix="HOLD"))
         connections.update(simulated_gateway_connections(race.gateway_urls, SIM_KEY, prefix="RACE"))
+        reviewed = simulated_gateway_connections(review.gateway_urls, SIM_KEY, prefix="REVIEW")
+        connections["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = reviewed["AIRFLOW_CONN_REVIEW_ARK"]
         with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}) as airflow:
-            yield Deployment(airflow, hold, race)
+            yield Deployment(airflow, hold, race, review)
 
 
 @pytest.fixture(scope="module")
@@ -366,7 +379,8 @@ def test_mapped_deferrable_generations_in_a_real_deployment(side_runs, simulator
 
     # Every object landed, and each gateway saw exactly one submission per generation.
     client = s3_client(moto_server)
-    keys = {item["Key"] for item in client.list_objects_v2(Bucket=BUCKET, Prefix="real/")["Contents"]}
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix="real/")["Contents"]
+    keys = {item["Key"] for item in listed if not item["Key"].startswith(REVIEW_PREFIXES)}  # the review test's
     videos = {key for key in keys if key.endswith(".mp4")}
     assert len(videos) == GENERATIONS + 1
     assert not {key for key in keys if key.endswith(".claim.json")}  # every claim replaced by its manifest
@@ -490,3 +504,136 @@ def test_two_runs_racing_for_one_output_create_one_remote_task(side_runs, moto_s
     # The run that lost the race found the winner's reservation and waited for its task id.
     logs = "\n".join(_task_logs(airflow, dag_id) for dag_id in RACING_DAGS)
     assert "instead of submitting the same generation again" in logs
+
+
+# The reviewer's answers, by video and take: what a person would click in Required Actions.
+REVIEW_ANSWERS = {
+    ("lamp-01.mp4", 1): ("Approve", ""),
+    ("kettle-02.mp4", 1): ("Reject", "the kettle reads brown, not black"),
+    ("chair-03.mp4", 1): ("Another take", "warmer light, the chair fully in frame"),
+    ("chair-03.take-2.mp4", 2): ("Approve", ""),
+}
+WAITING = "awaiting_input" if AIRFLOW_V_3_3_PLUS else "deferred"  # 3.3 parks a question without a trigger
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_1_PLUS, reason="Airflow 3.1 and later have human-in-the-loop tasks")
+def test_on_airflow_3_0_the_review_example_is_an_import_error_naming_the_version(deployment):
+    deployment.airflow.processes.wait_for(
+        lambda: deployment.airflow.query("SELECT stacktrace FROM import_error"), "no import error recorded", 180
+    )
+    ((stacktrace,),) = deployment.airflow.query("SELECT stacktrace FROM import_error")
+    assert "The Seedance review step needs Airflow 3.1 or later" in stacktrace
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="human-in-the-loop tasks are Airflow 3.1's")
+def test_review_and_publish_in_a_real_deployment(deployment, moto_server, tmp_path):
+    airflow = deployment.airflow
+    airflow.wait_for_dag(REVIEW_DAG)
+    airflow.wait_for_dag(PUBLISHED_DAG)
+    airflow.unpause(PUBLISHED_DAG)
+    airflow.trigger(REVIEW_DAG)
+    waiting: dict[tuple[str, int], str] = {}
+    running_while_waiting: list[tuple] = []
+    answered: list[tuple[str, str]] = []
+    bodies: dict[str, str] = {}
+    screens: list[str] = []  # what Required Actions showed of the second take, in a real browser
+
+    def review(db) -> None:
+        pending = airflow.api("GET", f"dags/{REVIEW_DAG}/dagRuns/~/hitlDetails?response_received=false", {})
+        # A person takes longer than Airflow 3.3's own race (docs/limitations.md): an answer within seconds of
+        # the question can find its task still "queued" by the scheduler, which then fails it.
+        now = datetime.now(UTC)
+        details = [
+            detail
+            for detail in pending["hitl_details"]
+            if now - datetime.fromisoformat(detail["created_at"]) > timedelta(seconds=POLL_SECONDS)
+        ]
+        if len(details) < (3 if not answered else 1):
+            return  # round 1: answer once all three wait, so their states can be shown together
+        for detail in details:  # the state each question's task is in while it waits
+            ti = detail["task_instance"]
+            (state,) = db.execute(
+                "SELECT state FROM task_instance WHERE dag_id = ? AND task_id = ? AND map_index = ?",
+                (REVIEW_DAG, ti["task_id"], ti["map_index"]),
+            ).fetchone()
+            waiting[(ti["task_id"], ti["map_index"])] = state
+        # No task instance of the whole deployment runs while the reviews wait: none holds a worker slot.
+        running_while_waiting.extend(db.execute("SELECT dag_id, task_id FROM task_instance WHERE state = 'running'"))
+        for detail in details:
+            ti = detail["task_instance"]
+            name = detail["subject"].split()[1]
+            if name == "chair-03.take-2.mp4" and chromium():
+                page = f"{airflow.base_url}/dags/{REVIEW_DAG}/runs/{ti['dag_run_id']}/tasks/{ti['task_id']}/mapped/2"
+                screens.append(asyncio.run(_required_action(f"{page}/required_actions", tmp_path / SCREENSHOT.name)))
+            chosen, note = REVIEW_ANSWERS[(name, int(ti["task_id"].rsplit("_", 1)[1]))]
+            bodies[name] = detail["body"]
+            path = f"dags/{REVIEW_DAG}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
+            airflow.api("PATCH", f"{path}/hitlDetails", {"chosen_options": [chosen], "params_input": {"note": note}})
+            answered.append((name, chosen))
+
+    state = airflow.wait_for_run(REVIEW_DAG, timeout=600, on_poll=review)
+    states = _task_states_by_index(airflow, REVIEW_DAG)
+    assert state == "success", (states, _failed_task_logs(airflow, REVIEW_DAG)[-6000:])
+    print(f"while the reviews waited: {waiting}; running then: {running_while_waiting}")
+    assert waiting == {("review.ask_1", index): WAITING for index in range(3)} | {("review.ask_2", 2): WAITING}
+    assert running_while_waiting == []
+    assert sorted(answered) == sorted((name, chosen) for (name, _), (chosen, _) in REVIEW_ANSWERS.items())
+    assert states[("review.publish", 1)] == "skipped"  # the rejected kettle
+
+    # Exactly four paid generations (three first takes, the chair's second), on the review's own gateway.
+    tasks = deployment.review.simulator.stats.snapshot()["tasks"].values()
+    assert sum(task.get("submissions", 0) for task in tasks) == 4
+    client = s3_client(moto_server)
+    published = sorted(
+        item["Key"] for item in client.list_objects_v2(Bucket=BUCKET, Prefix="real/published/")["Contents"]
+    )
+    assert [key for key in published if key.endswith(".mp4")] == [
+        "real/published/chair-03.mp4",
+        "real/published/lamp-01.mp4",
+    ]
+    for key in ("real/published/chair-03.mp4", "real/published/lamp-01.mp4"):
+        manifest = json.loads(client.get_object(Bucket=BUCKET, Key=key + ".json")["Body"].read())
+        assert manifest["review"]["answer"] == "approve"
+        assert manifest["review"]["by"]["name"]  # the API's user: who answered
+    assert "[Play the video](" in bodies["chair-03.take-2.mp4"]
+    if screens:  # Chromium is on CI's machine (.ci/run installs it)
+        (shown,) = screens
+        assert "Play the video" in shown, shown[:3000]
+        assert "Review chair-03.take-2.mp4 (take 2 of at most 2)" in shown
+        if os.environ.get("SEEDANCE_DOCS_SCREENSHOTS"):  # refresh the docs' picture from this run
+            shutil.copy(tmp_path / SCREENSHOT.name, SCREENSHOT)
+
+    # The downstream DAG started on the two approved videos only, and checked each one.
+    def downstream_done() -> list[str] | None:
+        runs = airflow.query("SELECT state FROM dag_run WHERE dag_id = :dag_id", dag_id=PUBLISHED_DAG)
+        queued = airflow.query("SELECT 1 FROM asset_dag_run_queue WHERE target_dag_id = :d", d=PUBLISHED_DAG)
+        if queued or not runs or any(state not in ("success", "failed") for (state,) in runs):
+            return None
+        rows = airflow.query(
+            "SELECT value FROM xcom WHERE dag_id = :dag_id AND key = 'return_value'", dag_id=PUBLISHED_DAG
+        )
+        return sorted(entry["video"] for (value,) in rows for entry in json.loads(value))
+
+    checked = airflow.processes.wait_for(downstream_done, f"{PUBLISHED_DAG} did not finish", 240)
+    assert checked == [f"s3://{BUCKET}/real/published/chair-03.mp4", f"s3://{BUCKET}/real/published/lamp-01.mp4"]
+
+
+def _task_states_by_index(airflow: LocalAirflow, dag_id: str) -> dict[tuple[str, int], str]:
+    rows = airflow.query("SELECT task_id, map_index, state FROM task_instance WHERE dag_id = :dag_id", dag_id=dag_id)
+    return {(task_id, map_index): state for task_id, map_index, state in rows}
+
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "_static" / "review-required-actions.png"
+
+
+async def _required_action(url: str, picture: Path) -> str:
+    """The text of a task's Required Action page once the question is on it; its screenshot goes to ``picture``."""
+    async with Browser(chromium() or "chromium") as browser:
+        await browser.open(url)
+        shown = await browser.evaluate(
+            "new Promise(done => { const started = Date.now(); const look = () => "
+            "(document.body.innerText.includes('Play the video') || Date.now() - started > 30000) "
+            "? done(document.body.innerText) : setTimeout(look, 250); look(); })"
+        )
+        await browser.screenshot(picture)
+    return str(shown)

@@ -100,7 +100,7 @@ RESULT = {
 def test_the_reviewer_reads_prompt_gateway_cost_links_and_what_each_answer_does():
     body = message.body(
         result=RESULT,
-        prompt="a lamp | on a desk\nat dusk",
+        prompt="a lamp | on a desk\n\nat dusk",
         take=1,
         max_takes=2,
         video_url="https://cdn.example.com/clips/lamp.mp4",
