@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowOptionalProviderFeatureException
 from airflow.sdk import Asset, BaseOperator, Context, ObjectStoragePath, Param, XComArg, task_group
@@ -49,6 +49,9 @@ from airflow_provider_seedance.review.answers import (
 )
 from airflow_provider_seedance.review.publish import publish_take
 from airflow_provider_seedance.review.takes import next_take_request
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions._internal.node import DAGNode
 
 try:
     from airflow.providers.standard.operators.hitl import HITLOperator
@@ -339,7 +342,7 @@ def review_and_publish(
     video_url_template: str | None = None,
     publish_outlets: Sequence[Any] | None = None,
     **take_settings: Any,
-) -> XComArg:
+) -> DAGNode:
     """Review each video ``videos`` stored (one, or one per mapped item), then publish the approved ones.
 
     :param videos: the output of a generation task (``SeedanceGenerateVideoOperator``, ``@task.seedance``),
@@ -349,7 +352,8 @@ def review_and_publish(
     :param max_takes: takes per item, the first included (1: approve or reject only).
     :param take_settings: the settings of the takes, as for the generation (``seedance_conn_id``,
         ``output_conn_id``, ``poll_interval``, ``max_cost``...): use the generation's own.
-    :returns: the publish task's output (per item: the published video, or skipped).
+    :returns: the task group (``review`` by default); chain later tasks after it with ``>>``. Its ``publish``
+        task returns each published video (or is skipped for an item that was not approved).
     """
     _check_takes(1, max_takes)
     output_conn_id = take_settings.pop("output_conn_id", DEFAULTS.output_conn_id)
@@ -372,20 +376,20 @@ def review_and_publish(
     # A mapped task group, so that each item moves on as soon as its own review is answered: mapped tasks
     # chained outside a group would wait for every item's previous step before expanding the next.
     @task_group(group_id=group_id)
-    def review(video: Any) -> XComArg:
+    def review(video: Any) -> None:
         answer = SeedanceReviewOperator(task_id="ask_1", video=video, take=1, **asking).output
         for take in range(2, max_takes + 1):
             made = SeedanceTakeOperator(
                 task_id=f"take_{take}", review=answer, take=take, output_conn_id=output_conn_id, **take_settings
             ).output
             answer = SeedanceReviewOperator(task_id=f"ask_{take}", video=made, take=take, **asking).output
-        return SeedancePublishOperator(
+        SeedancePublishOperator(
             task_id="publish",
             review=answer,
             publish_path=publish_path,
             output_conn_id=output_conn_id,
             outlets=publish_outlets,
-        ).output
+        )
 
     if isinstance(getattr(videos, "operator", None), MappedOperator):
         return review.expand(video=videos)
