@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -219,6 +220,7 @@ class Deployment:
     hold: RunningSimulator  # the killed-mid-submit DAG's gateways: every first submit is held
     race: RunningSimulator  # the racing DAGs' gateway: the first submit is slow, so the other run finds it reserved
     review: RunningSimulator  # the review example's gateway (seedance_default): its submissions are its own
+    reviewer: Reviewer | None = None  # answers the review example's questions (Airflow 3.1+), from side_runs
 
 
 @pytest.fixture(scope="module")
@@ -262,13 +264,22 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
 
 
 @pytest.fixture(scope="module")
-def side_runs(deployment) -> Deployment:
-    """The killed-mid-submit and racing DAGs, started once, while the main DAG's test runs beside them."""
-    for dag_id in (KILLED_DAG, *RACING_DAGS):
+def side_runs(deployment, tmp_path_factory) -> Iterator[Deployment]:
+    """The killed-mid-submit, racing and (Airflow 3.1+) review DAGs, started once, while the main DAG's test
+    runs beside them; a reviewer answers the review's questions meanwhile."""
+    beside = (KILLED_DAG, *RACING_DAGS, *((REVIEW_DAG, PUBLISHED_DAG) if AIRFLOW_V_3_1_PLUS else ()))
+    for dag_id in beside:
         deployment.airflow.wait_for_dag(dag_id)
     for dag_id in (KILLED_DAG, *RACING_DAGS):
         deployment.airflow.trigger(dag_id)
-    return deployment
+    if AIRFLOW_V_3_1_PLUS:
+        deployment.airflow.unpause(PUBLISHED_DAG)
+        deployment.airflow.trigger(REVIEW_DAG)
+        deployment.reviewer = Reviewer(deployment.airflow, tmp_path_factory.mktemp("review"))
+        deployment.reviewer.start()
+    yield deployment
+    if deployment.reviewer is not None:
+        deployment.reviewer.stop.set()
 
 
 def _state_of(deployment: LocalAirflow, task_id: str) -> tuple[str, int] | None:
@@ -525,20 +536,32 @@ def test_on_airflow_3_0_the_review_example_is_an_import_error_naming_the_version
     assert "The Seedance review step needs Airflow 3.1 or later" in stacktrace
 
 
-@pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="human-in-the-loop tasks are Airflow 3.1's")
-def test_review_and_publish_in_a_real_deployment(deployment, moto_server, tmp_path):
-    airflow = deployment.airflow
-    airflow.wait_for_dag(REVIEW_DAG)
-    airflow.wait_for_dag(PUBLISHED_DAG)
-    airflow.unpause(PUBLISHED_DAG)
-    airflow.trigger(REVIEW_DAG)
-    waiting: dict[tuple[str, int], str] = {}
-    running_while_waiting: list[tuple] = []
-    answered: list[tuple[str, str]] = []
-    bodies: dict[str, str] = {}
-    screens: list[str] = []  # what Required Actions showed of the second take, in a real browser
+class Reviewer(threading.Thread):
+    """A person at Required Actions, over the REST API: answers each question of the review example as
+    ``REVIEW_ANSWERS`` says, beside the module's other DAG runs; takes a browser's look at the second take."""
 
-    def review(db) -> None:
+    def __init__(self, airflow: LocalAirflow, folder: Path) -> None:
+        super().__init__(daemon=True)
+        self.airflow = airflow
+        self.folder = folder
+        self.stop = threading.Event()
+        self.waiting: dict[tuple[str, int], str] = {}  # the state of each question's task while it waits
+        self.running_while_waiting: list[tuple] = []
+        self.answered: list[tuple[str, str]] = []
+        self.bodies: dict[str, str] = {}
+        self.screens: list[str] = []  # what Required Actions showed of the second take, in a real browser
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop.wait(2):
+            try:
+                self._answer_what_waits()
+            except Exception as exc:  # the test reports it; the run would time out waiting for answers
+                self.errors.append(repr(exc))
+                return
+
+    def _answer_what_waits(self) -> None:
+        airflow = self.airflow
         pending = airflow.api("GET", f"dags/{REVIEW_DAG}/dagRuns/~/hitlDetails?response_received=false", {})
         # A person takes longer than Airflow 3.3's own race (docs/limitations.md): an answer within seconds of
         # the question can find its task still "queued" by the scheduler, which then fails it.
@@ -548,36 +571,48 @@ def test_review_and_publish_in_a_real_deployment(deployment, moto_server, tmp_pa
             for detail in pending["hitl_details"]
             if now - datetime.fromisoformat(detail["created_at"]) > timedelta(seconds=POLL_SECONDS)
         ]
-        if len(details) < (3 if not answered else 1):
+        if len(details) < (1 if self.answered else 3):
             return  # round 1: answer once all three wait, so their states can be shown together
-        for detail in details:  # the state each question's task is in while it waits
+        for detail in details:
             ti = detail["task_instance"]
-            (state,) = db.execute(
-                "SELECT state FROM task_instance WHERE dag_id = ? AND task_id = ? AND map_index = ?",
-                (REVIEW_DAG, ti["task_id"], ti["map_index"]),
-            ).fetchone()
-            waiting[(ti["task_id"], ti["map_index"])] = state
-        # No task instance of the whole deployment runs while the reviews wait: none holds a worker slot.
-        running_while_waiting.extend(db.execute("SELECT dag_id, task_id FROM task_instance WHERE state = 'running'"))
+            ((state,),) = airflow.query(
+                "SELECT state FROM task_instance WHERE dag_id = :dag AND task_id = :task AND map_index = :index",
+                dag=REVIEW_DAG,
+                task=ti["task_id"],
+                index=ti["map_index"],
+            )
+            self.waiting[(ti["task_id"], ti["map_index"])] = state
+        if not self.answered:  # all three first questions wait: no task of the run holds a worker slot
+            running = "SELECT task_id, map_index FROM task_instance WHERE dag_id = :dag AND state = 'running'"
+            self.running_while_waiting.extend(airflow.query(running, dag=REVIEW_DAG))
         for detail in details:
             ti = detail["task_instance"]
             name = detail["subject"].split()[1]
-            if name == "chair-03.take-2.mp4" and chromium():
-                page = f"{airflow.base_url}/dags/{REVIEW_DAG}/runs/{ti['dag_run_id']}/tasks/{ti['task_id']}/mapped/2"
-                screens.append(asyncio.run(_required_action(f"{page}/required_actions", tmp_path / SCREENSHOT.name)))
-            chosen, note = REVIEW_ANSWERS[(name, int(ti["task_id"].rsplit("_", 1)[1]))]
-            bodies[name] = detail["body"]
             path = f"dags/{REVIEW_DAG}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/{ti['map_index']}"
+            if name == "chair-03.take-2.mp4" and AIRFLOW_V_3_3_PLUS and chromium():  # the docs' picture: 3.3's UI
+                page = f"{airflow.base_url}/dags/{REVIEW_DAG}/runs/{ti['dag_run_id']}/tasks/{ti['task_id']}"
+                look = _required_action(f"{page}/mapped/2/required_actions", self.folder / SCREENSHOT.name)
+                self.screens.append(asyncio.run(look))
+            chosen, note = REVIEW_ANSWERS[(name, int(ti["task_id"].rsplit("_", 1)[1]))]
+            self.bodies[name] = detail["body"]
             airflow.api("PATCH", f"{path}/hitlDetails", {"chosen_options": [chosen], "params_input": {"note": note}})
-            answered.append((name, chosen))
+            self.answered.append((name, chosen))
 
-    state = airflow.wait_for_run(REVIEW_DAG, timeout=600, on_poll=review)
+
+@pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="human-in-the-loop tasks are Airflow 3.1's")
+def test_review_and_publish_in_a_real_deployment(side_runs, moto_server):
+    airflow, reviewer = side_runs.airflow, side_runs.reviewer
+    assert reviewer is not None
+    state = airflow.wait_for_run(REVIEW_DAG, timeout=600)
+    reviewer.stop.set()
+    reviewer.join(60)
     states = _task_states_by_index(airflow, REVIEW_DAG)
-    assert state == "success", (states, _failed_task_logs(airflow, REVIEW_DAG)[-6000:])
-    print(f"while the reviews waited: {waiting}; running then: {running_while_waiting}")
-    assert waiting == {("review.ask_1", index): WAITING for index in range(3)} | {("review.ask_2", 2): WAITING}
-    assert running_while_waiting == []
-    assert sorted(answered) == sorted((name, chosen) for (name, _), (chosen, _) in REVIEW_ANSWERS.items())
+    assert state == "success", (states, reviewer.errors, _failed_task_logs(airflow, REVIEW_DAG)[-6000:])
+    assert reviewer.errors == []
+    print(f"while the reviews waited: {reviewer.waiting}; running then: {reviewer.running_while_waiting}")
+    assert reviewer.waiting == {("review.ask_1", i): WAITING for i in range(3)} | {("review.ask_2", 2): WAITING}
+    assert reviewer.running_while_waiting == []
+    assert sorted(reviewer.answered) == sorted((name, chosen) for (name, _), (chosen, _) in REVIEW_ANSWERS.items())
     assert states[("review.publish", 1)] == "skipped"  # the rejected kettle
 
     # Exactly four paid generations (three first takes, the chair's second), on the review's own gateway.
@@ -595,13 +630,13 @@ def test_review_and_publish_in_a_real_deployment(deployment, moto_server, tmp_pa
         manifest = json.loads(client.get_object(Bucket=BUCKET, Key=key + ".json")["Body"].read())
         assert manifest["review"]["answer"] == "approve"
         assert manifest["review"]["by"]["name"]  # the API's user: who answered
-    assert "[Play the video](" in bodies["chair-03.take-2.mp4"]
-    if screens:  # Chromium is on CI's machine (.ci/run installs it)
-        (shown,) = screens
+    assert "[Play the video](" in reviewer.bodies["chair-03.take-2.mp4"]
+    if reviewer.screens:  # Chromium is on CI's machine (.ci/run installs it)
+        (shown,) = reviewer.screens
         assert "Play the video" in shown, shown[:3000]
         assert "Review chair-03.take-2.mp4 (take 2 of at most 2)" in shown
         if os.environ.get("SEEDANCE_DOCS_SCREENSHOTS"):  # refresh the docs' picture from this run
-            shutil.copy(tmp_path / SCREENSHOT.name, SCREENSHOT)
+            shutil.copy(reviewer.folder / SCREENSHOT.name, SCREENSHOT)
 
     # The downstream DAG started on the two approved videos only, and checked each one.
     def downstream_done() -> list[str] | None:
