@@ -4,6 +4,7 @@ what the reviewer reads, the link that plays a video, what ``@task.seedance`` fu
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowOptionalProviderFeatureException
@@ -198,3 +199,26 @@ def test_a_seedance_task_without_a_model_fails_before_any_request():
         operator = clip().operator
     with pytest.raises(AirflowFailException, match=r"no model: return 'model' from the function or pass it"):
         operator._take_request({})  # what execute does first, before the hook is built
+
+
+@needs_hitl
+@pytest.mark.parametrize("mapped", [True, False])
+def test_the_review_adds_one_task_per_round_for_a_mapped_or_single_generation(mapped):
+    from airflow.sdk import DAG, task
+
+    from airflow_provider_seedance.operators.review import review_and_publish
+
+    with DAG("review_shape", schedule=None) as dag:
+
+        @task.seedance(model="m", output_path="s3://b/v.mp4")
+        def clip(topic: str) -> str:
+            return topic
+
+        videos = clip.expand(topic=["a", "b"]) if mapped else clip("a")
+        group = review_and_publish(videos, publish_path="s3://b/published", max_takes=3)
+    assert group.group_id == "review"
+    chain = ["review.ask_1", "review.take_2", "review.ask_2", "review.take_3", "review.ask_3", "review.publish"]
+    assert [task_id for task_id in dag.task_dict if task_id.startswith("review.")] == chain
+    for upstream, downstream in pairwise(chain):
+        assert dag.task_dict[downstream].upstream_task_ids == {upstream}
+    assert [outlet.uri for outlet in dag.task_dict["review.publish"].outlets] == ["s3://b/published"]
