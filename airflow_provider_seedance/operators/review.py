@@ -32,6 +32,7 @@ from airflow_provider_seedance.generation.request_fields import is_template
 from airflow_provider_seedance.generation.settings import DEFAULTS
 from airflow_provider_seedance.links.seedance import start_try, viewer_url
 from airflow_provider_seedance.observability.asset_events import announce_videos
+from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideoOperator
 from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
 from airflow_provider_seedance.outputs.layout import manifest_path, take_path
 from airflow_provider_seedance.outputs.manifest import stored_manifest
@@ -346,7 +347,7 @@ def review_and_publish(
     """Review each video ``videos`` stored (one, or one per mapped item), then publish the approved ones.
 
     :param videos: the output of a generation task (``SeedanceGenerateVideoOperator``, ``@task.seedance``),
-        mapped or not.
+        mapped or not, or of a ``SeedanceBatchGenerateVideoOperator`` (each of its items is reviewed).
     :param publish_path: where approved videos go; unless ``publish_outlets`` says otherwise, the task emits
         an event on ``Asset(publish_path)`` for each (give it as text without templates for that default).
     :param max_takes: takes per item, the first included (1: approve or reject only).
@@ -391,7 +392,8 @@ def review_and_publish(
             outlets=publish_outlets,
         )
 
-    if isinstance(getattr(videos, "operator", None), MappedOperator):
+    # One review per item: of a mapped generation, or of a batch (its result lists every item's).
+    if isinstance(getattr(videos, "operator", None), MappedOperator | SeedanceBatchGenerateVideoOperator):
         return review.expand(video=videos)
     return review(videos)
 

@@ -616,7 +616,7 @@ def test_review_and_publish_in_a_real_deployment(side_runs, moto_server):
     assert states[("review.publish", 1)] == "skipped"  # the rejected kettle
 
     # Exactly four paid generations (three first takes, the chair's second), on the review's own gateway.
-    tasks = deployment.review.simulator.stats.snapshot()["tasks"].values()
+    tasks = side_runs.review.simulator.stats.snapshot()["tasks"].values()
     assert sum(task.get("submissions", 0) for task in tasks) == 4
     client = s3_client(moto_server)
     published = sorted(

@@ -202,10 +202,12 @@ def test_a_seedance_task_without_a_model_fails_before_any_request():
 
 
 @needs_hitl
-@pytest.mark.parametrize("mapped", [True, False])
-def test_the_review_adds_one_task_per_round_for_a_mapped_or_single_generation(mapped):
+@pytest.mark.parametrize("upstream", ["mapped", "single", "batch"])
+def test_the_review_adds_one_task_per_round_for_a_mapped_single_or_batch_generation(upstream):
     from airflow.sdk import DAG, task
+    from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
+    from airflow_provider_seedance.operators.batch import SeedanceBatchGenerateVideoOperator
     from airflow_provider_seedance.operators.review import review_and_publish
 
     with DAG("review_shape", schedule=None) as dag:
@@ -214,9 +216,15 @@ def test_the_review_adds_one_task_per_round_for_a_mapped_or_single_generation(ma
         def clip(topic: str) -> str:
             return topic
 
-        videos = clip.expand(topic=["a", "b"]) if mapped else clip("a")
+        if upstream == "batch":
+            requests = [{"prompt": "a", "output_path": "s3://b/a.mp4"}]
+            videos = SeedanceBatchGenerateVideoOperator(task_id="clips", requests=requests, defaults={"model": "m"})
+            videos = videos.output
+        else:
+            videos = clip.expand(topic=["a", "b"]) if upstream == "mapped" else clip("a")
         group = review_and_publish(videos, publish_path="s3://b/published", max_takes=3)
     assert group.group_id == "review"
+    assert isinstance(group, MappedTaskGroup) == (upstream != "single")  # one review per item
     chain = ["review.ask_1", "review.take_2", "review.ask_2", "review.take_3", "review.ask_3", "review.publish"]
     assert [task_id for task_id in dag.task_dict if task_id.startswith("review.")] == chain
     for upstream, downstream in pairwise(chain):
