@@ -293,6 +293,7 @@ class SeedancePublishOperator(BaseOperator):
     :param review: the last review's result (templated; usually an XComArg).
     :param publish_path: the folder approved videos are copied to (``s3://bucket/published/``). Templated.
     :param output_conn_id: the connection both the takes and the publish location are read and written through.
+
     The task's ``Asset`` outlets get one event per published video (its entry in ``videos``); a skipped task
     (nothing approved) emits none, so DAGs scheduled on the asset start on approved videos only.
     """

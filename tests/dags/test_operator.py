@@ -169,17 +169,18 @@ def test_no_asset_event_without_a_declared_outlet(env, moto_server, run_dag):
         assert "seedance_videos" not in {alias.name for alias in session.scalars(select(AssetAliasModel))}
 
 
-def test_a_declared_collection_asset_lists_the_new_videos_in_its_event(env, moto_server, run_dag):
+def test_a_declared_collection_asset_lists_the_new_videos_in_its_event(env, moto_server, run_dag, generation_form):
     """An Asset outlet (the output prefix) gets one event per successful run, listing what it stored;
     a rerun that stores nothing new lists nothing."""
-    collection = f"s3://{BUCKET}/collection"
+    form = generation_form.replace(".", "_")  # events stay in the database: each form declares its own asset
+    collection = f"s3://{BUCKET}/collection-{form}"
     body = _single(
         "seedance_collection",
         f"seedance_conn_id='sim_apimart', model={MODELS['apimart']!r}, prompt='tide pools', "
-        f"outlets=[Asset(uri={collection!r}, name='tide_clips')], output_path='{collection}/tide.mp4'",
+        f"outlets=[Asset(uri={collection!r}, name='tide_clips_{form}')], output_path='{collection}/tide.mp4'",
     )
     assert set(_states(run_dag("seedance_collection", body)).values()) == {TaskInstanceState.SUCCESS}
-    manifest = json.loads(_object(moto_server, "collection/tide.mp4.json"))
+    manifest = json.loads(_object(moto_server, f"collection-{form}/tide.mp4.json"))
     ((extra, aliases),) = _asset_events(collection)
     assert extra == {"videos": [_video_entry(manifest)]}
     assert aliases == set()

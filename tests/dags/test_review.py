@@ -17,7 +17,9 @@ import httpx
 import pytest
 from airflow.utils.state import TaskInstanceState
 
-from tests.conftest import BUCKET, dag_test, s3_client
+from airflow_provider_seedance.simulator import start_simulator
+from airflow_provider_seedance.testing.connections import simulated_gateway_connections
+from tests.conftest import BUCKET, SIM_KEY, dag_test, s3_client, simulator_config
 from tests.support.dag_runs import _asset_events, _object
 from tests.support.examples import _load, uninstall_examples
 
@@ -99,6 +101,11 @@ def _answer(task_id: str, detail: dict) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def reviewed(examples, moto_server, simulator):
     """One run of the example: lamp approved, kettle rejected, chair given another take and then approved."""
+    # A gateway of its own, so that its count of submissions is this run's alone.
+    gateway = start_simulator(simulator_config())
+    default = os.environ["AIRFLOW_CONN_SEEDANCE_DEFAULT"]
+    ark = simulated_gateway_connections(gateway.gateway_urls, SIM_KEY, demo_prices=True)["AIRFLOW_CONN_SEEDANCE_ARK"]
+    os.environ["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = ark
     # The simple auth manager hands out a token without credentials only when everyone is an admin.
     os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
     reviewer = Reviewer(DAG_ID, _answer)
@@ -109,11 +116,13 @@ def reviewed(examples, moto_server, simulator):
         pytest.fail(f"the reviewer stopped answering: {reviewer.errors}")
     finally:
         del os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"]
+        os.environ["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = default
         reviewer.stop.set()
         reviewer.join(10)
         uninstall_examples()
+        tasks = gateway.simulator.stats.snapshot()["tasks"].values()
+        gateway.stop()
     assert not reviewer.errors, reviewer.errors
-    tasks = simulator.simulator.stats.snapshot()["tasks"].values()
     folder = _result(run, "launch_video", 0)["video_path"].rsplit("/", 1)[0]
     return SimpleNamespace(
         run=run, reviewer=reviewer, submissions=sum(t.get("submissions", 0) for t in tasks), folder=folder

@@ -37,11 +37,13 @@ LAYERS = {
     "media/": 4,
     "links/": 4,
     "observability/": 4,
-    # the engine
+    # the engine, and the review loop's parts (takes, answers, what a reviewer reads, publishing)
     "generation/": 5,
+    "review/": 5,
     # the Airflow surface
     "operators/": 6,
     "sensors/": 6,
+    "decorators/": 6,
     # what users test their DAGs with
     "testing/": 7,
 }
