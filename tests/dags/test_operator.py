@@ -29,10 +29,15 @@ from tests.support.dag_runs import (
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every case runs with the operator and through ``@task.seedance`` (the same arguments, the request returned
-    by the function), except those that map with ``.partial()`` or subclass the operator (``operator_only``)."""
-    only = metafunc.definition.get_closest_marker("operator_only")
-    metafunc.parametrize("generation_form", ["operator"] if only else conftest.generation_forms(), indirect=True)
+    """Cases run with the operator and through ``@task.seedance`` (the same arguments, the request returned by the
+    function): every one but those that map with ``.partial()`` or subclass the operator (``operator_only``) in
+    the matrix, the ``both_forms`` ones (a path of each entry point: defer and resume, capacity wait, retry,
+    non-deferrable, refusals) in ``make test`` (see ``conftest.generation_forms``)."""
+    if metafunc.definition.get_closest_marker("operator_only"):
+        forms = ["operator"]
+    else:
+        forms = conftest.generation_forms(chosen=bool(metafunc.definition.get_closest_marker("both_forms")))
+    metafunc.parametrize("generation_form", forms, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +98,7 @@ with DAG(dag_id="seedance_mapped", schedule=None, start_date=datetime(2026, 1, 1
         assert SIM_KEY not in json.dumps(manifest)
 
 
+@pytest.mark.both_forms
 def test_non_deferrable_mode_and_last_frame(env, moto_server, run_dag):
     run = run_dag(
         "seedance_sync",
@@ -169,6 +175,7 @@ def test_no_asset_event_without_a_declared_outlet(env, moto_server, run_dag):
         assert "seedance_videos" not in {alias.name for alias in session.scalars(select(AssetAliasModel))}
 
 
+@pytest.mark.both_forms
 def test_a_declared_collection_asset_lists_the_new_videos_in_its_event(env, moto_server, run_dag, generation_form):
     """An Asset outlet (the output prefix) gets one event per successful run, listing what it stored;
     a rerun that stores nothing new lists nothing."""
@@ -189,6 +196,7 @@ def test_a_declared_collection_asset_lists_the_new_videos_in_its_event(env, moto
     assert _submissions(env, "apimart") == 1  # the rerun found the video (skip_existing)
 
 
+@pytest.mark.both_forms
 def test_skip_existing_returns_the_stored_video_without_paying(env, moto_server, run_dag):
     args = (
         f"seedance_conn_id='sim_apimart', model={MODELS['apimart']!r}, prompt='a lantern festival', "
@@ -286,6 +294,7 @@ def test_skip_existing_regenerates_when_the_request_changed(env, moto_server, ru
     assert json.loads(_object(moto_server, "edited/clip.mp4.json"))["request"]["prompt"] == "a blue door"
 
 
+@pytest.mark.both_forms
 def test_a_retry_resumes_the_submitted_task(env, moto_server, run_dag):
     # The first try dies after submitting (its status poll is refused with a 401);
     # the retry finds the remote id in the claim and resumes it instead of paying again.
@@ -332,6 +341,7 @@ def test_output_moderation_fails_without_retrying_unless_reseeding_is_allowed(en
     )
 
 
+@pytest.mark.both_forms
 def test_output_moderation_is_retried_with_another_seed_when_allowed(env, moto_server, run_dag, capfd, caplog):
     # gateways.md section 10: output moderation "can fail at random on identical input: a new seed may pass".
     env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind="moderation")]))
@@ -372,6 +382,7 @@ def test_timeout_cancels_the_remote_task(env, moto_server, monkeypatch, run_dag)
     assert task["cancels"] == 1
 
 
+@pytest.mark.both_forms
 def test_bad_input_fails_before_any_request(env, run_dag):
     run = run_dag(
         "seedance_invalid",
@@ -422,6 +433,7 @@ def test_a_submit_whose_answer_was_lost(
     assert (stats.get("submit_requests"), stats.get("submissions")) == (submit_requests, created), stats
 
 
+@pytest.mark.both_forms
 def test_a_full_queue_is_waited_out_without_a_worker_slot(moto_server, run_dag, monkeypatch, capfd, caplog):
     # BytePlus caps queued tasks per account (120); here 1, held by someone else's task until our submit was
     # refused past the hook's own retries (1 + 6 submit requests) and asked again after a wait: then it moves.
@@ -510,6 +522,7 @@ def test_a_new_run_resumes_the_generation_an_earlier_run_claimed(env, moto_serve
     assert _claim(moto_server, "claimed/heron.mp4") is None
 
 
+@pytest.mark.both_forms
 def test_a_claim_for_another_request_is_not_resumed(env, moto_server, run_dag, capfd, caplog):
     from dataclasses import replace
 
