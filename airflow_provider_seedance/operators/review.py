@@ -343,6 +343,8 @@ def review_and_publish(
     response_timeout: timedelta | None = None,
     video_url_template: str | None = None,
     publish_outlets: Sequence[Any] | None = None,
+    assigned_users: Any = None,
+    notifiers: Any = None,
     **take_settings: Any,
 ) -> DAGNode:
     """Review each video ``videos`` stored (one, or one per mapped item), then publish the approved ones.
@@ -352,6 +354,8 @@ def review_and_publish(
     :param publish_path: where approved videos go; unless ``publish_outlets`` says otherwise, the task emits
         an event on ``Asset(publish_path)`` for each (give it as text without templates for that default).
     :param max_takes: takes per item, the first included (1: approve or reject only).
+    :param assigned_users: who may answer (the standard provider's ``HITLUser`` dicts); default: anyone allowed.
+    :param notifiers: notifiers called when each question is asked (a Slack message with the link, say).
     :param take_settings: the settings of the takes, as for the generation (``seedance_conn_id``,
         ``output_conn_id``, ``poll_interval``, ``max_cost``...): use the generation's own.
     :returns: the task group (``review`` by default); chain later tasks after it with ``>>``. Its ``publish``
@@ -373,6 +377,8 @@ def review_and_publish(
         "response_timeout": response_timeout,
         "video_url_template": video_url_template,
         "output_conn_id": output_conn_id,
+        "assigned_users": assigned_users,
+        "notifiers": notifiers,
     }
 
     # A mapped task group, so that each item moves on as soon as its own review is answered: mapped tasks

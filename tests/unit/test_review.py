@@ -222,7 +222,8 @@ def test_the_review_adds_one_task_per_round_for_a_mapped_single_or_batch_generat
             videos = videos.output
         else:
             videos = clip.expand(topic=["a", "b"]) if upstream == "mapped" else clip("a")
-        group = review_and_publish(videos, publish_path="s3://b/published", max_takes=3)
+        reviewers = [{"id": "7", "name": "ana"}]
+        group = review_and_publish(videos, publish_path="s3://b/published", max_takes=3, assigned_users=reviewers)
     assert group.group_id == "review"
     assert isinstance(group, MappedTaskGroup) == (upstream != "single")  # one review per item
     chain = ["review.ask_1", "review.take_2", "review.ask_2", "review.take_3", "review.ask_3", "review.publish"]
@@ -230,3 +231,4 @@ def test_the_review_adds_one_task_per_round_for_a_mapped_single_or_batch_generat
     for upstream, downstream in pairwise(chain):
         assert dag.task_dict[downstream].upstream_task_ids == {upstream}
     assert [outlet.uri for outlet in dag.task_dict["review.publish"].outlets] == ["s3://b/published"]
+    assert dag.task_dict["review.ask_2"].assigned_users == reviewers  # who may answer, on every question
