@@ -233,7 +233,7 @@ class LocalAirflow:
         response = httpx.request(method, f"{self.base_url}/api/v2/{path}", json=body, headers=headers, timeout=60)
         if response.is_error:
             raise RuntimeError(f"{method} /api/v2/{path} answered {response.status_code}: {response.text[:2000]}")
-        return response.json()
+        return response.json() if response.content else None  # 204: nothing to read
 
     def run_state(self, dag_id: str) -> str | None:
         """The state of the DAG's latest run, None before it has one."""

@@ -524,7 +524,8 @@ REVIEW_ANSWERS = {
     ("chair-03.mp4", 1): ("Another take", "warmer light, the chair fully in frame"),
     ("chair-03.take-2.mp4", 2): ("Approve", ""),
 }
-WAITING = "awaiting_input" if AIRFLOW_V_3_3_PLUS else "deferred"  # 3.3 parks a question without a trigger
+WAITING = "awaiting_input" if AIRFLOW_V_3_3_PLUS else "deferred"
+MAX_REVIEWER_FAILURES = 30  # 2 s apart  # 3.3 parks a question without a trigger
 
 
 @pytest.mark.skipif(AIRFLOW_V_3_1_PLUS, reason="Airflow 3.1 and later have human-in-the-loop tasks")
@@ -550,15 +551,23 @@ class Reviewer(threading.Thread):
         self.answered: list[tuple[str, str]] = []
         self.bodies: dict[str, str] = {}
         self.screens: list[str] = []  # what Required Actions showed of the second take, in a real browser
+        self.refused: list[str] = []  # answers or looks that failed, and were tried again
         self.errors: list[str] = []
 
     def run(self) -> None:
+        failures = 0
         while not self.stop.wait(2):
             try:
                 self._answer_what_waits()
-            except Exception as exc:  # the test reports it; the run would time out waiting for answers
-                self.errors.append(repr(exc))
-                return
+                failures = 0
+            except Exception as exc:
+                # A busy deployment's SQLite can keep an answer waiting (seen: 31 s, then not recorded): the
+                # question is still pending at the next look, and is answered again, as a person would.
+                failures += 1
+                self.refused.append(repr(exc))
+                if failures >= MAX_REVIEWER_FAILURES:
+                    self.errors.append(f"gave up after {failures} failures in a row: {self.refused[-3:]}")
+                    return
 
     def _answer_what_waits(self) -> None:
         airflow = self.airflow
@@ -610,9 +619,17 @@ def test_review_and_publish_in_a_real_deployment(side_runs, moto_server):
     assert state == "success", (states, reviewer.errors, _failed_task_logs(airflow, REVIEW_DAG)[-6000:])
     assert reviewer.errors == []
     print(f"while the reviews waited: {reviewer.waiting}; running then: {reviewer.running_while_waiting}")
+    print(f"answers tried again: {reviewer.refused}")
     assert reviewer.waiting == {("review.ask_1", i): WAITING for i in range(3)} | {("review.ask_2", 2): WAITING}
     assert reviewer.running_while_waiting == []
-    assert sorted(reviewer.answered) == sorted((name, chosen) for (name, _), (chosen, _) in REVIEW_ANSWERS.items())
+    # What Airflow recorded of each question (an answer whose reply was lost counts if Airflow has it).
+    recorded = airflow.query(
+        "SELECT h.subject, h.chosen_options FROM hitl_detail h JOIN task_instance t ON t.id = h.ti_id "
+        "WHERE t.dag_id = :dag",
+        dag=REVIEW_DAG,
+    )
+    answered = sorted((subject.split()[1], json.loads(chosen)[0]) for subject, chosen in recorded)
+    assert answered == sorted((name, chosen) for (name, _), (chosen, _) in REVIEW_ANSWERS.items())
     assert states[("review.publish", 1)] == "skipped"  # the rejected kettle
 
     # Exactly four paid generations (three first takes, the chair's second), on the review's own gateway.
