@@ -13,6 +13,10 @@ difference                       native   what we do below it
 ``AirflowFailException`` in SDK           and ``airflow.exceptions``
 ``determine_kwargs`` (TaskFlow   3.2      common-compat maps it to
 functions' arguments) in SDK              ``airflow.utils.operator_helpers``
+rendered fields rewritten        3.1      ``@task.seedance`` shows the request its function
+after a try                               returned only from 3.1: 3.0 sends them after a failed
+(``overwrite_rtif_after_                  try's state and its API refuses (404), which fails
+execution``)                              the retry (measured on 3.0.6)
 ``Stats`` in the SDK             3.2      common-compat maps it to ``airflow.stats`` (which
                                           3.3 deprecates)
 async connection lookup          3.3.2    common-compat (>= 1.23) reads the connection in a
@@ -46,10 +50,12 @@ from airflow.providers.common.compat.sdk import (
     determine_kwargs,
     task_decorator_factory,
 )
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 from airflow.sdk import ObjectStoragePath
 from airflow.triggers.base import BaseTrigger
 
 __all__ = [
+    "OVERWRITE_RENDERED_FIELDS_AFTER_A_TRY",
     "TRIGGER_ON_KILL_SUPPORTED",
     "AirflowException",
     "AirflowFailException",
@@ -67,6 +73,9 @@ __all__ = [
     "storage_conn_id",
     "task_decorator_factory",
 ]
+
+# Whether a task may rewrite its rendered fields once it ran (see the table).
+OVERWRITE_RENDERED_FIELDS_AFTER_A_TRY: bool = AIRFLOW_V_3_1_PLUS
 
 # Airflow calls ``BaseTrigger.on_kill`` when a deferred task is cleared or marked, from 3.3 on.
 TRIGGER_ON_KILL_SUPPORTED: bool = hasattr(BaseTrigger, "on_kill")

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from airflow.sdk import Context, ObjectStoragePath
 
 from airflow_provider_seedance.compat import (
+    OVERWRITE_RENDERED_FIELDS_AFTER_A_TRY,
     AirflowFailException,
     DecoratedOperator,
     TaskDecorator,
@@ -52,7 +53,8 @@ class SeedanceDecoratedOperator(DecoratedOperator, SeedanceGenerateVideoOperator
     }
     custom_operator_name = "@task.seedance"
     request_set_during_execution = True
-    overwrite_rtif_after_execution = True  # the rendered fields show the request the function returned
+    # The rendered fields show the request the function returned (Airflow 3.1+: see compat).
+    overwrite_rtif_after_execution = OVERWRITE_RENDERED_FIELDS_AFTER_A_TRY
 
     def __init__(
         self,
