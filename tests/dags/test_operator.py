@@ -411,18 +411,20 @@ def test_bad_input_fails_before_any_request(env, run_dag):
     ],
 )
 def test_a_submit_whose_answer_was_lost(
-    env, moto_server, run_dag, gateway, fault, choice, state, submit_requests, created
+    env, moto_server, run_dag, generation_form, gateway, fault, choice, state, submit_requests, created
 ):
     env.simulator.faults.replace(FaultPlan(script=[ScriptedFault(kind=fault, op="submit")]))
     dag_id = f"seedance_unknown_{gateway}_{fault}_{choice}"
     # Ark's lookup pages through the model's recent tasks: a model the other tests seldom use keeps that short
     # (the lookup gives up, failing safe, past 1,000 tasks in its window).
     model = "dreamina-seedance-2-0-fast-260128" if gateway == "ark" else MODELS[gateway]
+    # Each form sends its own request (prompt): the lookup reads Ark's task list, where the other form's task
+    # from the same request would be found and resumed.
     run = run_dag(
         dag_id,
         _single(
             dag_id,
-            f"seedance_conn_id='sim_{gateway}', model={model!r}, prompt='x', retries=2, "
+            f"seedance_conn_id='sim_{gateway}', model={model!r}, prompt='x {generation_form}', retries=2, "
             f"on_unknown_submit={choice!r}, retry_delay=timedelta(seconds=0), "
             f"output_path='s3://{BUCKET}/unknown/{gateway}-{fault}-{choice}.mp4'",
         ),
