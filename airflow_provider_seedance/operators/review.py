@@ -129,13 +129,7 @@ class SeedanceReviewOperator(HITLOperator):
     def execute(self, context: Context) -> Any:
         video = _result(self.video, self.task_id)
         if "review" in video:
-            self.log.info(
-                "Take %s was answered %r already; nothing to review in round %d.",
-                video["take"],
-                video["review"]["answer"],
-                self.take,
-            )
-            return video
+            return _passed_on(self, video, f"nothing to review in round {self.take}")
         manifest = read_json(manifest_path(self._path(video["video_path"])))
         if manifest is None:
             raise AirflowFailException(
@@ -223,13 +217,7 @@ class SeedanceTakeOperator(SeedanceGenerateVideoOperator):
         decision = _result(self.review, self.task_id)
         if decision["review"]["answer"] != ANSWER_KEYS[ANOTHER_TAKE]:
             start_try(self)  # this try submits nothing: its links show none
-            self.log.info(
-                "Take %s was answered %r; no take %d is made.",
-                decision["take"],
-                decision["review"]["answer"],
-                self.take,
-            )
-            return decision
+            return _passed_on(self, decision, f"no take {self.take} is made")
         self._become_take(decision)
         return self._carried(decision, super().execute(context))
 
@@ -410,6 +398,12 @@ def _check_takes(take: int, max_takes: int) -> None:
         raise ValueError(f"max_takes={max_takes}: between 1 and {MAX_TAKES_LIMIT} (each take is paid and reviewed)")
     if not 1 <= take <= max_takes:
         raise ValueError(f"take={take}: between 1 and max_takes={max_takes}")
+
+
+def _passed_on(task: BaseOperator, decision: dict[str, Any], outcome: str) -> dict[str, Any]:
+    """A step after the item's decision: it passes the decision on unchanged, saying so."""
+    task.log.info("Take %s was answered %r; %s.", decision["take"], decision["review"]["answer"], outcome)
+    return decision
 
 
 def _result(value: Any, task_id: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from airflow_provider_seedance.outputs.store import read_json, storage_uri, writ
 APPROVE = "Approve"
 REJECT = "Reject"
 ANOTHER_TAKE = "Another take"
-ANSWERS = (APPROVE, REJECT, ANOTHER_TAKE)
 # What the record, the result and the logs call each answer.
 ANSWER_KEYS = {APPROVE: "approve", REJECT: "reject", ANOTHER_TAKE: "another_take"}
 NOTE = "note"  # the form field for the reject reason or what the next take should change
