@@ -105,6 +105,11 @@ class AiproxyGateway(Gateway):
         "doubao-seedance-1-0-lite-t2v-250428": LITE_T2V,
         "doubao-seedance-1-0-lite-i2v-250428": LITE_I2V,
     }
+    upstream_models = {
+        "doubao-seedance-1-0-pro-250528": "seedance-1.0-pro",
+        "doubao-seedance-1-0-lite-t2v-250428": "seedance-1.0-lite-t2v",
+        "doubao-seedance-1-0-lite-i2v-250428": "seedance-1.0-lite-i2v",
+    }
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset({"model", "prompt", "images", *OPTION_KEYS.values()})
     # No error codes are documented; errors are classified by HTTP status alone.

@@ -117,6 +117,8 @@ class ApimartGateway(Gateway):
         "doubao-seedance-2.0-face": SEEDANCE_2_FACE,
         "doubao-seedance-2.0-fast-face": SEEDANCE_2_FAST_FACE,
     }
+    # The -face variants (real people allowed) are apimart's own: no other gateway sells them.
+    upstream_models = {"doubao-seedance-2.0": "seedance-2.0", "doubao-seedance-2.0-fast": "seedance-2.0-fast"}
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset(
         {

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
@@ -125,6 +126,13 @@ class ArkGateway(Gateway):
         "doubao-seedance-2-0-mini-260615": SEEDANCE_2_MINI,
         **dict.fromkeys(SEEDANCE_2_5_MODELS, SEEDANCE_2_5),
     }
+    # BytePlus (international) sells the dreamina- ids, Volcengine (China) the doubao- ids of the same models.
+    upstream_models = {
+        **{f"{brand}-seedance-2-0-260128": "seedance-2.0" for brand in ("dreamina", "doubao")},
+        **{f"{brand}-seedance-2-0-fast-260128": "seedance-2.0-fast" for brand in ("dreamina", "doubao")},
+        **{f"{brand}-seedance-2-0-mini-260615": "seedance-2.0-mini" for brand in ("dreamina", "doubao")},
+        **dict.fromkeys(sorted(SEEDANCE_2_5_MODELS), "seedance-2.5"),
+    }
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset(
         {
@@ -159,6 +167,12 @@ class ArkGateway(Gateway):
         "ModelLoadingError": RateLimitError,
         "InternalServiceError": ServerError,
     }
+
+    def model_for(self, upstream: str, base_url: str) -> str | None:
+        """The id the account behind ``base_url`` sells ``upstream`` under: doubao- on Volcengine, else dreamina-."""
+        brand = "doubao-" if (urlsplit(base_url).hostname or "").endswith("volces.com") else "dreamina-"
+        ids = [model for model, sold in self.upstream_models.items() if sold == upstream]
+        return next((model for model in ids if model.startswith(brand)), ids[0] if ids else None)
 
     def extra_problems(self, request: VideoRequest, spec: ModelSpec) -> Iterable[Problem]:
         expires = request.extra.get("execution_expires_after")

@@ -161,6 +161,19 @@ class Gateway(ABC):
     # whose console is known: a proxy, a reseller or a simulator in front of the same API gets no link,
     # since a link to another account's console would be a wrong place.
     consoles: ClassVar[Mapping[str, str]] = {}
+    # Which upstream Seedance model each model id sells (``seedance-2.0``, ``seedance-2.0-fast``...): the same
+    # model has another id on every gateway, and failover maps a request's model by it. A model left out is
+    # one this dialect cannot vouch for (a gateway's own route or variant); it is mapped only by the connection.
+    upstream_models: ClassVar[Mapping[str, str]] = {}
+
+    def upstream_of(self, model: str) -> str | None:
+        """The upstream model ``model`` is on this gateway; None when the dialect cannot say."""
+        return self.upstream_models.get(model)
+
+    def model_for(self, upstream: str, base_url: str) -> str | None:
+        """This gateway's id for the upstream model ``upstream`` (the first the dialect lists); None when it sells
+        none. ``base_url`` lets a dialect whose ids differ by region pick the region's (Ark)."""
+        return next((model for model, sold in self.upstream_models.items() if sold == upstream), None)
 
     def console_url(self, base_url: str) -> str | None:
         """The console of the account behind ``base_url``; None where none is known for that host."""

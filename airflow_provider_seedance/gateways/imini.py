@@ -92,6 +92,7 @@ class IminiGateway(Gateway):
         # The fast variant is documented as having the same capabilities and parameters.
         "doubao/seedance-2.0-fast": SEEDANCE_2,
     }
+    upstream_models = {"doubao/seedance-2.0": "seedance-2.0", "doubao/seedance-2.0-fast": "seedance-2.0-fast"}
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset(
         {

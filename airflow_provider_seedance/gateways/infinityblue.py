@@ -135,6 +135,10 @@ class InfinityBlueGateway(Gateway):
         "doubao-seedance-2-0-260128": SEEDANCE_2,
         "doubao-seedance-2-0-fast-260128": SEEDANCE_2_FAST,
     }
+    upstream_models = {
+        "doubao-seedance-2-0-260128": "seedance-2.0",
+        "doubao-seedance-2-0-fast-260128": "seedance-2.0-fast",
+    }
     unknown_model_spec = GATEWAY_WIDE
     managed_body_keys = frozenset(
         {

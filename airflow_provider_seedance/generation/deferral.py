@@ -90,7 +90,7 @@ def conclude_or_defer(
     note_clearing_keeps_running(task, settings.cancel_on_kill, f"remote task {status.task_id}")
     task.defer(
         trigger=SeedanceTaskTrigger(
-            seedance_conn_id=settings.seedance_conn_id,
+            seedance_conn_id=generation.hook.seedance_conn_id,  # the connection serving it (failover)
             remote_task_id=status.task_id,
             deadline=deadline.timestamp(),
             poll_interval=settings.poll_interval,

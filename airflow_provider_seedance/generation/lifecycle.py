@@ -43,6 +43,7 @@ from airflow_provider_seedance.exceptions import (
     TaskNotFoundError,
     TransportError,
 )
+from airflow_provider_seedance.generation.failover import Passed, Route, refusal_cause
 from airflow_provider_seedance.generation.failure_policy import (
     AFTER_NO_VIDEO,
     MAX_RESEEDS,
@@ -137,13 +138,29 @@ class Generation:
         settings: GenerationSettings,
         hook: SeedanceHook,
         log: Log,
+        failover: bool = True,
     ) -> None:
         self.fields = dict(fields)
         self.output_path = output_path
         self.settings = settings
-        self.hook = hook
         self.log = log
-        self.submission = Submission(hook, settings, log)
+        # ``hook`` is the task's connection; ``self.hook`` the one serving this generation (its failover chain's
+        # next, once the task's refused it, or the one a claim names).
+        self.route = Route(hook, log, enabled=failover)
+        self._serve_through(hook)
+
+    def _serve_through(self, hook: SeedanceHook) -> None:
+        self.hook = hook
+        self.submission = Submission(hook, self.settings, self.log)
+
+    def _follow(self, claim: Claim | None) -> bool:
+        """Serve through the connection ``claim`` names, if it is this route's; whether it is."""
+        hook = self.route.hook_for(claim.seedance_conn_id, claim.gateway) if claim is not None else None
+        if hook is None:
+            return False
+        if hook is not self.hook:
+            self._serve_through(hook)
+        return True
 
     @cached_property
     def output(self) -> ObjectStoragePath:
@@ -158,6 +175,10 @@ class Generation:
         request = self.request(validate=True)
         sources, fingerprint = self._read_sources(request)
         return Prepared(request, sources, fingerprint)
+
+    def check_failover(self) -> None:
+        """Every connection of the failover chain can work (``ConnectionConfigError`` names the one that cannot)."""
+        self.route.check()
 
     def check_connections(self) -> None:
         """Every storage connection the task will use exists: for a missing one the Amazon provider falls back
@@ -243,7 +264,8 @@ class Generation:
             item["source"]: item["sha256"] for item in claim.inputs if media_kind(item["source"]) is MediaKind.STORAGE
         }
         fingerprint = request_fingerprint(request, digests)
-        return fingerprint if claim.is_for(self.hook.gateway.name, fingerprint) else None
+        ours = claim.request_sha256 == fingerprint and self.route.hook_for(claim.seedance_conn_id, claim.gateway)
+        return fingerprint if ours else None
 
     def existing_result(self, fingerprint: str) -> dict[str, Any] | None:
         """The stored result, when ``skip_existing`` is on and the output was made from this request."""
@@ -272,11 +294,10 @@ class Generation:
         raises ``RateLimitError`` (nothing was submitted, and the reservation is released).
         """
         request, fingerprint = prepared.request, prepared.fingerprint
-        gateway = self.hook.gateway.name
         me = airflow_identity(context)
         claim = read_claim(self.output)
         self._refuse_a_siblings_output(me, fingerprint, claim)
-        if claim is not None and claim.is_for(gateway, fingerprint) and claim.is_reservation:
+        if claim is not None and claim.request_sha256 == fingerprint and claim.is_reservation and self._follow(claim):
             reservation = claim
             try:
                 claim = settle(claim, me, output=self.output, submission=self.submission, log=self.log)
@@ -286,7 +307,7 @@ class Generation:
             if claim is None:
                 claim = self._stored_meanwhile(reservation)
         seed, reseeds = None, 0
-        ours = claim is not None and claim.is_for(gateway, fingerprint)
+        ours = claim is not None and claim.request_sha256 == fingerprint and self._follow(claim)
         if claim is not None and ours and claim.next_seed is not None:
             seed, reseeds = claim.next_seed, claim.reseeds + 1
             self.log.info(
@@ -300,13 +321,14 @@ class Generation:
             status = self._still_usable(claim.remote_task_id)
             if status is not None:
                 self.log.info(
-                    "Resuming %s task %s, submitted at %s (claim %s): no new submission.",
-                    gateway,
+                    "Resuming %s task %s, submitted at %s through %s (claim %s): no new submission.",
+                    claim.gateway,
                     status.task_id,
                     claim.submitted_at,
+                    claim.seedance_conn_id,
                     storage_uri(claim_path(self.output)),
                 )
-                metrics.resumed(gateway, request.model)
+                metrics.resumed(claim.gateway, str((claim.request or {}).get("model", request.model)))
                 # A retry after a timeout gets a fresh allowance instead of timing out at once.
                 return status, max(claim.deadline_at, datetime.now(UTC) + self.settings.generation_timeout)
         elif claim is not None and not ours:
@@ -316,22 +338,77 @@ class Generation:
                 claim.gateway,
                 claim.remote_task_id or "(not answered yet)",
             )
-        seed_range = self.hook.gateway.spec_for(request.model).seed_range
-        if seed is None and request.seed is None and self.hook.gateway.lists_tasks and seed_range:
-            # So the task list can recognise this submit (see Submission.resolve_unknown): the seed is this
-            # output's, this request's and this try's, so no other generation (or earlier try) in the list carries it.
-            identity = f"{fingerprint}:{storage_uri(self.output)}:{context['ti'].try_number}"
-            seed = derived_seed(identity, 0, seed_range)
-        if seed is not None:
-            request = request.model_copy(update={"seed": seed})
-        return self._submit(context, replace(prepared, request=request), claim, seed, reseeds)
+        return self._submit_on_route(context, prepared, claim, seed, reseeds)
 
-    def _submit(
+    def _submit_on_route(
         self, context: Context, prepared: Prepared, replacing: Claim | None, seed: int | None, reseeds: int
     ) -> tuple[TaskStatus, datetime]:
-        """Price and deliver, reserve the claim, submit, and fill in the task id (see ``reservations.py``).
+        """Submit through the task's connection, or the next of its failover chain while each refuses in a way
+        that proves nothing was created (``generation.failover``); any other failure is raised as it is."""
+        passed = Passed()
+        hops = self.route.hops(prepared.request, self.settings.deliveries, self.settings.max_cost, passed)
+        for index, hop in enumerate(hops):
+            self._serve_through(hop.hook)
+            if passed.hops:
+                moved = passed.hops[-1]
+                metrics.failover(moved["seedance_conn_id"], hop.conn_id, moved["cause"])
+                self.log.warning(
+                    "Failing over from %s to %s (%s, model %s): %s created nothing for this generation.",
+                    moved["seedance_conn_id"],
+                    hop.conn_id,
+                    hop.hook.gateway.name,
+                    hop.request.model,
+                    moved["seedance_conn_id"],
+                )
+            request = self._with_lookup_seed(
+                context, prepared, hop.request if seed is None else hop.request.model_copy(update={"seed": seed})
+            )
+            # The seed this provider chose (a reseed, or the lookup seed), as the claim records it.
+            chosen = seed if seed is not None else (request.seed if hop.request.seed is None else None)
+            try:
+                status = self._submit(
+                    context, replace(prepared, request=request), replacing, chosen, reseeds, passed.hops
+                )
+            except Exception as exc:
+                cause = refusal_cause(exc)
+                if cause is None:
+                    raise
+                self.route.refused(hop, cause)
+                if index == len(hops) - 1:
+                    raise
+                self.log.warning("%s refused the submit (%s): %s", hop.conn_id, cause, exc)
+                passed.add(hop, cause)
+                replacing = None  # the refused submit's reservation is gone (see _submit)
+                continue
+            self.route.served(hop)
+            return status if status is not None else self.resume_or_submit(context, prepared)
+        raise AssertionError("a route has at least one hop")  # pragma: no cover - Route.hops keeps one
 
-        ``replacing`` is the claim this submit takes the place of (None: reserve only where there is none).
+    def _with_lookup_seed(self, context: Context, prepared: Prepared, request: VideoRequest) -> VideoRequest:
+        """``request`` with the seed a gateway whose task list can find a lost submit (Ark) recognises it by."""
+        seed_range = self.hook.gateway.spec_for(request.model).seed_range
+        if request.seed is not None or not (self.hook.gateway.lists_tasks and seed_range):
+            return request
+        # The seed is this output's, this request's and this try's, so no other generation (or earlier try) in
+        # the list carries it (see Submission.resolve_unknown).
+        identity = f"{prepared.fingerprint}:{storage_uri(self.output)}:{context['ti'].try_number}"
+        return request.model_copy(update={"seed": derived_seed(identity, 0, seed_range)})
+
+    def _submit(
+        self,
+        context: Context,
+        prepared: Prepared,
+        replacing: Claim | None,
+        seed: int | None,
+        reseeds: int,
+        passed: list[dict[str, Any]],
+    ) -> tuple[TaskStatus, datetime] | None:
+        """Price and deliver, reserve the claim, submit, and fill in the task id (see ``reservations.py``); None
+        when another run reserved the output first.
+
+        ``replacing`` is the claim this submit takes the place of (None: reserve only where there is none),
+        ``seed`` the one this provider chose (recorded in the claim), ``passed`` the connections of the failover
+        chain passed over before this one.
         """
         request, sources, fingerprint = prepared.request, prepared.sources, prepared.fingerprint
         gateway = self.hook.gateway.name
@@ -341,7 +418,7 @@ class Generation:
         resubmits = replacing.unknown_resubmits if replacing is not None and replacing.is_reservation else 0
         reservation = Claim(
             gateway=gateway,
-            seedance_conn_id=self.settings.seedance_conn_id,
+            seedance_conn_id=self.hook.seedance_conn_id,
             remote_task_id=None,
             request_sha256=fingerprint,
             submitted_at=sent.isoformat(),
@@ -354,6 +431,7 @@ class Generation:
             request=request_record(request),
             answer_by=(sent + ANSWER_WINDOW).isoformat(),
             unknown_resubmits=resubmits,
+            failover=list(passed),
         )
         claim_uri = storage_uri(claim_path(self.output))
         if not self._reserve(reservation, replacing):
@@ -364,7 +442,7 @@ class Generation:
                     "remote_task_id); otherwise delete it. Then clear the task."
                 )
             self.log.info("Another run reserved %s a moment ago; going on from its claim.", storage_uri(self.output))
-            return self.resume_or_submit(context, prepared)
+            return None
         try:
             status, resent = self.submission.submit(delivered, Reserved.of(reservation, claim_uri))
         except OutcomeUnknown as exc:
@@ -424,7 +502,7 @@ class Generation:
         if datetime.fromisoformat(stored["timings"]["stored_at"]) < datetime.fromisoformat(reservation.submitted_at):
             return None  # stored before that reservation: an older video, not the one it paid for
         self.log.info("The other run stored %s meanwhile; taking its task, paying nothing.", storage_uri(self.output))
-        return Claim.of_stored(stored, self.settings.seedance_conn_id)
+        return Claim.of_stored(stored, str(stored.get("seedance_conn_id") or reservation.seedance_conn_id))
 
     def _reserve(self, reservation: Claim, replacing: Claim | None) -> bool:
         """Write the reservation before paying: over ``replacing``, else only where no claim exists (False when
@@ -537,6 +615,7 @@ class Generation:
         changed since (a provider upgrade) must not strand a finished video.
         """
         request = self.request(validate=False)
+        self._follow_task(event.gateway, event.remote_task_id)
         if event.status == "succeeded":
             return self._store(context, request, event.remote_task_id)
         if event.status == "timeout":
@@ -558,6 +637,17 @@ class Generation:
             f"Seedance generation did not produce a video: {event.message} ({event.reason}). "
             + AFTER_NO_VIDEO.get(event.status, "Next: a retry tries again.")
         )
+
+    def _follow_task(self, gateway: str, task_id: str) -> None:
+        """Serve through the connection the claim says ``task_id`` was submitted through (its failover chain's
+        next, maybe): a task that resumed after waiting in the triggerer starts again from the task's own."""
+        claim = read_claim(self.output)
+        if claim is not None and claim.remote_task_id == task_id and self._follow(claim):
+            return
+        if gateway != self.hook.gateway.name:  # no claim to say: the first of the route on that gateway
+            hook = next((hook for hook in self.route.hooks if hook.gateway.name == gateway), None)
+            if hook is not None:
+                self._serve_through(hook)
 
     def _store(self, context: Context, request: VideoRequest, task_id: str) -> dict[str, Any]:
         """Stream the video (and last frame) into storage and write the manifest."""
@@ -591,6 +681,9 @@ class Generation:
         if claim is not None and claim.remote_task_id == task_id:
             if claim.seed is not None:  # re-seeded after output moderation: record the seed that was sent
                 request = request.model_copy(update={"seed": claim.seed})
+            sent_model = (claim.request or {}).get("model")
+            if isinstance(sent_model, str) and sent_model:  # the model id of the gateway that served it
+                request = request.model_copy(update={"model": sent_model})
             return Provenance(
                 request,
                 claim.request_sha256,
@@ -598,6 +691,8 @@ class Generation:
                 claim.estimated_cost,
                 claim.submitted_at,
                 claim.unknown_resubmits,
+                seedance_conn_id=claim.seedance_conn_id,
+                failover=claim.failover,
             )
         try:
             sources = read_sources(request, self.settings.media_conn_id_or_output, self._media_paths())
@@ -608,9 +703,20 @@ class Generation:
             fingerprint = request_fingerprint(request, media_digests(sources))
             inputs = [source.record(None) for source in sources]
         estimate = self.submission.estimate(request, None)
-        return Provenance(request, fingerprint, inputs, estimate.as_dict() if estimate else None, None)
+        return Provenance(
+            request,
+            fingerprint,
+            inputs,
+            estimate.as_dict() if estimate else None,
+            None,
+            seedance_conn_id=self.hook.seedance_conn_id,
+        )
 
     # ---- helpers ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP clients of every connection this generation used."""
+        self.route.close()
 
     def forget(self) -> None:
         """The claim is done with (the video is stored, or the task ended unbilled): the next attempt may

@@ -6,7 +6,7 @@ store (``outputs.store.store_stream``) is a change here only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,8 @@ class Provenance:
     estimated_cost: dict[str, Any] | None
     submitted_at: str | None
     unknown_resubmits: int = 0  # sent again after an unknown outcome (on_unknown_submit="resubmit")
+    seedance_conn_id: str | None = None  # the connection that served it
+    failover: list[dict[str, Any]] = field(default_factory=list)  # the connections passed over before it
 
 
 def store_result(
@@ -69,6 +71,8 @@ def store_result(
         airflow=airflow,
         cost={"estimate": provenance.estimated_cost, "actual": spent.as_dict() if spent else None},
         unknown_resubmits=provenance.unknown_resubmits,
+        seedance_conn_id=provenance.seedance_conn_id,
+        failover=provenance.failover,
     )
     if spent is not None:
         log.info("Actual cost: %.4f %s (%s).", spent.amount, spent.currency, spent.basis)

@@ -14,6 +14,9 @@ from airflow.sdk import Connection
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways import GATEWAY_NAMES, get_gateway
 from airflow_provider_seedance.gateways.base import Gateway, HttpCall
+from airflow_provider_seedance.hooks.breaker import DEFAULT_BREAKER_POLICY, BreakerPolicy
+from airflow_provider_seedance.hooks.breaker import policy_from as breaker_policy_from
+from airflow_provider_seedance.hooks.failover import FailoverTarget, failover_targets
 from airflow_provider_seedance.hooks.retry import DEFAULT_RETRY_POLICY, RetryPolicy, retry_policy_from
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.pricing import Cost, Price, PriceTable, estimate
@@ -35,6 +38,10 @@ class GatewayConnection:
     # How calls through this connection are retried: ``extra.retry`` laid over the defaults (gateways differ in
     # how long their outages and rate-limit windows last). A hook given its own ``retry_policy`` uses that.
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
+    # The connections to submit through when this gateway provably refused a submit (``extra.failover``), and
+    # when this one is passed over for a while after refusing several (``extra.breaker``).
+    failover: tuple[FailoverTarget, ...] = ()
+    breaker_policy: BreakerPolicy = DEFAULT_BREAKER_POLICY
 
     @cached_property
     def identity(self) -> str:
@@ -111,6 +118,8 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
             gateway.name, extra.get("prices"), f"connection {conn.conn_id!r}: extra.prices"
         )
         retry_policy = retry_policy_from(extra.get("retry"), f"connection {conn.conn_id!r}: extra field 'retry'")
+        failover = failover_targets(extra.get("failover"), conn.conn_id)
+        breaker = breaker_policy_from(extra.get("breaker"), f"connection {conn.conn_id!r}: extra field 'breaker'")
     except ValueError as exc:
         raise ConnectionConfigError(str(exc)) from None
     return GatewayConnection(
@@ -121,6 +130,8 @@ def gateway_connection(conn: Connection, extra: Mapping[str, Any]) -> GatewayCon
         prices=prices,
         console=_console(conn.conn_id, extra.get("console_url")),
         retry_policy=retry_policy,
+        failover=failover,
+        breaker_policy=breaker,
     )
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from airflow_provider_seedance.exceptions import (
     RateLimitError,
@@ -17,6 +16,7 @@ from airflow_provider_seedance.exceptions import (
     TransportError,
     UnexpectedResponseError,
 )
+from airflow_provider_seedance.hooks.extra_objects import settings_object
 
 # A 503 says the gateway did not take the request; other 5xx replies to a submit leave its fate open.
 SUBMIT_SAFE_STATUSES = frozenset({503})
@@ -84,24 +84,8 @@ def outcome_unknown(error: SeedanceError) -> bool:
 
 
 def retry_policy_from(value: object, where: str) -> RetryPolicy:
-    """The policy a JSON object of ``RetryPolicy`` fields describes (a connection's ``extra.retry``); a field
-    left out keeps its default, an absent or empty object is the default policy.
-
-    Raises ``ValueError`` starting with ``where`` and naming the field, the value and what is allowed.
-    """
-    if value in (None, "", {}):
-        return DEFAULT_RETRY_POLICY
-    if not isinstance(value, Mapping):
-        example = '{"max_attempts": 6, "base_delay": 1, "max_delay": 30}'
-        raise ValueError(f"{where} {value!r} is not an object; write the fields to change, such as {example}")
-    allowed = [item.name for item in fields(RetryPolicy)]
-    unknown = [name for name in value if name not in allowed]
-    if unknown:
-        raise ValueError(f"{where} has no field {unknown[0]!r}; allowed: {', '.join(allowed)}")
-    try:
-        return RetryPolicy(**value)
-    except ValueError as exc:
-        raise ValueError(f"{where}: {str(exc).removeprefix('RetryPolicy ')}") from None
+    """The policy a connection's ``extra.retry`` object describes (``settings_object``)."""
+    return settings_object(RetryPolicy, value, where, '{"max_attempts": 6, "base_delay": 1, "max_delay": 30}')
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()

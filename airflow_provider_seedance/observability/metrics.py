@@ -99,6 +99,21 @@ ACTUAL_COST = Metric(
     ("gateway", "model", "currency"),
     "the cost from the usage the gateway reported, per stored video (not sent when it reports none)",
 )
+FAILOVERS = Metric(
+    "seedance.failovers",
+    "counter",
+    "count",
+    ("from", "to", "cause"),
+    "generations sent on to the next connection of a failover chain (connection ids), by why the previous one "
+    "was passed over: unreachable, unavailable, rate_limited, no_credit, unauthorized, breaker_open",
+)
+BREAKER_OPENED = Metric(
+    "seedance.breaker.opened",
+    "counter",
+    "count",
+    ("connection", "gateway"),
+    "times a connection's circuit breaker opened (it refused enough submits to be passed over for a cool-down)",
+)
 METRICS = (
     SUBMISSIONS,
     RESUMES,
@@ -109,6 +124,8 @@ METRICS = (
     GENERATION_TIME,
     ESTIMATED_COST,
     ACTUAL_COST,
+    FAILOVERS,
+    BREAKER_OPENED,
 )
 
 _failed_before = False
@@ -157,6 +174,18 @@ def unknown_submit(gateway: str, model: str, outcome: str) -> None:
 def failed(gateway: str, model: str, cause: str) -> None:
     """A submitted generation that stored no video, and why (see ``FAILURES``)."""
     Stats.incr(FAILURES.name, 1, tags=_tags(gateway=gateway, model=model, cause=cause))
+
+
+@_never_raises
+def failover(from_conn_id: str, to_conn_id: str, cause: str) -> None:
+    """A generation sent on to the next connection of its failover chain (see ``FAILOVERS``)."""
+    Stats.incr(FAILOVERS.name, 1, tags=_tags(**{"from": from_conn_id, "to": to_conn_id, "cause": cause}))
+
+
+@_never_raises
+def breaker_opened(conn_id: str, gateway: str) -> None:
+    """A connection passed over for a cool-down after refusing several submits."""
+    Stats.incr(BREAKER_OPENED.name, 1, tags=_tags(connection=conn_id, gateway=gateway))
 
 
 @_never_raises

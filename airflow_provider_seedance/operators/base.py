@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import AssetAlias, ObjectStoragePath, XComArg
 
@@ -44,6 +44,9 @@ class BaseSeedanceGenerationOperator(ReportsGenerations):
     """
 
     ui_color = "#f2e6ff"
+    # Whether a generation may go on to the next connection of its connection's failover chain (the batch
+    # operator's trigger polls one connection, so its items stay on it).
+    fails_over: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -111,12 +114,20 @@ class BaseSeedanceGenerationOperator(ReportsGenerations):
     def generation(self, fields: Mapping[str, Any], output_path: str | ObjectStoragePath) -> Generation:
         """One generation of ``fields`` into ``output_path`` under this operator's settings and connection."""
         return Generation(
-            fields=fields, output_path=output_path, settings=self.settings(), hook=self.hook, log=self.log
+            fields=fields,
+            output_path=output_path,
+            settings=self.settings(),
+            hook=self.hook,
+            log=self.log,
+            failover=self.fails_over,
         )
 
-    def _check_connection(self) -> None:
-        """Resolve the seedance connection; a configuration no retry can fix fails the task at once."""
+    def _check_connection(self, generation: Generation | None = None) -> None:
+        """Resolve the seedance connection (and, for ``generation``, every connection of its failover chain); a
+        configuration no retry can fix fails the task at once."""
         try:
             self.hook.connection  # noqa: B018 - resolving it is the check
+            if generation is not None:
+                generation.check_failover()
         except ConnectionConfigError as exc:
             raise AirflowFailException(f"{exc}. Fix the connection, then clear the task.") from None

@@ -98,6 +98,8 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
     """
 
     template_fields: Sequence[str] = ("requests", "defaults", *TEMPLATED_SETTINGS)
+    # One trigger polls every item through one connection, so the items stay on it (docs/guides/failover.md).
+    fails_over = False
     template_fields_renderers: ClassVar[dict[str, str]] = {"requests": "json", "defaults": "json"}
 
     def __init__(
@@ -151,6 +153,12 @@ class SeedanceBatchGenerateVideoOperator(BaseSeedanceGenerationOperator):
         progress = Progress.from_carry(event.carry, try_number)
         try:
             self._check_connection()
+            if self.hook.connection.failover:
+                self.log.warning(
+                    "Connection %s declares a failover chain, but a batch submits every item through it alone. "
+                    "Next: for failover, map SeedanceGenerateVideoOperator over the items instead.",
+                    self.hook.seedance_conn_id,
+                )
             generations = {item.key: self.generation(item.fields, item.output_path) for item in items}
             for ended in event.ended:
                 if ended.output in generations:

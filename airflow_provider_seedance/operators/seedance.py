@@ -195,7 +195,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     def _generate(self, context: Context, waiting_since: datetime | None) -> dict[str, Any]:
         generation = self._generation
         try:
-            self._check_connection()
+            self._check_connection(generation)
             prepared = generation.prepare()
             existing = generation.existing_result(prepared.fingerprint)
             if existing is not None:
@@ -205,7 +205,9 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
             except RateLimitError as exc:  # still refused after the hook's own retries: wait without a slot
                 self._wait_for_capacity(exc, waiting_since or datetime.now(UTC))
             self._remote_task_id = status.task_id  # for on_kill while waiting on the worker
-            record = push_task_record(context, self.hook.connection, status.task_id, storage_uri(generation.output))
+            record = push_task_record(
+                context, generation.hook.connection, status.task_id, storage_uri(generation.output)
+            )
             if not self.wait_for_completion:
                 self.log.info(
                     "%s task %s is claimed in %s; not waiting for it (wait_for_completion=False): a "
@@ -226,7 +228,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
                 by_setting=self.deferrable_by_setting,
             )
         finally:
-            self.hook.close()
+            generation.close()
 
     def _resume_or_submit(self, context: Context, prepared: Prepared) -> tuple[TaskStatus, datetime]:
         """The claimed remote task, or a newly submitted (and claimed) one; a seam tests and subclasses use."""
@@ -239,7 +241,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         try:
             return self._concluded_with(context, self._generation.conclude(context, parsed))
         finally:
-            self.hook.close()
+            self._generation.close()
 
     def _concluded_with(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
         """The task's result, announced through its outlets and kept for its lineage."""
@@ -251,10 +253,11 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         task_id = getattr(self, "_remote_task_id", None)
         if not (self.settings().cancel_on_kill and task_id):
             return
+        hook = self._generation.hook  # the connection serving it (its failover chain's next, maybe)
         try:
-            status = self.hook.get_status(task_id)
-            if self.hook.gateway.can_cancel(status.state):
-                self.hook.cancel(task_id)
+            status = hook.get_status(task_id)
+            if hook.gateway.can_cancel(status.state):
+                hook.cancel(task_id)
         except SeedanceError as exc:
             self.log.warning("Could not cancel remote task %s: %s", task_id, exc)
 
@@ -264,7 +267,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
         self.log.warning(
             "%s takes no new task now (%s); waiting %s without holding a worker slot, then submitting "
             "(waiting since %s, for at most generation_timeout=%s).",
-            self.hook.gateway.name,
+            self._generation.hook.gateway.name,
             exc,
             wait,
             waiting_since.isoformat(),

@@ -76,6 +76,8 @@ class Claim:
     # How many submits of this generation were sent again after one's outcome was unknown
     # (``on_unknown_submit="resubmit"``): each may have been paid for.
     unknown_resubmits: int = 0
+    # The connections of the failover chain passed over before this one, and why (``generation.failover``).
+    failover: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.remote_task_id == "":
@@ -136,6 +138,7 @@ class Claim:
             inputs=manifest.get("inputs") or [],
             estimated_cost=(manifest.get("cost") or {}).get("estimate"),
             request=manifest.get("request"),
+            failover=manifest.get("failover") or [],
         )
 
     @classmethod

@@ -58,11 +58,15 @@ def build_manifest(
     airflow: dict[str, Any],
     cost: dict[str, Any] | None = None,
     unknown_resubmits: int = 0,
+    seedance_conn_id: str | None = None,
+    failover: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Everything needed to trust and trace a stored video; never any credential.
 
     ``inputs`` describe the media read from storage or inline (source, size, sha256, how delivered).
     ``unknown_resubmits`` counts submits sent again after one's outcome was unknown (each may be paid for).
+    ``seedance_conn_id`` is the connection that served it; ``failover`` the ones passed over before it, and why
+    (each refused in a way that proves nothing was created there, or its breaker was open).
     """
     raw = status.raw if isinstance(status.raw, dict) else {}
     seed = request.seed if request.seed is not None else raw.get("seed")
@@ -71,6 +75,8 @@ def build_manifest(
         "video": video.as_dict(),
         "last_frame": last_frame.as_dict() if last_frame else None,
         "gateway": gateway,
+        "seedance_conn_id": seedance_conn_id,
+        "failover": [dict(each) for each in failover],
         "model": request.model,
         "remote_task_id": status.task_id,
         "seed": seed,
@@ -114,6 +120,8 @@ def result_from_manifest(manifest: dict[str, Any], manifest_uri: str, *, skipped
         "manifest_path": manifest_uri,
         "remote_task_id": manifest["remote_task_id"],
         "gateway": manifest["gateway"],
+        "seedance_conn_id": manifest.get("seedance_conn_id"),
+        "failed_over_from": [each["seedance_conn_id"] for each in manifest.get("failover") or []],
         "model": manifest["model"],
         "seed": manifest.get("seed"),
         "usage": manifest.get("usage"),
