@@ -2,7 +2,8 @@
 
 Scripted faults are consumed in order by the first matching request, so a test can say "the next
 submit to apimart gets a 429" and observe exactly that. Rates draw from one seeded generator per
-(gateway, operation), so a sequential client sees the same faults on every run.
+(gateway, operation), so a sequential client sees the same faults on every run. An outage takes one
+gateway down for a window, so a test can watch work fail over to another gateway.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import enum
 import random
 import threading
+import time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -71,6 +73,25 @@ class ScriptedFault(BaseModel):
         return self
 
 
+class OutageMode(enum.StrEnum):
+    """How a gateway that is down answers submits; status polls and downloads of its tasks keep working."""
+
+    UNAVAILABLE = "unavailable"  # 503 in the gateway's own error body
+    RATE_LIMITED = "rate_limited"  # 429 with Retry-After, in the gateway's own error body
+    NO_CREDIT = "no_credit"  # 402 in the gateway's own error body: the account ran dry
+    REFUSE = "refuse"  # its own listener is closed (RunningSimulator.take_down): connections are refused
+
+
+class Outage(BaseModel):
+    """``gateway`` takes no new work for ``seconds`` from when the outage is applied (None: until it is lifted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gateway: str
+    mode: OutageMode
+    seconds: float | None = Field(default=None, gt=0)
+
+
 class FaultPlan(BaseModel):
     """What goes wrong, and how often. Rates are probabilities per matching request."""
 
@@ -82,6 +103,18 @@ class FaultPlan(BaseModel):
     retry_after_seconds: float = Field(default=1.0, ge=0)
     slow_seconds: float = Field(default=2.0, ge=0)
     server_error_statuses: tuple[int, ...] = (500, 502, 503)
+    outages: list[Outage] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _outages_answer(self) -> FaultPlan:
+        # Answering requests is all a plan can do; closing a listener needs the running server.
+        for outage in self.outages:
+            if outage.mode is OutageMode.REFUSE:
+                raise ValueError(
+                    f"outage of {outage.gateway!r}: a 'refuse' outage closes the gateway's own listener, which a "
+                    "fault plan cannot do; use RunningSimulator.take_down(gateway, 'refuse') and own_url(gateway)"
+                )
+        return self
 
 
 class Fault(BaseModel):
@@ -103,10 +136,35 @@ class FaultInjector:
         return self._plan
 
     def replace(self, plan: FaultPlan) -> None:
+        """Apply ``plan`` afresh: its script from the start, and the windows of its outages from now."""
         with self._lock:
             self._plan = plan
             self._script = [entry.model_copy() for entry in plan.script]
             self._generators: dict[tuple[str, str], random.Random] = {}
+            started = time.monotonic()
+            self._outages = [(outage, started) for outage in plan.outages]
+
+    def add_outage(self, outage: Outage) -> None:
+        """Start ``outage`` now, leaving the rest of the plan as it is (the script's progress, other windows)."""
+        with self._lock:
+            self._plan = self._plan.model_copy(update={"outages": [*self._plan.outages, outage]})
+            self._outages.append((outage, time.monotonic()))
+
+    def end_outages(self, gateway: str) -> None:
+        """Lift every outage of ``gateway`` before its window ends."""
+        with self._lock:
+            outages = [outage for outage in self._plan.outages if outage.gateway != gateway]
+            self._plan = self._plan.model_copy(update={"outages": outages})
+            self._outages = [(outage, started) for outage, started in self._outages if outage.gateway != gateway]
+
+    def outage(self, gateway: str) -> Outage | None:
+        """The outage ``gateway`` is in now, if any."""
+        now = time.monotonic()
+        with self._lock:
+            for outage, started in self._outages:
+                if outage.gateway == gateway and (outage.seconds is None or now - started < outage.seconds):
+                    return outage
+        return None
 
     def decide(self, gateway: str, op: str, kinds: tuple[FaultKind, ...] = tuple(FaultKind)) -> Fault | None:
         """The fault for this request, among ``kinds``: a scripted one first, else one drawn by the rates."""

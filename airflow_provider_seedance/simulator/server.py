@@ -22,7 +22,7 @@ from aiohttp import web
 from airflow_provider_seedance.simulator.config import SimulatorConfig
 from airflow_provider_seedance.simulator.fake_gateways import SIMULATED_GATEWAYS
 from airflow_provider_seedance.simulator.fake_gateways.base import ErrorKind, RequestRejected, Route, SimGateway
-from airflow_provider_seedance.simulator.faults import Fault, FaultInjector, FaultKind, FaultPlan
+from airflow_provider_seedance.simulator.faults import Fault, FaultInjector, FaultKind, FaultPlan, Outage, OutageMode
 from airflow_provider_seedance.simulator.inputs import AssetBytes, MediaRef, ReceivedInput, failure_message, receive
 from airflow_provider_seedance.simulator.media import MediaCache, VideoSpec, video_size
 from airflow_provider_seedance.simulator.stats import Stats
@@ -44,6 +44,12 @@ API_FAULTS = (
 DOWNLOAD_FAULTS = (FaultKind.DROP, FaultKind.SLOW, FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR)
 ARTIFACT_FILES = {"video": "video.mp4", "last_frame": "last_frame.png"}
 MAX_BODY_BYTES = 64 * 1024 * 1024  # the upstream's request-body limit
+# What a gateway that is down answers a submit with, in its own error body (see OutageMode).
+OUTAGE_REPLIES = {
+    OutageMode.UNAVAILABLE: (503, ErrorKind.SERVER_ERROR, "the service is temporarily unavailable"),
+    OutageMode.RATE_LIMITED: (429, ErrorKind.RATE_LIMITED, "too many requests, slow down"),
+    OutageMode.NO_CREDIT: (402, ErrorKind.INSUFFICIENT_CREDIT, "insufficient account balance"),
+}
 # Set on a batch status request that a ``not_found`` fault hit.
 FORGETS_TASKS = web.RequestKey("forgets_tasks", bool)
 
@@ -198,6 +204,11 @@ class Simulator:
             if not route.public and not self._authorized(request):
                 self.stats.rejected(gateway.name, route.op)
                 return gateway.error(401, ErrorKind.AUTHENTICATION, "invalid or missing API key")
+            # A gateway that is down takes no new work, but still answers for the tasks it already has.
+            outage = self.faults.outage(gateway.name) if route.op == "submit" else None
+            if outage is not None:
+                self.stats.fault(gateway.name, f"outage_{outage.mode}")
+                return self._refuse(gateway, outage)
             kinds = DOWNLOAD_FAULTS if route.op == "download" else API_FAULTS
             fault = self.faults.decide(gateway.name, route.op, kinds)
             if fault is not None and fault.kind is FaultKind.NOT_FOUND and route.batch:
@@ -222,6 +233,14 @@ class Simulator:
             return response
 
         return handle
+
+    def _refuse(self, gateway: SimGateway, outage: Outage) -> web.Response:
+        """A down gateway's answer to a submit, before the handler runs: no task is created."""
+        status, kind, message = OUTAGE_REPLIES[outage.mode]
+        response = gateway.error(status, kind, message)
+        if status == 429:
+            response.headers["Retry-After"] = f"{self.faults.plan.retry_after_seconds:g}"
+        return response
 
     async def _apply_fault(self, request: web.Request, gateway: SimGateway, fault: Fault) -> web.StreamResponse | None:
         plan = self.faults.plan
@@ -312,11 +331,16 @@ class Simulator:
             plan = FaultPlan.model_validate(await request.json())
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
+        # Such a fault would wait in the script forever, and an outage would take nothing down: a test relying on
+        # either would pass for the wrong reason.
+        known = ", ".join(self.gateways)
         unknown = [fault.gateway for fault in plan.script if fault.gateway and fault.gateway not in self.gateways]
         if unknown:
-            # Such a fault would wait in the script forever, and a test relying on it would pass for the wrong reason.
-            known = ", ".join(self.gateways)
             message = f"gateway {unknown[0]!r} is not simulated; use one of: {known} (or omit it)"
+            return web.json_response({"error": message}, status=400)
+        unknown = [outage.gateway for outage in plan.outages if outage.gateway not in self.gateways]
+        if unknown:
+            message = f"outage of gateway {unknown[0]!r}, which is not simulated; use one of: {known}"
             return web.json_response({"error": message}, status=400)
         self.faults.replace(plan)
         return web.json_response(plan.model_dump(mode="json"))
