@@ -134,13 +134,7 @@ class Route:
         A fallback that cannot serve it is left out with the reason logged; one whose breaker is open is left
         out (and added to ``passed``) while another remains.
         """
-        hops = [Hop(self.primary, request)]
-        for target, hook in zip(self.targets, self.hooks[1:], strict=True):
-            hop, why = self._mapped(target, hook, request, deliveries, max_cost)
-            if hop is None:
-                self.log.warning("Failover to %s is not possible for this request: %s.", target.conn_id, why)
-            else:
-                hops.append(hop)
+        hops = self.candidates(request, deliveries, max_cost)
         usable: list[Hop] = []
         for index, hop in enumerate(hops):
             until = self.breaker(hop.hook).open_until()
@@ -156,6 +150,18 @@ class Route:
             )
             passed.add(hop, BREAKER_OPEN)
         return usable
+
+    def candidates(self, request: VideoRequest, deliveries: Sequence[Delivery], max_cost: float | None) -> list[Hop]:
+        """Every connection that can serve ``request`` (valid for the primary), in order, whatever their breakers
+        say; a fallback that cannot is left out with the reason logged."""
+        hops = [Hop(self.primary, request)]
+        for target, hook in zip(self.targets, self.hooks[1:], strict=True):
+            hop, why = self._mapped(target, hook, request, deliveries, max_cost)
+            if hop is None:
+                self.log.warning("Failover to %s is not possible for this request: %s.", target.conn_id, why)
+            else:
+                hops.append(hop)
+        return hops
 
     def _mapped(
         self,

@@ -20,7 +20,8 @@ one per item for ``SeedanceBatchGenerateVideoOperator``):
   harmless ones would always miss one, so no query is kept at all. A storage URI's ``conn_id@`` is
   dropped too (Airflow reads it as a connection id; it names no data).
 - run facet ``seedance`` (``SeedanceRunFacet``): one entry per generation, in the task's order, with its
-  status (``stored``, ``skipped``, ``failed``), video, gateway, remote task id, model, seed, usage and
+  status (``stored``, ``skipped``, ``failed``), video, gateway, the connection that served it (and those its
+  failover chain passed over first), remote task id, model, seed, usage and
   costs (a failed item: its output, remote task id when known, and cause). One list for both operators,
   so a consumer reads a single task and a batch the same way.
 """
@@ -86,6 +87,8 @@ def generation_entry(result: Mapping[str, Any]) -> dict[str, Any]:
         "status": status,
         "video": result.get("video_path") or result.get("output_path"),
         "gateway": result.get("gateway"),
+        "connection": result.get("seedance_conn_id"),
+        "failedOverFrom": result.get("failed_over_from") or None,
         "remoteTaskId": result.get("remote_task_id"),
         "model": result.get("model"),
         "seed": result.get("seed"),

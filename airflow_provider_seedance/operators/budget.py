@@ -2,9 +2,11 @@
 
 It takes the list of keyword arguments a fan-out gets (what ``.expand_kwargs()`` will receive) and the
 arguments ``.partial()`` sets for all of them. It prices each one the way the generation operator will,
-from its connection's prices laid over the shipped card, and logs a breakdown. The run fails when the total
-is above the budget, or when any generation cannot be priced. Otherwise the list is returned unchanged, so
-wiring the fan-out to this task's output means no paid call happens in a run that fails the check.
+from its connection's prices laid over the shipped card, and logs a breakdown; a generation whose connection
+declares a failover chain is priced at the dearest connection it may be served through (its worst case). The
+run fails when the total is above the budget, or when any generation cannot be priced. Otherwise the list is
+returned unchanged, so wiring the fan-out to this task's output means no paid call happens in a run that fails
+the check.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from airflow.sdk import BaseOperator, Context
 from airflow_provider_seedance.compat import AirflowFailException
 from airflow_provider_seedance.exceptions import ConnectionConfigError
 from airflow_provider_seedance.gateways.delivery import parse_delivery_order
+from airflow_provider_seedance.generation.failover import Route
 from airflow_provider_seedance.generation.request_fields import request_fields
-from airflow_provider_seedance.hooks.connection import GatewayConnection
 from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.models import VideoRequest
 from airflow_provider_seedance.pricing import Cost
@@ -66,34 +68,48 @@ class SeedanceBudgetOperator(BaseOperator):
                 f"budget={self.budget!r} is not a number. Next: give it in {self.currency}, then clear the task."
             ) from None
         items = [dict(item) for item in self.requests]
-        connections: dict[str, GatewayConnection] = {}
+        routes: dict[str, Route] = {}
         priced: list[tuple[str, str, Cost]] = []
         unpriced: list[str] = []
         for index, item in enumerate(items):
             arguments = {**self.defaults, **item}
-            connection = self._connection(connections, str(arguments.get("seedance_conn_id", self.seedance_conn_id)))
+            route = self._route(routes, str(arguments.get("seedance_conn_id", self.seedance_conn_id)))
+            deliveries = parse_delivery_order(arguments.get("media_delivery"))
             try:
                 request = VideoRequest.from_fields(request_fields(arguments))
                 # The model's own rules too, as the generation will check them: an invalid item is said to be
                 # invalid, not priced (a 99 s video would read as "over budget").
-                connection.gateway.validate(request, parse_delivery_order(arguments.get("media_delivery")))
+                route.primary.gateway.validate(request, deliveries)
             except ValueError as exc:  # RequestValidationError is one
                 raise AirflowFailException(f"item {index}: {exc}\nNext: fix the item, then clear the task.") from None
-            gateway = connection.gateway.name
-            cost = connection.estimate(request)
-            if cost is None:
-                unpriced.append(f"item {index}: {request.model} on {gateway} (connection {connection.conn_id!r})")
-            else:
-                priced.append((gateway, request.model, cost))
+            # Each connection the item may be served through (its failover chain), priced: the worst case counts.
+            hops = route.candidates(request, deliveries, None)
+            costs = [(hop, hop.hook.connection.estimate(hop.request)) for hop in hops]
+            missing = [hop for hop, cost in costs if cost is None]
+            if missing:
+                unpriced.extend(
+                    f"item {index}: {hop.request.model} on {hop.hook.gateway.name} (connection {hop.conn_id!r})"
+                    for hop in missing
+                )
+                continue
+            known = [(hop, cost) for hop, cost in costs if cost is not None]
+            currencies = sorted({cost.currency for _, cost in known})
+            if len(currencies) > 1:
+                unpriced.append(f"item {index}: its failover chain is priced in {' and '.join(currencies)}")
+                continue
+            hop, worst = max(known, key=lambda each: each[1].amount)
+            priced.append((hop.hook.gateway.name, hop.request.model, worst))
         self._check(budget, len(items), priced, unpriced)
         return items
 
-    def _connection(self, cache: dict[str, GatewayConnection], conn_id: str) -> GatewayConnection:
+    def _route(self, cache: dict[str, Route], conn_id: str) -> Route:
         if conn_id not in cache:
+            route = Route(SeedanceHook(conn_id), self.log)
             try:
-                cache[conn_id] = SeedanceHook(conn_id).connection
+                route.check()
             except ConnectionConfigError as exc:
                 raise AirflowFailException(f"{exc}. Fix the connection, then clear the task.") from None
+            cache[conn_id] = route
         return cache[conn_id]
 
     def _check(self, budget: float, count: int, priced: list[tuple[str, str, Cost]], unpriced: list[str]) -> None:

@@ -31,6 +31,9 @@ class Clip:
     manifest: str
     prompt: str
     gateway: str
+    # The connection that served it, and the ones of its failover chain passed over first (id and why).
+    connection: str | None
+    passed_over: tuple[tuple[str, str], ...]
     model: str
     remote_task_id: str
     duration: int | None
@@ -55,6 +58,10 @@ class Clip:
             manifest=manifest_uri(video_uri),
             prompt=request.get("prompt", ""),
             gateway=manifest.get("gateway", ""),
+            connection=manifest.get("seedance_conn_id"),
+            passed_over=tuple(
+                (str(hop.get("seedance_conn_id")), str(hop.get("cause"))) for hop in manifest.get("failover") or []
+            ),
             model=manifest.get("model", ""),
             remote_task_id=manifest.get("remote_task_id", ""),
             duration=request.get("duration"),
@@ -150,7 +157,12 @@ def _card(clip: Clip, report_uri: str | None) -> str:
     name = escape(_name(clip.video))
     heading = f'<a href="{escape(manifest)}">{name}</a>' if manifest else name
     facts = [
-        ("Gateway", clip.gateway),
+        ("Gateway", f"{clip.gateway} ({clip.connection})" if clip.connection else clip.gateway),
+        *(
+            [("Failed over from", ", ".join(f"{conn_id} ({cause})" for conn_id, cause in clip.passed_over))]
+            if clip.passed_over
+            else []
+        ),
         ("Model", clip.model),
         ("Duration", f"{clip.duration} s" if clip.duration else MISSING),
         ("Resolution", " · ".join(part for part in (clip.resolution, clip.ratio) if part) or MISSING),
