@@ -133,5 +133,6 @@ class CircuitBreaker:
                 handle.seek(0)
                 handle.truncate()
                 handle.write(json.dumps(state))
+                handle.flush()  # written before the lock is let go, or the next reader sees half of it
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)

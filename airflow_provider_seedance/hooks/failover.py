@@ -44,7 +44,7 @@ def _target(entry: object, where: str) -> FailoverTarget:
     if isinstance(entry, str) and entry.strip():
         return FailoverTarget(entry.strip())
     if not isinstance(entry, Mapping):
-        raise ValueError(f"{where} {entry!r}: allowed: a connection id, or an object with conn_id and models")
+        raise ValueError(f"{where}={entry!r}; allowed: a connection id, or an object with conn_id and models")
     unknown = [key for key in entry if key not in ("conn_id", "models")]
     if unknown:
         raise ValueError(f"{where} has no field {unknown[0]!r}; allowed: conn_id, models")
