@@ -66,7 +66,16 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "boolean",
                         "example": "False",
                         "default": "True",
-                    }
+                    },
+                    "breaker_dir": {
+                        "description": "Where each machine keeps the circuit breakers of its seedance connections "
+                        "(a small file per connection, shared by the task processes; timestamps only). Empty: "
+                        "a folder in the system's temp directory.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/var/lib/airflow/seedance-breakers",
+                        "default": "",
+                    },
                 },
             }
         },

@@ -4,7 +4,7 @@ Each call site in the operators is one line (``metrics.submitted(...)``); the na
 tags are declared once, in ``METRICS``, which the metrics page of the docs renders as its table. Names are stable
 (a rename is a breaking change in the changelog); Airflow adds its ``statsd_prefix`` (``airflow.``).
 
-Tags are the gateway, the model, and where a metric says so the currency or the cause: short values
+Tags are the gateway, the model, and where a metric says so the currency, the cause or connection ids: short values
 from the request and the gateway's registry, never a prompt, key, URL or task id, with any character
 outside ``[A-Za-z0-9_.-/]`` replaced (so no value can break StatsD's or InfluxDB's line format). Plain
 StatsD drops tags; ``statsd_influxdb_enabled`` (or Datadog, or OpenTelemetry) keeps them.

@@ -17,6 +17,14 @@ DEMO_RESELLER_PRICES = {
 }
 
 
+def seedance_connection(url: str, gateway: str, api_key: str, **extra: object) -> str:
+    """One ``seedance`` connection as an ``AIRFLOW_CONN_*`` value: ``extra`` holds its other fields (``retry``,
+    ``failover``, ``breaker``...)."""
+    return json.dumps(
+        {"conn_type": "seedance", "host": url, "password": api_key, "extra": {"gateway": gateway, **extra}}
+    )
+
+
 def simulated_gateway_connections(
     gateway_urls: Mapping[str, str],
     api_key: str,
@@ -29,12 +37,10 @@ def simulated_gateway_connections(
     ``retry`` is each connection's ``extra.retry`` (docs/connections.md), such as millisecond backoffs in tests."""
     connections = {}
     for name, url in gateway_urls.items():
-        extra: dict[str, object] = {"gateway": name}
+        extra: dict[str, object] = {}
         if demo_prices and name != "ark":
             extra["prices"] = DEMO_RESELLER_PRICES
         if retry is not None:
             extra["retry"] = dict(retry)
-        connections[f"AIRFLOW_CONN_{prefix}_{name.upper()}"] = json.dumps(
-            {"conn_type": "seedance", "host": url, "password": api_key, "extra": extra}
-        )
+        connections[f"AIRFLOW_CONN_{prefix}_{name.upper()}"] = seedance_connection(url, name, api_key, **extra)
     return connections

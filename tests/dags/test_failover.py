@@ -18,6 +18,7 @@ from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_seedance.simulator import FaultPlan, RunningSimulator, ScriptedFault, start_simulator
 from airflow_provider_seedance.simulator.faults import Outage
+from airflow_provider_seedance.testing.connections import seedance_connection
 from tests.conftest import BUCKET, SIM_KEY, simulator_config
 from tests.support.dag_runs import SharedRuns, _claim, _object, _submissions, _task_output, dag_of
 
@@ -30,9 +31,7 @@ BREAKER_ITEMS = 4
 
 
 def _connection(url: str, gateway: str, **extra: object) -> str:
-    return json.dumps(
-        {"conn_type": "seedance", "host": url, "password": SIM_KEY, "extra": {"gateway": gateway, **extra}}
-    )
+    return seedance_connection(url, gateway, SIM_KEY, **extra)
 
 
 @pytest.fixture(scope="module")
