@@ -347,19 +347,21 @@ class Generation:
         that proves nothing was created (``generation.failover``); any other failure is raised as it is."""
         passed = Passed()
         hops = self.route.hops(prepared.request, self.settings.deliveries, self.settings.max_cost, passed)
+        announced = 0
         for index, hop in enumerate(hops):
             self._serve_through(hop.hook)
-            if passed.hops:
-                moved = passed.hops[-1]
+            for moved in passed.hops[announced:]:
                 metrics.failover(moved["seedance_conn_id"], hop.conn_id, moved["cause"])
                 self.log.warning(
-                    "Failing over from %s to %s (%s, model %s): %s created nothing for this generation.",
+                    "Failing over from %s to %s (%s, model %s): %s created nothing for this generation (%s).",
                     moved["seedance_conn_id"],
                     hop.conn_id,
                     hop.hook.gateway.name,
                     hop.request.model,
                     moved["seedance_conn_id"],
+                    moved["cause"],
                 )
+            announced = len(passed.hops)
             request = self._with_lookup_seed(
                 context, prepared, hop.request if seed is None else hop.request.model_copy(update={"seed": seed})
             )
@@ -380,8 +382,10 @@ class Generation:
                 passed.add(hop, cause)
                 replacing = None  # the refused submit's reservation is gone (see _submit)
                 continue
+            if status is None:  # another run reserved the output first: go on from its claim
+                return self.resume_or_submit(context, prepared)
             self.route.served(hop)
-            return status if status is not None else self.resume_or_submit(context, prepared)
+            return status
         raise AssertionError("a route has at least one hop")  # pragma: no cover - Route.hops keeps one
 
     def _with_lookup_seed(self, context: Context, prepared: Prepared, request: VideoRequest) -> VideoRequest:

@@ -38,11 +38,12 @@ from airflow_provider_seedance.simulator import (
     ScriptedFault,
     start_simulator,
 )
+from airflow_provider_seedance.simulator.faults import Outage
 from airflow_provider_seedance.testing import LocalAirflow
-from airflow_provider_seedance.testing.connections import simulated_gateway_connections
+from airflow_provider_seedance.testing.connections import seedance_connection, simulated_gateway_connections
 from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client, simulator_config, simulator_connections
 from tests.e2e.browser import Browser, chromium
-from tests.support.dag_runs import MODELS
+from tests.support.dag_runs import MODELS, _object
 from tests.support.examples import EXAMPLES
 
 DAG_ID = "seedance_real_airflow"
@@ -209,6 +210,67 @@ with DAG(dag_id=DAG_ID, schedule=None, start_date=datetime(2026, 1, 1), catchup=
     )
 """
 
+# Failover (issue 25), on a simulator of its own. DOWN_DAG: its primary (infinityblue) answers every submit
+# with its own 503 for the whole run; the chain's second (apimart) serves. DROPS_DAG: its primary (Ark) creates
+# each task, then drops the answer: Ark's task list finds them, and nothing fails over to imini.
+DOWN_DAG = "seedance_failover_down"
+DROPS_DAG = "seedance_failover_drops"
+DOWN_ITEMS = 20
+DROPS_ITEMS = 4
+DOWN_TRIES = 2  # each primary submit is tried twice (extra.retry) before the task fails over
+BREAKER_FAILURES = 3
+# Tasks of DOWN_DAG running at once: those that read the breaker before its third refusal also try the primary.
+DOWN_CONCURRENCY = 3
+FAILOVER_SOURCE = """
+import json
+from datetime import UTC, datetime
+
+from airflow.sdk import DAG, ObjectStoragePath, task
+from airflow_provider_seedance.operators.seedance import SeedanceGenerateVideoOperator
+from airflow_provider_seedance.outputs.report import render_report
+from airflow_provider_seedance.outputs.store import write_text
+
+
+@task
+def report(results):
+    manifests = [
+        json.loads(ObjectStoragePath(result["manifest_path"], conn_id=AWS_CONN_ID).read_text()) for result in results
+    ]
+    page = render_report(manifests, [], title=DAG_ID, run_id=DAG_ID, generated_at=datetime.now(UTC), report_uri=REPORT)
+    write_text(ObjectStoragePath(REPORT, conn_id=AWS_CONN_ID), page)
+
+
+with DAG(dag_id=DAG_ID, schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    made = SeedanceGenerateVideoOperator.partial(
+        task_id="generate",
+        seedance_conn_id=CONN_ID,
+        model=MODEL,
+        duration=5,
+        output_conn_id=AWS_CONN_ID,
+        poll_interval=1,
+        deferrable=False,  # the main DAG proves deferral; one task process per generation here
+        max_active_tis_per_dag=CONCURRENCY,
+    ).expand_kwargs(
+        [{"prompt": f"{DAG_ID} {i}", "output_path": f"s3://{BUCKET}/{DAG_ID}/{i:02d}.mp4"} for i in range(ITEMS)]
+    )
+    report(made.output)
+"""
+
+
+def _failover_connections(simulator: RunningSimulator) -> dict[str, str]:
+    def connection(gateway: str, **extra: object) -> str:
+        return seedance_connection(simulator.gateway_url(gateway), gateway, SIM_KEY, **extra)
+
+    quick = {"max_attempts": DOWN_TRIES, "base_delay": 0.2, "max_delay": 0.5}
+    breaker = {"failures": BREAKER_FAILURES, "window_seconds": 900, "cooldown_seconds": 900}
+    chain = {
+        "down_primary": connection("infinityblue", retry=quick, breaker=breaker, failover=["down_second"]),
+        "down_second": connection("apimart"),
+        "drop_primary": connection("ark", retry=quick, failover=["drop_second"]),
+        "drop_second": connection("imini"),
+    }
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": value for conn_id, value in chain.items()}
+
 
 def _constants(**values: object) -> str:
     return "".join(f"{name} = {value!r}\n" for name, value in values.items())
@@ -220,6 +282,7 @@ class Deployment:
     hold: RunningSimulator  # the killed-mid-submit DAG's gateways: every first submit is held
     race: RunningSimulator  # the racing DAGs' gateway: the first submit is slow, so the other run finds it reserved
     review: RunningSimulator  # the review example's gateway (seedance_default): its submissions are its own
+    failover: RunningSimulator  # the failover DAGs' gateways: infinityblue down, ark dropping answers
     reviewer: Reviewer | None = None  # answers the review example's questions (Airflow 3.1+), from side_runs
 
 
@@ -242,6 +305,7 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
         start_simulator(simulator_config()) as hold,
         start_simulator(simulator_config()) as race,
         start_simulator(simulator_config()) as review,
+        start_simulator(simulator_config()) as failover,
     ):
         held = [ScriptedFault(kind="hold_after", gateway=gateway, op="submit") for gateway in MODELS]
         hold.simulator.faults.replace(FaultPlan(script=held, slow_seconds=20))  # outlasts the kill
@@ -249,6 +313,19 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
             FaultPlan(script=[ScriptedFault(kind="slow", gateway="ark", op="submit")], slow_seconds=8)
         )
         common = {"BUCKET": BUCKET, "AWS_CONN_ID": AWS_CONN_ID}
+        failover.simulator.faults.replace(
+            FaultPlan(
+                outages=[Outage(gateway="infinityblue", mode="unavailable")],
+                script=[ScriptedFault(kind="drop_after", gateway="ark", op="submit", count=DROPS_ITEMS)],
+            )
+        )
+        down = {"CONN_ID": "down_primary", "MODEL": "doubao-seedance-2-0-260128", "ITEMS": DOWN_ITEMS}
+        drops = {"CONN_ID": "drop_primary", "MODEL": "dreamina-seedance-2-0-260128", "ITEMS": DROPS_ITEMS}
+        for dag_id, values in ((DOWN_DAG, down), (DROPS_DAG, drops)):
+            report = f"s3://{BUCKET}/{dag_id}/report.html"
+            constants = _constants(DAG_ID=dag_id, REPORT=report, CONCURRENCY=DOWN_CONCURRENCY, **values, **common)
+            (dags / f"{dag_id}.py").write_text(constants + FAILOVER_SOURCE)
+        connections.update(_failover_connections(failover))
         stats = f"{hold.base_url}/_simulator/stats"
         (dags / f"{KILLED_DAG}.py").write_text(
             _constants(DAG_ID=KILLED_DAG, MODELS=MODELS, STATS=stats, **common) + KILLED_SOURCE
@@ -260,17 +337,18 @@ def deployment(tmp_path_factory, simulator, moto_server) -> Iterator[Deployment]
         reviewed = simulated_gateway_connections(review.gateway_urls, SIM_KEY, prefix="REVIEW")
         connections["AIRFLOW_CONN_SEEDANCE_DEFAULT"] = reviewed["AIRFLOW_CONN_REVIEW_ARK"]
         with LocalAirflow(tmp_path / "airflow", dags, {**connections, **settings}) as airflow:
-            yield Deployment(airflow, hold, race, review)
+            yield Deployment(airflow, hold, race, review, failover)
 
 
 @pytest.fixture(scope="module")
 def side_runs(deployment, tmp_path_factory) -> Iterator[Deployment]:
     """The killed-mid-submit, racing and (Airflow 3.1+) review DAGs, started once, while the main DAG's test
     runs beside them; a reviewer answers the review's questions meanwhile."""
-    beside = (KILLED_DAG, *RACING_DAGS, *((REVIEW_DAG, PUBLISHED_DAG) if AIRFLOW_V_3_1_PLUS else ()))
+    started = (KILLED_DAG, *RACING_DAGS, DOWN_DAG, DROPS_DAG)
+    beside = (*started, *((REVIEW_DAG, PUBLISHED_DAG) if AIRFLOW_V_3_1_PLUS else ()))
     for dag_id in beside:
         deployment.airflow.wait_for_dag(dag_id)
-    for dag_id in (KILLED_DAG, *RACING_DAGS):
+    for dag_id in started:
         deployment.airflow.trigger(dag_id)
     if AIRFLOW_V_3_1_PLUS:
         deployment.airflow.unpause(PUBLISHED_DAG)
@@ -515,6 +593,50 @@ def test_two_runs_racing_for_one_output_create_one_remote_task(side_runs, moto_s
     # The run that lost the race found the winner's reservation and waited for its task id.
     logs = "\n".join(_task_logs(airflow, dag_id) for dag_id in RACING_DAGS)
     assert "instead of submitting the same generation again" in logs
+
+
+def _manifests(moto_server: str, dag_id: str, items: int) -> list[dict]:
+    return [json.loads(_object(moto_server, f"{dag_id}/{i:02d}.mp4.json")) for i in range(items)]
+
+
+def test_a_primary_down_all_night_fails_over_paying_once_and_its_breaker_opens(side_runs, moto_server):
+    airflow = side_runs.airflow
+    assert airflow.wait_for_run(DOWN_DAG, timeout=600) == "success", _failed_task_logs(airflow, DOWN_DAG)
+    gateways = side_runs.failover.simulator.stats.snapshot()["gateways"]
+    # Every video from the second gateway, each paid exactly once; the primary created nothing.
+    assert gateways["apimart"]["submissions"] == DOWN_ITEMS
+    assert gateways["infinityblue"].get("submissions", 0) == 0
+    manifests = _manifests(moto_server, DOWN_DAG, DOWN_ITEMS)
+    assert {(m["gateway"], m["seedance_conn_id"], m["model"]) for m in manifests} == {
+        ("apimart", "down_second", "doubao-seedance-2.0")
+    }
+    causes = [[(hop["seedance_conn_id"], hop["cause"]) for hop in m["failover"]] for m in manifests]
+    asked = sum(cause == [("down_primary", "unavailable")] for cause in causes)
+    skipped = sum(cause == [("down_primary", "breaker_open")] for cause in causes)
+    # The breaker opened at the third refusal: only the tasks that had read it before then asked the primary
+    # (at most the tasks running at once beside the third), and every later one went straight to the second.
+    assert asked + skipped == DOWN_ITEMS
+    assert BREAKER_FAILURES <= asked <= BREAKER_FAILURES + DOWN_CONCURRENCY - 1, causes
+    assert gateways["infinityblue"]["submit_requests"] == asked * DOWN_TRIES
+    page = _object(moto_server, f"{DOWN_DAG}/report.html").decode()
+    assert page.count("apimart (down_second)") == DOWN_ITEMS
+    assert page.count("down_primary (unavailable)") == asked
+    assert page.count("down_primary (breaker_open)") == skipped
+    logs = _task_logs(airflow, DOWN_DAG)
+    assert "Circuit breaker of down_primary (infinityblue) opened: 3 refused submits" in logs
+    assert "Failing over from down_primary to down_second (apimart, model doubao-seedance-2.0)" in logs
+    assert SIM_KEY not in logs
+
+
+def test_a_primary_dropping_answers_after_creating_tasks_never_fails_over(side_runs, moto_server):
+    airflow = side_runs.airflow
+    assert airflow.wait_for_run(DROPS_DAG, timeout=600) == "success", _failed_task_logs(airflow, DROPS_DAG)
+    gateways = side_runs.failover.simulator.stats.snapshot()["gateways"]
+    assert gateways["ark"]["submissions"] == DROPS_ITEMS  # each created once, found in Ark's task list
+    assert gateways.get("imini", {}).get("submissions", 0) == 0  # nothing failed over
+    manifests = _manifests(moto_server, DROPS_DAG, DROPS_ITEMS)
+    assert {(m["seedance_conn_id"], len(m["failover"])) for m in manifests} == {("drop_primary", 0)}
+    assert _task_logs(airflow, DROPS_DAG).count("task list shows the task it created") == DROPS_ITEMS
 
 
 # The reviewer's answers, by video and take: what a person would click in Required Actions.
