@@ -201,7 +201,7 @@ def test_a_generation_reports_its_stored_objects_its_inputs_and_the_generation(l
         "status": "stored",
         "video": f"{bucket}/lineage/boat.mp4",
         "gateway": "ark",
-        "connection": manifest["seedance_conn_id"],  # no failover chain: the task's own, and no failedOverFrom
+        "connection": "sim_ark",  # no failover chain: the task's own connection, and no failedOverFrom
         "remoteTaskId": manifest["remote_task_id"],
         "model": MODELS["ark"],
         "seed": 4242,
