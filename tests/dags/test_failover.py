@@ -162,8 +162,11 @@ def test_a_gateway_that_provably_created_nothing_fails_over_to_the_next(
     manifest = _manifest(moto_server, name)
     assert (manifest["gateway"], manifest["seedance_conn_id"], manifest["model"]) == (gateway, served_by, model)
     assert [(hop["seedance_conn_id"], hop["cause"]) for hop in manifest["failover"]] == [(primary, cause)]
-    # the request the DAG asked for names the output's request: a rerun finds it whatever gateway served it
+    # the request as sent there; costs at the prices of the connection that served it (the BytePlus card for
+    # Ark's dreamina ids, none shipped for the resellers)
     assert manifest["request"]["model"] == model
+    estimate = manifest["cost"]["estimate"]
+    assert ("x 7 per million" in (estimate or {}).get("basis", "")) == (gateway == "ark")
     assert _claim(moto_server, f"{PREFIX}/{name}.mp4") is None
     task = simulators[0].simulator.tasks.get(gateway, manifest["remote_task_id"])
     assert task is not None

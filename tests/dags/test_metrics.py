@@ -17,6 +17,8 @@ from airflow.utils.state import TaskInstanceState
 from airflow_provider_seedance.compat import Stats
 from airflow_provider_seedance.observability import metrics
 from airflow_provider_seedance.simulator import FaultPlan, ScriptedFault
+from airflow_provider_seedance.simulator.faults import Outage
+from airflow_provider_seedance.testing.connections import seedance_connection
 from tests.conftest import BUCKET, SIM_KEY, s3_client
 from tests.support.dag_runs import MODELS, _single, _task_output, dag_of
 
@@ -239,3 +241,41 @@ def test_a_broken_metrics_backend_never_fails_the_generation(
     assert "Seedance metrics were not sent (OSError: statsd is down); the generation goes on." in _task_output(
         capfd, caplog
     )
+
+
+def test_a_failover_counts_by_from_to_and_cause_and_the_breaker_says_when_it_opened(
+    env, moto_server, run_dag, statsd_server, monkeypatch, tmp_path
+):
+    # infinityblue answers every submit with its own 503; its chain sends the generation on to apimart.
+    primary = seedance_connection(
+        env.gateway_url("infinityblue"),
+        "infinityblue",
+        SIM_KEY,
+        retry={"max_attempts": 1},
+        breaker={"failures": 1},
+        failover=["sim_apimart"],
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_METRICS_DOWN", primary)
+    monkeypatch.setenv("AIRFLOW__SEEDANCE__BREAKER_DIR", str(tmp_path))
+    env.simulator.faults.replace(FaultPlan(outages=[Outage(gateway="infinityblue", mode="unavailable")]))
+    dag = _single(
+        "seedance_metrics_failover",
+        f"seedance_conn_id='metrics_down', model={MODELS['infinityblue']!r}, prompt={PROMPT!r}, duration=4, "
+        f"output_path='s3://{BUCKET}/metrics/failover.mp4', deferrable=False",
+    )
+    run = run_dag("seedance_metrics_failover", dag)
+    assert {ti.state for ti in run.get_task_instances()} == {TaskInstanceState.SUCCESS}
+    statsd_server.wait_for("seedance.stored")
+    received = statsd_server.seedance()
+    assert _only(received, "seedance.failovers") == (
+        {"from": "metrics_down", "to": "sim_apimart", "cause": "unavailable"},
+        1,
+        "c",
+    )
+    assert _only(received, "seedance.breaker.opened") == (
+        {"connection": "metrics_down", "gateway": "infinityblue"},
+        1,
+        "c",
+    )
+    # the paid submit and the stored video count under the gateway that served it
+    assert _only(received, "seedance.submissions") == ({"gateway": "apimart", "model": "doubao-seedance-2.0"}, 1, "c")
