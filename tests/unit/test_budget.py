@@ -90,3 +90,27 @@ def test_an_item_the_model_rejects_is_reported_invalid_not_priced():
 def test_the_budget_must_be_positive():
     with pytest.raises(ValueError, match=r"budget=0; allowed: more than 0 \(in USD\)"):
         SeedanceBudgetOperator(task_id="check_budget", requests=[], budget=0)
+
+
+def test_an_item_with_a_failover_chain_is_priced_at_its_dearest_connection(monkeypatch):
+    # Ark's 480p 5 s: 54,000 tokens x $7/M = 0.378; the made-up reseller card: 5 s x 0.1 = 0.5, the worst case.
+    chained = {"gateway": "ark", "failover": ["priced_apimart"]}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CHAINED",
+        json.dumps({"conn_type": "seedance", "host": "http://127.0.0.1:9", "password": "k", "extra": chained}),
+    )
+    request = {"seedance_conn_id": "chained", "model": V20, "prompt": "a", "duration": 5, "resolution": "480p"}
+    with pytest.raises(AirflowFailException) as caught:
+        _check([request], budget=0.45)
+    assert "1 x apimart doubao-seedance-2.0: 0.5000 each" in str(caught.value)
+    assert _check([request], budget=0.5) == [request]
+
+
+def test_a_chain_with_a_connection_that_has_no_price_cannot_be_checked(monkeypatch):
+    chained = {"gateway": "ark", "failover": ["apimart"]}  # apimart without prices: none are shipped for it
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CHAINED",
+        json.dumps({"conn_type": "seedance", "host": "http://127.0.0.1:9", "password": "k", "extra": chained}),
+    )
+    with pytest.raises(AirflowFailException, match=r"item 0: doubao-seedance-2.0 on apimart \(connection 'apimart'\)"):
+        _check([{"seedance_conn_id": "chained", "model": V20, "prompt": "a", "duration": 5}])
