@@ -259,7 +259,7 @@ with DAG(dag_id=DAG_ID, schedule=None, start_date=datetime(2026, 1, 1), catchup=
 
 
 def _failover_selected(request: pytest.FixtureRequest) -> bool:
-    """Whether this session runs the failover tests (.ci/matrix runs them on the oldest line only):
+    """Whether this session runs the failover tests (``make test`` does; .ci/matrix leaves them out):
     their 26 task processes are started only then."""
     return any(FAILOVER_TEST_MARK in item.name for item in request.session.items)
 
