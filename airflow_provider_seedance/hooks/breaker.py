@@ -88,24 +88,41 @@ class CircuitBreaker:
     def refused(self, now: float | None = None) -> bool:
         """Count a provably-unbilled refusal; True when this one opened the breaker."""
         now = now or time.time()
-        with self._locked() as state:
-            until = state.get("open_until")
-            if isinstance(until, int | float) and until > now:
-                return False  # already open: a submit that started before it opened
-            probing = until is not None  # the cool-down ended and the probe was refused
-            recent = [t for t in state.get("refusals", []) if t > now - self.policy.window_seconds] + [now]
-            if probing or len(recent) >= self.policy.failures:
-                state.clear()
-                state["open_until"] = now + self.policy.cooldown_seconds
-                return True
-            state["refusals"] = recent
+        try:
+            with self._locked() as state:
+                until = state.get("open_until")
+                if isinstance(until, int | float) and until > now:
+                    return False  # already open: a submit that started before it opened
+                probing = until is not None  # the cool-down ended and the probe was refused
+                recent = [t for t in state.get("refusals", []) if t > now - self.policy.window_seconds] + [now]
+                if probing or len(recent) >= self.policy.failures:
+                    state.clear()
+                    state["open_until"] = now + self.policy.cooldown_seconds
+                    return True
+                state["refusals"] = recent
+                return False
+        except OSError as exc:
+            self._unwritable(exc)
             return False
 
     def served(self) -> None:
         """A submit went through: forget the refusals (closing a breaker whose probe succeeded)."""
-        if self.path.exists():
+        if not self.path.exists():
+            return
+        try:
             with self._locked() as state:
                 state.clear()
+        except OSError as exc:
+            self._unwritable(exc)
+
+    def _unwritable(self, error: OSError) -> None:
+        """A breaker never fails a generation: it only stops counting (and says so)."""
+        log.warning(
+            "The circuit breaker file %s cannot be written (%s), so this connection's refusals are not counted. "
+            "Next: make [seedance] breaker_dir (AIRFLOW__SEEDANCE__BREAKER_DIR) writable by every worker.",
+            self.path,
+            error,
+        )
 
     def _read(self) -> dict[str, Any]:
         try:

@@ -175,3 +175,13 @@ def test_task_processes_on_one_machine_share_the_breaker(tmp_path):
     assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
     breaker = CircuitBreaker("shared", BreakerPolicy(failures=201, window_seconds=600), tmp_path)
     assert breaker.refused()  # the 201st: all 200 were kept, none lost to a race
+
+
+def test_a_breaker_that_cannot_write_its_file_stops_counting_and_never_fails_a_generation(tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the breakers' folder should be")
+    breaker = CircuitBreaker("conn", BreakerPolicy(failures=1), blocked)
+    assert not breaker.refused()
+    assert breaker.open_until() is None
+    assert "cannot be written" in caplog.text
+    assert "Next: make [seedance] breaker_dir" in caplog.text
