@@ -23,6 +23,7 @@ from typing import Any
 
 from airflow_provider_seedance.exceptions import (
     AuthenticationError,
+    ConnectionConfigError,
     GatewayError,
     InsufficientCreditError,
     RateLimitError,
@@ -98,6 +99,7 @@ class Route:
         self.primary = primary
         self.log = log
         self.enabled = enabled
+        self._named: dict[str, SeedanceHook] = {}  # connections claims name outside the chain
 
     @cached_property
     def targets(self) -> tuple[FailoverTarget, ...]:
@@ -118,12 +120,23 @@ class Route:
             hook.connection  # noqa: B018 - resolving it is the check
 
     def hook_for(self, conn_id: str, gateway: str) -> SeedanceHook | None:
-        """The hook a claim or event of ``conn_id`` on ``gateway`` belongs to; None when it is not this route's.
+        """The hook a claim of ``conn_id`` on ``gateway`` (with this request's fingerprint) is followed through;
+        None when no connection here can reach its task.
 
-        The primary also owns a claim of its gateway under another connection id (a renamed connection)."""
+        A connection of the chain (resolved only when it is the one named); else the named connection itself,
+        while it exists and speaks that gateway (the chain was edited while its task ran: resuming it there is
+        what keeps it from being paid again); else the primary, for a claim of its gateway under another id (a
+        renamed connection)."""
         for hook in self.hooks:
-            if hook.seedance_conn_id == conn_id and hook.gateway.name == gateway:
-                return hook
+            if hook.seedance_conn_id == conn_id:
+                return hook if hook.gateway.name == gateway else None
+        named = self._named.get(conn_id) or SeedanceHook(conn_id, timeout=self.primary.timeout)
+        try:
+            if named.gateway.name == gateway:
+                self._named[conn_id] = named
+                return named
+        except ConnectionConfigError:
+            pass  # gone or broken: the claim cannot be followed through it
         return self.primary if gateway == self.primary.gateway.name else None
 
     def hops(
@@ -222,5 +235,5 @@ class Route:
         self.breaker(hop.hook).served()
 
     def close(self) -> None:
-        for hook in self.__dict__.get("hooks", [self.primary]):
+        for hook in [*self.__dict__.get("hooks", [self.primary]), *self._named.values()]:
             hook.close()

@@ -34,6 +34,7 @@ from airflow_provider_seedance.compat import (
     BaseHook,
 )
 from airflow_provider_seedance.exceptions import (
+    ConnectionConfigError,
     GatewayError,
     MediaSourceError,
     RateLimitError,
@@ -55,7 +56,7 @@ from airflow_provider_seedance.generation.failure_policy import (
 )
 from airflow_provider_seedance.generation.log import Log
 from airflow_provider_seedance.generation.request_fields import request_fields, scheme_problem
-from airflow_provider_seedance.generation.reservations import settle
+from airflow_provider_seedance.generation.reservations import settle, superseded
 from airflow_provider_seedance.generation.settings import GenerationSettings
 from airflow_provider_seedance.generation.storing import Provenance, store_result
 from airflow_provider_seedance.generation.submission import (
@@ -148,6 +149,7 @@ class Generation:
         # next, once the task's refused it, or the one a claim names).
         self.route = Route(hook, log, enabled=failover)
         self._serve_through(hook)
+        self._reserved = False  # whether the last ``_submit`` wrote its reservation
 
     def _serve_through(self, hook: SeedanceHook) -> None:
         self.hook = hook
@@ -175,10 +177,6 @@ class Generation:
         request = self.request(validate=True)
         sources, fingerprint = self._read_sources(request)
         return Prepared(request, sources, fingerprint)
-
-    def check_failover(self) -> None:
-        """Every connection of the failover chain can work (``ConnectionConfigError`` names the one that cannot)."""
-        self.route.check()
 
     def check_connections(self) -> None:
         """Every storage connection the task will use exists: for a missing one the Amazon provider falls back
@@ -297,7 +295,10 @@ class Generation:
         me = airflow_identity(context)
         claim = read_claim(self.output)
         self._refuse_a_siblings_output(me, fingerprint, claim)
-        if claim is not None and claim.request_sha256 == fingerprint and claim.is_reservation and self._follow(claim):
+        # A reservation of this request: settled through its connection (until one that is not moved on).
+        while (
+            claim is not None and claim.is_reservation and claim.request_sha256 == fingerprint and self._follow(claim)
+        ):
             reservation = claim
             try:
                 claim = settle(claim, me, output=self.output, submission=self.submission, log=self.log)
@@ -306,6 +307,8 @@ class Generation:
                 raise
             if claim is None:
                 claim = self._stored_meanwhile(reservation)
+            if claim is None or not superseded(reservation, claim):
+                break  # else another producer reserved it again through another connection: settle that one
         seed, reseeds = None, 0
         ours = claim is not None and claim.request_sha256 == fingerprint and self._follow(claim)
         if claim is not None and ours and claim.next_seed is not None:
@@ -345,6 +348,10 @@ class Generation:
     ) -> tuple[TaskStatus, datetime]:
         """Submit through the task's connection, or the next of its failover chain while each refuses in a way
         that proves nothing was created (``generation.failover``); any other failure is raised as it is."""
+        try:
+            self.route.check()  # here, not before: a broken fallback must not keep a paid task from resuming
+        except ConnectionConfigError as exc:
+            raise AirflowFailException(f"{exc}; nothing was submitted. Next: fix it, then clear the task.") from None
         passed = Passed()
         hops = self.route.hops(prepared.request, self.settings.deliveries, self.settings.max_cost, passed)
         announced = 0
@@ -380,7 +387,8 @@ class Generation:
                     raise
                 self.log.warning("%s refused the submit (%s): %s", hop.conn_id, cause, exc)
                 passed.add(hop, cause)
-                replacing = None  # the refused submit's reservation is gone (see _submit)
+                if self._reserved:  # its reservation (over ``replacing``) is gone; else ``replacing`` still stands
+                    replacing = None
                 continue
             if status is None:  # another run reserved the output first: go on from its claim
                 return self.resume_or_submit(context, prepared)
@@ -416,6 +424,7 @@ class Generation:
         """
         request, sources, fingerprint = prepared.request, prepared.sources, prepared.fingerprint
         gateway = self.hook.gateway.name
+        self._reserved = False
         estimate = self.submission.check_cost(request, sources)
         delivered = self.submission.deliver(request, sources, self._asset_registry_root())
         sent = datetime.now(UTC)
@@ -447,6 +456,7 @@ class Generation:
                 )
             self.log.info("Another run reserved %s a moment ago; going on from its claim.", storage_uri(self.output))
             return None
+        self._reserved = True
         try:
             status, resent = self.submission.submit(delivered, Reserved.of(reservation, claim_uri))
         except OutcomeUnknown as exc:

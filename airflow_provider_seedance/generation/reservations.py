@@ -47,8 +47,8 @@ def settle(
     claim: Claim | None = reservation
     if not reservation.reserved_by(me) and datetime.now(UTC) < reservation.answer_by_at:
         claim = wait_for_answer(reservation, output, log)
-    if claim is None or not claim.is_reservation or not claim.is_for(reservation.gateway, reservation.request_sha256):
-        return claim
+    if claim is None or not claim.is_reservation or superseded(reservation, claim):
+        return claim  # answered, gone, or moved to another connection (the caller settles it there)
     reserved = Reserved.of(claim, storage_uri(claim_path(output)))
     why = (
         f"the submit sent at {claim.submitted_at} by {producer(claim)} never recorded its answer (its worker "
@@ -60,6 +60,13 @@ def settle(
         write_claim(output, resumed)
         return resumed
     return replace(claim, unknown_resubmits=claim.unknown_resubmits + submission.resends(reserved))
+
+
+def superseded(reservation: Claim, claim: Claim) -> bool:
+    """Whether ``claim`` is no longer ``reservation``'s generation on the same connection: another request, or the
+    same one reserved again through another connection (its producer's failover chain moved it on)."""
+    same = (claim.gateway, claim.seedance_conn_id) == (reservation.gateway, reservation.seedance_conn_id)
+    return not (same and claim.request_sha256 == reservation.request_sha256)
 
 
 def wait_for_answer(reservation: Claim, output: ObjectStoragePath, log: Log) -> Claim | None:

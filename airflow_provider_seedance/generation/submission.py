@@ -101,7 +101,7 @@ class Submission:
         if cost is None:
             message = (
                 f"no price is known for {request.model} on {gateway}, so its cost cannot be estimated. Next: add "
-                f"the model's price to connection {self.settings.seedance_conn_id!r} as extra.prices (see "
+                f"the model's price to connection {self.hook.seedance_conn_id!r} as extra.prices (see "
                 "docs/guides/spend-control.md, 'Prices from your contract')"
             )
             if max_cost is not None:

@@ -125,8 +125,11 @@ class CircuitBreaker:
         )
 
     def _read(self) -> dict[str, Any]:
+        """The state as last written whole (a shared lock: never a writer's half-written file); {} when none."""
         try:
-            state = json.loads(self.path.read_text())
+            with open(self.path) as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                state = json.loads(handle.read() or "{}")
         except (OSError, ValueError):
             return {}
         return state if isinstance(state, dict) else {}

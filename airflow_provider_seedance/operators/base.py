@@ -122,12 +122,10 @@ class BaseSeedanceGenerationOperator(ReportsGenerations):
             failover=self.fails_over,
         )
 
-    def _check_connection(self, generation: Generation | None = None) -> None:
-        """Resolve the seedance connection (and, for ``generation``, every connection of its failover chain); a
-        configuration no retry can fix fails the task at once."""
+    def _check_connection(self) -> None:
+        """Resolve the seedance connection; a configuration no retry can fix fails the task at once (the failover
+        chain's are resolved before a submit, so a broken fallback never keeps a paid task from resuming)."""
         try:
             self.hook.connection  # noqa: B018 - resolving it is the check
-            if generation is not None:
-                generation.check_failover()
         except ConnectionConfigError as exc:
             raise AirflowFailException(f"{exc}. Fix the connection, then clear the task.") from None

@@ -195,7 +195,7 @@ class SeedanceGenerateVideoOperator(BaseSeedanceGenerationOperator):
     def _generate(self, context: Context, waiting_since: datetime | None) -> dict[str, Any]:
         generation = self._generation
         try:
-            self._check_connection(generation)
+            self._check_connection()
             prepared = generation.prepare()
             existing = generation.existing_result(prepared.fingerprint)
             if existing is not None:
