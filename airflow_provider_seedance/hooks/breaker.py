@@ -2,8 +2,8 @@
 
 After ``failures`` provably-unbilled refusals of a connection's submits within ``window_seconds``, the
 connection is passed over for ``cooldown_seconds``: a failover chain goes straight to its next gateway,
-so 500 mapped tasks do not each wait out the retries of a gateway that is down. After the cool-down one
-submit probes it again: a success closes the breaker, a refusal opens it for another cool-down.
+so 500 mapped tasks do not each wait out the retries of a gateway that is down. After the cool-down the next
+submits probe it again: a success closes the breaker, a refusal opens it for another cool-down.
 
 Why a file and not memory: Airflow 3 runs every task instance in a process of its own, so a breaker in
 memory would forget each refusal when its task ends. The state sits in ``[seedance] breaker_dir`` (default:
