@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from airflow.sdk import ObjectStoragePath
 from airflow.utils.state import TaskInstanceState
 
+from airflow_provider_seedance.generation import reservations
+from airflow_provider_seedance.generation.request_fields import request_fields
+from airflow_provider_seedance.models import VideoRequest
+from airflow_provider_seedance.outputs.claims import Claim, write_claim
+from airflow_provider_seedance.outputs.manifest import request_fingerprint
 from airflow_provider_seedance.simulator import FaultPlan, RunningSimulator, ScriptedFault, start_simulator
 from airflow_provider_seedance.simulator.faults import Outage
 from airflow_provider_seedance.testing.connections import seedance_connection
-from tests.conftest import BUCKET, SIM_KEY, simulator_config
+from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, simulator_config
 from tests.support.dag_runs import SharedRuns, _claim, _object, _submissions, _task_output, dag_of
 
 pytestmark = pytest.mark.xdist_group("failover")
@@ -219,3 +227,49 @@ def test_the_breaker_opens_after_its_failures_and_later_items_skip_the_primary(f
     assert lost["infinityblue"]["submit_requests"] == 2  # two refusals opened it; the later items went straight on
     assert "Circuit breaker of lost_breaker (infinityblue) opened: 2 refused submits" in output
     assert "Passing over lost_breaker (infinityblue): its circuit breaker is open until" in output
+
+
+def test_a_reservation_another_run_moved_to_the_fallback_is_settled_there_not_paid_again(
+    env, run_dag, monkeypatch, moto_server, capfd, caplog
+):
+    """Run P2 reserved the output on apimart; apimart refused it, so P2 reserved it again on imini, its chain's
+    next, and died mid-submit there. This run, waiting on P2's first reservation, must settle the moved one on
+    imini (which cannot tell whether the task exists: left for a person), never submit it again on apimart."""
+    output = ObjectStoragePath(f"s3://{BUCKET}/{PREFIX}/moved.mp4", conn_id=AWS_CONN_ID)
+    fields = {"model": "doubao-seedance-2.0", "prompt": "failover moved", "duration": 5}
+    fingerprint = request_fingerprint(VideoRequest.from_fields(request_fields(fields)))
+    sent = datetime.now(UTC)
+    on_apimart = Claim(
+        gateway="apimart",
+        seedance_conn_id="moved_primary",
+        remote_task_id=None,
+        request_sha256=fingerprint,
+        submitted_at=sent.isoformat(),
+        deadline=(sent + timedelta(hours=2)).isoformat(),
+        airflow={"dag_id": "another_run", "run_id": "r", "task_id": "generate", "map_index": -1, "try_number": 1},
+        answer_by=(sent + timedelta(minutes=5)).isoformat(),
+    )
+    write_claim(output, on_apimart)
+    waiting = reservations.wait_for_answer
+
+    def moved_while_this_run_waits(reservation, *args):
+        if reservation.seedance_conn_id == "moved_primary":  # P2: refused there, reserved again on imini, died
+            now = datetime.now(UTC)
+            moved = replace(on_apimart, gateway="imini", seedance_conn_id="moved_second", submitted_at=now.isoformat())
+            write_claim(output, replace(moved, answer_by=(now + timedelta(seconds=2)).isoformat()))
+        return waiting(reservation, *args)
+
+    monkeypatch.setattr(reservations, "wait_for_answer", moved_while_this_run_waits)
+    with start_simulator(simulator_config()) as simulator:
+        primary = _connection(simulator.gateway_url("apimart"), "apimart", failover=["moved_second"])
+        monkeypatch.setenv("AIRFLOW_CONN_MOVED_PRIMARY", primary)
+        monkeypatch.setenv("AIRFLOW_CONN_MOVED_SECOND", _connection(simulator.gateway_url("imini"), "imini"))
+        args = ", ".join(f"{name}={value!r}" for name, value in {**fields, "output_path": str(output)}.items())
+        generate = f"seedance_conn_id='moved_primary', {args}, deferrable=False"
+        run = run_dag("failover_moved", dag_of("failover_moved", {"generate": generate}))
+        assert _states(run)[("generate", -1)] == TaskInstanceState.FAILED
+        assert _submissions(simulator, "apimart") == 0  # never paid again on the primary
+        assert _submissions(simulator, "imini") == 0
+    claim = _claim(moto_server, f"{PREFIX}/moved.mp4")
+    assert (claim["seedance_conn_id"], claim["remote_task_id"]) == ("moved_second", None)  # left for a person
+    assert "outcome unknown" in _task_output(capfd, caplog)
