@@ -316,8 +316,10 @@ def deployment(request, tmp_path_factory, simulator, moto_server) -> Iterator[De
     ):
         held = [ScriptedFault(kind="hold_after", gateway=gateway, op="submit") for gateway in MODELS]
         hold.simulator.faults.replace(FaultPlan(script=held, slow_seconds=20))  # outlasts the kill
+        # The first submit is held long enough for the other run's task to start while it is in flight: 8 s once
+        # fell short (CI, 48584cf), when the failover DAGs' 26 task processes started beside the racing ones.
         race.simulator.faults.replace(
-            FaultPlan(script=[ScriptedFault(kind="slow", gateway="ark", op="submit")], slow_seconds=8)
+            FaultPlan(script=[ScriptedFault(kind="slow", gateway="ark", op="submit")], slow_seconds=30)
         )
         common = {"BUCKET": BUCKET, "AWS_CONN_ID": AWS_CONN_ID}
         failover.simulator.faults.replace(
