@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 LOCK := requirements/dev.lock
+OVERRIDES := requirements/overrides.txt
 STAMP := $(VENV)/.installed
 
 # The Airflow version matrix: one virtualenv per line, each from its own lock (requirements/matrix/).
@@ -16,10 +17,10 @@ MATRIX_VENVS := .venv-matrix
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(LOCK) $(OVERRIDES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r $(LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r $(LOCK) --override $(OVERRIDES)
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
@@ -73,7 +74,7 @@ demo: $(STAMP)
 	$(PY) -m airflow_provider_seedance.testing.demo
 
 lock:
-	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --override $(OVERRIDES) -o $(LOCK)
 	$(UV) pip compile requirements/scale.in -c $(LOCK) --python-version 3.11 -o requirements/scale.lock
 
 lock-matrix: $(STAMP)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from airflow_provider_seedance.exceptions import Problem, RequestValidationError
+from airflow_provider_seedance.stores.schemes import scheme_support_problem
 
 
 class MediaKind(enum.StrEnum):
@@ -55,7 +56,10 @@ UPSTREAM_SEED_RANGE = (-1, 2**32 - 1)
 
 
 def _check_media(uri: str) -> str:
-    media_kind(uri)
+    if media_kind(uri) is MediaKind.STORAGE:
+        problem = scheme_support_problem(uri.split("://", 1)[0].lower())
+        if problem:
+            raise ValueError(problem)
     return uri
 
 

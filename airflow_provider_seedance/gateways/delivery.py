@@ -3,9 +3,10 @@
 A gateway never reads ``s3://`` or ``file://`` itself. Just before the submit each such input is turned
 into a form the chosen gateway and model take, in the first way of ``order`` that works:
 
-* ``presigned_url``: a time-limited GET URL for an S3 object; the field must take http(s) URLs.
+* ``presigned_url``: a time-limited GET URL signed for the object (S3 presigned, GCS V4 signed, Azure SAS);
+  the field must take http(s) URLs.
 * ``upload``: the bytes are posted to the gateway's own upload endpoint, which answers with a URL.
-* ``asset``: the gateway's asset library audits the file (given a presigned URL) and returns an id
+* ``asset``: the gateway's asset library audits the file (given a signed URL) and returns an id
   sent as ``asset://<id>``.
 * ``inline``: a ``data:`` URI inside the request, where the field takes base64 and the body stays under
   the gateway's request-size limit.
@@ -21,9 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from airflow_provider_seedance.models import MediaInput, MediaKind
-
-# Schemes whose objects can be handed out as presigned GET URLs (through the Amazon provider).
-PRESIGNABLE_SCHEMES = frozenset({"s3", "s3a", "s3n"})
+from airflow_provider_seedance.stores.schemes import SIGNABLE_SCHEMES
 
 
 class Delivery(enum.StrEnum):
@@ -83,7 +82,7 @@ def possible_deliveries(
 ) -> frozenset[Delivery]:
     """Every way a storage or inline input could reach a field that takes ``accepted`` in the body."""
     media = item.media
-    presignable = item.scheme in PRESIGNABLE_SCHEMES
+    presignable = item.scheme in SIGNABLE_SCHEMES
     possible: set[Delivery] = set()
     if MediaKind.URL in accepted:
         if presignable:

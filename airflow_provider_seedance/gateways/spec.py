@@ -232,7 +232,8 @@ def _undeliverable(
             f"deliver this {media}: allow one of {', '.join(sorted(each.value for each in possible))}"
         )
     hint = (
-        "put the file in S3 (s3://bucket/key) so a presigned URL can be sent, or pass a public http(s) URL"
+        "put the file in S3, GCS or Azure Blob Storage (s3://, gs://, abfs://) so a signed URL can be sent, or pass "
+        "a public http(s) URL"
         if MediaKind.URL in sources
         else "this source cannot become one"
     )

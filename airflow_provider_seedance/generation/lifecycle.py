@@ -528,7 +528,7 @@ class Generation:
             return reserve_claim(self.output, reservation)
         except Exception as exc:
             what = f"could not write the claim {storage_uri(claim_path(self.output))} before submitting"
-            if not unwritable(exc):  # a store's passing trouble (a 500, a throttle): a retry reserves again
+            if not unwritable(exc, self.output):  # a store's passing trouble (a 500, a throttle): a retry reserves
                 raise AirflowException(f"{what} ({type(exc).__name__}: {exc}); nothing was submitted.") from exc
             raise ClaimNotWritten(
                 f"{what} ({type(exc).__name__}: {exc}); nothing was submitted. Next: check that the output location "

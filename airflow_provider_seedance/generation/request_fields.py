@@ -14,6 +14,7 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.models import MEDIA_FIELDS, VideoRequest
 from airflow_provider_seedance.outputs.store import storage_uri
+from airflow_provider_seedance.stores.schemes import scheme_support_problem
 
 # The request arguments are the request model's own fields, in its order: no second list to keep in step
 # (a batch item takes every one; the single operator reads each from its attribute of the same name).
@@ -38,8 +39,18 @@ def check_request_shape(arguments: Mapping[str, Any]) -> None:
 
 
 def scheme_problem(name: str, value: Any) -> str | None:
-    """What is wrong with a storage path given as text without a scheme; None when it is fine."""
-    if not isinstance(value, str) or "://" in value:
+    """What is wrong with a storage path: no scheme (given as text), or a scheme whose store is not installed
+    here (or that Airflow's object storage does not read); None when it is fine."""
+    if isinstance(value, ObjectStoragePath):
+        scheme = value.protocol
+    elif isinstance(value, str) and "://" in value:
+        scheme = value.split("://", 1)[0].lower()
+    else:
+        scheme = None
+    if scheme is not None:
+        unsupported = scheme_support_problem(scheme)
+        return f"{name}={str(value)!r}: {unsupported}" if unsupported else None
+    if not isinstance(value, str):
         return None
     hint = f"s3://{value.lstrip('/')}" if not value.startswith("/") else f"file://{value}"
     return (

@@ -1,10 +1,11 @@
 """Deliver storage and inline inputs to the gateway just before the submit, in a form it takes.
 
 Per input, the first way in the user's order that the gateway offers for this model and field (see
-``gateways/delivery.py``) and that fits is used: a presigned S3 GET URL that outlives the generation's
-deadline, the gateway's upload endpoint, its asset library (audited once per content sha256, see
-``assets.py``), or a ``data:`` URI while the request stays under the gateway's body limit. The values
-produced are credentials or bulk data: they go into the submitted request and nowhere else.
+``gateways/delivery.py``) and that fits is used: a signed GET URL (S3 presigned, GCS V4, Azure SAS;
+``stores/``) that outlives the generation's deadline, the gateway's upload endpoint, its asset library
+(audited once per content sha256, see ``assets.py``), or a ``data:`` URI while the request stays under the
+gateway's body limit. The values produced are credentials or bulk data: they go into the submitted request
+and nowhere else.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import ObjectStoragePath
-
-from airflow_provider_seedance.compat import storage_conn_id
 from airflow_provider_seedance.exceptions import MediaDeliveryError, Problem
 from airflow_provider_seedance.gateways.delivery import (
     AssetState,
@@ -33,11 +31,10 @@ from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import AssetRegistry, RegisteredAsset
 from airflow_provider_seedance.media.sources import SourceMedia
 from airflow_provider_seedance.models import VideoRequest
+from airflow_provider_seedance.stores import store_for
 
 log = logging.getLogger(__name__)
 
-# SigV4 presigned URLs live at most 7 days.
-MAX_PRESIGNED_LIFETIME = timedelta(days=7)
 # Room in the body for everything that is not inline media (prompt, fields, JSON punctuation).
 REQUEST_OVERHEAD_BYTES = 256 * 1024
 
@@ -98,7 +95,7 @@ class MediaDelivery:
 
     def _deliver_one(self, source: SourceMedia, form: Delivery) -> str:
         if form is Delivery.PRESIGNED_URL:
-            return presigned_url(_stored(source), self.url_lifetime)
+            return _signed_url(source, self.url_lifetime)
         if form is Delivery.UPLOAD:
             return self.hook.upload(source.filename, source.content_type, source.read_bytes())
         if form is Delivery.ASSET:
@@ -113,7 +110,7 @@ class MediaDelivery:
         if known is not None and self.hook.asset_states([known.asset_id]).get(known.asset_id) is AssetState.ACTIVE:
             log.info("%s: reusing asset %s, approved at %s.", source.input.field, known.asset_id, known.approved_at)
             return known.asset_id
-        url = presigned_url(_stored(source), self.url_lifetime)
+        url = _signed_url(source, self.url_lifetime)
         asset_id = self.hook.create_asset(f"{source.sha256[:16]}-{source.filename}", source.input.media, url)
         log.info(
             "%s: asset %s submitted to %s's library; waiting for its audit.", source.input.field, asset_id, gateway
@@ -158,31 +155,12 @@ class MediaDelivery:
             time.sleep(self.poll_interval)
 
 
-def _stored(source: SourceMedia) -> ObjectStoragePath:
-    """The object a storage input names: only those are offered as presigned URLs or assets."""
+def _signed_url(source: SourceMedia, lifetime: timedelta) -> str:
+    """A GET URL for a stored input, signed with its connection by its store (``stores/``): S3 presigned, GCS V4
+    signed or Azure SAS, valid for ``lifetime`` (at most 7 days). Only stored inputs are offered as signed URLs
+    or assets."""
     assert source.path is not None, f"{source.input.field} is not in storage"
-    return source.path
-
-
-def presigned_url(path: ObjectStoragePath, lifetime: timedelta) -> str:
-    """A GET URL for an S3 object, signed with the path's connection, valid for ``lifetime`` (max 7 days)."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    if lifetime > MAX_PRESIGNED_LIFETIME:
-        log.warning("Presigned URLs live at most 7 days; %s is longer than that.", lifetime)
-        lifetime = MAX_PRESIGNED_LIFETIME
-    bucket, _, key = path.path.partition("/")  # the plain path: ``bucket`` may carry ``conn_id@`` before 3.2
-    url = S3Hook(aws_conn_id=storage_conn_id(path)).generate_presigned_url(
-        client_method="get_object", params={"Bucket": bucket, "Key": key}, expires_in=int(lifetime.total_seconds())
-    )
-    if not url:
-        raise MediaDeliveryError(
-            Problem(
-                "media", f"s3://{bucket}/{key}", "could not be presigned; check the media connection's credentials"
-            ),
-            retryable=True,
-        )
-    return url
+    return store_for(source.path).signed_url(source.path, lifetime)
 
 
 def _inline_size(source: SourceMedia) -> int:
@@ -194,6 +172,6 @@ def _too_big_to_inline(source: SourceMedia, inline_size: int, spec: ModelSpec) -
     return Problem(
         source.input.field,
         f"{shorten(source.input.uri)}: {inline_size / 1024 / 1024:.1f} MiB as base64",
-        f"the request body may hold at most {limit / 1024 / 1024:.0f} MiB on this gateway; put the file in S3 "
-        "(a presigned URL is sent instead) or use a smaller file",
+        f"the request body may hold at most {limit / 1024 / 1024:.0f} MiB on this gateway; put the file in S3, GCS "
+        "or Azure Blob Storage (a signed URL is sent instead) or use a smaller file",
     )

@@ -7,7 +7,7 @@ import json
 import pytest
 from airflow.utils.state import TaskInstanceState
 
-from airflow_provider_seedance.outputs import store as storage
+from airflow_provider_seedance.stores import s3 as s3_store
 from tests.conftest import AWS_CONN_ID, BUCKET, SIM_KEY, s3_client
 from tests.support.dag_runs import MODELS, _claim, _single, _submissions, _task_output
 
@@ -144,8 +144,8 @@ def test_an_unusable_s3_upload_setting_fails_before_paying(
     extra["service_config"] = {"s3": {"extra_args": {"ServerSideEncription": "AES256"}}}  # a typo of the argument
     connection = {"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}
     monkeypatch.setenv(f"AIRFLOW_CONN_{AWS_CONN_ID.upper()}", json.dumps(connection))  # the output connection
-    storage._s3_hook.cache_clear()  # hooks are kept per process; a worker runs each task in a new one
-    request.addfinalizer(storage._s3_hook.cache_clear)
+    s3_store._s3_hook.cache_clear()  # hooks are kept per process; a worker runs each task in a new one
+    request.addfinalizer(s3_store._s3_hook.cache_clear)
     run = run_dag(
         "mistake_sse_typo",
         _single(

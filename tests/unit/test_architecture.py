@@ -24,6 +24,7 @@ LAYERS = {
     "compat.py": 1,
     "models.py": 1,
     "media/limits.py": 1,
+    "stores/schemes.py": 1,
     "get_provider_info.py": 1,
     # pure protocol and prices (no I/O); the simulator stands beside them, on its own
     "gateways/": 2,
@@ -36,6 +37,7 @@ LAYERS = {
     "outputs/": 4,
     "media/": 4,
     "links/": 4,
+    "stores/": 4,
     "observability/": 4,
     # the engine, and the review loop's parts (takes, answers, what a reviewer reads, publishing)
     "generation/": 5,
