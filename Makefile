@@ -8,14 +8,22 @@ UV_VERSION := 0.13.9
 LOCK := requirements/dev.lock
 OVERRIDES := requirements/overrides.txt
 STAMP := $(VENV)/.installed
+# Azurite, the Azure Blob Storage server the storage tests write to (npm; airflow_provider_seedance/testing/azure.py).
+AZURITE_VERSION := 3.37.0
+AZURITE := $(VENV)/azurite/node_modules/.bin/azurite-blob
 
 # The Airflow version matrix: one virtualenv per line, each from its own lock (requirements/matrix/).
 MATRIX ?= 3.0 3.1 3.2 3.3.0
 MATRIX_VENVS := .venv-matrix
 
-.PHONY: install test test-fast coverage lint demo lock lock-matrix test-matrix test-install clean
+.PHONY: install install-azurite test test-fast coverage lint demo lock lock-matrix test-matrix test-install clean
 
 install: $(STAMP)
+
+install-azurite: $(AZURITE)
+
+$(AZURITE):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/azurite azurite@$(AZURITE_VERSION)
 
 $(STAMP): pyproject.toml $(LOCK) $(OVERRIDES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +54,7 @@ PYTEST_ARGS ?=
 # use the gaps the pytest workers leave while they wait on servers, instead of slowing the tests down. Lint's
 # output is printed after the tests'; either failing fails the target.
 LINT_LOG := .lint.log
-test: $(STAMP)
+test: $(STAMP) $(AZURITE)
 	@nice -n 19 $(MAKE) --no-print-directory lint >$(LINT_LOG) 2>&1 & lint=$$!; \
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS); tests=$$?; \
 	wait $$lint; linted=$$?; cat $(LINT_LOG); \
@@ -54,7 +62,7 @@ test: $(STAMP)
 
 # The edit loop: unit + integration, no Airflow database and no DAG run. Nothing there waits, so two workers
 # (35 s on 2 cores) beat three (42 s).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(AZURITE)
 	$(VENV)/bin/pytest $(subst -n $(PYTEST_WORKERS),-n 2,$(PYTEST_PARALLEL)) $(PYTEST_ARGS) tests/unit tests/integration
 
 # Line coverage of the package over every tier (pytest-cov combines the workers' data).

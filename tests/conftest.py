@@ -20,6 +20,8 @@ _AIRFLOW_HOME = tempfile.mkdtemp(prefix="seedance-airflow-home-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+# Read when gcsfs is imported: the local GCS server speaks no gRPC, where gcsfs asks a bucket for its layout.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 
 from airflow_provider_seedance.simulator import FaultPlan, RunningSimulator, SimulatorConfig, start_simulator  # noqa: E402
@@ -121,6 +123,50 @@ def moto_server() -> Iterator[str]:
     s3_client(endpoint).create_bucket(Bucket=BUCKET)
     yield endpoint
     server.stop()
+
+
+GCS_CONN_ID = "gcs_local"
+AZURE_CONN_ID = "azure_local"
+
+
+@pytest.fixture(scope="session")
+def gcs_server() -> Iterator[object]:
+    """fake-gcs-server with bucket ``BUCKET``; ``AIRFLOW_CONN_GCS_LOCAL`` reaches it through the Google provider."""
+    _needs_extra("airflow.providers.google", "google")
+    from airflow_provider_seedance.testing.gcs import local_gcs
+
+    with local_gcs() as gcs:
+        os.environ[f"AIRFLOW_CONN_{GCS_CONN_ID.upper()}"] = gcs.connection()
+        gcs.create_bucket(BUCKET)
+        yield gcs
+
+
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[object]:
+    """Azurite with container ``BUCKET``; ``AIRFLOW_CONN_AZURE_LOCAL`` reaches it through the Azure provider."""
+    _needs_extra("airflow.providers.microsoft.azure", "azure")
+    from airflow_provider_seedance.testing.azure import local_azurite
+
+    with local_azurite() as azurite:
+        os.environ[f"AIRFLOW_CONN_{AZURE_CONN_ID.upper()}"] = azurite.connection()
+        azurite.create_container(BUCKET)
+        yield azurite
+
+
+def _needs_extra(module: str, extra: str) -> None:
+    """Skip where the store's provider is not installed: the matrix lanes' locks carry only the Amazon one."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"the [{extra}] extra is not installed here ({module})")
+
+
+@pytest.fixture(params=["s3", "gcs", "azure"])
+def cloud_store(request):
+    """Each cloud object store in turn, on its real protocol server: a ``tests.support.stores.CloudStore``."""
+    from tests.support.stores import CloudStore
+
+    return CloudStore.started(request.param, request)
 
 
 @pytest.fixture(scope="session")

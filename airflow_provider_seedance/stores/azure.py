@@ -15,11 +15,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
-from airflow_provider_seedance.stores.base import ObjectStore, capped, storage_uri
+from airflow_provider_seedance.stores.base import ObjectStore, capped, report_output, storage_uri
 from airflow_provider_seedance.stores.schemes import AZURE
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ class AzureStore(ObjectStore):
 
     def upload(self, source: io.BufferedIOBase, destination: ObjectStoragePath, content_type: str) -> None:
         self._upload(destination, source, content_type, overwrite=True)
-        get_hook_lineage_collector().add_output_asset(context=destination, uri=storage_uri(destination))
+        report_output(destination)
 
     def create(self, data: bytes, destination: ObjectStoragePath, content_type: str) -> bool:
         from azure.core.exceptions import ResourceExistsError

@@ -14,6 +14,7 @@ import logging
 import shutil
 from datetime import timedelta
 
+from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.exceptions import MediaDeliveryError, Problem
@@ -44,8 +45,9 @@ class ObjectStore:
         """Everything ``source`` reads, at ``destination``; nothing there if reading it raises."""
         self.make_parent(destination)
         # One file's own transaction, not ``fs.transaction``: that is shared by every thread using the
-        # (cached) filesystem, and would hold other writes back until this one ends.
-        file = destination.open("wb", autocommit=False, **self.open_options(content_type))
+        # (cached) filesystem, and would hold other writes back until this one ends. Through the filesystem,
+        # not ``ObjectStoragePath.open``, whose lineage would name the path with its ``conn_id@``.
+        file = destination.fs.open(destination.path, "wb", autocommit=False, **self.open_options(content_type))
         try:
             with file:
                 shutil.copyfileobj(source, file, COPY_BUFFER)
@@ -53,6 +55,7 @@ class ObjectStore:
             file.discard()
             raise
         file.commit()
+        report_output(destination)
 
     def create(self, data: bytes, destination: ObjectStoragePath, content_type: str) -> bool:
         """Write ``data`` only where nothing exists yet; False when something was there first."""
@@ -85,6 +88,11 @@ class ObjectStore:
     def open_options(self, content_type: str) -> dict[str, object]:
         """What the store's fsspec file takes to set the object's type (nothing for a plain file system)."""
         return {}
+
+
+def report_output(destination: ObjectStoragePath) -> None:
+    """Tell Airflow's hook lineage that the task wrote ``destination`` (by its plain URI)."""
+    get_hook_lineage_collector().add_output_asset(context=destination, uri=storage_uri(destination))
 
 
 def capped(lifetime: timedelta, kind: str) -> timedelta:

@@ -14,11 +14,10 @@ import os
 import shutil
 from collections.abc import Iterator
 
-from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.outputs.layout import partial_name
-from airflow_provider_seedance.stores.base import COPY_BUFFER, ObjectStore, storage_uri
+from airflow_provider_seedance.stores.base import COPY_BUFFER, ObjectStore, report_output
 
 
 class LocalStore(ObjectStore):
@@ -30,7 +29,7 @@ class LocalStore(ObjectStore):
             with destination.fs.open(temporary, "wb") as file:
                 shutil.copyfileobj(source, file, COPY_BUFFER)
             os.replace(temporary, destination.path)
-        get_hook_lineage_collector().add_output_asset(context=destination, uri=storage_uri(destination))
+        report_output(destination)
 
     def create(self, data: bytes, destination: ObjectStoragePath, content_type: str) -> bool:
         """Written whole to a hidden sibling, then hard-linked to the final name, which fails if the name exists."""

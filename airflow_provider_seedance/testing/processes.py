@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TypeVar
 
+import httpx
 import psutil
 
 T = TypeVar("T")
@@ -28,6 +29,15 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]  # typeshed types the address as Any (its shape depends on the family)
         return port
+
+
+def answers(url: str) -> bool:
+    """Whether a server answers ``url`` over HTTP at all (any status): it has started listening."""
+    try:
+        httpx.get(url, timeout=2)
+    except httpx.TransportError:
+        return False
+    return True
 
 
 def tree_cpu_seconds(pid: int) -> float:

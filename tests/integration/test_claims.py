@@ -1,7 +1,9 @@
 """Claims beside the output: written whole, read back, ignored when foreign or broken, removed when done;
 reserved only where none exists, so that of many producers racing for one output exactly one wins.
 
-Against moto's S3 server and the local file system, the two kinds of store users point outputs at.
+Against each cloud store's real protocol server (moto's S3, fake-gcs-server, Azurite) and the local file system:
+each creates a reservation with its own conditional write (S3 and Azure ``If-None-Match: *``, GCS
+``ifGenerationMatch=0``, a hard link on disk).
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.outputs.claims import Claim, read_claim, remove_claim, reserve_claim, write_claim
 from airflow_provider_seedance.outputs.layout import claim_path
+from airflow_provider_seedance.outputs.store import unwritable
 from tests.conftest import AWS_CONN_ID, BUCKET, s3_client
 from tests.support.claims import CLAIM
+from tests.support.stores import CloudStore
 
 RESERVATION = replace(CLAIM, remote_task_id=None, answer_by="2026-12-01T20:05:00+00:00")
 
 
-@pytest.fixture(params=["s3", "file"])
+@pytest.fixture(params=["s3", "gcs", "azure", "file"])
 def output(request, tmp_path) -> ObjectStoragePath:
-    if request.param == "s3":
-        request.getfixturevalue("moto_server")
-        return ObjectStoragePath(f"s3://{BUCKET}/claims/{tmp_path.name}/clip.mp4", conn_id=AWS_CONN_ID)
-    return ObjectStoragePath(f"file://{tmp_path}/out/clip.mp4")
+    if request.param == "file":
+        return ObjectStoragePath(f"file://{tmp_path}/out/clip.mp4")
+    return CloudStore.started(request.param, request).path(f"claims/{tmp_path.name}/clip.mp4")
 
 
 def test_a_written_claim_reads_back_and_sits_beside_the_output(output):
@@ -113,10 +116,13 @@ def test_of_many_producers_racing_for_one_output_exactly_one_reserves_it(output)
     assert [path.name for path in claim_path(output).parent.iterdir()] == ["clip.mp4.claim.json"]  # no leftovers
 
 
-def test_reserving_where_the_bucket_does_not_exist_raises(moto_server):
-    output = ObjectStoragePath("s3://no-such-bucket-for-reservations/x.mp4", conn_id=AWS_CONN_ID)
-    with pytest.raises(Exception, match="NoSuchBucket"):
+def test_reserving_where_the_bucket_does_not_exist_raises_as_unwritable(cloud_store):
+    output = ObjectStoragePath(
+        f"{cloud_store.scheme}://no-such-bucket-for-reservations/x.mp4", conn_id=cloud_store.conn_id
+    )
+    with pytest.raises(Exception, match="(?i)bucket|container") as raised:  # each store's own words
         reserve_claim(output, RESERVATION)
+    assert unwritable(raised.value, output), raised.value  # a retry cannot help: the task fails with the next step
 
 
 def test_a_claim_replaced_while_it_is_read_reads_whole(output):
