@@ -3,9 +3,11 @@ moto's S3 server."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 from airflow.utils.state import TaskInstanceState
@@ -13,6 +15,7 @@ from airflow.utils.state import TaskInstanceState
 from tests.conftest import BUCKET, dag_test, s3_client
 from tests.support.dag_runs import _object
 from tests.support.examples import EXAMPLES, _dag_bag, _load, uninstall_examples
+from tests.support.stores import CloudStore
 
 # One worker runs them all, in order: the follow-up example checks the videos the others stored.
 pytestmark = pytest.mark.xdist_group("example_dags")
@@ -154,6 +157,27 @@ def test_storyboard_chains_last_frames_into_first_frames(examples, moto_server):
     second = json.loads(_object(moto_server, next(k for k in keys if k.endswith("shot_2.mp4.json"))))
     assert second["request"]["first_frame"].endswith("shot_1.last_frame.png")
     assert second["inputs"][0]["delivered_as"] == "presigned_url"
+
+
+def test_storyboard_runs_with_its_outputs_in_gcs(examples, gcs_server, simulator, monkeypatch, request):
+    """A Composer team's run: every video, last frame and manifest in GCS, each last frame handed to the next shot's
+    gateway as a V4 signed URL that the simulator fetched."""
+    gcs = CloudStore.started("gcs", request)
+    monkeypatch.setenv("SEEDANCE_OUTPUT_BASE", gcs.uri("examples-gcs"))
+    monkeypatch.setenv("SEEDANCE_OUTPUT_CONN", gcs.conn_id)
+    _succeeded(dag_test(_load("seedance_storyboard").dag))
+    keys = gcs.keys("examples-gcs/storyboard/")
+    assert [key.rsplit("/", 1)[1] for key in keys if not key.endswith(".json")] == [
+        f"shot_{shot}.{kind}" for shot in (1, 2, 3) for kind in ("last_frame.png", "mp4")
+    ]
+    second = json.loads(gcs.read(next(key for key in keys if key.endswith("shot_2.mp4.json"))))
+    last_frame = next(key for key in keys if key.endswith("shot_1.last_frame.png"))
+    assert second["request"]["first_frame"] == gcs.uri(last_frame)
+    (record,) = second["inputs"]
+    assert record["delivered_as"] == "presigned_url"
+    assert record["sha256"] == hashlib.sha256(gcs.read(last_frame)).hexdigest()
+    reply = httpx.get(f"{simulator.base_url}/_simulator/tasks/ark/{second['remote_task_id']}", timeout=10)
+    assert [each["sha256"] for each in reply.json()["inputs"]] == [record["sha256"]]
 
 
 def test_submit_then_join_stores_each_video_through_its_sensor(examples, moto_server, simulator):
