@@ -78,7 +78,7 @@ def cloud(env, gcs_server, azurite_server, run_dag, request, capfd, caplog) -> S
                 for gateway, model in REFERENCE_VIDEO.items()
             }
         )
-        body = dag_of("cloud_stores", tasks, output_conn_id="None").replace("output_conn_id=None, ", "")
+        body = dag_of("cloud_stores", tasks, output_conn_id=None)
         first = task_instances(run_dag("cloud_stores", body))
         submissions = {gateway: _submissions(env, gateway) for gateway in {*FIRST_FRAME, *REFERENCE_VIDEO}}
         logs = _task_output(capfd, caplog)
@@ -150,3 +150,45 @@ def test_no_signature_is_kept_in_manifests_xcoms_trigger_rows_or_logs(cloud):
         texts.update({f"trigger {row.id}": json.dumps(row.kwargs, default=str) for row in session.query(Trigger)})
     leaks = {name: match.group() for name, text in texts.items() if (match := LEAKS.search(text))}
     assert leaks == {}
+
+
+@pytest.mark.parametrize("store", ["gcs", "azure"])
+def test_new_bytes_under_the_same_name_are_a_new_request(env, run_dag, request, store):
+    where = CloudStore.started(store, request)
+    source = where.uri(f"etl/changes/{store}.png")
+    body = dag_of(
+        f"cloud_changed_{store}",
+        {
+            "generate": f"seedance_conn_id='sim_ark', model={FIRST_FRAME['ark']!r}, prompt='a kettle', "
+            f"first_frame={source!r}, output_path={where.uri(f'cloud/changes/{store}.mp4')!r}"
+        },
+        output_conn_id=repr(where.conn_id),
+    )
+    where.put(f"etl/changes/{store}.png", png(colour=(5, 5, 5)))
+    run_dag(f"cloud_changed_{store}", body)
+    run_dag(f"cloud_changed_{store}", body)
+    assert _submissions(env, "ark") == 1  # same name, same bytes: the stored video
+    where.put(f"etl/changes/{store}.png", png(colour=(250, 250, 250)))
+    run_dag(f"cloud_changed_{store}", body)
+    assert _submissions(env, "ark") == 2
+
+
+@pytest.mark.parametrize("store", ["gcs", "azure"])
+def test_a_missing_object_fails_before_any_request(env, run_dag, request, capfd, caplog, store):
+    where = CloudStore.started(store, request)
+    missing = where.uri("etl/nowhere.png")
+    run = run_dag(
+        f"cloud_missing_{store}",
+        dag_of(
+            f"cloud_missing_{store}",
+            {
+                "generate": f"seedance_conn_id='sim_ark', model={FIRST_FRAME['ark']!r}, prompt='x', retries=2, "
+                f"first_frame={missing!r}, output_path={where.uri('cloud/missing.mp4')!r}"
+            },
+            output_conn_id=repr(where.conn_id),
+        ),
+    )
+    (ti,) = run.get_task_instances()
+    assert (ti.state, ti.try_number) == (TaskInstanceState.FAILED, 1)  # no retry can fix it
+    assert env.simulator.stats.snapshot()["gateways"].get("ark", {}) == {}
+    assert f"first_frame={missing!r}: no such object; check the path and media_conn_id" in _task_output(capfd, caplog)

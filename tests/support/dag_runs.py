@@ -114,14 +114,17 @@ class SharedRuns:
         return made
 
 
-def dag_of(dag_id: str, tasks: Mapping[str, str], preamble: str = "", output_conn_id: str = "AWS_CONN_ID") -> str:
+def dag_of(
+    dag_id: str, tasks: Mapping[str, str], preamble: str = "", output_conn_id: str | None = "AWS_CONN_ID"
+) -> str:
     """A DAG source for ``run_dag`` with one generation task per entry (task id -> the operator's keyword
     arguments as Python source), none depending on another; ``preamble`` goes before the DAG; ``output_conn_id``
-    is Python source too (the name the DAG defines, or a quoted id)."""
+    is Python source too (the name the DAG defines, or a quoted id), or None where each task gives its own."""
+    shared = "" if output_conn_id is None else f"output_conn_id={output_conn_id}, "
     operators = "".join(
         f"""
     SeedanceGenerateVideoOperator(
-        task_id={task_id!r}, output_conn_id={output_conn_id}, poll_interval=0.01, {arguments}
+        task_id={task_id!r}, {shared}poll_interval=0.01, {arguments}
     )"""
         for task_id, arguments in tasks.items()
     )
