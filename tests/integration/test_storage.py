@@ -24,7 +24,7 @@ from airflow_provider_seedance.outputs.store import (
     write_text,
 )
 from airflow_provider_seedance.testing.s3 import s3_connection
-from tests.conftest import AWS_CONN_ID, BUCKET, s3_client
+from tests.conftest import BUCKET, s3_client
 
 MIB = 1024 * 1024
 
@@ -54,18 +54,6 @@ def _s3_object(moto_server: str, key: str) -> bytes:
     return s3_client(moto_server).get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
 
-def test_multipart_upload_to_s3_is_byte_for_byte(moto_server, hook, big_file):
-    url, data = big_file
-    destination = ObjectStoragePath(f"s3://{BUCKET}/videos/big.mp4", conn_id=AWS_CONN_ID)
-    stored = store_stream(_opener(hook, url), destination)
-    assert stored.uri == f"s3://{BUCKET}/videos/big.mp4"
-    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
-    assert _s3_object(moto_server, "videos/big.mp4") == data
-    head = s3_client(moto_server).head_object(Bucket=BUCKET, Key="videos/big.mp4")
-    assert head["ContentType"] == "video/mp4"
-    assert head["ETag"].endswith('-2"')  # two parts: s3transfer's multipart upload
-
-
 def test_a_big_video_lands_byte_for_byte_and_typed(cloud_store, hook, big_file):
     url, data = big_file
     stored = store_stream(_opener(hook, url), cloud_store.path("videos/big.mp4"))
@@ -73,6 +61,8 @@ def test_a_big_video_lands_byte_for_byte_and_typed(cloud_store, hook, big_file):
     assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
     assert cloud_store.read("videos/big.mp4") == data
     assert cloud_store.content_type("videos/big.mp4") == "video/mp4"
+    if cloud_store.name == "s3":  # two parts: s3transfer's multipart upload
+        assert s3_client(cloud_store.server).head_object(Bucket=BUCKET, Key="videos/big.mp4")["ETag"].endswith('-2"')
 
 
 def test_small_object_is_one_put(cloud_store, hook, file_server):
