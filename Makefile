@@ -88,7 +88,7 @@ lock:
 lock-matrix: $(STAMP)
 	for line in $(MATRIX); do \
 		$(UV) pip compile pyproject.toml requirements/matrix/airflow-$$line.in --extra dev --python-version 3.11 \
-			-o requirements/matrix/airflow-$$line.lock || exit 1; \
+			--override $(OVERRIDES) -o requirements/matrix/airflow-$$line.lock || exit 1; \
 	done
 
 clean:
