@@ -31,7 +31,7 @@ from airflow_provider_seedance.hooks.seedance import SeedanceHook
 from airflow_provider_seedance.media.assets import AssetRegistry, RegisteredAsset
 from airflow_provider_seedance.media.sources import SourceMedia
 from airflow_provider_seedance.models import VideoRequest
-from airflow_provider_seedance.stores import store_for
+from airflow_provider_seedance.stores.registry import store_for
 
 log = logging.getLogger(__name__)
 

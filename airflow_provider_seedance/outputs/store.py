@@ -24,8 +24,8 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.hooks.downloads import ArtifactStream
 from airflow_provider_seedance.outputs.download import MAX_RESUMES, DownloadReader, OpenStream
-from airflow_provider_seedance.stores import storage_uri, store_for
-from airflow_provider_seedance.stores.base import COPY_BUFFER
+from airflow_provider_seedance.stores.base import COPY_BUFFER, storage_uri
+from airflow_provider_seedance.stores.registry import store_for
 
 __all__ = ["StoredObject", "storage_uri"]
 

@@ -139,3 +139,17 @@ def test_every_error_class_is_in_the_one_tree():
             if ours and issubclass(value, BaseException) and not issubclass(value, SeedanceError):
                 outside.append(f"{module.__name__}.{name}")
     assert outside == []
+
+
+def test_the_dialects_and_the_request_model_load_without_airflow_or_a_store_library():
+    # Static imports miss a package ``__init__``'s own imports (stores/schemes.py is read by the dialects):
+    # a fresh interpreter shows what importing them really loads.
+    import json
+    import subprocess
+    import sys
+
+    modules = ", ".join(f"airflow_provider_seedance.{name}" for name in ("models", "gateways.ark", "gateways.delivery"))
+    probe = f"import json, sys, {modules}; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    heavy = {"airflow", "httpx", "fsspec", "gcsfs", "adlfs", "boto3", "google", "azure"}
+    assert not heavy & set(json.loads(loaded)), loaded

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.stores import schemes, store_for
+from airflow_provider_seedance.stores import schemes
 from airflow_provider_seedance.stores.base import MAX_SIGNED_URL_LIFETIME, capped
+from airflow_provider_seedance.stores.registry import store_for
 from airflow_provider_seedance.stores.schemes import AZURE, GCS, S3, SIGNABLE_SCHEMES, scheme_support_problem
 
 
