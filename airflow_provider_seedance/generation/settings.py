@@ -40,16 +40,17 @@ class GenerationSettings:
     """The settings every generation of a Seedance operator shares.
 
     :param seedance_conn_id: the ``seedance`` connection (API key, base URL, gateway). Templated.
-    :param output_conn_id: the connection for the output paths (e.g. an ``aws`` connection). Templated.
+    :param output_conn_id: the connection for the output paths (an ``aws``, ``google_cloud_platform`` or
+        ``wasb`` connection). Templated.
     :param media_conn_id: the connection that reads media inputs given as storage URIs (and signs
-        their presigned URLs); defaults to ``output_conn_id``. Templated.
+        their URLs); defaults to ``output_conn_id``. Templated.
     :param media_delivery: the ways a storage (or inline) input may reach the gateway, in the order to
-        try them: ``presigned_url`` (S3 only; valid past the generation's deadline), ``upload`` (the
-        gateway's upload endpoint: apimart images), ``asset`` (the gateway's asset library, audited
-        once per content: JimmyAI SP models), ``inline`` (a base64 ``data:`` URI where the gateway takes
-        one and the body stays under its limit). Default: all four, in that order. Inputs are checked
-        against the gateway's documented limits (format, size, dimensions, duration, frame rate) before
-        anything is paid for.
+        try them: ``presigned_url`` (a GET URL the input's store signs: S3, GCS or Azure; valid past the
+        generation's deadline), ``upload`` (the gateway's upload endpoint: apimart images), ``asset`` (the
+        gateway's asset library, audited once per content: JimmyAI SP models), ``inline`` (a base64
+        ``data:`` URI where the gateway takes one and the body stays under its limit). Default: all four,
+        in that order. Inputs are checked against the gateway's documented limits (format, size,
+        dimensions, duration, frame rate) before anything is paid for.
     :param asset_registry_path: where approved asset ids are remembered by content sha256 (default:
         ``.seedance-assets`` at the top of the output's bucket, or beside a local output). Templated.
     :param skip_existing: when an output and its manifest already exist, return them without

@@ -24,6 +24,7 @@ from airflow_provider_seedance.gateways.fields import shorten, shorten_inline
 from airflow_provider_seedance.media.limits import MediaInfo, MediaLimits, input_problems, total_duration_problems
 from airflow_provider_seedance.media.probe import probe
 from airflow_provider_seedance.models import MediaInput, MediaKind, VideoRequest
+from airflow_provider_seedance.stores.registry import store_for
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,11 @@ def _from_storage(item: MediaInput, path: ObjectStoragePath) -> SourceMedia:
             info = _probe(item, stream)
     except FileNotFoundError:
         raise _unusable(item, "no such object; check the path and media_conn_id") from None
-    except PermissionError as exc:  # s3fs's reading of a 403; other OSErrors are transient and propagate
-        raise _unusable(item, f"access denied ({exc}); check media_conn_id's credentials") from None
+    except Exception as exc:  # a 401/403, each store in its own words; anything else is transient and propagates
+        if isinstance(exc, PermissionError) or store_for(path).denied(exc):
+            said = " ".join(str(exc).split())  # one line: stores answer in several
+            raise _unusable(item, f"access denied ({said}); check media_conn_id's credentials") from None
+        raise
     content_type = _content_type(path.name, info)
     return SourceMedia(item, size, digest.hexdigest(), content_type, info, path=path)
 

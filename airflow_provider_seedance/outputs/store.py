@@ -108,8 +108,15 @@ def create_json(destination: ObjectStoragePath, document: dict[str, Any]) -> boo
     same name exactly one wins: S3's ``If-None-Match: *``, GCS's ``ifGenerationMatch=0``, Azure's
     ``If-None-Match: *`` and a hard link on a local disk. Other schemes check, then write: two writers
     within that gap can both succeed, which is logged (and said in docs/guides/spend-control.md).
+
+    A store's client retries a write whose answer was lost; when the first one had landed, the retry is
+    refused as "exists". The document found then is this one (a claim holds its try and the moment it was
+    made), so that is a success, not another writer's claim.
     """
-    return store_for(destination).create(_json_text(document).encode(), destination, _content_type(destination))
+    data = _json_text(document).encode()
+    if store_for(destination).create(data, destination, _content_type(destination)):
+        return True
+    return read_json(destination) == json.loads(data)
 
 
 def unwritable(exc: BaseException, destination: ObjectStoragePath) -> bool:

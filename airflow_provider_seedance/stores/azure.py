@@ -13,35 +13,32 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
-from airflow_provider_seedance.stores.base import ObjectStore, capped, report_output, storage_uri
+from airflow_provider_seedance.stores.base import (
+    MAX_SIGNED_URL_LIFETIME,
+    ObjectStore,
+    bucket_and_key,
+    cannot_sign,
+    capped,
+    report_output,
+    storage_uri,
+)
 from airflow_provider_seedance.stores.schemes import AZURE
 
 if TYPE_CHECKING:
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
-# Error codes of Blob Storage that no retry of a write can change.
-UNWRITABLE_AZURE_CODES = frozenset(
-    {
-        "ContainerNotFound",
-        "AuthenticationFailed",
-        "AuthorizationFailure",
-        "AuthorizationPermissionMismatch",
-        "InvalidAuthenticationInfo",
-        "AccountIsDisabled",
-    }
-)
+# Error codes of Blob Storage, beyond refused credentials (any 401 or 403), that no retry of a write can change.
+UNWRITABLE_AZURE_CODES = frozenset({"ContainerNotFound", "AccountIsDisabled"})
 # A SAS is valid from a few minutes back, so a gateway whose clock runs behind ours can use it at once.
 CLOCK_SKEW = timedelta(minutes=5)
 
 
 class AzureStore(ObjectStore):
-    exclusive_create = True
-
     def check(self, destination: ObjectStoragePath) -> None:
         _wasb_hook(_conn_id(destination))
 
@@ -54,26 +51,44 @@ class AzureStore(ObjectStore):
 
         try:
             self._upload(destination, data, content_type, overwrite=False)
-        except ResourceExistsError:  # 409 BlobAlreadyExists (or 412): another writer was first
-            return False
+        except ResourceExistsError as exc:
+            if getattr(exc, "error_code", None) != "BlobAlreadyExists":  # a container being deleted, a folder...
+                raise
+            return False  # another writer was first
         return True
 
+    def denied(self, exc: BaseException) -> bool:
+        return getattr(exc, "status_code", None) in (401, 403)
+
     def unwritable(self, exc: BaseException) -> bool:
-        return getattr(exc, "error_code", None) in UNWRITABLE_AZURE_CODES
+        return self.denied(exc) or getattr(exc, "error_code", None) in UNWRITABLE_AZURE_CODES
 
     def signed_url(self, path: ObjectStoragePath, lifetime: timedelta) -> str:
+        from azure.core.credentials import AzureSasCredential
+        from azure.core.exceptions import HttpResponseError
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
-        service = _wasb_hook(_conn_id(path)).get_conn()
+        conn_id = storage_conn_id(path)
+        if conn_id is None:
+            raise cannot_sign(path, conn_id, "no connection names the credentials to sign with")
+        service = _wasb_hook(conn_id).get_conn()
         container, blob = _container_and_blob(path)
         now = datetime.now(UTC)
-        expiry = now + capped(lifetime, AZURE.signed_url)
         account_key = getattr(service.credential, "account_key", None)
-        signing = (
-            {"account_key": account_key}
-            if account_key
-            else {"user_delegation_key": service.get_user_delegation_key(now - CLOCK_SKEW, expiry)}
-        )
+        if account_key:
+            expiry = now + capped(lifetime, AZURE.signed_url)
+            signing: dict[str, Any] = {"account_key": account_key}
+        elif service.credential is None or isinstance(service.credential, AzureSasCredential):
+            raise cannot_sign(path, conn_id, "it connects with a SAS token or anonymously, and neither can sign")
+        else:
+            # A user delegation key lives at most 7 days from now: a little less, for a clock ahead of Azure's.
+            expiry = now + min(capped(lifetime, AZURE.signed_url), MAX_SIGNED_URL_LIFETIME - CLOCK_SKEW)
+            try:
+                signing = {"user_delegation_key": service.get_user_delegation_key(now - CLOCK_SKEW, expiry)}
+            except HttpResponseError as exc:
+                if self.denied(exc):
+                    raise cannot_sign(path, conn_id, f"Azure refused it a user delegation key ({exc.reason})") from None
+                raise
         sas = generate_blob_sas(
             account_name=str(service.account_name),
             container_name=container,
@@ -101,7 +116,7 @@ class AzureStore(ObjectStore):
 
 def _container_and_blob(path: ObjectStoragePath) -> tuple[str, str]:
     """``abfs://container/a/b.mp4`` (or ``container@account.dfs.core.windows.net/...``): container and blob name."""
-    container, _, blob = path.path.partition("/")
+    container, blob = bucket_and_key(path)
     return container.split("@", 1)[0], blob
 
 

@@ -35,9 +35,6 @@ def storage_uri(path: ObjectStoragePath) -> str:
 class ObjectStore:
     """Any fsspec store Airflow's object storage reads."""
 
-    # Whether ``create`` is one step on the server (a conditional write) rather than a check, then a write.
-    exclusive_create = False
-
     def check(self, destination: ObjectStoragePath) -> None:
         """Raise ``ValueError`` when the destination's settings cannot work; called before anything is paid."""
 
@@ -71,10 +68,15 @@ class ObjectStore:
         self.upload(io.BytesIO(data), destination, content_type)
         return True
 
-    def unwritable(self, exc: BaseException) -> bool:
-        """Whether a write failed for a reason of this store that no retry changes (beyond missing paths and
-        refused permissions, which every store reports as ``FileNotFoundError`` / ``PermissionError``)."""
+    def denied(self, exc: BaseException) -> bool:
+        """Whether the store refused the connection's credentials (its own error for a 401 or 403; fsspec's
+        ``PermissionError`` is judged by the caller)."""
         return False
+
+    def unwritable(self, exc: BaseException) -> bool:
+        """Whether a write failed for a reason of this store that no retry changes: refused credentials, a
+        missing bucket (beyond ``FileNotFoundError`` / ``PermissionError``, which the caller judges)."""
+        return self.denied(exc)
 
     def signed_url(self, path: ObjectStoragePath, lifetime: timedelta) -> str:
         """A GET URL for ``path`` that works without credentials until ``lifetime`` has passed."""
@@ -88,6 +90,26 @@ class ObjectStore:
     def open_options(self, content_type: str) -> dict[str, object]:
         """What the store's fsspec file takes to set the object's type (nothing for a plain file system)."""
         return {}
+
+
+def bucket_and_key(path: ObjectStoragePath) -> tuple[str, str]:
+    """The bucket (or container) and the object's name, from the plain path: before Airflow 3.2 the path's
+    ``bucket`` carries the ``conn_id@`` prefix."""
+    bucket, _, key = path.path.partition("/")
+    return bucket, key
+
+
+def cannot_sign(path: ObjectStoragePath, conn_id: str | None, why: str) -> MediaDeliveryError:
+    """The error for a media connection that cannot sign a GET URL for ``path``: no retry changes it."""
+    return MediaDeliveryError(
+        Problem(
+            "media_conn_id",
+            conn_id,
+            f"cannot sign a URL for {storage_uri(path)}: {why}; give media_conn_id credentials that can sign (see "
+            "docs/guides/your-cloud.md), or put 'upload' or 'inline' before 'presigned_url' in media_delivery "
+            "where the gateway takes them",
+        )
+    )
 
 
 def report_output(destination: ObjectStoragePath) -> None:

@@ -15,19 +15,17 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
-from airflow_provider_seedance.stores.base import ObjectStore, capped
+from airflow_provider_seedance.exceptions import MediaDeliveryError, Problem
+from airflow_provider_seedance.stores.base import ObjectStore, bucket_and_key, cannot_sign, capped, storage_uri
 from airflow_provider_seedance.stores.schemes import GCS
 
 # The endpoint signed URLs point at: the connection's ``gcs.endpoint`` extra (the one gcsfs writes through),
 # else Google's.
 ENDPOINT_EXTRA = "gcs.endpoint"
 PUBLIC_ENDPOINT = "https://storage.googleapis.com"
-DEFAULT_CONN_ID = "google_cloud_default"
 
 
 class GcsStore(ObjectStore):
-    exclusive_create = True
-
     def create(self, data: bytes, destination: ObjectStoragePath, content_type: str) -> bool:
         try:
             destination.fs.pipe_file(destination.path, data, mode="create", content_type=content_type)
@@ -35,29 +33,49 @@ class GcsStore(ObjectStore):
             return False
         return True
 
+    def denied(self, exc: BaseException) -> bool:
+        # gcsfs raises a plain OSError for a 403 and its HttpError (``code``) for a 401.
+        forbidden = isinstance(exc, OSError) and str(exc).startswith("Forbidden:")
+        return forbidden or getattr(exc, "code", None) in (401, 403)
+
     def signed_url(self, path: ObjectStoragePath, lifetime: timedelta) -> str:
         from airflow.providers.google.cloud.hooks.gcs import GCSHook
         from google.auth.credentials import Signing
+        from google.auth.exceptions import GoogleAuthError
         from google.auth.transport.requests import Request
 
-        hook = GCSHook(gcp_conn_id=storage_conn_id(path) or DEFAULT_CONN_ID)
+        conn_id = storage_conn_id(path)
+        if conn_id is None:
+            raise cannot_sign(path, conn_id, "no connection names the credentials to sign with")
+        hook = GCSHook(gcp_conn_id=conn_id)
         credentials = hook.get_credentials()
         signer: dict[str, Any] = {"credentials": credentials}
-        if not isinstance(credentials, Signing):  # no private key here: IAM signs as the account
-            credentials.refresh(Request())
-            email = getattr(credentials, "service_account_email", None)  # compute and impersonated credentials have it
-            signer = {"service_account_email": email, "access_token": credentials.token}
-        bucket, _, name = path.path.partition("/")
-        blob = hook.get_conn().bucket(bucket).blob(name)
-        return str(
-            blob.generate_signed_url(
-                version="v4",
-                method="GET",
-                expiration=capped(lifetime, GCS.signed_url),
-                api_access_endpoint=hook.extras.get(ENDPOINT_EXTRA) or PUBLIC_ENDPOINT,
-                **signer,
+        try:
+            if not isinstance(credentials, Signing):  # no private key here: IAM signs as the account
+                email = getattr(credentials, "service_account_email", None)  # compute, impersonated credentials
+                if not email:
+                    raise cannot_sign(path, conn_id, "its credentials hold no key and belong to no service account")
+                credentials.refresh(Request())
+                signer = {"service_account_email": email, "access_token": credentials.token}
+            bucket, name = bucket_and_key(path)
+            url = (
+                hook.get_conn()
+                .bucket(bucket)
+                .blob(name)
+                .generate_signed_url(
+                    version="v4",
+                    method="GET",
+                    expiration=capped(lifetime, GCS.signed_url),
+                    api_access_endpoint=hook.extras.get(ENDPOINT_EXTRA) or PUBLIC_ENDPOINT,
+                    **signer,
+                )
             )
-        )
+        except GoogleAuthError as exc:  # the token or IAM's signBlob refused or failed: a retry may get through
+            raise MediaDeliveryError(
+                Problem("media_conn_id", conn_id, f"could not sign a URL for {storage_uri(path)} ({exc})"),
+                retryable=True,
+            ) from None
+        return str(url)
 
     def make_parent(self, destination: ObjectStoragePath) -> None:
         """Nothing: GCS has no folders, and gcsfs's ``mkdir`` would create a missing bucket."""

@@ -20,7 +20,7 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_seedance.compat import storage_conn_id
 from airflow_provider_seedance.exceptions import MediaDeliveryError, Problem
-from airflow_provider_seedance.stores.base import MIB, ObjectStore, capped, storage_uri
+from airflow_provider_seedance.stores.base import MIB, ObjectStore, bucket_and_key, capped, storage_uri
 from airflow_provider_seedance.stores.schemes import S3
 
 if TYPE_CHECKING:
@@ -32,21 +32,17 @@ if TYPE_CHECKING:
 # assembled. A connection's own ``transfer_config_args`` replaces these (and this bound) entirely.
 S3_TRANSFER_CONFIG = {"multipart_threshold": 8 * MIB, "multipart_chunksize": 8 * MIB, "max_concurrency": 5}
 S3_PARTS_IN_MEMORY = 5
-# S3 error codes that no retry of a write can change.
-UNWRITABLE_S3_CODES = frozenset(
-    {"NoSuchBucket", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
-)
+# S3 error codes of refused credentials; with a missing bucket, what no retry of a write can change.
+DENIED_S3_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
 class S3Store(ObjectStore):
-    exclusive_create = True
-
     def check(self, destination: ObjectStoragePath) -> None:
         """The output connection's ``service_config.s3`` (the hook built here is the one the upload reuses)."""
         _s3_hook(storage_conn_id(destination), "application/octet-stream")
 
     def upload(self, source: io.BufferedIOBase, destination: ObjectStoragePath, content_type: str) -> None:
-        bucket, key = _bucket_and_key(destination)
+        bucket, key = bucket_and_key(destination)
         _s3_hook(storage_conn_id(destination), content_type).load_file_obj(
             source, key=key, bucket_name=bucket, replace=True
         )
@@ -55,7 +51,7 @@ class S3Store(ObjectStore):
         """One conditional PUT, with the output connection's upload settings (SSE headers a bucket policy demands)."""
         from botocore.exceptions import ClientError
 
-        bucket, key = _bucket_and_key(destination)
+        bucket, key = bucket_and_key(destination)
         hook = _s3_hook(storage_conn_id(destination), content_type)
         try:
             hook.get_conn().put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*", **hook.extra_args)
@@ -66,14 +62,17 @@ class S3Store(ObjectStore):
             raise
         return True
 
+    def denied(self, exc: BaseException) -> bool:
+        return _s3_error_code(exc) in DENIED_S3_CODES
+
     def unwritable(self, exc: BaseException) -> bool:
-        return _s3_error_code(exc) in UNWRITABLE_S3_CODES
+        return self.denied(exc) or _s3_error_code(exc) == "NoSuchBucket"
 
     def signed_url(self, path: ObjectStoragePath, lifetime: timedelta) -> str:
         """A SigV4 GET URL signed with the path's connection."""
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        bucket, key = _bucket_and_key(path)
+        bucket, key = bucket_and_key(path)
         url = S3Hook(aws_conn_id=storage_conn_id(path)).generate_presigned_url(
             client_method="get_object",
             params={"Bucket": bucket, "Key": key},
@@ -85,12 +84,6 @@ class S3Store(ObjectStore):
                 retryable=True,
             )
         return url
-
-
-def _bucket_and_key(path: ObjectStoragePath) -> tuple[str, str]:
-    # From the plain path: before Airflow 3.2, ``bucket`` carries the ``conn_id@`` prefix.
-    bucket, _, key = path.path.partition("/")
-    return bucket, key
 
 
 def _s3_error_code(exc: BaseException) -> str:

@@ -294,3 +294,15 @@ def test_lineage_names_the_final_object(cloud_store, hook, file_server, tmp_path
         store_stream(_opener(hook, f"{base_url}/lineage.bin"), destination)
     outputs = [info.asset.uri for info in hook_lineage.collected_assets.outputs]
     assert outputs == [cloud_store.uri("lineage/clip.mp4"), f"file://{tmp_path}/lineage/clip.mp4"]
+
+
+def test_a_create_whose_first_try_landed_is_ours_not_another_writers(cloud_store):
+    # The store's client retries a conditional write whose answer was lost; the first one had landed, so the
+    # retry is refused as "exists". The same document there means it was this writer's own create.
+    from airflow_provider_seedance.outputs.store import create_json
+
+    claim = cloud_store.path("videos/retried.mp4.claim.json")
+    document = {"request_sha256": "a" * 64, "submitted_at": "2026-12-07T10:00:00.123456+00:00"}
+    assert create_json(claim, document)
+    assert create_json(claim, document)  # the retry of the same create
+    assert not create_json(claim, {**document, "submitted_at": "2026-12-07T10:00:00.654321+00:00"})
