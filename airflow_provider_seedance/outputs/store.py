@@ -116,7 +116,7 @@ def create_json(destination: ObjectStoragePath, document: dict[str, Any]) -> boo
     data = _json_text(document).encode()
     if store_for(destination).create(data, destination, _content_type(destination)):
         return True
-    return read_json(destination) == json.loads(data)
+    return bool(read_json(destination) == json.loads(data))
 
 
 def unwritable(exc: BaseException, destination: ObjectStoragePath) -> bool:

@@ -40,18 +40,7 @@ class ObjectStore:
 
     def upload(self, source: io.BufferedIOBase, destination: ObjectStoragePath, content_type: str) -> None:
         """Everything ``source`` reads, at ``destination``; nothing there if reading it raises."""
-        self.make_parent(destination)
-        # One file's own transaction, not ``fs.transaction``: that is shared by every thread using the
-        # (cached) filesystem, and would hold other writes back until this one ends. Through the filesystem,
-        # not ``ObjectStoragePath.open``, whose lineage would name the path with its ``conn_id@``.
-        file = destination.fs.open(destination.path, "wb", autocommit=False, **self.open_options(content_type))
-        try:
-            with file:
-                shutil.copyfileobj(source, file, COPY_BUFFER)
-        except BaseException:
-            file.discard()
-            raise
-        file.commit()
+        self._write(source, destination, content_type)
         report_output(destination)
 
     def create(self, data: bytes, destination: ObjectStoragePath, content_type: str) -> bool:
@@ -65,7 +54,7 @@ class ObjectStore:
             destination.protocol,
             storage_uri(destination),
         )
-        self.upload(io.BytesIO(data), destination, content_type)
+        self._write(io.BytesIO(data), destination, content_type)  # a claim: no lineage output
         return True
 
     def denied(self, exc: BaseException) -> bool:
@@ -83,6 +72,20 @@ class ObjectStore:
         raise MediaDeliveryError(
             Problem("media", storage_uri(path), f"{path.protocol}:// objects cannot be handed out as signed URLs")
         )
+
+    def _write(self, source: io.BufferedIOBase, destination: ObjectStoragePath, content_type: str) -> None:
+        self.make_parent(destination)
+        # One file's own transaction, not ``fs.transaction``: that is shared by every thread using the
+        # (cached) filesystem, and would hold other writes back until this one ends. Through the filesystem,
+        # not ``ObjectStoragePath.open``, whose lineage would name the path with its ``conn_id@``.
+        file = destination.fs.open(destination.path, "wb", autocommit=False, **self.open_options(content_type))
+        try:
+            with file:
+                shutil.copyfileobj(source, file, COPY_BUFFER)
+        except BaseException:
+            file.discard()
+            raise
+        file.commit()
 
     def make_parent(self, destination: ObjectStoragePath) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
