@@ -23,6 +23,8 @@ install: $(STAMP)
 install-azurite: $(AZURITE)
 
 $(AZURITE):
+	@command -v npm >/dev/null || { echo "Azurite (the storage tests' Azure Blob Storage server) comes from npm:" \
+		"install Node.js and npm (apt-get install nodejs npm), then run this again."; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/azurite azurite@$(AZURITE_VERSION)
 
 $(STAMP): pyproject.toml $(LOCK) $(OVERRIDES)
