@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 
 from airflow_provider_seedance.simulator import FaultPlan, RunningSimulator, SimulatorConfig, start_simulator  # noqa: E402
+from airflow_provider_seedance.stores.schemes import AZURE, GCS, StoreKind  # noqa: E402
 from airflow_provider_seedance.testing.s3 import s3_client, s3_connection  # noqa: E402 (tests import s3_client from here)
 
 # 1 simulated second = 1 real millisecond: a 10 s generation finishes in about 10 ms.
@@ -132,33 +133,29 @@ AZURE_CONN_ID = "azure_local"
 @pytest.fixture(scope="session")
 def gcs_server() -> Iterator[object]:
     """fake-gcs-server with bucket ``BUCKET``; ``AIRFLOW_CONN_GCS_LOCAL`` reaches it through the Google provider."""
-    _needs_extra("airflow.providers.google", "google")
     from airflow_provider_seedance.testing.gcs import local_gcs
 
-    with local_gcs() as gcs:
-        os.environ[f"AIRFLOW_CONN_{GCS_CONN_ID.upper()}"] = gcs.connection()
-        gcs.create_bucket(BUCKET)
-        yield gcs
+    yield from _local_store(GCS, local_gcs, GCS_CONN_ID, lambda gcs: gcs.create_bucket(BUCKET))
 
 
 @pytest.fixture(scope="session")
 def azurite_server() -> Iterator[object]:
     """Azurite with container ``BUCKET``; ``AIRFLOW_CONN_AZURE_LOCAL`` reaches it through the Azure provider."""
-    _needs_extra("airflow.providers.microsoft.azure", "azure")
     from airflow_provider_seedance.testing.azure import local_azurite
 
-    with local_azurite() as azurite:
-        os.environ[f"AIRFLOW_CONN_{AZURE_CONN_ID.upper()}"] = azurite.connection()
-        azurite.create_container(BUCKET)
-        yield azurite
+    yield from _local_store(AZURE, local_azurite, AZURE_CONN_ID, lambda azurite: azurite.create_container(BUCKET))
 
 
-def _needs_extra(module: str, extra: str) -> None:
-    """Skip where the store's provider is not installed: the matrix lanes' locks carry only the Amazon one."""
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"the [{extra}] extra is not installed here ({module})")
+def _local_store(kind: StoreKind, start: Callable[[], Any], conn_id: str, prepare: Callable[[Any], None]) -> Iterator:
+    """A store's local server with its connection in ``AIRFLOW_CONN_*``; skipped where the store's extra is not
+    installed (the matrix lanes carry it, so only a trimmed environment skips)."""
+    missing = kind.missing_modules()
+    if missing:
+        pytest.skip(f"the [{kind.extra}] extra is not installed here ({', '.join(missing)})")
+    with start() as server:
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = server.connection()
+        prepare(server)
+        yield server
 
 
 @pytest.fixture(params=["s3", "gcs", "azure"])

@@ -1,4 +1,5 @@
-"""Azure Blob Storage and ADLS Gen2 (``abfs://``) through the Microsoft Azure provider's ``wasb`` connection.
+"""Azure Blob Storage and ADLS Gen2 (``abfs://container/name``) through the Azure provider's ``wasb`` connection,
+which names the storage account (Airflow reads a ``container@account`` host as ``conn_id@host``).
 
 adlfs reads; the provider's ``WasbHook`` writes, because adlfs commits every block as it goes (an
 ``autocommit=False`` file is visible before its commit), so a broken transfer would leave part of a video.
@@ -25,6 +26,7 @@ from airflow_provider_seedance.stores.base import (
     cannot_sign,
     capped,
     report_output,
+    signing_conn_id,
     storage_uri,
 )
 from airflow_provider_seedance.stores.schemes import AZURE
@@ -68,11 +70,9 @@ class AzureStore(ObjectStore):
         from azure.core.exceptions import HttpResponseError
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
-        conn_id = storage_conn_id(path)
-        if conn_id is None:
-            raise cannot_sign(path, conn_id, "no connection names the credentials to sign with")
+        conn_id = signing_conn_id(path)
         service = _wasb_hook(conn_id).get_conn()
-        container, blob = _container_and_blob(path)
+        container, blob = bucket_and_key(path)
         now = datetime.now(UTC)
         account_key = getattr(service.credential, "account_key", None)
         if account_key:
@@ -103,7 +103,7 @@ class AzureStore(ObjectStore):
     def _upload(self, path: ObjectStoragePath, data: object, content_type: str, *, overwrite: bool) -> None:
         from azure.storage.blob import ContentSettings
 
-        container, blob = _container_and_blob(path)
+        container, blob = bucket_and_key(path)
         _wasb_hook(_conn_id(path)).upload(
             container,
             blob,
@@ -112,12 +112,6 @@ class AzureStore(ObjectStore):
             overwrite=overwrite,
             content_settings=ContentSettings(content_type=content_type),
         )
-
-
-def _container_and_blob(path: ObjectStoragePath) -> tuple[str, str]:
-    """``abfs://container/a/b.mp4`` (or ``container@account.dfs.core.windows.net/...``): container and blob name."""
-    container, blob = bucket_and_key(path)
-    return container.split("@", 1)[0], blob
 
 
 def _conn_id(path: ObjectStoragePath) -> str:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_seedance.compat import storage_conn_id
 from airflow_provider_seedance.exceptions import MediaDeliveryError, Problem
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,14 @@ def cannot_sign(path: ObjectStoragePath, conn_id: str | None, why: str) -> Media
             "where the gateway takes them",
         )
     )
+
+
+def signing_conn_id(path: ObjectStoragePath) -> str:
+    """The connection that signs URLs for ``path``; without one, nothing names the credentials to sign with."""
+    conn_id = storage_conn_id(path)
+    if conn_id is None:
+        raise cannot_sign(path, conn_id, "no connection names the credentials to sign with")
+    return conn_id
 
 
 def report_output(destination: ObjectStoragePath) -> None:

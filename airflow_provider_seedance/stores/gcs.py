@@ -14,9 +14,15 @@ from typing import Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_seedance.compat import storage_conn_id
 from airflow_provider_seedance.exceptions import MediaDeliveryError, Problem
-from airflow_provider_seedance.stores.base import ObjectStore, bucket_and_key, cannot_sign, capped, storage_uri
+from airflow_provider_seedance.stores.base import (
+    ObjectStore,
+    bucket_and_key,
+    cannot_sign,
+    capped,
+    signing_conn_id,
+    storage_uri,
+)
 from airflow_provider_seedance.stores.schemes import GCS
 
 # The endpoint signed URLs point at: the connection's ``gcs.endpoint`` extra (the one gcsfs writes through),
@@ -44,9 +50,7 @@ class GcsStore(ObjectStore):
         from google.auth.exceptions import GoogleAuthError
         from google.auth.transport.requests import Request
 
-        conn_id = storage_conn_id(path)
-        if conn_id is None:
-            raise cannot_sign(path, conn_id, "no connection names the credentials to sign with")
+        conn_id = signing_conn_id(path)
         hook = GCSHook(gcp_conn_id=conn_id)
         credentials = hook.get_credentials()
         signer: dict[str, Any] = {"credentials": credentials}

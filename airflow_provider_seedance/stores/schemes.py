@@ -8,6 +8,7 @@ to install, instead of after the generation was paid for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib.util import find_spec
 
 PACKAGE = "airflow-provider-seedance"
@@ -27,7 +28,7 @@ class StoreKind:
     signed_url: str
 
     def missing_modules(self) -> list[str]:
-        return [module for module in self.modules if find_spec(module) is None]
+        return [module for module in self.modules if not _installed(module)]
 
 
 S3 = StoreKind(
@@ -57,6 +58,12 @@ LOCAL_SCHEMES = frozenset({"file", "local"})
 SIGNABLE_SCHEMES = frozenset().union(*(kind.schemes for kind in CLOUD_STORES))
 # Schemes users know from Azure tools that Airflow's object storage does not register: the path to write instead.
 AZURE_ALIASES = {"wasb": "abfs", "wasbs": "abfss", "az": "abfs"}
+
+
+@cache
+def _installed(module: str) -> bool:
+    """Looked up once per process: every operator a DAG file builds, and every request, asks."""
+    return find_spec(module) is not None
 
 
 def store_kind(scheme: str) -> StoreKind | None:
